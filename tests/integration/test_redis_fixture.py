@@ -7,7 +7,9 @@ import redis
 from devstack.redis_server import RedisServer
 
 
-def test_fixture_redis_is_real_and_appends(redis_client: redis.Redis, redis_server: RedisServer) -> None:
+def test_fixture_redis_is_real_and_appends(
+    redis_client: redis.Redis, redis_server: RedisServer
+) -> None:
     assert redis_server.port != 6379
     assert redis_client.config_get("appendonly")["appendonly"] == "yes"
     redis_client.set("k", "v")
