@@ -180,7 +180,7 @@ def load_table2() -> list[dict[str, float]]:
         ``relative_density`` (0-1) and ``conductivity`` (S/cm).
     """
     text = resources.files("kiln").joinpath("data/latp_table2_bo_samples.csv").read_text()
-    rows = []
+    rows: list[dict[str, float]] = []
     for row in csv.DictReader(text.splitlines()):
         rows.append(
             {
@@ -310,7 +310,7 @@ class VirtualLatpLab:
             "measurements": {"relative_density": ...}}`` in acid, temperature, time order.
         """
         gen = np.random.default_rng([self.seed, SEED_GRID_STREAM])
-        results = []
+        results: list[dict[str, Any]] = []
         for acid in SEED_GRID["acid_wt_pct"]:
             for temp in SEED_GRID["temperature_c"]:
                 for time in SEED_GRID["time_min"]:

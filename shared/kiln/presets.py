@@ -1,0 +1,125 @@
+"""Ready-made campaigns: the LATP sol-gel study (search spaces of its Table 1).
+
+The values come from the study's Table 1, shipped as ``kiln/data/latp_table1_search_space.json``.
+Iterations 1-2 chose among 5 acid levels, 50 °C temperature steps and 12 holding times; iterations
+3-4 refined the acid levels to 3.75 wt% steps, the temperature to 25 °C steps and the holding times
+to 22 values. The hard limits bound how far a later PATCH may widen each range.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any, Literal
+
+__all__ = ["HARD_LIMITS", "latp_campaign", "latp_space", "load_table1"]
+
+#: How far a campaign may be widened later (wt%, °C, min): chemically sensible, furnace-safe.
+HARD_LIMITS: dict[str, tuple[float, float]] = {
+    "acid_wt_pct": (-30.0, 15.0),
+    "temperature_c": (700.0, 1200.0),
+    "time_min": (1.0, 1440.0),
+}
+
+_ITERATION_KEYS = {"1-2": "iterations_1_2", "3-4": "iterations_3_4"}
+
+
+def load_table1() -> dict[str, Any]:
+    """Load the study's Table 1 (search space per iteration and the seed-grid layout).
+
+    Returns:
+        The parsed JSON document.
+    """
+    text = resources.files("kiln").joinpath("data/latp_table1_search_space.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def latp_space(iterations: Literal["1-2", "3-4"] = "3-4") -> dict[str, Any]:
+    """The LATP search space of the study's iterations 1-2 or 3-4.
+
+    Args:
+        iterations: ``"1-2"`` or ``"3-4"``.
+
+    Returns:
+        A dict in the ``SearchSpace.from_dict`` shape: acid as a discrete list (wt%),
+        temperature continuous with a step (°C), time as a discrete list (min), each with hard
+        limits; ``version`` 1.
+
+    Raises:
+        ValueError: For an unknown ``iterations`` label.
+    """
+    try:
+        table = load_table1()[_ITERATION_KEYS[iterations]]
+    except KeyError:
+        raise ValueError(
+            f"unknown LATP iterations {iterations!r}; use one of {sorted(_ITERATION_KEYS)}"
+        ) from None
+    temp = table["temperature_c"]
+    acid_lo, acid_hi = HARD_LIMITS["acid_wt_pct"]
+    temp_lo, temp_hi = HARD_LIMITS["temperature_c"]
+    time_lo, time_hi = HARD_LIMITS["time_min"]
+    return {
+        "parameters": [
+            {
+                "name": "acid_wt_pct",
+                "kind": "discrete",
+                "values": [float(v) for v in table["acid_wt_pct"]],
+                "unit": "wt%",
+                "hard_low": acid_lo,
+                "hard_high": acid_hi,
+            },
+            {
+                "name": "temperature_c",
+                "kind": "continuous",
+                "low": float(temp["low"]),
+                "high": float(temp["high"]),
+                "step": float(temp["step"]),
+                "unit": "degC",
+                "hard_low": temp_lo,
+                "hard_high": temp_hi,
+            },
+            {
+                "name": "time_min",
+                "kind": "discrete",
+                "values": [float(v) for v in table["time_min"]],
+                "unit": "min",
+                "hard_low": time_lo,
+                "hard_high": time_hi,
+            },
+        ],
+        "version": 1,
+    }
+
+
+def latp_campaign(name: str = "latp-solgel") -> dict[str, Any]:
+    """The POST /campaigns body that ``{"preset": "latp"}`` expands to.
+
+    Uses the iteration 3-4 space, maximises the ionic conductivity (S/cm) modelled as log10, and
+    proposes batches of 6 with GP-UCB (kappa 1.96) and the Kriging believer, as in the study.
+
+    Args:
+        name: Campaign name.
+
+    Returns:
+        ``{"name", "parameters", "objective", "strategy"}``.
+    """
+    return {
+        "name": name,
+        "parameters": latp_space("3-4")["parameters"],
+        "objective": {
+            "name": "conductivity",
+            "unit": "S/cm",
+            "goal": "maximize",
+            "transform": "log10",
+        },
+        "strategy": {
+            "acquisition": "ucb",
+            "kappa": 1.96,
+            "xi": 0.01,
+            "batch_size": 6,
+            "batch_method": "kriging_believer",
+            "auto_batch": True,
+            "proposal_ttl_s": 604800,
+        },
+    }
