@@ -51,12 +51,16 @@ class RedisServer:
         appendfsync: str = "always",
         binary: str | None = None,
         log_file: str | Path | None = None,
+        new_session: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.appendfsync = appendfsync
         self.binary = binary or find_redis_server()
         self.log_file = Path(log_file) if log_file else self.data_dir / "redis.log"
+        # A server in its own session ignores the terminal's Ctrl-C, so the owner (make run) can
+        # stop the intake and the workers before Redis rather than racing them.
+        self.new_session = new_session
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -78,7 +82,9 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            self.command(), stdin=subprocess.DEVNULL, start_new_session=self.new_session
+        )
         deadline = time.monotonic() + timeout
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         try:

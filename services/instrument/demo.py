@@ -1,0 +1,261 @@
+"""The closed loop a lab runs against Kiln, with the virtual LATP lab standing in for the furnace.
+
+Each step is a function of a `KilnClient`, so the tests drive the same code against a live stack:
+find or create the campaign, post the seed grid, wait for a batch, synthesise it, post the results.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from instrument.client import InstrumentError, KilnClient
+
+DEMO_NAME = "latp-demo"
+INSTRUMENT = "virtual-latp-lab"
+#: Sample ids of the demo's own syntheses: DEMO-<iteration>-<position in batch>.
+DEMO_SAMPLE = re.compile(r"^DEMO-(\d+)-(\d+)$")
+
+Print = Callable[[str], None]
+
+
+@dataclass
+class Iteration:
+    """One closed-loop iteration: the batch Kiln proposed and what the virtual lab measured."""
+
+    number: int
+    batch: dict[str, Any]
+    results: list[dict[str, Any]]
+    best: dict[str, Any]
+    data_version: int | None = None
+    seconds_waited: float = 0.0
+    proposals: list[dict[str, Any]] = field(default_factory=list)
+
+
+def find_campaign(client: KilnClient, name: str = DEMO_NAME) -> dict[str, Any] | None:
+    """The campaign called `name`, or None."""
+    return next((c for c in client.campaigns() if c.get("name") == name), None)
+
+
+def find_or_create_campaign(
+    client: KilnClient, name: str = DEMO_NAME, preset: str = "latp"
+) -> tuple[dict[str, Any], bool]:
+    """The campaign called `name`, created from a preset if missing; (campaign, created)."""
+    campaign = find_campaign(client, name)
+    if campaign is not None:
+        return campaign, False
+    return client.create_campaign({"preset": preset, "name": name}), True
+
+
+def post_seed_grid(client: KilnClient, campaign_id: str, seed_grid: Iterable[Mapping]) -> int:
+    """Post the seed results the campaign does not hold yet (by sample_id); the number posted."""
+    stored = {r.get("sample_id") for r in client.results(campaign_id)}
+    missing = [dict(r) for r in seed_grid if r["sample_id"] not in stored]
+    if missing:
+        client.post_results(campaign_id, missing)
+    return len(missing)
+
+
+def pending_proposals(batch: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The proposals of a batch still waiting for a result."""
+    if not batch:
+        return []
+    return [p for p in batch.get("proposals", []) if p.get("status", "pending") == "pending"]
+
+
+def wait_for_batch(
+    client: KilnClient,
+    campaign_id: str,
+    *,
+    min_data_version: int | None = None,
+    wait: float = 30.0,
+    timeout: float = 180.0,
+) -> tuple[dict[str, Any], float]:
+    """Long-poll until the latest batch has pending proposals made from enough data.
+
+    Auto-batch makes a batch appear after each refit; if none appears within one long-poll, ask
+    for one (POST /proposals) once. Returns (batch, seconds waited).
+    """
+    start = time.monotonic()
+    etag: str | None = None
+    first, asked = True, False
+    while True:
+        remaining = timeout - (time.monotonic() - start)
+        if remaining <= 0:
+            raise InstrumentError(
+                f"no new batch for campaign {campaign_id} after {timeout:.0f} s; "
+                "is a worker running? (GET /api/v1/readyz)"
+            )
+        poll_start = time.monotonic()
+        # The first look is immediate (a batch may already be waiting); then long-poll on the ETag.
+        batch, new_etag = client.latest_batch(
+            campaign_id, etag=etag, wait=0 if first else min(wait, remaining)
+        )
+        first = False
+        if batch is not None:
+            fresh = min_data_version is None or batch.get("data_version", 0) >= min_data_version
+            if fresh and pending_proposals(batch):
+                return batch, time.monotonic() - start
+            etag = new_etag
+        if not asked and time.monotonic() - start >= wait:
+            client.request_batch(campaign_id)  # auto-batch is off or slow: ask explicitly
+            asked = True
+        if time.monotonic() - poll_start < 0.5:
+            time.sleep(0.5)  # the server answered at once (404, or no long-poll): do not spin
+
+
+def measure(
+    lab: Any, batch: Mapping[str, Any], iteration: int, *, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Synthesise a batch's pending proposals in the virtual lab; results ready to post."""
+    rng = np.random.default_rng([seed, iteration])
+    results = []
+    for position, proposal in enumerate(pending_proposals(batch), start=1):
+        measured = lab.measure(proposal["parameters"], rng)
+        results.append(
+            {
+                "sample_id": f"DEMO-{iteration:02d}-{position}",
+                "parameters": proposal["parameters"],
+                "objective": float(measured["objective"]),
+                "measurements": {k: float(v) for k, v in measured["measurements"].items()},
+                "proposal_id": proposal["id"],
+                "instrument": INSTRUMENT,
+            }
+        )
+    return results
+
+
+def best_result(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The result with the highest objective (failed syntheses have none)."""
+    scored = [r for r in results if r.get("objective") is not None]
+    return dict(max(scored, key=lambda r: r["objective"])) if scored else {}
+
+
+def completed_iterations(results: Iterable[Mapping[str, Any]]) -> int:
+    """How many demo iterations the campaign already holds (from DEMO-<n>-<k> sample ids)."""
+    numbers = [int(m.group(1)) for r in results if (m := DEMO_SAMPLE.match(r.get("sample_id", "")))]
+    return max(numbers, default=0)
+
+
+def run_iteration(
+    client: KilnClient,
+    campaign_id: str,
+    lab: Any,
+    number: int,
+    *,
+    best: Mapping[str, Any],
+    min_data_version: int | None = None,
+    wait: float = 30.0,
+    timeout: float = 180.0,
+    seed: int = 0,
+) -> Iteration:
+    """Wait for a batch, synthesise it and post the results; the iteration's record."""
+    batch, waited = wait_for_batch(
+        client, campaign_id, min_data_version=min_data_version, wait=wait, timeout=timeout
+    )
+    results = measure(lab, batch, number, seed=seed)
+    answer = client.post_results(campaign_id, results)
+    data_version = answer.get("data_version") if isinstance(answer, dict) else None
+    return Iteration(
+        number=number,
+        batch=batch,
+        results=results,
+        best=best_result([dict(best), *results]),
+        data_version=data_version,
+        seconds_waited=waited,
+        proposals=pending_proposals(batch),
+    )
+
+
+def run_demo(
+    client: KilnClient,
+    lab: Any,
+    *,
+    iterations: int = 4,
+    name: str = DEMO_NAME,
+    wait: float = 30.0,
+    timeout: float = 180.0,
+    seed: int = 0,
+    out: Print = print,
+) -> list[Iteration]:
+    """Drive `iterations` closed-loop iterations on the demo campaign, continuing where it stopped."""
+    campaign, created = find_or_create_campaign(client, name)
+    campaign_id = campaign["id"]
+    out(f"{'Created' if created else 'Continuing'} campaign {name!r} ({campaign_id})")
+    posted = post_seed_grid(client, campaign_id, lab.seed_grid())
+    out(f"Seed grid: {posted} new results posted" if posted else "Seed grid: already stored")
+    stored = client.results(campaign_id)
+    best = best_result(stored)
+    out(f"Best of {len(stored)} results so far: {format_best(best)}")
+    done = completed_iterations(stored)
+    min_version: int | None = len(stored)
+    report = []
+    for number in range(done + 1, done + iterations + 1):
+        it = run_iteration(
+            client,
+            campaign_id,
+            lab,
+            number,
+            best=best,
+            min_data_version=min_version,
+            wait=wait,
+            timeout=timeout,
+            seed=seed,
+        )
+        best = it.best
+        min_version = it.data_version if it.data_version is not None else None
+        out(format_iteration(it))
+        report.append(it)
+    return report
+
+
+# -- printing -------------------------------------------------------------------------------------
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:g}"
+    if isinstance(value, float):
+        return f"{int(value)}"
+    return str(value)
+
+
+def format_best(best: Mapping[str, Any]) -> str:
+    if not best:
+        return "none yet"
+    where = ", ".join(f"{k}={_num(v)}" for k, v in best["parameters"].items())
+    return f"{best['objective']:.3e} S/cm at {where} ({best.get('sample_id')})"
+
+
+def format_iteration(it: Iteration) -> str:
+    """A batch as a table: parameters, predicted mean ± std, measured; then the best so far."""
+    batch = it.batch
+    names = list(it.proposals[0]["parameters"]) if it.proposals else []
+    widths = [max(len(n), 8) for n in names]
+    header = "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
+    lines = [
+        "",
+        f"Iteration {it.number}: batch {str(batch.get('batch_id', ''))[:8]} "
+        f"(model v{batch.get('model_version')}, data v{batch.get('data_version')}, "
+        f"space v{batch.get('space_version')}, {batch.get('acquisition')}/"
+        f"{batch.get('batch_method')}, waited {it.seconds_waited:.1f} s)",
+        f"  {'sample':<10}  {header}  {'predicted (S/cm)':>21}  {'measured':>9}",
+    ]
+    by_id = {r["proposal_id"]: r for r in it.results}
+    for proposal in it.proposals:
+        result = by_id[proposal["id"]]
+        values = "  ".join(
+            _num(proposal["parameters"][n]).rjust(w) for n, w in zip(names, widths, strict=True)
+        )
+        mean, std = proposal.get("predicted_mean"), proposal.get("predicted_std")
+        predicted = f"{mean:.2e} ± {std:.1e}" if mean is not None and std is not None else "-"
+        lines.append(
+            f"  {result['sample_id']:<10}  {values}  {predicted:>21}  {result['objective']:9.2e}"
+        )
+    lines.append(f"  best so far: {format_best(it.best)}")
+    return "\n".join(lines)
