@@ -1,0 +1,76 @@
+"""Two closed-loop iterations over HTTP: seed grid in, batch out, measure, next batch."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from instrument.client import KilnClient
+from instrument.demo import measure, wait_for_batch
+from kiln.lab import VirtualLatpLab
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def on_its_steps(parameter: dict[str, Any], value: Any) -> bool:
+    """True if `value` is an allowed candidate of the parameter in the current space version."""
+    kind = parameter["kind"]
+    if kind in ("discrete", "categorical"):
+        return value in parameter["values"]
+    if not parameter["low"] - 1e-9 <= value <= parameter["high"] + 1e-9:
+        return False
+    step = parameter.get("step")
+    if not step:
+        return True
+    k = (value - parameter["low"]) / step
+    return math.isclose(k, round(k), abs_tol=1e-6)
+
+
+def assert_valid_batch(campaign: dict[str, Any], batch: dict[str, Any], size: int) -> None:
+    proposals = batch["proposals"]
+    assert len(proposals) == size
+    space = {p["name"]: p for p in campaign["parameters"]}
+    for proposal in proposals:
+        assert set(proposal["parameters"]) == set(space)
+        for name, value in proposal["parameters"].items():
+            assert on_its_steps(space[name], value), f"{name}={value} is off the space"
+        assert proposal["predicted_std"] is None or proposal["predicted_std"] >= 0
+        assert proposal["status"] == "pending"
+    points = {tuple(sorted(p["parameters"].items())) for p in proposals}
+    assert len(points) == len(proposals), "a batch proposed the same experiment twice"
+    assert len({p["id"] for p in proposals}) == len(proposals)
+
+
+def test_two_closed_loop_iterations(client: KilnClient, unique_name: str) -> None:
+    lab = VirtualLatpLab(seed=7)
+    campaign = client.create_campaign({"preset": "latp", "name": unique_name})
+    cid = campaign["id"]
+    batch_size = campaign["strategy"]["batch_size"]
+    assert batch_size == 6
+
+    seed = lab.seed_grid()
+    client.post_results(cid, seed)
+    assert len(client.results(cid)) == 80
+
+    first, _ = wait_for_batch(client, cid, min_data_version=80, wait=30, timeout=180)
+    assert first["data_version"] == 80
+    assert_valid_batch(campaign, first, batch_size)
+
+    measured = measure(lab, first, iteration=1, seed=7)
+    client.post_results(cid, measured)
+    assert len(client.results(cid)) == 86
+
+    second, _ = wait_for_batch(client, cid, min_data_version=86, wait=30, timeout=180)
+    assert second["batch_id"] != first["batch_id"]
+    assert second["data_version"] == 86
+    assert second["model_version"] > first["model_version"]
+    assert_valid_batch(campaign, second, batch_size)
+    first_points = {tuple(sorted(p["parameters"].items())) for p in first["proposals"]}
+    assert not first_points & {tuple(sorted(p["parameters"].items())) for p in second["proposals"]}
+
+    # The first batch's proposals are no longer in flight: results named them.
+    stored = {r["sample_id"]: r for r in client.results(cid)}
+    for result in measured:
+        assert stored[result["sample_id"]]["proposal_id"] == result["proposal_id"]

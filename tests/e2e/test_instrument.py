@@ -1,0 +1,46 @@
+"""The demo's instrument functions against the live stack: iterations, resuming, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from devstack.redis_server import free_port
+from devstack.stack import Stack
+from instrument.client import KilnClient, Unauthorised, Unreachable
+from instrument.demo import find_campaign, format_iteration, run_demo
+from kiln.lab import VirtualLatpLab
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_demo_runs_and_resumes_without_duplicating_seed_data(
+    client: KilnClient, unique_name: str
+) -> None:
+    lab = VirtualLatpLab()
+    lines: list[str] = []
+    report = run_demo(client, lab, iterations=2, name=unique_name, out=lines.append)
+    assert [it.number for it in report] == [1, 2]
+    assert all(len(it.results) == 6 for it in report)
+    seed_best = max(r["objective"] for r in lab.seed_grid())
+    assert report[-1].best["objective"] >= seed_best
+    assert "best so far" in format_iteration(report[0])
+
+    # Again: the campaign is found, the seed grid is not posted twice, numbering continues.
+    again = run_demo(client, lab, iterations=1, name=unique_name, out=lines.append)
+    assert [it.number for it in again] == [3]
+    campaign = find_campaign(client, unique_name)
+    assert campaign is not None
+    sample_ids = [r["sample_id"] for r in client.results(campaign["id"])]
+    assert len(sample_ids) == len(set(sample_ids)) == 80 + 3 * 6
+    assert any(line.startswith("Seed grid: already stored") for line in lines)
+
+
+def test_unreachable_server_is_reported_clearly() -> None:
+    dead = KilnClient(f"http://127.0.0.1:{free_port()}", "token", timeout=2)
+    with pytest.raises(Unreachable, match="make run"):
+        dead.campaigns()
+
+
+def test_wrong_token_is_reported_clearly(stack: Stack) -> None:
+    with pytest.raises(Unauthorised, match="KILN_TOKEN"):
+        KilnClient(stack.base_url, "not-a-token").campaigns()
