@@ -1,0 +1,326 @@
+"""The Gaussian-process surrogate on the unit cube.
+
+Kernel: ``ConstantKernel * Matern(nu=2.5, one length scale per encoded column) + WhiteKernel``,
+fitted by scikit-learn's :class:`~sklearn.gaussian_process.GaussianProcessRegressor` on the
+normalised target (mean 0, std 1). Hyperparameter bounds are in those units: length scales
+0.01..100 on the unit cube, signal variance 1e-3..1e3, noise variance 1e-6..1.
+
+After fitting, predictions come from :class:`GPPosterior`, an explicit exact posterior with the
+fitted hyperparameters held fixed (Rasmussen & Williams, *Gaussian Processes for Machine
+Learning*, Alg. 2.1). The posterior is rebuilt from plain JSON (hyperparameter values and the
+training arrays) without refitting, and the Kriging-believer batches in :mod:`kiln.batch` update
+the same object, so every number the library reports comes from one set of formulas.
+
+``predict`` returns the std of the latent function, i.e. *without* the observation noise (that
+is what the acquisitions explore); ``include_noise=True`` adds it, which matches what
+scikit-learn's own ``predict(return_std=True)`` reports for a kernel with a ``WhiteKernel``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.linalg import cho_solve, cholesky, solve_triangular
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
+
+from kiln.errors import ModelFitError, NoObservationsError
+
+#: Jitter scikit-learn adds to the training diagonal (its ``alpha``); kept identical here.
+JITTER = 1e-10
+LENGTH_SCALE_BOUNDS = (1e-2, 1e2)
+CONSTANT_BOUNDS = (1e-3, 1e3)
+NOISE_BOUNDS = (1e-6, 1e0)
+PREDICT_CHUNK = 25_000
+
+
+def make_kernel(
+    dim: int,
+    *,
+    constant: float = 1.0,
+    length_scale: ArrayLike = 0.5,
+    noise_level: float = 1e-2,
+    length_scale_bounds: tuple[float, float] = LENGTH_SCALE_BOUNDS,
+    constant_bounds: tuple[float, float] = CONSTANT_BOUNDS,
+    noise_bounds: tuple[float, float] = NOISE_BOUNDS,
+) -> Kernel:
+    """``ConstantKernel * Matern(nu=2.5, anisotropic) + WhiteKernel`` for ``dim`` columns."""
+    ls = np.asarray(length_scale, dtype=float)
+    if ls.ndim == 0:
+        ls = np.full(dim, float(ls))
+    return ConstantKernel(constant, constant_bounds) * Matern(
+        length_scale=ls, length_scale_bounds=length_scale_bounds, nu=2.5
+    ) + WhiteKernel(noise_level, noise_bounds)
+
+
+def normalisation(y: np.ndarray) -> tuple[float, float]:
+    """Mean and std used to normalise targets, exactly as scikit-learn's ``normalize_y``."""
+    mean = float(np.mean(y))
+    std = float(np.std(y))
+    if std < 10 * np.finfo(float).eps:
+        std = 1.0
+    return mean, std
+
+
+class GPPosterior:
+    """Exact GP posterior with fixed hyperparameters, on the normalised target scale.
+
+    Args:
+        kernel: The *latent* covariance (signal part, no white noise), fitted and fixed.
+        noise: Variance added to the training diagonal (white-noise level plus jitter).
+        X: Training inputs, shape ``(n, d)``.
+        y: Normalised training targets, shape ``(n,)``.
+
+    Attributes:
+        L_: Lower Cholesky factor of ``K(X, X) + noise * I``.
+        alpha_: ``(K + noise I)^-1 y``.
+    """
+
+    def __init__(self, kernel: Kernel, noise: float, X: np.ndarray, y: np.ndarray) -> None:
+        self.kernel = kernel
+        self.noise = float(noise)
+        self.X = np.asarray(X, dtype=float)
+        self.y = np.asarray(y, dtype=float)
+        # Rasmussen & Williams Alg. 2.1, lines 2-3.
+        K = self.kernel(self.X)
+        K[np.diag_indices_from(K)] += self.noise
+        try:
+            self.L_ = cholesky(K, lower=True, check_finite=False)
+        except np.linalg.LinAlgError as exc:
+            raise ModelFitError(
+                f"the kernel matrix is not positive definite ({exc}); the noise level "
+                f"{self.noise:g} is too small for these inputs"
+            ) from None
+        self.alpha_ = cho_solve((self.L_, True), self.y, check_finite=False)
+
+    @property
+    def n(self) -> int:
+        """Number of training points."""
+        return int(self.X.shape[0])
+
+    def prior_var(self, A: np.ndarray) -> np.ndarray:
+        """Latent prior variance ``k(a, a)``."""
+        return np.asarray(self.kernel.diag(A), dtype=float)
+
+    def solve_cross(self, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(k(X, A), L^-1 k(X, A))`` for a block of points ``A``."""
+        Ks = self.kernel(self.X, A)
+        V = solve_triangular(self.L_, Ks, lower=True, check_finite=False)
+        return Ks, V
+
+    def mean_var(self, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Latent posterior mean and variance at ``A`` (normalised units, Alg. 2.1 lines 4-6)."""
+        Ks, V = self.solve_cross(A)
+        mu = Ks.T @ self.alpha_
+        var = self.prior_var(A) - np.einsum("ij,ij->j", V, V)
+        return mu, np.maximum(var, 0.0)
+
+    def loo_residuals(self) -> np.ndarray:
+        """Leave-one-out residuals ``y_i - mu_{-i}`` (R&W eq. 5.12), normalised units."""
+        Kinv = cho_solve((self.L_, True), np.eye(self.n), check_finite=False)
+        return self.alpha_ / np.diag(Kinv)
+
+
+class GPSurrogate:
+    """Gaussian-process regression on unit-cube inputs with a normalised target.
+
+    Args:
+        n_restarts: Extra random restarts of the marginal-likelihood optimiser.
+        random_state: Seed of the restarts.
+
+    Attributes:
+        kernel_: The fitted scikit-learn kernel (including the white noise).
+        log_marginal_likelihood_: Its log marginal likelihood (normalised target).
+        X_train_, y_train_: Training data (``y`` on the model scale).
+        y_mean_, y_std_: The fixed target normalisation.
+        posterior_: The :class:`GPPosterior` used for every prediction.
+    """
+
+    def __init__(self, n_restarts: int = 5, random_state: int = 0) -> None:
+        self.n_restarts = n_restarts
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------------- fitting
+    def fit(self, X: np.ndarray, y: np.ndarray) -> GPSurrogate:
+        """Fit the hyperparameters by maximising the marginal likelihood.
+
+        Args:
+            X: Encoded inputs, shape ``(n, d)``.
+            y: Targets on the model scale, shape ``(n,)``.
+
+        Returns:
+            self
+
+        Raises:
+            NoObservationsError: When ``n == 0``.
+            ModelFitError: On non-finite data, mismatched shapes or a failed fit.
+        """
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=float).ravel()
+        if X.ndim != 2:
+            raise ModelFitError(f"X must be 2-D (n, d), got shape {X.shape}")
+        if X.shape[0] == 0:
+            raise NoObservationsError("there are no observations to fit the surrogate on")
+        if X.shape[0] != y.shape[0]:
+            raise ModelFitError(f"X has {X.shape[0]} rows but y has {y.shape[0]} values")
+        if not (np.isfinite(X).all() and np.isfinite(y).all()):
+            raise ModelFitError("X and y must be finite; drop or fix non-finite observations")
+        gpr = GaussianProcessRegressor(
+            kernel=make_kernel(X.shape[1]),
+            alpha=JITTER,
+            normalize_y=True,
+            n_restarts_optimizer=self.n_restarts,
+            random_state=self.random_state,
+        )
+        try:
+            with warnings.catch_warnings():
+                # A hyperparameter on its bound is expected (e.g. an irrelevant input gets the
+                # largest length scale); it is not an error of the fit.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                gpr.fit(X, y)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise ModelFitError(f"the Gaussian process could not be fitted: {exc}") from None
+        params = gpr.kernel_.get_params()
+        self._set_state(
+            constant=float(params["k1__k1__constant_value"]),
+            length_scale=np.atleast_1d(params["k1__k2__length_scale"]).astype(float),
+            noise_level=float(params["k2__noise_level"]),
+            X=X,
+            y=y,
+            log_marginal_likelihood=float(gpr.log_marginal_likelihood_value_),
+        )
+        return self
+
+    def _set_state(
+        self,
+        *,
+        constant: float,
+        length_scale: np.ndarray,
+        noise_level: float,
+        X: np.ndarray,
+        y: np.ndarray,
+        log_marginal_likelihood: float,
+    ) -> None:
+        """Set every learned attribute from hyperparameter values and data (no optimisation)."""
+        self.kernel_ = make_kernel(
+            X.shape[1], constant=constant, length_scale=length_scale, noise_level=noise_level
+        )
+        self.X_train_ = X
+        self.y_train_ = y
+        self.y_mean_, self.y_std_ = normalisation(y)
+        self.log_marginal_likelihood_ = log_marginal_likelihood
+        self.posterior_ = GPPosterior(
+            self.kernel_.k1, noise_level + JITTER, X, (y - self.y_mean_) / self.y_std_
+        )
+
+    # ---------------------------------------------------------------------- inspection
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "posterior_"):
+            raise ModelFitError("the surrogate is not fitted yet; call fit() first")
+
+    @property
+    def constant_(self) -> float:
+        """Signal variance (normalised units)."""
+        return float(self.kernel_.k1.k1.constant_value)
+
+    @property
+    def length_scale_(self) -> np.ndarray:
+        """Length scales per encoded column (unit-cube units)."""
+        return np.atleast_1d(np.asarray(self.kernel_.k1.k2.length_scale, dtype=float))
+
+    @property
+    def noise_level_(self) -> float:
+        """White-noise variance (normalised units)."""
+        return float(self.kernel_.k2.noise_level)
+
+    @property
+    def noise_std_model_(self) -> float:
+        """Observation-noise std on the model scale."""
+        return math.sqrt(self.noise_level_) * self.y_std_
+
+    # ---------------------------------------------------------------------- prediction
+    def predict(
+        self, X: np.ndarray, return_std: bool = True, *, include_noise: bool = False
+    ) -> Any:
+        """Posterior mean (and std) on the model scale.
+
+        Args:
+            X: Encoded inputs, shape ``(m, d)``.
+            return_std: Also return the std.
+            include_noise: Add the observation noise to the variance (the std of a new
+                measurement rather than of the latent function).
+
+        Returns:
+            ``(mu, sd)`` arrays of shape ``(m,)``, or ``mu`` alone when ``return_std`` is False.
+        """
+        self._check_fitted()
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        mu = np.empty(X.shape[0])
+        var = np.empty(X.shape[0])
+        for start in range(0, X.shape[0], PREDICT_CHUNK):
+            sl = slice(start, start + PREDICT_CHUNK)
+            mu[sl], var[sl] = self.posterior_.mean_var(X[sl])
+        mu = self.y_mean_ + self.y_std_ * mu
+        if not return_std:
+            return mu
+        if include_noise:
+            var = var + self.noise_level_
+        return mu, self.y_std_ * np.sqrt(var)
+
+    def loo_residuals(self) -> np.ndarray:
+        """Leave-one-out residuals on the model scale (closed form, no refits)."""
+        self._check_fitted()
+        return self.y_std_ * self.posterior_.loo_residuals()
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON: settings, fitted hyperparameter values and the training arrays."""
+        self._check_fitted()
+        return {
+            "type": "gp_constant_matern52_white",
+            "n_restarts": self.n_restarts,
+            "random_state": self.random_state,
+            "constant": self.constant_,
+            "length_scale": [float(v) for v in self.length_scale_],
+            "noise_level": self.noise_level_,
+            "jitter": JITTER,
+            "log_marginal_likelihood": self.log_marginal_likelihood_,
+            "X_train": self.X_train_.tolist(),
+            "y_train": self.y_train_.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> GPSurrogate:
+        """Rebuild a fitted surrogate from :meth:`to_dict` output without refitting.
+
+        The Cholesky factor is recomputed from the stored hyperparameters and data, which
+        reproduces the original predictions exactly.
+
+        Raises:
+            ModelFitError: When the payload is malformed.
+        """
+        try:
+            model = cls(
+                n_restarts=int(payload["n_restarts"]), random_state=int(payload["random_state"])
+            )
+            X = np.asarray(payload["X_train"], dtype=float)
+            y = np.asarray(payload["y_train"], dtype=float)
+            if X.ndim != 2 or y.shape != (X.shape[0],):
+                raise ValueError(f"X_train {X.shape} and y_train {y.shape} do not match")
+            model._set_state(
+                constant=float(payload["constant"]),
+                length_scale=np.asarray(payload["length_scale"], dtype=float),
+                noise_level=float(payload["noise_level"]),
+                X=X,
+                y=y,
+                log_marginal_likelihood=float(payload["log_marginal_likelihood"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFitError(f"cannot rebuild the surrogate from its payload: {exc}") from None
+        return model
