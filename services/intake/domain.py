@@ -1,0 +1,259 @@
+"""Glue between the HTTP edge and kiln: campaign definitions, result validation, CSV in and out.
+
+Only the light kiln modules (space, objective, strategy, presets) are imported here: the intake
+never fits a model, so scikit-learn is never loaded in a web process.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from intake.errors import InvalidRequest, field_path
+from kiln.errors import InvalidObservationError, KilnError, OutsideSpaceError
+from kiln.objective import Objective
+from kiln.space import SearchSpace
+from kiln.strategy import Strategy
+
+RESERVED_COLUMNS = ("sample_id", "status", "proposal_id", "measured_at", "instrument")
+
+
+def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a normalised, validated campaign definition from a POST /campaigns body."""
+    if body.get("preset"):
+        from kiln.presets import latp_campaign
+
+        definition: dict[str, Any] = dict(latp_campaign())
+        for key in ("name", "description", "strategy"):
+            if key in body:
+                definition[key] = body[key]
+    else:
+        definition = dict(body)
+    errors: dict[str, list[str]] = {}
+    space = objective = strategy = None
+    try:
+        space = SearchSpace.from_dict({"parameters": definition["parameters"], "version": 1})
+    except KilnError as exc:
+        errors[field_path(getattr(exc, "field", None) or "parameters")] = [str(exc)]
+    try:
+        objective = Objective.from_dict(definition["objective"])
+    except (KilnError, TypeError) as exc:
+        errors[_strategy_field("objective", exc)] = [str(exc)]
+    try:
+        strategy = Strategy.from_dict(dict(definition.get("strategy") or {}))
+    except (KilnError, TypeError) as exc:
+        errors[_strategy_field("strategy", exc)] = [str(exc)]
+    if errors:
+        raise InvalidRequest(errors)
+    assert space is not None and objective is not None and strategy is not None
+    out = {
+        "name": definition["name"],
+        "parameters": space.to_dict()["parameters"],
+        "objective": objective.to_dict(),
+        "strategy": strategy.to_dict(),
+        "space_version": 1,
+    }
+    if definition.get("description"):
+        out["description"] = definition["description"]
+    return out
+
+
+def _strategy_field(prefix: str, exc: Exception) -> str:
+    field = getattr(exc, "field", None)
+    if not field:
+        return prefix
+    field = field_path(str(field))
+    return field if field.startswith(prefix) else f"{prefix}.{field}"
+
+
+def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
+    """The campaign's current search space."""
+    return SearchSpace.from_dict(
+        {"parameters": campaign["parameters"], "version": campaign.get("space_version", 1)}
+    )
+
+
+def strategy_with(campaign: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The campaign's strategy with a request's overrides, validated by kiln."""
+    merged = {
+        **campaign.get("strategy", {}),
+        **{k: v for k, v in overrides.items() if v is not None},
+    }
+    try:
+        return Strategy.from_dict(merged).to_dict()
+    except (KilnError, TypeError) as exc:
+        raise InvalidRequest({_strategy_field("", exc).lstrip(".") or "body": [str(exc)]}) from exc
+
+
+def validate_results(
+    campaign: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Check every row against the campaign's space and objective; all errors, or flagged rows.
+
+    Raises:
+        InvalidRequest: naming each bad row by index and field; nothing may be stored then.
+    """
+    space = space_of(campaign)
+    objective = Objective.from_dict(campaign["objective"])
+    errors: dict[str, list[str]] = {}
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        where = f"results.{i}"
+        flags: list[str] = []
+        try:
+            flags = list(space.validate(row["parameters"]))
+        except OutsideSpaceError as exc:
+            key = "" if exc.parameter == "parameters" else f".{exc.parameter}"
+            errors.setdefault(f"{where}.parameters{key}", []).append(exc.reason)
+        except KilnError as exc:
+            errors.setdefault(f"{where}.parameters", []).append(str(exc))
+        value = row.get("objective")
+        if row.get("status", "ok") == "failed":
+            if value is not None:
+                errors.setdefault(f"{where}.objective", []).append(
+                    "a failed synthesis has no objective value; drop it or set status 'ok'"
+                )
+        elif value is None:
+            errors.setdefault(f"{where}.objective", []).append(
+                f"missing {objective.name!r} value; post status 'failed' for a failed synthesis"
+            )
+        else:
+            try:
+                objective.to_model([value])
+            except InvalidObservationError as exc:
+                errors.setdefault(f"{where}.objective", []).append(exc.reason)
+        for key, measured in (row.get("measurements") or {}).items():
+            if isinstance(measured, float) and not math.isfinite(measured):
+                errors.setdefault(f"{where}.measurements.{key}", []).append(
+                    "must be a finite number"
+                )
+        out.append(
+            {
+                **{k: v for k, v in row.items() if v is not None},
+                "flags": flags,
+                "space_version": campaign.get("space_version", 1),
+            }
+        )
+    if errors:
+        raise InvalidRequest(errors)
+    return out
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def parse_csv(text: str) -> list[dict[str, str]]:
+    """Read CSV text (header row first) into rows of raw strings."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise InvalidRequest({"body": ["empty CSV: the first line must be a header"]})
+    header = [name.strip() for name in reader.fieldnames]
+    if len(set(header)) != len(header):
+        raise InvalidRequest({"header": ["duplicate column names"]})
+    rows = []
+    for row in reader:
+        if None in row:
+            raise InvalidRequest({f"results.{len(rows)}": ["more cells than header columns"]})
+        rows.append({k.strip(): (v or "").strip() for k, v in row.items()})
+    if not rows:
+        raise InvalidRequest({"body": ["the CSV has a header but no rows"]})
+    return rows
+
+
+def results_from_csv(
+    campaign: Mapping[str, Any], rows: Sequence[Mapping[str, str]]
+) -> list[dict[str, Any]]:
+    """Map CSV rows to result objects: parameter columns, the objective column, measurements.
+
+    The objective column is named after the campaign's objective or simply "objective"; any
+    other column that is not a parameter or a reserved one is a measurement.
+    """
+    space = campaign["parameters"]
+    kinds = {p["name"]: p["kind"] for p in space}
+    objective_name = campaign["objective"]["name"]
+    header = list(rows[0]) if rows else []
+    errors: dict[str, list[str]] = {}
+    if "sample_id" not in header:
+        errors["header"] = ["the CSV needs a sample_id column"]
+    objective_cols = [c for c in header if c in (objective_name, "objective")]
+    if len(objective_cols) > 1:
+        errors["header"] = [f"give either {objective_name!r} or 'objective', not both"]
+    if errors:
+        raise InvalidRequest(errors)
+    results: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        result: dict[str, Any] = {"parameters": {}, "measurements": {}}
+        for column, cell in row.items():
+            if cell == "":
+                continue
+            try:
+                if column in RESERVED_COLUMNS:
+                    result[column] = cell
+                elif column in kinds:
+                    result["parameters"][column] = (
+                        cell if kinds[column] == "categorical" else _number(cell)
+                    )
+                elif column in objective_cols:
+                    result["objective"] = _number(cell)
+                else:
+                    try:
+                        result["measurements"][column] = _number(cell)
+                    except ValueError:
+                        result["measurements"][column] = cell
+            except ValueError:
+                where = f"results.{i}.{'objective' if column in objective_cols else 'parameters.' + column}"
+                errors.setdefault(where, []).append(f"not a finite number: {cell!r}")
+        if not result["measurements"]:
+            del result["measurements"]
+        results.append(result)
+    if errors:
+        raise InvalidRequest(errors)
+    return results
+
+
+def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
+    """Write results as CSV with the same columns `results_from_csv` reads."""
+    names = [p["name"] for p in campaign["parameters"]]
+    objective_name = campaign["objective"]["name"]
+    extra: list[str] = []
+    for r in results:
+        for key in r.get("parameters", {}):
+            if key not in names and key not in extra:
+                extra.append(key)
+    measured: list[str] = []
+    for r in results:
+        for key in r.get("measurements") or {}:
+            if key not in measured:
+                measured.append(key)
+    header = ["sample_id", *names, *extra, objective_name, *measured, *RESERVED_COLUMNS[1:]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for r in results:
+        params = r.get("parameters", {})
+        meas = r.get("measurements") or {}
+        writer.writerow(
+            [
+                r.get("sample_id"),
+                *[_cell(params.get(n)) for n in [*names, *extra]],
+                _cell(r.get("objective")),
+                *[_cell(meas.get(m)) for m in measured],
+                *[_cell(r.get(c)) for c in RESERVED_COLUMNS[1:]],
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

@@ -1,0 +1,312 @@
+"""The API's marshmallow schemas: one per direction and location (…In, …Out, …Args)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+ACQUISITIONS = ("ucb", "ei", "pi", "random")
+BATCH_METHODS = (
+    "kriging_believer",
+    "constant_liar_min",
+    "constant_liar_mean",
+    "constant_liar_max",
+)
+PRESETS = ("latp",)
+SCOPES = ("read", "write", "admin")
+
+_name = validate.Length(min=1, max=200)
+
+
+def _finite(**kwargs: Any) -> fields.Float:
+    return fields.Float(allow_nan=False, **kwargs)
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error: a typo must not be silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+# -- campaigns ------------------------------------------------------------------------------------
+
+
+class ParameterIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(("continuous", "discrete", "categorical"))
+    )
+    low = _finite()
+    high = _finite()
+    step = _finite(allow_none=True)
+    values = fields.List(fields.Raw(), validate=validate.Length(min=1, max=10_000))
+    unit = fields.String(allow_none=True, validate=validate.Length(max=50))
+    hard_low = _finite(allow_none=True)
+    hard_high = _finite(allow_none=True)
+
+
+class ObjectiveIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    unit = fields.String(allow_none=True, validate=validate.Length(max=50))
+    goal = fields.String(validate=validate.OneOf(("maximize", "minimize")))
+    transform = fields.String(validate=validate.OneOf(("log10", "none")))
+
+
+class StrategyIn(StrictSchema):
+    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
+    kappa = _finite(validate=validate.Range(min=0))
+    xi = _finite(validate=validate.Range(min=0))
+    batch_size = fields.Integer(validate=validate.Range(min=1, max=100))
+    batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
+    auto_batch = fields.Boolean()
+    proposal_ttl_s = fields.Integer(validate=validate.Range(min=1))
+
+
+class CampaignIn(StrictSchema):
+    """A campaign definition, or {"preset": "latp"} (optionally with a name)."""
+
+    preset = fields.String(validate=validate.OneOf(PRESETS))
+    name = fields.String(validate=_name)
+    description = fields.String(validate=validate.Length(max=2000))
+    parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
+    objective = fields.Nested(ObjectiveIn)
+    strategy = fields.Nested(StrategyIn)
+
+    @validates_schema
+    def _definition_or_preset(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("preset"):
+            return
+        missing = {
+            key: ["Missing data for required field."]
+            for key in ("name", "parameters", "objective")
+            if key not in data
+        }
+        if missing:
+            raise ValidationError(missing)
+
+
+class CountsOut(Schema):
+    results = fields.Integer()
+    proposals_pending = fields.Integer()
+    proposals = fields.Integer()
+    batches = fields.Integer()
+    model_version = fields.Integer(allow_none=True)
+
+
+class CampaignOut(Schema):
+    id = fields.String(dump_only=True)
+    name = fields.String()
+    description = fields.String()
+    parameters = fields.List(fields.Dict())
+    objective = fields.Dict()
+    strategy = fields.Dict()
+    space_version = fields.Integer(dump_only=True)
+    created_at = fields.String(dump_only=True)
+    counts = fields.Nested(CountsOut, dump_only=True)
+
+
+class PageArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class PageOut(Schema):
+    offset = fields.Integer()
+    limit = fields.Integer()
+    total = fields.Integer()
+    next = fields.String(allow_none=True, metadata={"description": "Link to the next page"})
+
+
+class CampaignPageOut(PageOut):
+    items = fields.List(fields.Nested(CampaignOut))
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+class ResultIn(StrictSchema):
+    """One measured sample. A failed synthesis has "status": "failed" and no objective."""
+
+    sample_id = fields.String(required=True, validate=_name)
+    parameters = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True)
+    objective = _finite(allow_none=True)
+    measurements = fields.Dict(keys=fields.String(), values=fields.Raw())
+    status = fields.String(load_default="ok", validate=validate.OneOf(("ok", "failed")))
+    proposal_id = fields.String(allow_none=True, validate=_name)
+    measured_at = fields.String(allow_none=True, validate=validate.Length(max=64))
+    instrument = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class ResultsIn(Schema):
+    """One result, {"results": [...]}, a bare array, or text/csv (parsed into `csv` rows)."""
+
+    class Meta:
+        unknown = RAISE
+
+    results = fields.List(fields.Nested(ResultIn), validate=validate.Length(min=1))
+    csv = fields.List(fields.Dict(), load_only=True, validate=validate.Length(min=1))
+
+    @pre_load
+    def _normalise(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, list):
+            return {"results": data}
+        if isinstance(data, dict) and "results" not in data and "csv" not in data:
+            return {"results": [data]}
+        return data
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "results" not in data and "csv" not in data:
+            raise ValidationError({"results": ["Missing data for required field."]})
+
+
+class ResultOut(Schema):
+    sample_id = fields.String()
+    parameters = fields.Dict()
+    objective = fields.Float(allow_none=True)
+    measurements = fields.Dict()
+    status = fields.String()
+    proposal_id = fields.String(allow_none=True)
+    matched_proposal_id = fields.String(allow_none=True)
+    measured_at = fields.String(allow_none=True)
+    instrument = fields.String(allow_none=True)
+    flags = fields.List(fields.String())
+    space_version = fields.Integer()
+    received_at = fields.String()
+
+
+class RowFlagsOut(Schema):
+    index = fields.Integer()
+    sample_id = fields.String()
+    flags = fields.List(fields.String())
+
+
+class ResultsPostOut(Schema):
+    stored = fields.Integer()
+    duplicates = fields.Integer()
+    data_version = fields.Integer()
+    flags = fields.List(fields.Nested(RowFlagsOut))
+    measured_proposals = fields.List(fields.String())
+    refit_enqueued = fields.Boolean()
+
+
+class ResultsQueryArgs(PageArgs):
+    limit = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=100_000),
+        metadata={"description": "page size (default 100; CSV exports everything by default)"},
+    )
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+
+class ResultPageOut(PageOut):
+    items = fields.List(fields.Nested(ResultOut))
+    data_version = fields.Integer()
+
+
+# -- proposals, jobs, models ----------------------------------------------------------------------
+
+
+class ProposalRequestIn(StrictSchema):
+    batch_size = fields.Integer(validate=validate.Range(min=1, max=100))
+    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
+    batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
+
+
+class ProposalOut(Schema):
+    id = fields.String()
+    batch_id = fields.String()
+    parameters = fields.Dict()
+    predicted_mean = fields.Float(allow_none=True)
+    predicted_std = fields.Float(allow_none=True)
+    acquisition_value = fields.Float(allow_none=True)
+    status = fields.String()
+    model_version = fields.Integer(allow_none=True)
+    data_version = fields.Integer()
+    space_version = fields.Integer()
+    created_at = fields.String()
+    expires_at = fields.String(allow_none=True)
+    sample_id = fields.String()
+
+
+class BatchOut(Schema):
+    batch_id = fields.String()
+    campaign_id = fields.String()
+    job_id = fields.String(allow_none=True)
+    created_at = fields.String()
+    model_version = fields.Integer(allow_none=True)
+    data_version = fields.Integer()
+    space_version = fields.Integer()
+    acquisition = fields.String()
+    batch_method = fields.String()
+    exhausted = fields.Boolean()
+    fallback = fields.String(allow_none=True)
+    proposals = fields.List(fields.Nested(ProposalOut))
+
+
+class LatestQueryArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    wait = _finite(
+        load_default=0.0,
+        validate=validate.Range(min=0),
+        metadata={"description": "long-poll seconds (capped at 60) with If-None-Match"},
+    )
+
+
+class JobOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    state = fields.String(validate=validate.OneOf(("queued", "running", "done", "failed")))
+    campaign_id = fields.String(allow_none=True)
+    params = fields.Dict()
+    result = fields.Raw(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.String(allow_none=True)
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+
+
+class ModelOut(Schema):
+    campaign_id = fields.String()
+    model_version = fields.Integer()
+    data_version = fields.Integer()
+    space_version = fields.Integer()
+    fitted_at = fields.String()
+    summary = fields.Dict()
+
+
+# -- tokens and health ----------------------------------------------------------------------------
+
+
+class TokenIn(StrictSchema):
+    scope = fields.String(required=True, validate=validate.OneOf(SCOPES))
+    name = fields.String(required=True, validate=_name)
+
+
+class TokenOut(Schema):
+    token = fields.String(metadata={"description": "shown once; only its sha256 is stored"})
+    scope = fields.String()
+    name = fields.String()
+    created_at = fields.String()
+
+
+class HealthOut(Schema):
+    status = fields.String()
+    redis = fields.String()
+    workers = fields.List(fields.String())

@@ -1,0 +1,62 @@
+"""Campaigns: create (admin), list and read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+
+from intake.auth import requires
+from intake.domain import campaign_definition
+from intake.extensions import get_store
+from intake.parsing import Blueprint
+from intake.schemas import CampaignIn, CampaignOut, CampaignPageOut, PageArgs
+
+blp = Blueprint(
+    "campaigns", __name__, url_prefix="/api/v1/campaigns", description="Optimisation campaigns"
+)
+
+
+def with_counts(campaign: dict[str, Any]) -> dict[str, Any]:
+    """A campaign as GET shows it: with its counters."""
+    return {**campaign, "counts": get_store().counts(campaign["id"])}
+
+
+@blp.route("")
+class Campaigns(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, CampaignPageOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List campaigns, oldest first."""
+        items, total = get_store().list_campaigns(args["offset"], args["limit"])
+        end = args["offset"] + len(items)
+        return {
+            "items": [with_counts(c) for c in items],
+            "offset": args["offset"],
+            "limit": args["limit"],
+            "total": total,
+            "next": url_for(".Campaigns", offset=end, limit=args["limit"])
+            if end < total and items
+            else None,
+        }
+
+    @requires("admin")
+    @blp.arguments(CampaignIn)
+    @blp.response(201, CampaignOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Create a campaign from a definition or a preset."""
+        campaign = get_store().create_campaign(campaign_definition(body))
+        location = url_for(".Campaign", campaign_id=campaign["id"])
+        return with_counts(campaign), 201, {"Location": location}
+
+
+@blp.route("/<campaign_id>")
+class Campaign(MethodView):
+    @blp.response(200, CampaignOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, campaign_id: str) -> dict[str, Any]:
+        """Read a campaign with its space version and counts."""
+        return with_counts(get_store().get_campaign(campaign_id))

@@ -1,0 +1,22 @@
+"""Jobs: the state of work the workers do (queued, running, done with a result, failed with why)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from intake.extensions import get_store
+from intake.parsing import Blueprint
+from intake.schemas import JobOut
+
+blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Background jobs")
+
+
+@blp.route("/<job_id>")
+class Job(MethodView):
+    @blp.response(200, JobOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, job_id: str) -> dict[str, Any]:
+        """Read a job."""
+        return get_store().get_job(job_id)

@@ -1,0 +1,43 @@
+"""Errors the store raises on purpose; the intake maps them to HTTP status in one place."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of the store's own errors."""
+
+
+class CampaignNotFound(StoreError):
+    """No campaign has this id."""
+
+    def __init__(self, campaign_id: str) -> None:
+        super().__init__(f"no campaign with id {campaign_id!r}")
+        self.campaign_id = campaign_id
+
+
+class JobNotFound(StoreError):
+    """No job has this id."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job with id {job_id!r}")
+        self.job_id = job_id
+
+
+class SampleConflict(StoreError):
+    """A sample_id is already stored (or repeated in the request) with a different payload."""
+
+    def __init__(self, sample_ids: list[str]) -> None:
+        names = ", ".join(sample_ids)
+        super().__init__(
+            f"sample_id {names} already stored with a different payload; results are "
+            "append-only: post a correction under a new sample_id"
+        )
+        self.sample_ids = sample_ids
+
+
+class UnknownProposal(StoreError):
+    """A result names a proposal_id that this campaign never issued."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("unknown proposal_id")
+        self.errors = errors

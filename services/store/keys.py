@@ -1,0 +1,93 @@
+"""The Redis key layout, in one place.
+
+kiln:campaigns                       ZSET  campaign id -> created (unix s)
+kiln:campaign:{cid}                  STR   campaign JSON (name, parameters, objective, strategy,
+                                           space_version, created_at)
+kiln:campaign:{cid}:results          LIST  append-only result log (JSON); data_version = LLEN
+kiln:campaign:{cid}:samples          HASH  sample_id -> sha256 fingerprint of its payload
+kiln:campaign:{cid}:proposals        HASH  proposal id -> proposal JSON (ledger, with status)
+kiln:campaign:{cid}:pending          SET   ids of pending proposals
+kiln:campaign:{cid}:batches          LIST  batch ids, oldest first
+kiln:campaign:{cid}:batch:{bid}      STR   batch JSON (header + proposal ids); SET NX
+kiln:campaign:{cid}:proposals_rev    STR   counter, bumped on every ledger change (ETag)
+kiln:campaign:{cid}:model            HASH  state (JSON), summary (JSON), model_version,
+                                           data_version, space_version, fitted_at
+kiln:campaign:{cid}:model_version    STR   counter
+kiln:campaign:{cid}:refit_queued     STR   coalescing flag: a refit task is queued (TTL)
+kiln:campaign:{cid}:refit_lock       STR   per-campaign refit lock: random token, PX TTL
+kiln:campaign:{cid}:auto_batch:{key} STR   auto-batch guard: one automatic propose per state
+kiln:job:{jid}                       HASH  id, kind, campaign_id, state, params, result, error,
+                                           created_at, started_at, finished_at
+kiln:tokens                          HASH  sha256(token) -> {"scope", "name", "created_at"}
+kiln:bootstrap_admin                 STR   sha256 of the generated first admin token (SET NX)
+kiln:workers                         ZSET  worker hostname -> last heartbeat (Redis TIME)
+"""
+
+from __future__ import annotations
+
+PREFIX = "kiln"
+
+
+class Keys:
+    """Builders of every key name; nothing else in the code base spells a key."""
+
+    campaigns = f"{PREFIX}:campaigns"
+    tokens = f"{PREFIX}:tokens"
+    bootstrap_admin = f"{PREFIX}:bootstrap_admin"
+    workers = f"{PREFIX}:workers"
+
+    @staticmethod
+    def campaign(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}"
+
+    @staticmethod
+    def results(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:results"
+
+    @staticmethod
+    def samples(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:samples"
+
+    @staticmethod
+    def proposals(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:proposals"
+
+    @staticmethod
+    def pending(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:pending"
+
+    @staticmethod
+    def batches(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:batches"
+
+    @staticmethod
+    def batch(cid: str, bid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:batch:{bid}"
+
+    @staticmethod
+    def proposals_rev(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:proposals_rev"
+
+    @staticmethod
+    def model(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:model"
+
+    @staticmethod
+    def model_version(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:model_version"
+
+    @staticmethod
+    def refit_queued(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:refit_queued"
+
+    @staticmethod
+    def refit_lock(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:refit_lock"
+
+    @staticmethod
+    def auto_batch(cid: str, key: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:auto_batch:{key}"
+
+    @staticmethod
+    def job(jid: str) -> str:
+        return f"{PREFIX}:job:{jid}"
