@@ -15,7 +15,6 @@ kiln:campaign:{cid}:model            HASH  state (JSON), summary (JSON), model_v
 kiln:campaign:{cid}:model_version    STR   counter
 kiln:campaign:{cid}:refit_queued     STR   coalescing flag: a refit task is queued (TTL)
 kiln:campaign:{cid}:refit_lock       STR   per-campaign refit lock: random token, PX TTL
-kiln:campaign:{cid}:auto_batch:{key} STR   auto-batch guard: one automatic propose per state
 kiln:job:{jid}                       HASH  id, kind, campaign_id, state, params, result, error,
                                            created_at, started_at, finished_at
 kiln:tokens                          HASH  sha256(token) -> {"scope", "name", "created_at"}
@@ -83,10 +82,6 @@ class Keys:
     @staticmethod
     def refit_lock(cid: str) -> str:
         return f"{PREFIX}:campaign:{cid}:refit_lock"
-
-    @staticmethod
-    def auto_batch(cid: str, key: str) -> str:
-        return f"{PREFIX}:campaign:{cid}:auto_batch:{key}"
 
     @staticmethod
     def job(jid: str) -> str:

@@ -570,10 +570,6 @@ class Store:
         """Release the lock only if this token still holds it (compare-and-delete in Lua)."""
         return bool(self._release_lock(keys=[Keys.refit_lock(cid)], args=[token]))
 
-    def claim_auto_batch(self, cid: str, key: str, ttl_s: int = 30 * 24 * 3600) -> bool:
-        """Claim the one automatic batch for a campaign state (e.g. 'after:<batch id>')."""
-        return bool(self.redis.set(Keys.auto_batch(cid, key), utcnow(), nx=True, ex=ttl_s))
-
     # -- workers -------------------------------------------------------------------------------
 
     def heartbeat(self, worker: str) -> None:

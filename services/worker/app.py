@@ -1,0 +1,7 @@
+"""The worker entry point: `celery -A worker.app worker -Q proposals,benchmarks`."""
+
+from __future__ import annotations
+
+from worker.celery_app import make_celery
+
+app = make_celery()

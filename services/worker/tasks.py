@@ -1,0 +1,70 @@
+"""The Celery tasks: ids in, load, call kiln, store. Named once in kiln.task_names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from celery import Celery, Task, shared_task
+
+from kiln import task_names
+from kiln.errors import KilnError
+from store import Store
+from worker import pipeline
+
+# Redis blips are retried; everything else is recorded on the job and not retried.
+TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
+_stores: dict[str, Store] = {}
+
+
+def store_for(app: Celery) -> Store:
+    """One store (connection pool) per broker URL and process."""
+    url = str(app.conf.broker_url)
+    if url not in _stores:
+        _stores[url] = Store.from_url(url)
+    return _stores[url]
+
+
+def sender(app: Celery) -> pipeline.Send:
+    """Enqueue follow-up tasks by name, like the intake does."""
+
+    def send(name: str, args: list[Any], queue: str, task_id: str | None) -> Any:
+        return app.send_task(name, args=args, queue=queue, task_id=task_id)
+
+    return send
+
+
+@shared_task(
+    name=task_names.REFIT,
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+)
+def refit(self: Task, campaign_id: str) -> dict[str, Any]:
+    """Refit a campaign's surrogate on all its results (coalesced, one at a time)."""
+    return pipeline.refit_campaign(store_for(self.app), campaign_id, sender(self.app))
+
+
+@shared_task(
+    name=task_names.PROPOSE,
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+)
+def propose(self: Task, job_id: str) -> dict[str, Any]:
+    """Compute the batch a proposals job asks for and store it on the campaign."""
+    store = store_for(self.app)
+    try:
+        return pipeline.propose_for_job(store, job_id)
+    except KilnError as exc:
+        store.job_failed(job_id, f"{type(exc).__name__}: {exc}")
+        return {"job_id": job_id, "error": str(exc)}
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        store.job_failed(job_id, f"unexpected {type(exc).__name__}: {exc}")
+        raise
