@@ -1,0 +1,20 @@
+"""The web process stays light: importing (and building) the intake never loads scikit-learn."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_importing_intake_does_not_load_sklearn() -> None:
+    code = (
+        "import sys, intake\n"
+        "app = intake.create_app({'KILN_ADMIN_TOKEN': 't', 'REDIS_URL': 'redis://127.0.0.1:1/0'})\n"
+        "heavy = [m for m in ('sklearn', 'scipy', 'worker', 'kiln.surrogate', 'kiln.propose')"
+        " if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
