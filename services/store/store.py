@@ -341,6 +341,8 @@ class Store:
             if ttl
             else None
         )
+        # Every proposal carries the versions that made it, so it stands on its own.
+        versions = {k: header.get(k) for k in ("model_version", "data_version", "space_version")}
         ledger: dict[str, str] = {}
         ids: list[str] = []
         for k, proposal in enumerate(proposals):
@@ -348,6 +350,7 @@ class Store:
             ids.append(pid)
             ledger[pid] = _dumps(
                 {
+                    **versions,
                     **proposal,
                     "id": pid,
                     "batch_id": batch_id,

@@ -1,0 +1,165 @@
+"""The store on a real Redis: all-or-nothing appends, idempotency, the ledger, locks, jobs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from store import Keys, SampleConflict, Store, UnknownProposal, fingerprint
+
+CAMPAIGN = {
+    "name": "t",
+    "parameters": [{"name": "x", "kind": "continuous", "low": 0.0, "high": 1.0}],
+    "objective": {"name": "y", "unit": None, "goal": "maximize", "transform": "none"},
+    "strategy": {"auto_batch": True, "proposal_ttl_s": 3600},
+}
+
+
+def row(sid: str, x: float = 0.5, y: float = 1.0, **extra: object) -> dict:
+    return {"sample_id": sid, "parameters": {"x": x}, "objective": y, "status": "ok", **extra}
+
+
+@pytest.fixture
+def store(redis_url: str) -> Store:
+    return Store.from_url(redis_url)
+
+
+@pytest.fixture
+def cid(store: Store) -> str:
+    return store.create_campaign(CAMPAIGN)["id"]
+
+
+def test_fingerprint_ignores_key_order_int_float_and_nulls() -> None:
+    a = {"sample_id": "s", "parameters": {"x": 1, "c": "air"}, "objective": 2, "proposal_id": None}
+    b = {"objective": 2.0, "parameters": {"c": "air", "x": 1.0}, "sample_id": "s"}
+    assert fingerprint(a) == fingerprint(b)
+    assert fingerprint(a) != fingerprint({**b, "objective": 2.5})
+
+
+def test_campaigns_round_trip_and_list(store: Store, cid: str) -> None:
+    doc = store.get_campaign(cid)
+    assert doc["space_version"] == 1 and doc["created_at"] and doc["name"] == "t"
+    second = store.create_campaign({**CAMPAIGN, "name": "u"})
+    items, total = store.list_campaigns(0, 1)
+    assert total == 2 and [c["id"] for c in items] == [cid]
+    assert store.list_campaigns(1, 5)[0][0]["id"] == second["id"]
+
+
+def test_append_is_idempotent_by_sample_id(store: Store, cid: str) -> None:
+    first = store.append_results(cid, [row("a"), row("b")])
+    assert (first.stored, first.duplicates, first.data_version) == (2, 0, 2)
+    again = store.append_results(cid, [row("a"), row("b"), row("c")])
+    assert (again.stored, again.duplicates, again.data_version) == (1, 2, 3)
+    assert [r["sample_id"] for r in store.all_results(cid)] == ["a", "b", "c"]
+
+
+def test_conflicting_payload_stores_nothing(store: Store, cid: str) -> None:
+    store.append_results(cid, [row("a")])
+    with pytest.raises(SampleConflict) as info:
+        store.append_results(cid, [row("new"), row("a", y=9.0)])
+    assert info.value.sample_ids == ["a"]
+    assert store.data_version(cid) == 1
+    assert store.redis.hexists(Keys.samples(cid), "new") is False
+
+
+def test_same_sample_twice_in_one_request(store: Store, cid: str) -> None:
+    outcome = store.append_results(cid, [row("a"), row("a")])
+    assert (outcome.stored, outcome.duplicates) == (1, 1)
+    with pytest.raises(SampleConflict):
+        store.append_results(cid, [row("b"), row("b", y=2.0)])
+    assert store.data_version(cid) == 1
+
+
+def test_batches_are_stored_once_and_results_settle_the_ledger(store: Store, cid: str) -> None:
+    header = {"data_version": 0, "space_version": 1, "model_version": None, "proposal_ttl_s": 3600}
+    proposals = [{"parameters": {"x": 0.25}}, {"parameters": {"x": 0.75}}]
+    batch, created = store.store_batch(cid, "job1", header, proposals)
+    assert created and [p["status"] for p in batch["proposals"]] == ["pending", "pending"]
+    again, created_again = store.store_batch(cid, "job1", header, proposals)
+    assert not created_again and again["batch_id"] == "job1"
+    assert store.redis.llen(Keys.batches(cid)) == 1 and store.counts(cid)["proposals"] == 2
+    before = store.proposals_state(cid)
+
+    by_id, by_point = batch["proposals"][0]["id"], batch["proposals"][1]["id"]
+    outcome = store.append_results(cid, [row("a", x=0.1, proposal_id=by_id), row("b", x=0.75)])
+    assert sorted(outcome.measured_proposals) == sorted([by_id, by_point])
+    latest = store.latest_batch(cid)
+    assert [p["status"] for p in latest["proposals"]] == ["measured", "measured"]
+    assert store.pending_proposals(cid) == []
+    assert store.proposals_state(cid) != before
+    stored = store.all_results(cid)
+    assert stored[1]["matched_proposal_id"] == by_point
+
+
+def test_unknown_proposal_id_stores_nothing(store: Store, cid: str) -> None:
+    with pytest.raises(UnknownProposal) as info:
+        store.append_results(cid, [row("a"), row("b", proposal_id="nope")])
+    assert list(info.value.errors) == ["results.1.proposal_id"]
+    assert store.data_version(cid) == 0
+
+
+def test_expired_proposals_stop_being_pending(store: Store, cid: str) -> None:
+    store.store_batch(cid, "j", {"proposal_ttl_s": 3600}, [{"parameters": {"x": 0.5}}])
+    raw = json.loads(store.redis.hget(Keys.proposals(cid), "j-0"))
+    raw["expires_at"] = "2000-01-01T00:00:00Z"
+    store.redis.hset(Keys.proposals(cid), "j-0", json.dumps(raw))
+    assert store.pending_proposals(cid) == []
+    assert store.latest_batch(cid)["proposals"][0]["status"] == "expired"
+    assert store.counts(cid)["proposals_pending"] == 0
+
+
+def test_model_state_is_json_with_versions(store: Store, cid: str) -> None:
+    assert store.get_model(cid) is None
+    v1 = store.save_model(cid, {"alpha": [1.0]}, {"kernel": "k"}, data_version=3, space_version=1)
+    v2 = store.save_model(cid, {"alpha": [2.0]}, {"kernel": "k"}, data_version=5, space_version=1)
+    assert (v1, v2) == (1, 2)
+    model = store.get_model(cid, with_state=True)
+    assert model["state"] == {"alpha": [2.0]} and model["data_version"] == 5
+    assert "state" not in store.get_model(cid)
+
+
+def test_refit_lock_is_exclusive_and_released_only_by_its_holder(store: Store, cid: str) -> None:
+    token = store.acquire_refit_lock(cid)
+    assert token and store.acquire_refit_lock(cid) is None
+    assert store.release_refit_lock(cid, "not-the-token") is False
+    assert store.release_refit_lock(cid, token) is True
+    assert store.acquire_refit_lock(cid) is not None
+
+
+def test_refit_flag_coalesces(store: Store, cid: str) -> None:
+    assert store.mark_refit_queued(cid) is True
+    assert store.mark_refit_queued(cid) is False
+    store.clear_refit_queued(cid)
+    assert store.mark_refit_queued(cid) is True
+
+
+def test_jobs_lifecycle_and_once_only_ids(store: Store, cid: str) -> None:
+    job, created = store.create_job("proposals", cid, {"overrides": {"batch_size": 2}})
+    assert created and job["state"] == "queued" and job["params"]["overrides"]["batch_size"] == 2
+    store.job_running(job["id"])
+    store.job_done(job["id"], {"batch_id": "b"})
+    done = store.get_job(job["id"])
+    assert done["state"] == "done" and done["result"] == {"batch_id": "b"} and done["finished_at"]
+    _, first = store.create_job("proposals", cid, job_id="auto-1")
+    _, second = store.create_job("proposals", cid, job_id="auto-1")
+    assert first and not second
+    store.job_failed("auto-1", "ModelFitError: singular")
+    assert store.get_job("auto-1")["error"] == "ModelFitError: singular"
+
+
+def test_heartbeats(store: Store) -> None:
+    assert store.live_workers() == []
+    store.heartbeat("w1@host")
+    assert store.live_workers() == ["w1@host"]
+    store.forget_worker("w1@host")
+    assert store.live_workers() == []
+
+
+def test_store_down_raises_connection_error() -> None:
+    from devstack.redis_server import free_port
+
+    dead = Store.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+    with pytest.raises(redis.ConnectionError):
+        dead.ping()
