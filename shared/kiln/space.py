@@ -693,7 +693,7 @@ class SearchSpace:
             col += 1
         return cols
 
-    def length_scales_in_units(self, length_scales: Sequence[float]) -> dict[str, Any]:
+    def length_scales_in_units(self, length_scales: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """Convert unit-cube length scales to each parameter's own units.
 
         Numeric parameters get ``scale * (high - low)``; categoricals get one length scale per

@@ -1,0 +1,176 @@
+"""Batches: the rank-1 believer/liar against a naive refitting reference, exclusion, space filling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.gaussian_process import GaussianProcessRegressor
+
+from kiln.batch import (
+    FantasyPosterior,
+    Polisher,
+    lie_value,
+    naive_select_batch,
+    select_batch,
+    space_filling,
+)
+from kiln.errors import KilnError
+from kiln.surrogate import JITTER, GPSurrogate
+
+METHODS = ["kriging_believer", "constant_liar_min", "constant_liar_mean", "constant_liar_max"]
+
+
+def _problem(n: int = 40, m: int = 400, d: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, d))
+    y = np.sin(5 * X[:, 0]) * np.cos(3 * X[:, 1]) + 0.3 * X[:, 2] + 0.05 * rng.normal(size=n)
+    model = GPSurrogate(n_restarts=1, random_state=seed).fit(X, y)
+    return model, rng.uniform(size=(m, d)), rng.uniform(size=(2, d))
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return _problem()
+
+
+def _naive_stats(model: GPSurrogate, X: np.ndarray, y_norm: np.ndarray, C: np.ndarray):
+    """Refit scikit-learn with the fixed kernel and normalisation; latent mean/std, model scale."""
+    gpr = GaussianProcessRegressor(
+        kernel=model.kernel_, alpha=JITTER, optimizer=None, normalize_y=False
+    ).fit(X, y_norm)
+    mu, sd = gpr.predict(C, return_std=True)
+    latent = np.sqrt(np.maximum(sd**2 - model.noise_level_, 0.0))
+    return model.y_mean_ + model.y_std_ * mu, model.y_std_ * latent
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_rank1_updates_equal_refitting_step_by_step(problem, method: str) -> None:
+    model, C, P = problem
+    fast = FantasyPosterior(model, C, chunk_size=150)
+    X, y = model.X_train_.copy(), (model.y_train_ - model.y_mean_) / model.y_std_
+    lie = lie_value(method, model.y_train_)
+    mu0, _ = fast.mean_std()
+    for x in [P[0], P[1], C[3], C[100], C[7]]:
+        naive_mu, _ = _naive_stats(model, X, y, x[None, :])
+        f = naive_mu[0] if lie is None else lie
+        fast.add(x, lie)
+        X, y = np.vstack([X, x]), np.append(y, (f - model.y_mean_) / model.y_std_)
+        mu_ref, sd_ref = _naive_stats(model, X, y, C)
+        mu, sd = fast.mean_std()
+        np.testing.assert_allclose(mu, mu_ref, rtol=0, atol=1e-8)
+        np.testing.assert_allclose(sd, sd_ref, rtol=0, atol=1e-8)
+        if lie is None:  # the believer leaves the mean alone
+            np.testing.assert_allclose(mu, mu0, rtol=0, atol=1e-10)
+    # arbitrary points are predicted consistently with the candidates
+    mu_pts, var_pts = fast.predict(C[:20])
+    np.testing.assert_allclose(mu_pts, fast.mu[:20], atol=1e-10)
+    np.testing.assert_allclose(var_pts, np.maximum(fast.var[:20], 0), atol=1e-10)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("acquisition", ["ucb", "ei", "pi"])
+def test_fast_batch_equals_naive_refitting_batch(problem, method: str, acquisition: str) -> None:
+    model, C, P = problem
+    kwargs = {"acquisition": acquisition, "batch_method": method, "pending": P}
+    fast = select_batch(model, C, 6, **kwargs)
+    naive = naive_select_batch(model, C, 6, **kwargs)
+    assert [p.index for p in fast.picks] == [p.index for p in naive.picks]
+    assert len({p.index for p in fast.picks}) == 6
+    for a, b in zip(fast.picks, naive.picks, strict=True):
+        assert abs(a.mean - b.mean) < 1e-8
+        assert abs(a.std - b.std) < 1e-8
+        assert a.acquisition_value == pytest.approx(b.acquisition_value, abs=1e-7)
+
+
+def test_believer_shrinks_variance_only(problem) -> None:
+    model, C, _ = problem
+    state = FantasyPosterior(model, C)
+    mu0, var0 = state.mu.copy(), state.var.copy()
+    state.add(C[0])
+    np.testing.assert_array_equal(state.mu, mu0)
+    assert np.all(state.var <= var0 + 1e-15)
+    # the variance at the fantasy point drops to about the noise level times the prior ratio
+    assert state.var[0] < var0[0]
+    liar = FantasyPosterior(model, C)
+    liar.add(C[0], float(np.max(model.y_train_)) + 5.0)
+    assert liar.mu[0] > mu0[0]
+
+
+def test_chunking_and_cache_do_not_change_results(problem) -> None:
+    model, C, P = problem
+    a = select_batch(model, C, 6, pending=P)
+    b = select_batch(model, C, 6, pending=P, chunk_size=33, cache_bytes=0)
+    assert [p.index for p in a.picks] == [p.index for p in b.picks]
+    for pa, pb in zip(a.picks, b.picks, strict=True):
+        assert pa.std == pytest.approx(pb.std, abs=1e-12)
+    state = FantasyPosterior(model, C, chunk_size=33, cache_bytes=0)
+    assert not state.cache and len(state.chunks) == 13
+
+
+def test_never_repeats_and_avoids_measured(problem) -> None:
+    model, C, _ = problem
+    free = select_batch(model, C, 3)
+    first = free.picks[0].index
+    excluded = np.zeros(len(C), bool)
+    excluded[first] = True
+    measured = np.zeros(len(C), bool)
+    measured[free.picks[1].index] = True
+    again = select_batch(model, C, 6, excluded=excluded, measured=measured)
+    picked = [p.index for p in again.picks]
+    assert first not in picked and free.picks[1].index not in picked
+    assert len(set(picked)) == 6 and not again.exhausted
+
+
+def test_exhaustion(problem) -> None:
+    model, C, _ = problem
+    few = C[:3]
+    sel = select_batch(model, few, 6)
+    assert sorted(p.index for p in sel.picks) == [0, 1, 2]
+    assert sel.exhausted
+    # measured points are repeated only when nothing else is left, and that is flagged
+    measured = np.array([True, False, True])
+    sel = select_batch(model, few, 2, measured=measured)
+    assert sel.picks[0].index == 1 and sel.exhausted
+    sel = select_batch(model, few, 1, measured=measured)
+    assert [p.index for p in sel.picks] == [1] and not sel.exhausted
+    sel = select_batch(model, few, 3, excluded=np.array([True, True, True]))
+    assert sel.picks == [] and sel.exhausted
+
+
+def test_lie_values() -> None:
+    y = np.array([1.0, 2.0, 6.0])
+    assert lie_value("kriging_believer", y) is None
+    assert lie_value("constant_liar_min", y) == 1.0
+    assert lie_value("constant_liar_mean", y) == 3.0
+    assert lie_value("constant_liar_max", y) == 6.0
+    with pytest.raises(KilnError, match="unknown"):
+        lie_value("constant_liar_median", y)
+
+
+def test_space_filling_is_greedy_maximin_and_seeded() -> None:
+    grid = np.linspace(0, 1, 11)[:, None]
+    sel = space_filling(grid, 3, reference=np.array([[0.0]]))
+    assert [p.index for p in sel.picks][:2] == [10, 5]
+    assert sel.picks[2].index in {2, 3, 7, 8}  # all at distance 0.2 from 0, 0.5 and 1
+    a = space_filling(grid, 4, rng=np.random.default_rng(3))
+    b = space_filling(grid, 4, rng=np.random.default_rng(3))
+    assert [p.index for p in a.picks] == [p.index for p in b.picks]
+    assert len({p.index for p in a.picks}) == 4
+    one = space_filling(grid[:1], 6)
+    assert len(one.picks) == 1 and one.exhausted
+
+
+def test_polisher_improves_on_sampled_candidates() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.uniform(size=(25, 1))
+    y = -((X[:, 0] - 0.637) ** 2)
+    model = GPSurrogate(n_restarts=1).fit(X, y)
+    C = np.array([[0.1], [0.3], [0.5], [0.9]])
+    plain = select_batch(model, C, 1, kappa=0.0)
+    polished = select_batch(
+        model, C, 1, kappa=0.0, polisher=Polisher([0], snap=lambda row: np.round(row, 3))
+    )
+    assert plain.picks[0].x[0] == 0.5
+    assert polished.picks[0].index is None
+    assert polished.picks[0].x[0] == pytest.approx(0.637, abs=0.02)
+    assert polished.picks[0].acquisition_value > plain.picks[0].acquisition_value
