@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kiln import task_names
-from kiln.errors import ModelFitError, NoObservationsError
+from kiln.errors import KilnError
 from kiln.objective import Objective
 from kiln.propose import FittedModel, fit_model, propose
 from kiln.space import SearchSpace
@@ -38,7 +38,7 @@ def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
 def observations_of(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The results a model learns from: successful ones with an objective value."""
     return [
-        {"parameters": r["parameters"], "objective": r["objective"]}
+        {"parameters": r["parameters"], "objective": r["objective"], "sample_id": r["sample_id"]}
         for r in results
         if r.get("status", "ok") == "ok" and r.get("objective") is not None
     ]
@@ -59,7 +59,7 @@ def fit_and_store(store: Store, campaign: Mapping[str, Any]) -> tuple[int, int |
     objective = Objective.from_dict(campaign["objective"])
     try:
         model = fit_model(space_of(campaign), objective, observations, random_state=0)
-    except (NoObservationsError, ModelFitError) as exc:
+    except KilnError as exc:  # no usable data, a fit failure, data the current space rejects
         log.warning("campaign %s: no model at data_version %d: %s", cid, len(results), exc)
         return len(results), None
     version = store.save_model(

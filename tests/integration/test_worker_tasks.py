@@ -1,0 +1,262 @@
+"""Worker tasks called directly (not eager mode) against a real Redis: refit, propose, coalescing.
+
+The end-to-end tests run a real worker process; these check what each task does to the store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+import redis
+from celery import Celery
+
+from intake import create_app
+from kiln import task_names
+from store import Keys, Store
+from worker import heartbeat, pipeline
+from worker.celery_app import make_celery
+
+ADMIN = {"Authorization": "Bearer admin-token"}
+CAMPAIGN = {
+    "name": "grid",
+    "parameters": [
+        {"name": "temperature_c", "kind": "continuous", "low": 800.0, "high": 1100.0, "step": 25.0},
+        {"name": "time_min", "kind": "discrete", "values": [10.0, 30.0, 60.0, 120.0, 480.0]},
+    ],
+    "objective": {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"},
+    "strategy": {
+        "acquisition": "ucb", "kappa": 1.96, "xi": 0.01, "batch_size": 3,
+        "batch_method": "kriging_believer", "auto_batch": True, "proposal_ttl_s": 3600,
+    },
+    "space_version": 1,
+}  # fmt: skip
+
+
+def truth(t: float, minutes: float) -> float:
+    return 1e-4 * math.exp(-(((t - 950) / 120) ** 2) - ((math.log(minutes) - 4) / 2) ** 2)
+
+
+def row(i: int, t: float, minutes: float, **extra: object) -> dict:
+    return {"sample_id": f"s{i}", "parameters": {"temperature_c": t, "time_min": minutes},
+            "objective": truth(t, minutes), "status": "ok", **extra}  # fmt: skip
+
+
+SEED = [row(i, t, m) for i, (t, m) in enumerate(
+    [(800, 10), (850, 60), (900, 480), (950, 30), (1000, 120), (1050, 10), (1100, 60), (925, 60)]
+)]  # fmt: skip
+
+
+@pytest.fixture
+def celery_app(redis_url: str) -> Iterator[Celery]:
+    app = make_celery(redis_url)
+    app.loader.import_default_modules()  # what a worker does at start: import worker.tasks
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def store(redis_url: str) -> Store:
+    return Store.from_url(redis_url)
+
+
+@pytest.fixture
+def cid(store: Store) -> str:
+    return store.create_campaign(CAMPAIGN)["id"]
+
+
+def queued(client: redis.Redis, name: str) -> list[dict]:
+    messages = [json.loads(raw) for raw in client.lrange(task_names.PROPOSALS_QUEUE, 0, -1)]
+    return [m for m in messages if m["headers"]["task"] == name]
+
+
+def run(app: Celery, name: str, *args: str) -> dict:
+    """Call a registered task's body in this process (what a worker does with a message)."""
+    return app.tasks[name](*args)
+
+
+def test_celery_app_is_json_only_late_ack_prefetch_one(celery_app: Celery) -> None:
+    conf = celery_app.conf
+    assert conf.task_serializer == conf.result_serializer == "json"
+    assert list(conf.accept_content) == ["json"]
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_routes[task_names.BENCHMARK]["queue"] == task_names.BENCHMARKS_QUEUE
+    assert {task_names.REFIT, task_names.PROPOSE} <= set(celery_app.tasks)
+
+
+def test_refit_stores_json_model_and_starts_the_first_batch(
+    celery_app: Celery, store: Store, cid: str, redis_client: redis.Redis
+) -> None:
+    store.append_results(cid, SEED)
+    store.mark_refit_queued(cid)
+    outcome = run(celery_app, task_names.REFIT, cid)
+    assert outcome["rounds"] == 1 and outcome["data_version"] == len(SEED)
+    model = store.get_model(cid, with_state=True)
+    assert model["data_version"] == len(SEED) and model["model_version"] == 1
+    assert model["summary"]["n_observations"] == len(SEED)
+    assert "kernel" in model["summary"] and json.dumps(model["state"])
+    assert redis_client.exists(Keys.refit_queued(cid)) == 0
+    assert redis_client.exists(Keys.refit_lock(cid)) == 0
+    # auto_batch: no batch yet and there is data, so the refit asked for one (once).
+    job_id = outcome["auto_batch_job"]
+    assert job_id and store.get_job(job_id)["state"] == "queued"
+    assert [m["headers"]["id"] for m in queued(redis_client, task_names.PROPOSE)] == [job_id]
+    assert run(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None
+
+
+def test_propose_stores_one_batch_even_when_redelivered(
+    celery_app: Celery, store: Store, cid: str
+) -> None:
+    store.append_results(cid, SEED)
+    run(celery_app, task_names.REFIT, cid)
+    job, _ = store.create_job("proposals", cid, {"overrides": {"batch_size": 4}})
+    batch = run(celery_app, task_names.PROPOSE, job["id"])
+    assert batch["batch_id"] == job["id"] and len(batch["proposals"]) == 4
+    first = batch["proposals"][0]
+    assert first["status"] == "pending" and first["model_version"] == 1
+    assert first["data_version"] == len(SEED) and first["space_version"] == 1
+    assert first["predicted_mean"] > 0 and first["predicted_std"] > 0
+    assert first["acquisition_value"] is not None
+    assert batch["acquisition"] == "ucb" and batch["batch_method"] == "kriging_believer"
+    done = store.get_job(job["id"])
+    assert done["state"] == "done" and done["result"]["batch_id"] == job["id"]
+
+    # A redelivery (worker killed after storing) changes nothing.
+    store.redis.hset(Keys.job(job["id"]), "state", "running")
+    again = run(celery_app, task_names.PROPOSE, job["id"])
+    assert again["batch_id"] == job["id"]
+    assert store.redis.llen(Keys.batches(cid)) == 1 and store.counts(cid)["proposals"] == 4
+
+    # The next batch treats these as pending: never the same point twice.
+    second_job, _ = store.create_job("proposals", cid, {"overrides": {"batch_size": 4}})
+    second = run(celery_app, task_names.PROPOSE, second_job["id"])
+    points = {tuple(sorted(p["parameters"].items())) for p in batch["proposals"]}
+    assert not points & {tuple(sorted(p["parameters"].items())) for p in second["proposals"]}
+
+
+def test_propose_without_data_falls_back_to_space_filling(
+    celery_app: Celery, store: Store, cid: str
+) -> None:
+    job, _ = store.create_job("proposals", cid, {"overrides": {}})
+    batch = run(celery_app, task_names.PROPOSE, job["id"])
+    assert len(batch["proposals"]) == 3 and batch["fallback"]
+    assert batch["model_version"] is None
+
+
+def test_propose_failure_is_recorded_on_the_job(celery_app: Celery, store: Store, cid: str) -> None:
+    job, _ = store.create_job("proposals", cid, {"overrides": {"batch_method": "telepathy"}})
+    run(celery_app, task_names.PROPOSE, job["id"])
+    failed = store.get_job(job["id"])
+    assert failed["state"] == "failed" and "telepathy" in failed["error"]
+    assert store.latest_batch(cid) is None
+
+
+def test_auto_batch_waits_until_the_latest_batch_is_measured(
+    celery_app: Celery, store: Store, cid: str, redis_client: redis.Redis
+) -> None:
+    store.append_results(cid, SEED)
+    first = run(celery_app, task_names.REFIT, cid)["auto_batch_job"]
+    batch = run(celery_app, task_names.PROPOSE, first)
+    pending = batch["proposals"]
+    store.append_results(cid, [row(100, **_tm(pending[0]), proposal_id=pending[0]["id"])])
+    assert run(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None  # 2 still pending
+    store.append_results(cid, [row(100 + k, **_tm(p)) for k, p in enumerate(pending) if k])
+    assert store.pending_proposals(cid) == []
+    follow_up = run(celery_app, task_names.REFIT, cid)["auto_batch_job"]
+    assert follow_up == f"auto-{cid}-after-{first}"
+    assert len(queued(redis_client, task_names.PROPOSE)) == 2
+
+
+def _tm(proposal: dict) -> dict:
+    return {
+        "t": proposal["parameters"]["temperature_c"],
+        "minutes": proposal["parameters"]["time_min"],
+    }
+
+
+def test_refit_is_skipped_while_another_holds_the_lock(
+    celery_app: Celery, store: Store, cid: str
+) -> None:
+    store.append_results(cid, SEED)
+    token = store.acquire_refit_lock(cid)
+    assert run(celery_app, task_names.REFIT, cid)["skipped"]
+    assert store.get_model(cid) is None
+    store.release_refit_lock(cid, token)
+
+
+def test_refit_runs_again_when_data_arrives_while_it_fits(
+    celery_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.append_results(cid, SEED[:5])
+    real_fit = pipeline.fit_model
+    calls: list[int] = []
+
+    def fit_while_results_arrive(space, objective, observations, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(observations))
+        if len(calls) == 1:
+            store.append_results(cid, SEED[5:])  # a post lands mid-fit
+        return real_fit(space, objective, observations, **kwargs)
+
+    monkeypatch.setattr(pipeline, "fit_model", fit_while_results_arrive)
+    outcome = run(celery_app, task_names.REFIT, cid)
+    assert calls == [5, len(SEED)] and outcome["rounds"] == 2
+    assert store.get_model(cid)["data_version"] == len(SEED)
+
+
+def test_burst_of_posts_with_a_worker_in_between_enqueues_few_refits(
+    celery_app: Celery, redis_url: str, store: Store, redis_client: redis.Redis
+) -> None:
+    app = create_app({"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token"})
+    client = app.test_client()
+    body = {k: v for k, v in CAMPAIGN.items() if k != "space_version"}
+    body["strategy"] = {**body["strategy"], "auto_batch": False}
+    cid = client.post("/api/v1/campaigns", json=body, headers=ADMIN).get_json()["id"]
+    temps = [800.0 + 25 * k for k in range(13)]
+    times = [10.0, 30.0, 60.0, 120.0, 480.0]
+
+    def post(i: int) -> None:
+        t, m = temps[i % 13], times[(i // 13) % 5]
+        response = client.post(
+            f"/api/v1/campaigns/{cid}/results",
+            json={
+                "sample_id": f"b{i}",
+                "parameters": {"temperature_c": t, "time_min": m},
+                "objective": truth(t, m),
+            },
+            headers=ADMIN,
+        )
+        assert response.status_code == 201
+
+    for i in range(50):
+        post(i)
+    assert len(queued(redis_client, task_names.REFIT)) == 1
+    # A worker picks the refit up while the other 50 arrive.
+    worker = threading.Thread(target=run, args=(celery_app, task_names.REFIT, cid))
+    worker.start()
+    for i in range(50, 100):
+        post(i)
+    worker.join()
+    refits = len(queued(redis_client, task_names.REFIT))
+    assert 1 < refits <= 3
+    # Whatever was queued last sees everything.
+    run(celery_app, task_names.REFIT, cid)
+    assert store.get_model(cid)["data_version"] == 100
+
+
+def test_heartbeat_thread_marks_the_worker_live(celery_app: Celery, store: Store) -> None:
+    sender = SimpleNamespace(app=celery_app, hostname="celery@test")
+    heartbeat.start_heartbeat(sender=sender)
+    try:
+        deadline = 50
+        while not store.live_workers() and deadline:
+            threading.Event().wait(0.05)
+            deadline -= 1
+        assert store.live_workers() == ["celery@test"]
+    finally:
+        heartbeat.stop_heartbeat()
+    assert store.live_workers() == []
