@@ -18,11 +18,19 @@ from store import Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
-    {"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100, "step": 25,
-     "hard_low": 700, "hard_high": 1200, "unit": "degC"},
+    {
+        "name": "temperature_c",
+        "kind": "continuous",
+        "low": 800,
+        "high": 1100,
+        "step": 25,
+        "hard_low": 700,
+        "hard_high": 1200,
+        "unit": "degC",
+    },
     {"name": "time_min", "kind": "discrete", "values": [10, 30, 60, 480], "unit": "min"},
     {"name": "atmosphere", "kind": "categorical", "values": ["air", "argon"]},
-]  # fmt: skip
+]
 CAMPAIGN = {
     "name": "furnace",
     "parameters": SPACE,
@@ -32,8 +40,11 @@ CAMPAIGN = {
 
 
 def result(sid: str, t: float = 900, y: float | None = 1e-4, **extra: object) -> dict:
-    body = {"sample_id": sid, "parameters": {"temperature_c": t, "time_min": 30,
-                                             "atmosphere": "air"}, **extra}  # fmt: skip
+    body = {
+        "sample_id": sid,
+        "parameters": {"temperature_c": t, "time_min": 30, "atmosphere": "air"},
+        **extra,
+    }
     if y is not None:
         body["objective"] = y
     return body
@@ -48,9 +59,13 @@ def queued(client: redis.Redis, name: str) -> list[dict]:
 @pytest.fixture
 def app(redis_url: str) -> Iterator[Flask]:
     yield create_app(
-        {"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token",
-         "KILN_LONG_POLL_INTERVAL_S": 0.05}
-    )  # fmt: skip
+        {
+            "TESTING": True,
+            "REDIS_URL": redis_url,
+            "KILN_ADMIN_TOKEN": "admin-token",
+            "KILN_LONG_POLL_INTERVAL_S": 0.05,
+        }
+    )
 
 
 @pytest.fixture
@@ -126,9 +141,13 @@ def test_post_one_list_and_bare_array(client: FlaskClient, cid: str) -> None:
     one = post(client, cid, result("a"))
     assert one.status_code == 201
     assert one.get_json() | {"refit_enqueued": None} == {
-        "stored": 1, "duplicates": 0, "data_version": 1, "flags": [],
-        "measured_proposals": [], "refit_enqueued": None,
-    }  # fmt: skip
+        "stored": 1,
+        "duplicates": 0,
+        "data_version": 1,
+        "flags": [],
+        "measured_proposals": [],
+        "refit_enqueued": None,
+    }
     listed = post(client, cid, {"results": [result("b"), result("c")]})
     assert listed.status_code == 201 and listed.get_json()["data_version"] == 3
     bare = post(client, cid, [result("d"), result("e", y=None, status="failed")])
@@ -193,8 +212,22 @@ def test_one_bad_row_stores_nothing_and_names_row_and_field(client: FlaskClient,
     shape = post(client, cid, [result("a"), {"sample_id": "b", "parameters": {}, "objective": "x"}])
     assert shape.status_code == 422
     assert "results.1.objective" in shape.get_json()["errors"]
-    unknown = post(client, cid, [result("a"), {**result("b"), "parameters": {"temperature_c": 900,
-                   "time_min": 30, "atmosphere": "air", "pressure": 1}}])  # fmt: skip
+    unknown = post(
+        client,
+        cid,
+        [
+            result("a"),
+            {
+                **result("b"),
+                "parameters": {
+                    "temperature_c": 900,
+                    "time_min": 30,
+                    "atmosphere": "air",
+                    "pressure": 1,
+                },
+            },
+        ],
+    )
     assert "results.1.parameters.pressure" in unknown.get_json()["errors"]
     listing = client.get(f"/api/v1/campaigns/{cid}/results", headers=ADMIN).get_json()
     assert listing["total"] == 0 and listing["items"] == []
@@ -303,12 +336,22 @@ def test_request_proposals_is_202_with_job_and_location(
 
 def _batch(store: Store, cid: str, job_id: str, xs: list[float]) -> dict:
     proposals = [
-        {"parameters": {"temperature_c": x, "time_min": 30, "atmosphere": "air"},
-         "predicted_mean": 1e-4, "predicted_std": 1e-5, "acquisition_value": 0.5}
+        {
+            "parameters": {"temperature_c": x, "time_min": 30, "atmosphere": "air"},
+            "predicted_mean": 1e-4,
+            "predicted_std": 1e-5,
+            "acquisition_value": 0.5,
+        }
         for x in xs
-    ]  # fmt: skip
-    header = {"model_version": 1, "data_version": 0, "space_version": 1, "acquisition": "ucb",
-              "batch_method": "kriging_believer", "job_id": job_id}  # fmt: skip
+    ]
+    header = {
+        "model_version": 1,
+        "data_version": 0,
+        "space_version": 1,
+        "acquisition": "ucb",
+        "batch_method": "kriging_believer",
+        "job_id": job_id,
+    }
     return store.store_batch(cid, job_id, header, proposals)[0]
 
 
@@ -322,8 +365,16 @@ def test_latest_batch_etag_304_and_ledger(client: FlaskClient, cid: str, store: 
     assert (
         body["batch_id"] == "job-1" and [p["status"] for p in body["proposals"]] == ["pending"] * 2
     )
-    assert {"id", "parameters", "predicted_mean", "predicted_std", "acquisition_value",
-            "model_version", "data_version", "space_version"} <= set(body["proposals"][0])  # fmt: skip
+    assert {
+        "id",
+        "parameters",
+        "predicted_mean",
+        "predicted_std",
+        "acquisition_value",
+        "model_version",
+        "data_version",
+        "space_version",
+    } <= set(body["proposals"][0])
     unchanged = client.get(url, headers={**ADMIN, "If-None-Match": first.headers["ETag"]})
     assert unchanged.status_code == 304 and unchanged.headers["ETag"] == first.headers["ETag"]
     # A result naming a proposal settles it, and the ETag moves on.
