@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any, Literal
 
-__all__ = ["HARD_LIMITS", "latp_campaign", "latp_space", "load_table1"]
+__all__ = ["HARD_LIMITS", "latp_campaign", "latp_seed_grid_space", "latp_space", "load_table1"]
 
 #: How far a campaign may be widened later (wt%, °C, min): chemically sensible, furnace-safe.
 HARD_LIMITS: dict[str, tuple[float, float]] = {
@@ -87,6 +87,33 @@ def latp_space(iterations: Literal["1-2", "3-4"] = "3-4") -> dict[str, Any]:
                 "hard_low": time_lo,
                 "hard_high": time_hi,
             },
+        ],
+        "version": 1,
+    }
+
+
+def latp_seed_grid_space() -> dict[str, Any]:
+    """The space spanned by the study's 80-point seed grid (5 acid x 4 temperature x 4 time).
+
+    All three parameters are discrete lists, so the space's grid is exactly the seed grid; it is
+    the pool encoding of the virtual experiments on the seed data.
+
+    Returns:
+        A dict in the ``SearchSpace.from_dict`` shape.
+    """
+    grid = load_table1()["seed_grid"]
+    units = {"acid_wt_pct": "wt%", "temperature_c": "degC", "time_min": "min"}
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "kind": "discrete",
+                "values": [float(v) for v in grid[name]],
+                "unit": unit,
+                "hard_low": HARD_LIMITS[name][0],
+                "hard_high": HARD_LIMITS[name][1],
+            }
+            for name, unit in units.items()
         ],
         "version": 1,
     }
