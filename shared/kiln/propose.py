@@ -1,0 +1,407 @@
+"""The stateless core: fit a model to a campaign's observations and propose the next batch.
+
+``propose(space, objective, observations, pending, strategy)`` is all a worker needs: it parses
+and checks the observations, fits (or reuses) the surrogate, treats pending proposals as
+fantasies, and returns a :class:`Batch`. Degenerate inputs never surface as numpy errors: they
+raise a domain error naming the field (bad values) or fall back to a seeded space-filling design
+(no usable model), with :attr:`Batch.fallback` saying why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kiln.batch import Polisher, Selection, select_batch, space_filling
+from kiln.errors import (
+    InvalidObservationError,
+    ModelFitError,
+    NoObservationsError,
+    OutsideSpaceError,
+)
+from kiln.objective import Objective
+from kiln.space import Point, SearchSpace
+from kiln.strategy import Strategy
+from kiln.surrogate import GPSurrogate
+
+#: Targets whose spread is below this (relative) are treated as all equal.
+EQUAL_TARGETS_RTOL = 1e-12
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Observations usable for training, parsed and checked."""
+
+    points: list[Mapping[str, Any]]
+    values: list[float]
+    sample_ids: list[str | None]
+
+
+def _parse_observations(
+    space: SearchSpace, objective: Objective, observations: Sequence[Mapping[str, Any]]
+) -> _Data:
+    """Check observations; failed syntheses (``"status": "failed"``) are skipped.
+
+    Raises:
+        InvalidObservationError: For a malformed entry or an unusable objective value.
+        OutsideSpaceError: For unknown or missing parameters, wrong types or unknown labels
+            (values outside the current range are fine: they still train the model).
+    """
+    points: list[Mapping[str, Any]] = []
+    values: list[float] = []
+    ids: list[str | None] = []
+    for i, obs in enumerate(observations):
+        if not isinstance(obs, Mapping):
+            raise InvalidObservationError(
+                f"observations[{i}]", "must be an object with 'parameters' and 'objective'"
+            )
+        if obs.get("status") == "failed":
+            continue
+        params = obs.get("parameters")
+        if not isinstance(params, Mapping):
+            raise InvalidObservationError(
+                f"observations[{i}].parameters", "missing; give the parameters as an object"
+            )
+        try:
+            space.check_point(params)
+        except OutsideSpaceError as exc:
+            raise OutsideSpaceError(exc.parameter, f"observation {i}: {exc.reason}") from None
+        values.append(
+            objective.check_value(obs.get("objective"), field=f"observations[{i}].objective")
+        )
+        points.append(params)
+        sample_id = obs.get("sample_id")
+        ids.append(str(sample_id) if sample_id is not None else None)
+    return _Data(points, values, ids)
+
+
+def _parse_pending(space: SearchSpace, pending: Sequence[Mapping[str, Any]]) -> list[Mapping]:
+    out = []
+    for i, point in enumerate(pending):
+        params = point.get("parameters", point) if isinstance(point, Mapping) else point
+        try:
+            space.check_point(params)
+        except OutsideSpaceError as exc:
+            raise OutsideSpaceError(exc.parameter, f"pending proposal {i}: {exc.reason}") from None
+        out.append(params)
+    return out
+
+
+def _clean_float(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+@dataclass
+class FittedModel:
+    """A surrogate fitted to one campaign's data, with what it needs to be reported.
+
+    Attributes:
+        space: The search space (and version) the inputs were encoded with.
+        objective: The objective (its transform defines the model scale).
+        surrogate: The fitted GP.
+        best_observed: ``{"parameters", "objective", "sample_id"}`` of the best measurement.
+        best_predicted: ``{"parameters", "mean", "std"}``: the candidate with the highest
+            posterior mean, in the original unit (mean = median under log10, see
+            :mod:`kiln.objective`).
+    """
+
+    space: SearchSpace
+    objective: Objective
+    surrogate: GPSurrogate
+    best_observed: dict[str, Any]
+    best_predicted: dict[str, Any]
+
+    @property
+    def space_version(self) -> int:
+        """Version of the space the model was fitted in."""
+        return self.space.version
+
+    @property
+    def n_observations(self) -> int:
+        """Number of training observations."""
+        return int(self.surrogate.y_train_.shape[0])
+
+    def predict(self, points: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and std in the objective's original unit at ``points``."""
+        mu, sd = self.surrogate.predict(self.space.encode(points))
+        mean, std = self.objective.from_model(mu, sd)
+        return np.atleast_1d(mean), np.atleast_1d(std)
+
+    def summary(self) -> dict[str, Any]:
+        """What ``GET /model`` shows: kernel, hyperparameters in the parameters' own units,
+        log marginal likelihood, leave-one-out error, best observed and best predicted."""
+        s = self.surrogate
+        loo = s.loo_residuals()
+        return {
+            "kernel": str(s.kernel_),
+            "hyperparameters": {
+                "length_scales": self.space.length_scales_in_units(s.length_scale_),
+                "length_scales_unit_cube": [float(v) for v in s.length_scale_],
+                "signal_variance": s.constant_,
+                "noise_level": s.noise_level_,
+                "noise_std_model_scale": s.noise_std_model_,
+                "target_mean_model_scale": s.y_mean_,
+                "target_std_model_scale": s.y_std_,
+            },
+            "log_marginal_likelihood": s.log_marginal_likelihood_,
+            "leave_one_out_rmse_model_scale": float(np.sqrt(np.mean(loo**2))),
+            "n_observations": self.n_observations,
+            "space_version": self.space_version,
+            "objective": self.objective.to_dict(),
+            "best_observed": dict(self.best_observed),
+            "best_predicted": dict(self.best_predicted),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (no pickle); :meth:`from_dict` rebuilds identical predictions."""
+        return {
+            "space_version": self.space_version,
+            "space": self.space.to_dict(),
+            "objective": self.objective.to_dict(),
+            "surrogate": self.surrogate.to_dict(),
+            "best_observed": dict(self.best_observed),
+            "best_predicted": dict(self.best_predicted),
+        }
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> FittedModel:
+        """Rebuild from :meth:`to_dict` output without refitting.
+
+        Raises:
+            ModelFitError: When the payload is malformed.
+        """
+        try:
+            return cls(
+                space=SearchSpace.from_dict(payload["space"]),
+                objective=Objective.from_dict(payload["objective"]),
+                surrogate=GPSurrogate.from_dict(payload["surrogate"]),
+                best_observed=dict(payload["best_observed"]),
+                best_predicted=dict(payload["best_predicted"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ModelFitError(f"cannot rebuild the model from its payload: {exc!r}") from None
+
+
+def fit_model(
+    space: SearchSpace,
+    objective: Objective,
+    observations: Sequence[Mapping[str, Any]],
+    *,
+    random_state: int = 0,
+    n_restarts: int = 5,
+) -> FittedModel:
+    """Fit the surrogate to a campaign's observations.
+
+    Observations outside the current ranges still train the model (their encoding lies
+    outside the unit cube). Failed syntheses are skipped.
+
+    Args:
+        space: The campaign's current search space.
+        objective: The objective and its transform.
+        observations: ``{"parameters": {...}, "objective": float, "sample_id"?: str}``.
+        random_state: Seeds the optimiser restarts and the candidates for ``best_predicted``.
+        n_restarts: Optimiser restarts.
+
+    Raises:
+        NoObservationsError: Without usable observations.
+        InvalidObservationError: For NaN/inf or non-positive (under log10) objective values.
+        OutsideSpaceError: For parameters that cannot be encoded.
+        ModelFitError: When the GP cannot be fitted.
+    """
+    data = _parse_observations(space, objective, observations)
+    return _fit(space, objective, data, random_state=random_state, n_restarts=n_restarts)
+
+
+def _fit(
+    space: SearchSpace, objective: Objective, data: _Data, *, random_state: int, n_restarts: int
+) -> FittedModel:
+    if not data.points:
+        raise NoObservationsError(
+            "there are no usable observations to fit a model on; post measured results first"
+        )
+    y = objective.to_model(data.values)
+    surrogate = GPSurrogate(n_restarts=n_restarts, random_state=random_state).fit(
+        space.encode(data.points), y
+    )
+    best = int(np.argmax(y))
+    best_observed = {
+        "parameters": dict(data.points[best]),
+        "objective": data.values[best],
+        "sample_id": data.sample_ids[best],
+    }
+    candidates = space.candidates(np.random.default_rng(random_state))
+    mu, sd = surrogate.predict(space.encode(candidates))
+    top = int(np.argmax(mu))
+    mean, std = objective.from_model(mu[top], sd[top])
+    best_predicted = {"parameters": dict(candidates[top]), "mean": mean, "std": std}
+    return FittedModel(space, objective, surrogate, best_observed, best_predicted)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One proposed experiment.
+
+    Attributes:
+        parameters: The point to measure.
+        predicted_mean: Model's mean in the original unit (None in a space-filling batch).
+        predicted_std: Model's std in the original unit (None in a space-filling batch).
+        acquisition_value: Acquisition at pick time, on the model scale, under the fantasies of
+            the pending points and earlier picks (None for space filling and ``random``).
+    """
+
+    parameters: dict[str, Any]
+    predicted_mean: float | None = None
+    predicted_std: float | None = None
+    acquisition_value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON payload."""
+        return {
+            "parameters": dict(self.parameters),
+            "predicted_mean": self.predicted_mean,
+            "predicted_std": self.predicted_std,
+            "acquisition_value": self.acquisition_value,
+        }
+
+
+@dataclass
+class Batch:
+    """A batch of proposals.
+
+    Attributes:
+        proposals: The proposals, best first.
+        exhausted: True when the space ran out of unmeasured, non-pending candidates (fewer
+            proposals than asked for, or some repeat measured points).
+        fallback: Why a space-filling design was used instead of the model, else None.
+        model: The model that made the batch (None for space filling).
+    """
+
+    proposals: list[Proposal]
+    exhausted: bool = False
+    fallback: str | None = None
+    model: FittedModel | None = field(default=None, repr=False)
+
+    def to_dict(self, *, include_model: bool = True) -> dict[str, Any]:
+        """JSON payload; ``model`` holds the full :meth:`FittedModel.to_dict` unless excluded."""
+        out: dict[str, Any] = {
+            "proposals": [p.to_dict() for p in self.proposals],
+            "exhausted": self.exhausted,
+            "fallback": self.fallback,
+        }
+        if include_model:
+            out["model"] = self.model.to_dict() if self.model is not None else None
+        return out
+
+
+def _model_matches(
+    model: FittedModel, space: SearchSpace, objective: Objective, X: np.ndarray, y: np.ndarray
+) -> bool:
+    s = model.surrogate
+    return (
+        model.space == space
+        and model.objective == objective
+        and s.X_train_.shape == X.shape
+        and bool(np.array_equal(s.X_train_, X))
+        and bool(np.array_equal(s.y_train_, y))
+    )
+
+
+def propose(
+    space: SearchSpace,
+    objective: Objective,
+    observations: Sequence[Mapping[str, Any]],
+    pending: Sequence[Mapping[str, Any]],
+    strategy: Strategy,
+    *,
+    model: FittedModel | None = None,
+    random_state: int = 0,
+) -> Batch:
+    """Propose the next batch of experiments.
+
+    Candidates are the space's grid when it has at most 200,000 points, else 20,000 seeded
+    samples whose best few are polished by L-BFGS-B over the continuous parameters (then
+    snapped to their steps). Pending points enter first as fantasies (Kriging believer: the
+    predicted mean; constant liar: the lie); the batch never repeats a pending point or an
+    earlier pick, and avoids measured points until none else remain.
+
+    Args:
+        space: Current search space.
+        objective: Objective and transform.
+        observations: ``{"parameters", "objective"}`` mappings (failed syntheses skipped).
+        pending: Parameter mappings (or ``{"parameters": ...}``) of proposals still out.
+        strategy: Acquisition, batch size and batch method.
+        model: A model fitted earlier; reused when it was fitted on this space, objective and
+            these exact observations, otherwise the model is refitted.
+        random_state: Seeds candidates, the fit, random picks and space-filling ties.
+
+    Returns:
+        The batch; ``fallback`` says why a space-filling design was used (no observations,
+        one observation, all targets equal, model fit failure).
+
+    Raises:
+        InvalidObservationError: For unusable objective values.
+        OutsideSpaceError: For observations or pending points that cannot be encoded.
+    """
+    data = _parse_observations(space, objective, observations)
+    pend = _parse_pending(space, pending)
+    rng = np.random.default_rng(random_state)
+    candidates: list[Point] = space.candidates(rng)
+    Xc = space.encode(candidates)
+    pending_keys = {space.key(p) for p in pend}
+    measured_keys = {space.key(p) for p in data.points}
+    keys = [space.key(c) for c in candidates]
+    excluded = np.fromiter((k in pending_keys for k in keys), bool, len(keys))
+    measured = np.fromiter((k in measured_keys for k in keys), bool, len(keys))
+    X_obs = space.encode(data.points) if data.points else np.empty((0, space.dim))
+    X_pend = space.encode(pend) if pend else np.empty((0, space.dim))
+    y = objective.to_model(data.values) if data.values else np.empty(0)
+
+    fallback: str | None = None
+    fitted: FittedModel | None = None
+    if y.size == 0:
+        fallback = "space_filling: no observations"
+    elif y.size == 1:
+        fallback = "space_filling: one observation"
+    elif np.ptp(y) <= EQUAL_TARGETS_RTOL * max(1.0, float(np.max(np.abs(y)))):
+        fallback = "space_filling: all targets equal"
+    elif model is not None and _model_matches(model, space, objective, X_obs, y):
+        fitted = model
+    else:
+        try:
+            fitted = _fit(space, objective, data, random_state=random_state, n_restarts=5)
+        except ModelFitError as exc:
+            fallback = f"space_filling: model fit failed ({exc})"
+
+    q = strategy.batch_size
+    selection: Selection
+    if fitted is None:
+        selection = space_filling(
+            Xc, q, reference=np.vstack([X_obs, X_pend]), excluded=excluded, measured=measured,
+            rng=rng,
+        )  # fmt: skip
+    else:
+        polisher = None
+        columns = space.continuous_columns()
+        if columns and not space.is_enumerable():
+            polisher = Polisher(columns, lambda row: space.encode([space.decode(row)])[0])
+        selection = select_batch(
+            fitted.surrogate, Xc, q, acquisition=strategy.acquisition, kappa=strategy.kappa,
+            xi=strategy.xi, batch_method=strategy.batch_method, pending=X_pend,
+            excluded=excluded, measured=measured, polisher=polisher, rng=rng,
+        )  # fmt: skip
+
+    proposals: list[Proposal] = []
+    for pick in selection.picks:
+        params = dict(candidates[pick.index]) if pick.index is not None else space.decode(pick.x)
+        if fitted is None:
+            proposals.append(Proposal(params))
+            continue
+        mu, sd = fitted.surrogate.predict(pick.x[None, :])
+        mean, std = objective.from_model(mu[0], sd[0])
+        value = None if strategy.acquisition == "random" else _clean_float(pick.acquisition_value)
+        proposals.append(Proposal(params, mean, std, value))
+    return Batch(proposals, selection.exhausted, fallback, fitted)
