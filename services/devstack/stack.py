@@ -139,6 +139,8 @@ class Child:
         self.signal_group(signal.SIGKILL)  # stragglers (e.g. prefork children) go too
         if self._reader:
             self._reader.join(timeout=2)
+        if self.process.stdout:
+            self.process.stdout.close()
         return True
 
     def stop(self, timeout: float = 20.0) -> None:
