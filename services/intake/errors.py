@@ -26,7 +26,14 @@ from kiln.errors import (
     SpaceError,
     SpaceTooLargeError,
 )
-from store import CampaignNotFound, JobNotFound, SampleConflict, UnknownProposal
+from store import (
+    CampaignNotFound,
+    JobNotFound,
+    ProposalNotFound,
+    ProposalNotPending,
+    SampleConflict,
+    UnknownProposal,
+)
 
 PROBLEM_MIMETYPE = "application/problem+json"
 PROBLEM_BASE = "https://kiln.dev/problems/"
@@ -181,8 +188,10 @@ def to_problem(exc: BaseException) -> Response:
         )
     if isinstance(exc, KilnError):
         return _kiln_error(exc)
-    if isinstance(exc, CampaignNotFound | JobNotFound):
+    if isinstance(exc, CampaignNotFound | JobNotFound | ProposalNotFound):
         return problem(404, "Not Found", str(exc), kind="not-found")
+    if isinstance(exc, ProposalNotPending):
+        return problem(409, "Conflict", str(exc), kind="proposal-not-pending")
     if isinstance(exc, SampleConflict):
         errors = {
             "sample_id": [

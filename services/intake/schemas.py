@@ -240,7 +240,8 @@ class ProposalOut(Schema):
     space_version = fields.Integer()
     created_at = fields.String()
     expires_at = fields.String(allow_none=True)
-    sample_id = fields.String()
+    withdrawn_at = fields.String()
+    sample_id = fields.String(metadata={"description": "the result that measured it"})
 
 
 class BatchOut(Schema):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from store.errors import (
     CampaignNotFound,
     JobNotFound,
+    ProposalNotFound,
+    ProposalNotPending,
     SampleConflict,
     StoreError,
     UnknownProposal,
@@ -20,6 +22,8 @@ __all__ = [
     "CampaignNotFound",
     "JobNotFound",
     "Keys",
+    "ProposalNotFound",
+    "ProposalNotPending",
     "SampleConflict",
     "Store",
     "StoreError",

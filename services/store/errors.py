@@ -41,3 +41,20 @@ class UnknownProposal(StoreError):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("unknown proposal_id")
         self.errors = errors
+
+
+class ProposalNotFound(StoreError):
+    """The campaign never issued this proposal id."""
+
+    def __init__(self, proposal_id: str) -> None:
+        super().__init__(f"no proposal with id {proposal_id!r} in this campaign")
+        self.proposal_id = proposal_id
+
+
+class ProposalNotPending(StoreError):
+    """The proposal is no longer pending (measured, withdrawn or expired)."""
+
+    def __init__(self, proposal_id: str, status: str) -> None:
+        super().__init__(f"proposal {proposal_id!r} is {status}, not pending; nothing to withdraw")
+        self.proposal_id = proposal_id
+        self.status = status

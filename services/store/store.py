@@ -19,7 +19,14 @@ from typing import Any
 
 import redis
 
-from store.errors import CampaignNotFound, JobNotFound, SampleConflict, UnknownProposal
+from store.errors import (
+    CampaignNotFound,
+    JobNotFound,
+    ProposalNotFound,
+    ProposalNotPending,
+    SampleConflict,
+    UnknownProposal,
+)
 from store.keys import Keys
 
 # The fields a client submits for a result; its fingerprint covers these and nothing server-set.
@@ -436,6 +443,35 @@ class Store:
                 pipe.incr(Keys.proposals_rev(cid))
                 pipe.execute()
         return [p for p in proposals if p["status"] == PENDING]
+
+    def withdraw_proposal(self, cid: str, pid: str) -> dict[str, Any]:
+        """Withdraw a pending proposal (it stops counting as in flight); return it.
+
+        Raises:
+            ProposalNotFound: when the campaign never issued `pid`.
+            ProposalNotPending: when it was measured, withdrawn or expired already.
+        """
+        key = Keys.proposals(cid)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(_WATCH_RETRIES):
+                try:
+                    pipe.watch(key)
+                    raw = pipe.hget(key, pid)
+                    if raw is None:
+                        raise ProposalNotFound(pid)
+                    proposal = self._current(json.loads(raw))
+                    if proposal["status"] != PENDING:
+                        raise ProposalNotPending(pid, proposal["status"])
+                    proposal = {**proposal, "status": WITHDRAWN, "withdrawn_at": utcnow()}
+                    pipe.multi()
+                    pipe.hset(key, pid, _dumps(proposal))
+                    pipe.srem(Keys.pending(cid), pid)
+                    pipe.incr(Keys.proposals_rev(cid))
+                    pipe.execute()
+                    return proposal
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("proposal could not be withdrawn: too much contention")
 
     # -- model ---------------------------------------------------------------------------------
 

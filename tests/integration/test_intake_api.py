@@ -427,3 +427,16 @@ def test_readyz_needs_a_worker_heartbeat(client: FlaskClient, store: Store) -> N
     store.heartbeat("worker@test")
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["workers"] == ["worker@test"]
+
+
+def test_withdraw_a_pending_proposal(client: FlaskClient, cid: str, store: Store) -> None:
+    _batch(store, cid, "job-1", [900, 1000])
+    url = f"/api/v1/campaigns/{cid}/proposals/job-1-0"
+    read = token(client, "read")
+    assert client.delete(url, headers=read).status_code == 403
+    response = client.delete(url, headers=ADMIN)
+    assert response.status_code == 200 and response.get_json()["status"] == "withdrawn"
+    assert client.delete(url, headers=ADMIN).status_code == 409
+    assert client.delete(f"/api/v1/campaigns/{cid}/proposals/zzz", headers=ADMIN).status_code == 404
+    counts = client.get(f"/api/v1/campaigns/{cid}", headers=ADMIN).get_json()["counts"]
+    assert counts["proposals_pending"] == 1

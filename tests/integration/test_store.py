@@ -163,3 +163,19 @@ def test_store_down_raises_connection_error() -> None:
     dead = Store.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
     with pytest.raises(redis.ConnectionError):
         dead.ping()
+
+
+def test_withdrawing_a_pending_proposal(store: Store, cid: str) -> None:
+    from store import ProposalNotFound, ProposalNotPending
+
+    store.store_batch(cid, "j", {}, [{"parameters": {"x": 0.2}}, {"parameters": {"x": 0.4}}])
+    withdrawn = store.withdraw_proposal(cid, "j-0")
+    assert withdrawn["status"] == "withdrawn"
+    assert [p["id"] for p in store.pending_proposals(cid)] == ["j-1"]
+    with pytest.raises(ProposalNotPending):
+        store.withdraw_proposal(cid, "j-0")
+    with pytest.raises(ProposalNotFound):
+        store.withdraw_proposal(cid, "nope")
+    # A result at a withdrawn point does not resurrect it.
+    store.append_results(cid, [row("a", x=0.2)])
+    assert store.latest_batch(cid)["proposals"][0]["status"] == "withdrawn"

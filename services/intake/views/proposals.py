@@ -12,7 +12,14 @@ from intake import loop
 from intake.errors import ApiProblem
 from intake.extensions import get_store, get_tasks
 from intake.parsing import Blueprint
-from intake.schemas import BatchOut, JobOut, LatestQueryArgs, ModelOut, ProposalRequestIn
+from intake.schemas import (
+    BatchOut,
+    JobOut,
+    LatestQueryArgs,
+    ModelOut,
+    ProposalOut,
+    ProposalRequestIn,
+)
 
 blp = Blueprint(
     "proposals",
@@ -82,6 +89,18 @@ class LatestProposals(MethodView):
         if not changed:
             return Response(status=304, headers=headers)
         return store.get_batch(campaign_id, batch_id), 200, headers
+
+
+@blp.route("/<campaign_id>/proposals/<proposal_id>")
+class Proposal(MethodView):
+    @blp.response(200, ProposalOut)
+    @blp.alt_response(409, description="Not pending any more")
+    @blp.doc(security=[{"bearerAuth": []}])
+    def delete(self, campaign_id: str, proposal_id: str) -> dict[str, Any]:
+        """Withdraw a pending proposal."""
+        store = get_store()
+        store.get_campaign(campaign_id)
+        return store.withdraw_proposal(campaign_id, proposal_id)
 
 
 @blp.route("/<campaign_id>/model")
