@@ -122,7 +122,7 @@ def validate_results(
             )
         else:
             try:
-                objective.to_model([value])
+                objective.check_value(value)  # finite, and positive under log10
             except InvalidObservationError as exc:
                 errors.setdefault(f"{where}.objective", []).append(exc.reason)
         for key, measured in (row.get("measurements") or {}).items():

@@ -173,7 +173,9 @@ def to_problem(exc: BaseException) -> Response:
     if isinstance(exc, HTTPException):
         data = getattr(exc, "data", None) or {}
         errors = _webargs_errors(data) if data else {}
-        headers = dict(data.get("headers") or {})
+        # Keep what the HTTP error itself says (e.g. Allow on a 405), but not its HTML type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
         if exc.code == 401:
             headers.setdefault("WWW-Authenticate", 'Bearer realm="kiln"')
         detail = data.get("message") or (

@@ -101,3 +101,10 @@ def test_redis_down_is_503_with_retry_after() -> None:
     assert response.get_json()["type"].endswith("store-unavailable")
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 503
+
+
+def test_method_not_allowed_keeps_its_allow_header(app: Flask) -> None:
+    response = app.test_client().put("/api/v1/campaigns", headers=ADMIN)
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    assert response.mimetype == "application/problem+json"
