@@ -58,6 +58,22 @@ end
 return 0
 """
 
+# Store a model unless a newer one (more data, or a later space) is there; one atomic step.
+_SAVE_MODEL = """
+local dv = redis.call('hget', KEYS[1], 'data_version')
+if dv then
+    local sv = tonumber(redis.call('hget', KEYS[1], 'space_version'))
+    local new_sv, new_dv = tonumber(ARGV[4]), tonumber(ARGV[3])
+    if sv > new_sv or (sv == new_sv and tonumber(dv) > new_dv) then
+        return 0
+    end
+end
+local version = redis.call('incr', KEYS[2])
+redis.call('hset', KEYS[1], 'state', ARGV[1], 'summary', ARGV[2], 'data_version', ARGV[3],
+           'space_version', ARGV[4], 'fitted_at', ARGV[5], 'model_version', version)
+return version
+"""
+
 _WATCH_RETRIES = 50
 
 
@@ -122,6 +138,7 @@ class Store:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._release_lock = client.register_script(_RELEASE_LOCK)
+        self._save_model = client.register_script(_SAVE_MODEL)
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 5.0) -> Store:
@@ -483,21 +500,17 @@ class Store:
         *,
         data_version: int,
         space_version: int,
-    ) -> int:
-        """Store a fitted model's JSON state and summary; return its new model_version."""
-        version = int(self.redis.incr(Keys.model_version(cid)))
-        self.redis.hset(
-            Keys.model(cid),
-            mapping={
-                "state": _dumps(state),
-                "summary": _dumps(summary),
-                "model_version": version,
-                "data_version": data_version,
-                "space_version": space_version,
-                "fitted_at": utcnow(),
-            },
+    ) -> int | None:
+        """Store a fitted model's JSON state and summary; return its new model_version.
+
+        A model fitted on less data than the stored one (a refit that outlived its lock) is
+        dropped and None returned: the stored model never goes back in time.
+        """
+        version = self._save_model(
+            keys=[Keys.model(cid), Keys.model_version(cid)],
+            args=[_dumps(state), _dumps(summary), data_version, space_version, utcnow()],
         )
-        return version
+        return int(version) or None
 
     def get_model(self, cid: str, *, with_state: bool = False) -> dict[str, Any] | None:
         """Return the latest model's summary and versions (and its state if asked), or None."""

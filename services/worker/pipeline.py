@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 #: Refit rounds one task runs while data keeps arriving, before it hands over to a fresh task.
 MAX_ROUNDS = 5
+#: Seconds between attempts of a refit that found the campaign's lock taken.
+LOCK_RETRY_S = 5
+#: How long the refit lock lives: longer than any fit, short enough to recover from a crash.
+LOCK_TTL_MS = 300_000
 
 Send = Callable[[str, list[Any], str, str | None], Any]
 
@@ -54,6 +58,13 @@ def fit_and_store(store: Store, campaign: Mapping[str, Any]) -> tuple[int, int |
     cid = campaign["id"]
     results = store.all_results(cid)
     observations = observations_of(results)
+    space_version = int(campaign.get("space_version", 1))
+    current = store.get_model(cid)
+    if current and (current["data_version"], current["space_version"]) == (
+        len(results),
+        space_version,
+    ):
+        return len(results), current["model_version"]  # already fitted on exactly this data
     if not observations:
         return len(results), None
     objective = Objective.from_dict(campaign["objective"])
@@ -67,7 +78,7 @@ def fit_and_store(store: Store, campaign: Mapping[str, Any]) -> tuple[int, int |
         model.to_dict(),
         model.summary(),
         data_version=len(results),
-        space_version=int(campaign.get("space_version", 1)),
+        space_version=space_version,
     )
     return len(results), version
 
@@ -76,9 +87,10 @@ def refit_campaign(store: Store, campaign_id: str, send: Send) -> dict[str, Any]
     """Refit under the campaign's lock until the model has seen the whole log; maybe auto-batch."""
     # Data arriving from now on must queue another refit: this one may already have read the log.
     store.clear_refit_queued(campaign_id)
-    token = store.acquire_refit_lock(campaign_id)
+    token = store.acquire_refit_lock(campaign_id, LOCK_TTL_MS)
     if token is None:
-        # The holder re-checks the log after releasing the lock, so nothing is missed.
+        # A live holder re-checks the log after it releases the lock; the task retries later
+        # anyway, in case the holder died with it (the lock expires; a fresh model is not refit).
         return {"campaign_id": campaign_id, "skipped": "another refit holds the lock"}
     rounds, data_version, model_version = 0, 0, None
     try:

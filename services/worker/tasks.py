@@ -14,6 +14,8 @@ from worker import pipeline
 
 # Redis blips are retried; everything else is recorded on the job and not retried.
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
+# Enough lock retries to outlast the lock of a refit whose worker died holding it.
+LOCK_RETRIES = 2 * pipeline.LOCK_TTL_MS // 1000 // pipeline.LOCK_RETRY_S
 _stores: dict[str, Store] = {}
 
 
@@ -44,7 +46,10 @@ def sender(app: Celery) -> pipeline.Send:
 )
 def refit(self: Task, campaign_id: str) -> dict[str, Any]:
     """Refit a campaign's surrogate on all its results (coalesced, one at a time)."""
-    return pipeline.refit_campaign(store_for(self.app), campaign_id, sender(self.app))
+    outcome = pipeline.refit_campaign(store_for(self.app), campaign_id, sender(self.app))
+    if outcome.get("skipped"):
+        raise self.retry(countdown=pipeline.LOCK_RETRY_S, max_retries=LOCK_RETRIES)
+    return outcome
 
 
 @shared_task(

@@ -118,6 +118,10 @@ def test_model_state_is_json_with_versions(store: Store, cid: str) -> None:
     model = store.get_model(cid, with_state=True)
     assert model["state"] == {"alpha": [2.0]} and model["data_version"] == 5
     assert "state" not in store.get_model(cid)
+    # A slow refit that finishes after a newer one does not put an older model back.
+    late = store.save_model(cid, {"alpha": [0.0]}, {}, data_version=4, space_version=1)
+    assert late is None and store.get_model(cid)["data_version"] == 5
+    assert store.save_model(cid, {}, {}, data_version=5, space_version=1) == 3
 
 
 def test_refit_lock_is_exclusive_and_released_only_by_its_holder(store: Store, cid: str) -> None:

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 import redis
 from celery import Celery
+from celery.exceptions import Retry
 
 from intake import create_app
 from kiln import task_names
@@ -184,9 +185,25 @@ def test_refit_is_skipped_while_another_holds_the_lock(
 ) -> None:
     store.append_results(cid, SEED)
     token = store.acquire_refit_lock(cid)
-    assert run(celery_app, task_names.REFIT, cid)["skipped"]
+    assert token is not None
+    with pytest.raises(Retry):  # the task comes back later, in case the holder died
+        run(celery_app, task_names.REFIT, cid)
     assert store.get_model(cid) is None
     store.release_refit_lock(cid, token)
+    assert run(celery_app, task_names.REFIT, cid)["model_version"] == 1
+
+
+def test_a_model_fitted_on_this_exact_data_is_not_refit(
+    celery_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.append_results(cid, SEED)
+    assert run(celery_app, task_names.REFIT, cid)["model_version"] == 1
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("refit of unchanged data")
+
+    monkeypatch.setattr(pipeline, "fit_model", no_fit)
+    assert run(celery_app, task_names.REFIT, cid)["model_version"] == 1
 
 
 def test_refit_runs_again_when_data_arrives_while_it_fits(
