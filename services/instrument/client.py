@@ -30,9 +30,8 @@ class ApiError(InstrumentError):
         self.body = body
         detail = body
         if isinstance(body, dict):
-            detail = body.get("detail") or body.get("title") or body
-            if body.get("errors"):
-                detail = f"{detail}: {body['errors']}"
+            # problem+json: `detail` already names the first offending field and why.
+            detail = body.get("detail") or body.get("errors") or body.get("title") or body
         super().__init__(f"{method} {path} -> HTTP {status}: {detail}")
 
 

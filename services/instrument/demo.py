@@ -225,10 +225,6 @@ def _num(value: Any) -> str:
     return str(value)
 
 
-def _short(ident: str, keep: int = 8) -> str:
-    return ident if len(ident) <= 2 * keep + 1 else f"{ident[:keep]}…{ident[-keep:]}"
-
-
 def format_best(best: Mapping[str, Any]) -> str:
     if not best:
         return "none yet"
@@ -244,7 +240,7 @@ def format_iteration(it: Iteration) -> str:
     header = "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
     lines = [
         "",
-        f"Iteration {it.number}: batch {_short(str(batch.get('batch_id')))} "
+        f"Iteration {it.number}: {len(it.proposals)} proposals "
         f"(model v{batch.get('model_version')}, data v{batch.get('data_version')}, "
         f"space v{batch.get('space_version')}, {batch.get('acquisition')}/"
         f"{batch.get('batch_method')}, waited {it.seconds_waited:.1f} s)",
