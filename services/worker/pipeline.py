@@ -85,13 +85,13 @@ def fit_and_store(store: Store, campaign: Mapping[str, Any]) -> tuple[int, int |
 
 def refit_campaign(store: Store, campaign_id: str, send: Send) -> dict[str, Any]:
     """Refit under the campaign's lock until the model has seen the whole log; maybe auto-batch."""
-    # Data arriving from now on must queue another refit: this one may already have read the log.
-    store.clear_refit_queued(campaign_id)
     token = store.acquire_refit_lock(campaign_id, LOCK_TTL_MS)
     if token is None:
-        # A live holder re-checks the log after it releases the lock; the task retries later
-        # anyway, in case the holder died with it (the lock expires; a fresh model is not refit).
+        # Still queued (the flag stays set): this task retries, and a holder that died with the
+        # lock loses it when it expires. A live holder re-checks the log as it releases.
         return {"campaign_id": campaign_id, "skipped": "another refit holds the lock"}
+    # Results stored from here on queue another refit: this one may have read the log already.
+    store.clear_refit_queued(campaign_id)
     rounds, data_version, model_version = 0, 0, None
     try:
         while rounds < MAX_ROUNDS:
