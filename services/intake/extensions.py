@@ -8,6 +8,7 @@ from celery import Celery
 from flask import Flask, current_app
 from flask_smorest import Api
 
+from intake.schemas import ProblemOut
 from kiln import task_names
 from store import Store
 
@@ -65,6 +66,8 @@ class TaskQueue:
 
 class KilnApi(Api):
     """flask-smorest's Api with HTTP errors rendered by the intake's one error mapper."""
+
+    ERROR_SCHEMA = ProblemOut
 
     def __init__(self, app: Flask) -> None:
         super().__init__(

@@ -311,3 +311,17 @@ class HealthOut(Schema):
     status = fields.String()
     redis = fields.String()
     workers = fields.List(fields.String())
+
+
+class ProblemOut(Schema):
+    """The one error shape (RFC 9457 problem details), served as application/problem+json."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "field path (e.g. results.2.objective) -> messages"},
+    )
