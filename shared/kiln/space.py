@@ -449,9 +449,14 @@ class SearchSpace:
                 )
             return
         if not _is_number(value):
-            raise OutsideSpaceError(p.name, f"value {value!r} must be a number")
+            unit = f" in {p.unit}" if p.unit else ""
+            raise OutsideSpaceError(
+                p.name, f"value {value!r} must be a number{unit}; send it as a JSON number"
+            )
         if not math.isfinite(float(value)):
-            raise OutsideSpaceError(p.name, f"value {value!r} must be finite")
+            raise OutsideSpaceError(
+                p.name, f"value {value!r} must be finite; report the set-point actually used"
+            )
 
     def check_point(self, point: Mapping[str, Any]) -> None:
         """Check that ``point`` can be encoded: known and complete names, types, labels.
@@ -466,7 +471,9 @@ class SearchSpace:
             raise OutsideSpaceError("parameters", f"{point!r} must be an object of values")
         for key in point:
             if key not in self._by_name:
-                raise OutsideSpaceError(str(key), f"unknown parameter; this space has {self.names}")
+                raise OutsideSpaceError(
+                    str(key), f"unknown parameter {key!r}; this space has {self.names}"
+                )
         for p in self.parameters:
             if p.name not in point:
                 raise OutsideSpaceError(p.name, "missing; every parameter needs a value")

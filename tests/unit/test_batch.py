@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from sklearn.gaussian_process import GaussianProcessRegressor
@@ -174,3 +176,19 @@ def test_polisher_improves_on_sampled_candidates() -> None:
     assert polished.picks[0].index is None
     assert polished.picks[0].x[0] == pytest.approx(0.637, abs=0.02)
     assert polished.picks[0].acquisition_value > plain.picks[0].acquisition_value
+
+
+def test_memory_stays_bounded_for_many_candidates() -> None:
+    model, _, _ = _problem(n=50, m=1)
+    m = 200_000
+    C = np.random.default_rng(1).uniform(size=(m, 3))
+    full_cross = m * 50 * 8  # one dense candidates x observations matrix: 80 MB
+    tracemalloc.start()
+    try:
+        sel = select_batch(model, C, 6, chunk_size=10_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(sel.picks) == 6
+    # per-candidate vectors (mean, variance, one column per pick) plus one chunk at a time
+    assert peak < full_cross * 0.5, f"peak {peak / 2**20:.0f} MiB"

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import kiln
 from kiln.errors import OutsideSpaceError, SpaceError, SpaceTooLargeError
 from kiln.space import (
     CategoricalParameter,
@@ -17,7 +18,7 @@ from kiln.space import (
     SearchSpace,
 )
 
-DATA = Path("/work/shared/data/latp_table1_search_space.json")
+DATA = Path(kiln.__file__).parent / "data" / "latp_table1_search_space.json"
 
 DESIGN_PAYLOAD = {
     "parameters": [
@@ -39,16 +40,8 @@ def space() -> SearchSpace:
 
 
 def table1_space(iteration: str) -> SearchSpace:
-    table = json.loads(DATA.read_text()) if DATA.exists() else None
-    if table is None:  # the study's file is outside the repo; keep its values as a fallback
-        table = {
-            "iterations_3_4": {
-                "acid_wt_pct": [-22.5, -18.75, -15.0, -11.25, -7.5, -3.75, 0.0, 3.75, 7.5],
-                "temperature_c": {"low": 800, "high": 1100, "step": 25},
-                "time_min": [10, 20, 30, 40, 50, 60, 90, 120, 150, 180, 210, 240, 270, 300,
-                             330, 360, 390, 420, 450, 480, 510, 540],
-            }
-        }  # fmt: skip
+    """The study's Table 1 space for ``iterations_1_2`` or ``iterations_3_4``."""
+    table = json.loads(DATA.read_text())
     t = table[iteration]
     return SearchSpace.from_dict(
         {
@@ -98,14 +91,18 @@ def test_bad_definitions_name_the_field(mutate, field: str) -> None:
 
 
 def test_table1_spaces_are_expressible() -> None:
-    s12 = table1_space("iterations_1_2") if DATA.exists() else None
+    s12 = table1_space("iterations_1_2")
     s34 = table1_space("iterations_3_4")
+    assert s12.grid_size() == 5 * 7 * 12
     assert s34.grid_size() == 9 * 13 * 22
-    assert s34.contains({"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450})
-    assert not s34.contains({"acid_wt_pct": -11.25, "temperature_c": 1010, "time_min": 450})
-    if s12 is not None:
-        assert s12.grid_size() == 5 * 7 * 12
-        assert not s12.contains({"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450})
+    best = {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450}
+    assert s34.contains(best) and not s12.contains(best)
+    assert not s34.contains({**best, "temperature_c": 1010})
+    assert s34.validate({**best, "temperature_c": 1010}) == ["temperature_c not on the step grid"]
+    assert best in s34.grid()
+    assert (
+        json.dumps(s34.grid()[-1]) == '{"acid_wt_pct": 7.5, "temperature_c": 1100, "time_min": 540}'
+    )
 
 
 # ------------------------------------------------------------------------------------ grid
