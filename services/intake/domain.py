@@ -61,6 +61,68 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def campaign_update(
+    campaign: Mapping[str, Any], body: Mapping[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """Apply a PATCH: new ranges (a new space version, within the hard limits) and/or strategy.
+
+    The parameters themselves (names, kinds, hard limits) stay: every stored result remains
+    valid training data. Returns the updated campaign and whether its space changed.
+    """
+    updated = dict(campaign)
+    errors: dict[str, list[str]] = {}
+    space_changed = False
+    if "parameters" in body:
+        previous = {p["name"]: p for p in campaign["parameters"]}
+        proposed = list(body["parameters"])
+        if sorted(p["name"] for p in proposed) != sorted(previous):
+            errors["parameters"] = [
+                f"a PATCH changes ranges, not the parameters: give exactly {sorted(previous)}"
+            ]
+        merged: list[dict[str, Any]] = []
+        for i, param in enumerate(proposed if not errors else []):
+            before = previous[param["name"]]
+            if param["kind"] != before["kind"]:
+                errors[f"parameters.{i}.kind"] = [f"stays {before['kind']!r}"]
+            new = dict(param)
+            for limit in ("hard_low", "hard_high"):
+                if before.get(limit) is None:
+                    continue
+                if param.get(limit) is not None and param[limit] != before[limit]:
+                    errors[f"parameters.{i}.{limit}"] = [
+                        f"hard limits do not change (it is {before[limit]})"
+                    ]
+                new[limit] = before[limit]
+            merged.append(new)
+        if not errors:
+            version = int(campaign.get("space_version", 1))
+            try:
+                space = SearchSpace.from_dict({"parameters": merged, "version": version + 1})
+            except KilnError as exc:
+                errors[field_path(getattr(exc, "field", None) or "parameters")] = [str(exc)]
+            else:
+                parameters = space.to_dict()["parameters"]
+                if parameters != campaign["parameters"]:
+                    updated["parameters"] = parameters
+                    updated["space_version"] = version + 1
+                    space_changed = True
+    if "strategy" in body:
+        try:
+            updated["strategy"] = strategy_with(campaign, body["strategy"])
+        except InvalidRequest as exc:
+            errors.update({_prefixed("strategy", k): v for k, v in exc.errors.items()})
+    for key in ("name", "description"):
+        if key in body:
+            updated[key] = body[key]
+    if errors:
+        raise InvalidRequest(errors)
+    return updated, space_changed
+
+
+def _prefixed(prefix: str, field: str) -> str:
+    return field if field.startswith(prefix) else f"{prefix}.{field}"
+
+
 def _strategy_field(prefix: str, exc: Exception) -> str:
     field = getattr(exc, "field", None)
     if not field:

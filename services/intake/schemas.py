@@ -96,6 +96,15 @@ class CampaignIn(StrictSchema):
             raise ValidationError(missing)
 
 
+class CampaignPatchIn(StrictSchema):
+    """New ranges (the full parameter list, same names and kinds), strategy fields, or name."""
+
+    name = fields.String(validate=_name)
+    description = fields.String(validate=validate.Length(max=2000))
+    parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
+    strategy = fields.Nested(StrategyIn)
+
+
 class CountsOut(Schema):
     results = fields.Integer()
     proposals_pending = fields.Integer()
@@ -113,6 +122,7 @@ class CampaignOut(Schema):
     strategy = fields.Dict()
     space_version = fields.Integer(dump_only=True)
     created_at = fields.String(dump_only=True)
+    updated_at = fields.String(dump_only=True)
     counts = fields.Nested(CountsOut, dump_only=True)
 
 

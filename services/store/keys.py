@@ -3,6 +3,7 @@
 kiln:campaigns                       ZSET  campaign id -> created (unix s)
 kiln:campaign:{cid}                  STR   campaign JSON (name, parameters, objective, strategy,
                                            space_version, created_at)
+kiln:campaign:{cid}:spaces           LIST  earlier spaces (JSON), appended by each new version
 kiln:campaign:{cid}:results          LIST  append-only result log (JSON); data_version = LLEN
 kiln:campaign:{cid}:samples          HASH  sample_id -> sha256 fingerprint of its payload
 kiln:campaign:{cid}:proposals        HASH  proposal id -> proposal JSON (ledger, with status)
@@ -38,6 +39,10 @@ class Keys:
     @staticmethod
     def campaign(cid: str) -> str:
         return f"{PREFIX}:campaign:{cid}"
+
+    @staticmethod
+    def spaces(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:spaces"
 
     @staticmethod
     def results(cid: str) -> str:

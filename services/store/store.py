@@ -12,7 +12,7 @@ import math
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -172,6 +172,47 @@ class Store:
             pipe.zadd(Keys.campaigns, {cid: time.time()})
             pipe.execute()
         return doc
+
+    def update_campaign(
+        self, cid: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Replace a campaign by `change(current)`, atomically against concurrent updates.
+
+        A new space version also appends the replaced space to the campaign's space history.
+        """
+        key = Keys.campaign(cid)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(_WATCH_RETRIES):
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        raise CampaignNotFound(cid)
+                    current = json.loads(raw)
+                    updated = {**change(current), "id": cid, "created_at": current["created_at"]}
+                    updated["updated_at"] = utcnow()
+                    pipe.multi()
+                    pipe.set(key, _dumps(updated))
+                    if updated.get("space_version") != current.get("space_version"):
+                        pipe.rpush(
+                            Keys.spaces(cid),
+                            _dumps(
+                                {
+                                    "space_version": current.get("space_version", 1),
+                                    "parameters": current["parameters"],
+                                    "replaced_at": updated["updated_at"],
+                                }
+                            ),
+                        )
+                    pipe.execute()
+                    return updated
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("campaign could not be updated: too much contention")
+
+    def space_history(self, cid: str) -> list[dict[str, Any]]:
+        """The campaign's earlier spaces, oldest first."""
+        return [json.loads(raw) for raw in self.redis.lrange(Keys.spaces(cid), 0, -1)]
 
     def get_campaign(self, cid: str) -> dict[str, Any]:
         """Return a campaign or raise CampaignNotFound."""

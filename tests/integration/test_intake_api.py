@@ -440,3 +440,42 @@ def test_withdraw_a_pending_proposal(client: FlaskClient, cid: str, store: Store
     assert client.delete(f"/api/v1/campaigns/{cid}/proposals/zzz", headers=ADMIN).status_code == 404
     counts = client.get(f"/api/v1/campaigns/{cid}", headers=ADMIN).get_json()["counts"]
     assert counts["proposals_pending"] == 1
+
+
+def test_patch_widens_ranges_into_a_new_space_version_keeping_data(
+    client: FlaskClient, cid: str, store: Store, redis_client: redis.Redis
+) -> None:
+    flagged = post(client, cid, result("hot", t=1150))
+    assert flagged.get_json()["flags"]
+    widened = [dict(p) for p in SPACE]
+    widened[0] = {**widened[0], "high": 1200}
+    response = client.patch(
+        f"/api/v1/campaigns/{cid}",
+        json={"parameters": widened, "strategy": {"acquisition": "ei"}},
+        headers=ADMIN,
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["space_version"] == 2 and body["parameters"][0]["high"] == 1200
+    assert body["strategy"]["acquisition"] == "ei" and body["strategy"]["batch_size"] == 3
+    assert body["counts"]["results"] == 1
+    assert store.space_history(cid)[0]["space_version"] == 1
+    assert not post(client, cid, result("hotter", t=1175)).get_json()["flags"]
+    # Past the hard limits, renamed parameters or changed limits: refused, nothing changes.
+    beyond = [{**widened[0], "high": 1300}, *widened[1:]]
+    renamed = [{**widened[0], "name": "temp"}, *widened[1:]]
+    relimited = [{**widened[0], "hard_high": 1500}, *widened[1:]]
+    for parameters, field in (
+        (beyond, "parameters.0.hard_high"),
+        (renamed, "parameters"),
+        (relimited, "parameters.0.hard_high"),
+    ):
+        bad = client.patch(
+            f"/api/v1/campaigns/{cid}", json={"parameters": parameters}, headers=ADMIN
+        )
+        assert bad.status_code == 422 and field in bad.get_json()["errors"], bad.get_json()
+    assert client.get(f"/api/v1/campaigns/{cid}", headers=ADMIN).get_json()["space_version"] == 2
+    same = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": widened}, headers=ADMIN)
+    assert same.get_json()["space_version"] == 2
+    write = token(client, "write")
+    assert client.patch(f"/api/v1/campaigns/{cid}", json={}, headers=write).status_code == 403

@@ -7,11 +7,12 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 
+from intake import loop
 from intake.auth import requires
-from intake.domain import campaign_definition
-from intake.extensions import get_store
+from intake.domain import campaign_definition, campaign_update
+from intake.extensions import get_store, get_tasks
 from intake.parsing import Blueprint
-from intake.schemas import CampaignIn, CampaignOut, CampaignPageOut, PageArgs
+from intake.schemas import CampaignIn, CampaignOut, CampaignPageOut, CampaignPatchIn, PageArgs
 
 blp = Blueprint(
     "campaigns", __name__, url_prefix="/api/v1/campaigns", description="Optimisation campaigns"
@@ -60,3 +61,22 @@ class Campaign(MethodView):
     def get(self, campaign_id: str) -> dict[str, Any]:
         """Read a campaign with its space version and counts."""
         return with_counts(get_store().get_campaign(campaign_id))
+
+    @requires("admin")
+    @blp.arguments(CampaignPatchIn)
+    @blp.response(200, CampaignOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def patch(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
+        """Change ranges (a new space version; all data kept) or the strategy."""
+        store = get_store()
+        changed: list[bool] = []
+
+        def change(current: dict[str, Any]) -> dict[str, Any]:
+            updated, space_changed = campaign_update(current, body)
+            changed[:] = [space_changed]
+            return updated
+
+        campaign = store.update_campaign(campaign_id, change)
+        if changed[0] and store.data_version(campaign_id):
+            loop.request_refit(store, get_tasks(), campaign_id)  # the encoding changed
+        return with_counts(campaign)
