@@ -33,4 +33,7 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 # Each worker process builds its own app: no Redis connection or thread crosses a fork.
 preload_app = False
+# gunicorn >= 23 opens a control socket in $HOME by default; several servers on one host would
+# share that path, and the container user's home is read-only. Nothing here uses gunicornc.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -143,8 +143,14 @@ class Child:
             self.process.stdout.close()
         return True
 
+    def terminate(self) -> None:
+        """SIGTERM to the leader only: gunicorn and Celery then stop their own workers warmly
+        (a Celery pool child hit directly would die mid-task)."""
+        if self.alive and self.process is not None:
+            self.process.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 20.0) -> None:
-        self.signal_group(signal.SIGTERM)
+        self.terminate()
         if not self.wait(timeout):
             self.signal_group(signal.SIGKILL)
             self.wait(5)
@@ -215,6 +221,8 @@ class Stack:
             sys.executable, "-m", "gunicorn", "intake:create_app()",
             "--config", str(GUNICORN_CONF),
             "--bind", f"{self.host}:{self.port}",
+            # Ctrl-C should not wait out a client's long-poll.
+            "--graceful-timeout", "3",
             # Long-poll access lines would drown the demo's tables: they go to a file.
             "--access-logfile", str(self.log_dir / "access.log"),
         ]  # fmt: skip
@@ -268,9 +276,9 @@ class Stack:
         raise TimeoutError(f"{self.base_url}{READY_PATH} not ready after {timeout:.0f} s ({last})")
 
     def stop(self, timeout: float = 20.0) -> None:
-        """Stop the intake and the worker together (graceful, then SIGKILL), then Redis."""
+        """Stop the intake and the worker together (warm, then SIGKILL), then Redis."""
         for child in self.children:
-            child.signal_group(signal.SIGTERM)
+            child.terminate()
         deadline = time.monotonic() + timeout
         for child in self.children:
             if not child.wait(max(0.1, deadline - time.monotonic())):
