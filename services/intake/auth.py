@@ -21,7 +21,13 @@ from intake.extensions import get_store
 
 SCOPES = ("read", "write", "admin")
 _RANK = {name: rank for rank, name in enumerate(SCOPES)}
-PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "health.openapi", "api-docs.openapi_json"}
+PUBLIC_ENDPOINTS = {
+    "health.healthz",
+    "health.readyz",
+    "health.metrics",
+    "health.openapi",
+    "api-docs.openapi_json",
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 

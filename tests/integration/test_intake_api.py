@@ -479,3 +479,15 @@ def test_patch_widens_ranges_into_a_new_space_version_keeping_data(
     assert same.get_json()["space_version"] == 2
     write = token(client, "write")
     assert client.patch(f"/api/v1/campaigns/{cid}", json={}, headers=write).status_code == 403
+
+
+def test_metrics_are_prometheus_text(client: FlaskClient, cid: str, store: Store) -> None:
+    post(client, cid, [result("a"), result("b", t=1000)])
+    _batch(store, cid, "job-1", [950])
+    store.heartbeat("worker@test")
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert "kiln_campaigns 1\n" in text and "kiln_results 2\n" in text
+    assert "kiln_proposals_pending 1\n" in text and "kiln_workers_live 1\n" in text
+    assert 'kiln_queue_length{queue="proposals"} 1\n' in text  # the refit the posts queued

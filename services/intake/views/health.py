@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from intake.errors import problem
 from intake.extensions import get_store
+from kiln import task_names
 
 bp = Blueprint("health", __name__)
 
@@ -43,3 +44,31 @@ def readyz() -> Any:
 def openapi() -> Any:
     """Serve the generated OpenAPI document under the API prefix too."""
     return jsonify(current_app.extensions["kiln_api"].spec.to_dict())
+
+
+@bp.get("/metrics")
+@bp.get("/api/v1/metrics")
+def metrics() -> Any:
+    """Expose aggregate gauges in the Prometheus text format (no per-campaign labels)."""
+    store = get_store()
+    queues = [task_names.PROPOSALS_QUEUE, task_names.BENCHMARKS_QUEUE]
+    gauges = store.gauges(queues)
+    workers = store.live_workers(int(current_app.config["KILN_WORKER_MAX_AGE_S"]))
+    lines = [
+        "# HELP kiln_campaigns Campaigns stored.",
+        "# TYPE kiln_campaigns gauge",
+        f"kiln_campaigns {gauges['campaigns']}",
+        "# HELP kiln_results Results stored, all campaigns.",
+        "# TYPE kiln_results gauge",
+        f"kiln_results {gauges['results']}",
+        "# HELP kiln_proposals_pending Proposals issued and not yet measured.",
+        "# TYPE kiln_proposals_pending gauge",
+        f"kiln_proposals_pending {gauges['proposals_pending']}",
+        "# HELP kiln_queue_length Tasks waiting in a Celery queue.",
+        "# TYPE kiln_queue_length gauge",
+        *[f'kiln_queue_length{{queue="{q}"}} {n}' for q, n in gauges["queues"].items()],
+        "# HELP kiln_workers_live Workers with a fresh heartbeat.",
+        "# TYPE kiln_workers_live gauge",
+        f"kiln_workers_live {len(workers)}",
+    ]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
