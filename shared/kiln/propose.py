@@ -380,19 +380,32 @@ def propose(
     selection: Selection
     if fitted is None:
         selection = space_filling(
-            Xc, q, reference=np.vstack([X_obs, X_pend]), excluded=excluded, measured=measured,
+            Xc,
+            q,
+            reference=np.vstack([X_obs, X_pend]),
+            excluded=excluded,
+            measured=measured,
             rng=rng,
-        )  # fmt: skip
+        )
     else:
         polisher = None
         columns = space.continuous_columns()
         if columns and not space.is_enumerable():
             polisher = Polisher(columns, lambda row: space.encode([space.decode(row)])[0])
         selection = select_batch(
-            fitted.surrogate, Xc, q, acquisition=strategy.acquisition, kappa=strategy.kappa,
-            xi=strategy.xi, batch_method=strategy.batch_method, pending=X_pend,
-            excluded=excluded, measured=measured, polisher=polisher, rng=rng,
-        )  # fmt: skip
+            fitted.surrogate,
+            Xc,
+            q,
+            acquisition=strategy.acquisition,
+            kappa=strategy.kappa,
+            xi=strategy.xi,
+            batch_method=strategy.batch_method,
+            pending=X_pend,
+            excluded=excluded,
+            measured=measured,
+            polisher=polisher,
+            rng=rng,
+        )
 
     proposals: list[Proposal] = []
     for pick in selection.picks:
