@@ -9,6 +9,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
 
 from intake.domain import parse_csv
+from intake.errors import InvalidRequest
 
 CSV_MIMETYPES = ("text/csv", "application/csv")
 
@@ -20,22 +21,13 @@ class KilnParser(FlaskParser):
         if req.mimetype in CSV_MIMETYPES:
             try:
                 text = req.get_data(cache=True).decode("utf-8-sig")
-            except UnicodeDecodeError:
-                flask_abort_invalid("the CSV body is not UTF-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidRequest({"body": ["the CSV body is not UTF-8 text"]}) from exc
             return {"csv": parse_csv(text)}
         return super()._raw_load_json(req)
-
-
-def flask_abort_invalid(message: str) -> None:
-    from intake.errors import InvalidRequest
-
-    raise InvalidRequest({"body": [message]})
 
 
 class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint with the CSV-aware parser."""
 
     ARGUMENTS_PARSER = KilnParser()
-
-
-__all__ = ["Blueprint", "KilnParser"]

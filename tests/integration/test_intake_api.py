@@ -491,3 +491,19 @@ def test_metrics_are_prometheus_text(client: FlaskClient, cid: str, store: Store
     assert "kiln_campaigns 1\n" in text and "kiln_results 2\n" in text
     assert "kiln_proposals_pending 1\n" in text and "kiln_workers_live 1\n" in text
     assert 'kiln_queue_length{queue="proposals"} 1\n' in text  # the refit the posts queued
+
+
+def test_csv_problems_are_field_errors(client: FlaskClient, cid: str) -> None:
+    url = f"/api/v1/campaigns/{cid}/results"
+
+    def send(text: bytes | str) -> dict:
+        response = client.post(url, data=text, content_type="text/csv", headers=ADMIN)
+        assert response.status_code == 422 and response.mimetype == "application/problem+json"
+        return response.get_json()["errors"]
+
+    assert "header" in send("temperature_c,time_min,atmosphere,conductivity\n900,30,air,1e-4\n")
+    assert "body" in send("sample_id,temperature_c\n")
+    assert "body" in send(b"sample_id\n\xff\xfe\n")
+    bad_number = "sample_id,temperature_c,time_min,atmosphere,objective\nx,hot,30,air,1e-4\n"
+    assert list(send(bad_number)) == ["results.0.parameters.temperature_c"]
+    assert client.get(f"{url}", headers=ADMIN).get_json()["total"] == 0
