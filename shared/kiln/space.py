@@ -327,6 +327,8 @@ def parameter_from_dict(payload: Mapping[str, Any], *, path: str = "parameter") 
     """
     if not isinstance(payload, Mapping):
         raise SpaceError("a parameter must be an object", field=path)
+    # optional fields sent as null are the same as absent (serialisers often emit them)
+    payload = {k: v for k, v in payload.items() if v is not None}
     kind = payload.get("kind")
     if kind not in _KINDS:
         raise SpaceError(

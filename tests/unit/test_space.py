@@ -90,6 +90,21 @@ def test_bad_definitions_name_the_field(mutate, field: str) -> None:
     assert info.value.field == field
 
 
+def test_null_optional_fields_are_absent() -> None:
+    payload = {"parameters": [
+        {"name": "t", "kind": "continuous", "low": 0, "high": 1, "step": None, "unit": None,
+         "hard_low": None, "hard_high": None},
+        {"name": "gas", "kind": "categorical", "values": ["air"], "unit": None, "low": None},
+    ]}  # fmt: skip
+    space = SearchSpace.from_dict(payload)
+    assert space.to_dict()["parameters"][0] == {"name": "t", "kind": "continuous", "low": 0,
+                                                "high": 1}  # fmt: skip
+    with pytest.raises(SpaceError) as info:
+        SearchSpace.from_dict({"parameters": [{"name": "t", "kind": "continuous", "low": None,
+                                               "high": 1}]})  # fmt: skip
+    assert info.value.field == "parameters[0].low"
+
+
 def test_table1_spaces_are_expressible() -> None:
     s12 = table1_space("iterations_1_2")
     s34 = table1_space("iterations_3_4")
