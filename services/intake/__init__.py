@@ -47,9 +47,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
 
-    from intake.views import campaigns, health, jobs, proposals, results, tokens
+    from intake.views import benchmarks, campaigns, health, jobs, proposals, results, tokens
 
-    for module in (campaigns, results, proposals, jobs, tokens):
+    for module in (campaigns, results, proposals, benchmarks, jobs, tokens):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.bp)
     return app

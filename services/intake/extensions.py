@@ -57,6 +57,12 @@ class TaskQueue:
         """Enqueue a refit of one campaign."""
         return self.send(task_names.REFIT, [campaign_id], queue=task_names.PROPOSALS_QUEUE)
 
+    def benchmark(self, job_id: str) -> str:
+        """Enqueue the planner of a virtual-experiments job (the task id is the job id)."""
+        return self.send(
+            task_names.BENCHMARK, [job_id], queue=task_names.BENCHMARKS_QUEUE, task_id=job_id
+        )
+
     def propose(self, job_id: str) -> str:
         """Enqueue the computation of a batch for a job (the task id is the job id)."""
         return self.send(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import current_app
@@ -46,8 +46,20 @@ def request_batch(
     """Create a proposals job with the request's strategy overrides and enqueue it."""
     strategy_with(campaign, overrides)  # 422 now rather than a failed job later
     job, _ = store.create_job("proposals", campaign["id"], {"overrides": dict(overrides)})
+    return _enqueue(store, job, tasks.propose)
+
+
+def request_benchmark(
+    store: Store, tasks: TaskQueue, campaign: Mapping[str, Any], params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Create a virtual-experiments job and enqueue its planner on the benchmarks queue."""
+    job, _ = store.create_job("benchmarks", campaign["id"], dict(params))
+    return _enqueue(store, job, tasks.benchmark)
+
+
+def _enqueue(store: Store, job: dict[str, Any], send: Callable[[str], str]) -> dict[str, Any]:
     try:
-        tasks.propose(job["id"])
+        send(job["id"])
     except Exception as exc:
         store.job_failed(job["id"], f"could not enqueue: {exc}")
         raise ApiProblem(

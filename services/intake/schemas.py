@@ -237,6 +237,31 @@ class ProposalRequestIn(StrictSchema):
     batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
 
 
+class BenchmarkIn(StrictSchema):
+    """Virtual experiments (the study's model-selection protocol) on the campaign's own data."""
+
+    strategies = fields.List(
+        fields.String(validate=validate.OneOf(ACQUISITIONS)),
+        load_default=lambda: list(ACQUISITIONS),
+        validate=validate.Length(min=1, max=len(ACQUISITIONS)),
+    )
+    n_inits = fields.List(
+        fields.Integer(validate=validate.Range(min=1)),
+        load_default=lambda: [1, 5, 10, 15, 20, 30, 40, 50],
+        validate=validate.Length(min=1, max=50),
+    )
+    repeats = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+    noise_sd = _finite(load_default=0.02, validate=validate.Range(min=0))
+    kappa = _finite(load_default=1.96, validate=validate.Range(min=0))
+    xi = _finite(load_default=0.01, validate=validate.Range(min=0))
+    seed = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    chunk_size = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=1000),
+        metadata={"description": "repeats per worker task (the unit of fan-out)"},
+    )
+
+
 class ProposalOut(Schema):
     id = fields.String()
     batch_id = fields.String()
@@ -291,6 +316,7 @@ class JobOut(Schema):
     created_at = fields.String(allow_none=True)
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
+    progress = fields.Dict(allow_none=True, metadata={"description": "fan-out jobs: chunks done"})
 
 
 class ModelOut(Schema):

@@ -17,7 +17,8 @@ kiln:campaign:{cid}:model_version    STR   counter
 kiln:campaign:{cid}:refit_queued     STR   coalescing flag: a refit task is queued (TTL)
 kiln:campaign:{cid}:refit_lock       STR   per-campaign refit lock: random token, PX TTL
 kiln:job:{jid}                       HASH  id, kind, campaign_id, state, params, result, error,
-                                           created_at, started_at, finished_at
+                                           created_at, started_at, finished_at, plan, progress
+kiln:job:{jid}:chunks                HASH  chunk index -> outcome JSON (fan-out jobs)
 kiln:tokens                          HASH  sha256(token) -> {"scope", "name", "created_at"}
 kiln:bootstrap_admin                 STR   sha256 of the generated first admin token (SET NX)
 kiln:workers                         ZSET  worker hostname -> last heartbeat (Redis TIME)
@@ -91,3 +92,7 @@ class Keys:
     @staticmethod
     def job(jid: str) -> str:
         return f"{PREFIX}:job:{jid}"
+
+    @staticmethod
+    def job_chunks(jid: str) -> str:
+        return f"{PREFIX}:job:{jid}:chunks"

@@ -624,6 +624,7 @@ class Store:
             "created_at": raw.get("created_at"),
             "started_at": raw.get("started_at"),
             "finished_at": raw.get("finished_at"),
+            "progress": json.loads(raw["progress"]) if raw.get("progress") else None,
         }
 
     def job_running(self, jid: str) -> None:
@@ -641,6 +642,35 @@ class Store:
         self.redis.hset(
             Keys.job(jid), mapping={"state": JOB_FAILED, "finished_at": utcnow(), "error": error}
         )
+
+    def set_job_plan(self, jid: str, plan: Mapping[str, Any]) -> bool:
+        """Record a fan-out job's plan once (a redelivered planner keeps the first); True if new."""
+        return bool(self.redis.hsetnx(Keys.job(jid), "plan", _dumps(plan)))
+
+    def job_plan(self, jid: str) -> dict[str, Any] | None:
+        """The plan of a fan-out job, or None."""
+        raw = self.redis.hget(Keys.job(jid), "plan")
+        return None if raw is None else json.loads(raw)
+
+    def save_chunk(self, jid: str, index: int, outcome: Any, total: int) -> int:
+        """Store one chunk's outcome (idempotent by index); return how many chunks are done."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(Keys.job_chunks(jid), str(index), _dumps(outcome))
+            pipe.hlen(Keys.job_chunks(jid))
+            done = int(pipe.execute()[1])
+        self.redis.hset(
+            Keys.job(jid), "progress", _dumps({"chunks_done": done, "chunks_total": total})
+        )
+        return done
+
+    def job_chunks(self, jid: str) -> dict[int, Any]:
+        """Every stored chunk outcome of a fan-out job, by index."""
+        raw = self.redis.hgetall(Keys.job_chunks(jid))
+        return {int(k): json.loads(v) for k, v in raw.items()}
+
+    def claim_job_finish(self, jid: str) -> bool:
+        """Let exactly one of the chunks that see the job complete write its result."""
+        return bool(self.redis.hsetnx(Keys.job(jid), "finishing", utcnow()))
 
     # -- coalescing and locks ------------------------------------------------------------------
 

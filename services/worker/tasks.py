@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -10,7 +11,7 @@ from celery import Celery, Task, shared_task
 from kiln import task_names
 from kiln.errors import KilnError
 from store import Store
-from worker import pipeline
+from worker import benchmarks, pipeline
 
 # Redis blips are retried; everything else is recorded on the job and not retried.
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
@@ -34,6 +35,24 @@ def sender(app: Celery) -> pipeline.Send:
         return app.send_task(name, args=args, queue=queue, task_id=task_id)
 
     return send
+
+
+def on_job(store: Store, job_id: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a job's work; a failure is recorded on the job with its reason.
+
+    Domain errors are final (the job failed, the task succeeded); Redis blips propagate so the
+    task retries; anything else is recorded and re-raised for the worker's log.
+    """
+    try:
+        return work()
+    except KilnError as exc:
+        store.job_failed(job_id, f"{type(exc).__name__}: {exc}")
+        return {"job_id": job_id, "error": str(exc)}
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        store.job_failed(job_id, f"unexpected {type(exc).__name__}: {exc}")
+        raise
 
 
 @shared_task(
@@ -63,13 +82,20 @@ def refit(self: Task, campaign_id: str) -> dict[str, Any]:
 def propose(self: Task, job_id: str) -> dict[str, Any]:
     """Compute the batch a proposals job asks for and store it on the campaign."""
     store = store_for(self.app)
-    try:
-        return pipeline.propose_for_job(store, job_id)
-    except KilnError as exc:
-        store.job_failed(job_id, f"{type(exc).__name__}: {exc}")
-        return {"job_id": job_id, "error": str(exc)}
-    except TRANSIENT:
-        raise
-    except Exception as exc:
-        store.job_failed(job_id, f"unexpected {type(exc).__name__}: {exc}")
-        raise
+    return on_job(store, job_id, lambda: pipeline.propose_for_job(store, job_id))
+
+
+@shared_task(
+    name=task_names.BENCHMARK,
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+)
+def benchmark(self: Task, job_id: str, chunk: int | None = None) -> dict[str, Any]:
+    """Plan a virtual-experiments job into chunks (chunk=None), or run one chunk of it."""
+    store = store_for(self.app)
+    if chunk is None:
+        return on_job(store, job_id, lambda: benchmarks.plan_job(store, job_id, sender(self.app)))
+    return on_job(store, job_id, lambda: benchmarks.run_chunk(store, job_id, chunk))

@@ -507,3 +507,29 @@ def test_csv_problems_are_field_errors(client: FlaskClient, cid: str) -> None:
     bad_number = "sample_id,temperature_c,time_min,atmosphere,objective\nx,hot,30,air,1e-4\n"
     assert list(send(bad_number)) == ["results.0.parameters.temperature_c"]
     assert client.get(f"{url}", headers=ADMIN).get_json()["total"] == 0
+
+
+def test_request_benchmarks_is_202_on_the_benchmarks_queue(
+    client: FlaskClient, cid: str, redis_client: redis.Redis
+) -> None:
+    response = client.post(
+        f"/api/v1/campaigns/{cid}/benchmarks",
+        json={"strategies": ["ucb", "random"], "repeats": 5},
+        headers=ADMIN,
+    )
+    assert response.status_code == 202
+    job = response.get_json()
+    assert job["kind"] == "benchmarks" and job["state"] == "queued"
+    assert job["params"]["repeats"] == 5 and job["params"]["n_inits"][0] == 1
+    [raw] = redis_client.lrange(task_names.BENCHMARKS_QUEUE, 0, -1)
+    message = json.loads(raw)
+    assert message["headers"]["task"] == task_names.BENCHMARK
+    assert message["headers"]["id"] == job["id"]
+    bad = client.post(
+        f"/api/v1/campaigns/{cid}/benchmarks", json={"strategies": ["magic"]}, headers=ADMIN
+    )
+    assert bad.status_code == 422 and "strategies.0" in bad.get_json()["errors"]
+    read = token(client, "read")
+    assert (
+        client.post(f"/api/v1/campaigns/{cid}/benchmarks", json={}, headers=read).status_code == 403
+    )

@@ -277,3 +277,43 @@ def test_heartbeat_thread_marks_the_worker_live(celery_app: Celery, store: Store
     finally:
         heartbeat.stop_heartbeat()
     assert store.live_workers() == []
+
+
+def benchmark_job(store: Store, cid: str, **overrides: object) -> str:
+    params = {"strategies": ["random", "ucb"], "n_inits": [2, 50], "repeats": 3, "noise_sd": 0.02,
+              "kappa": 1.96, "xi": 0.01, "seed": 0, "chunk_size": 4, **overrides}  # fmt: skip
+    return store.create_job("benchmarks", cid, params)[0]["id"]
+
+
+def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
+    celery_app: Celery, store: Store, cid: str, redis_client: redis.Redis
+) -> None:
+    store.append_results(cid, SEED)
+    job_id = benchmark_job(store, cid)
+    planned = run(celery_app, task_names.BENCHMARK, job_id)
+    assert planned["chunks"] == 2  # 2 strategies x 3 repeats at n=2 (50 >= pool size is dropped)
+    messages = [json.loads(m) for m in redis_client.lrange(task_names.BENCHMARKS_QUEUE, 0, -1)]
+    assert sorted(m["headers"]["argsrepr"] for m in messages) == [
+        f"['{job_id}', {i}]" for i in (0, 1)
+    ]
+    store.append_results(cid, [row(50, 1075, 480)])  # arrives meanwhile; the plan pins the data
+    run(celery_app, task_names.BENCHMARK, job_id, 1)
+    assert store.get_job(job_id)["progress"] == {"chunks_done": 1, "chunks_total": 2}
+    assert store.get_job(job_id)["state"] == "running"
+    run(celery_app, task_names.BENCHMARK, job_id, 0)
+    done = store.get_job(job_id)
+    assert done["state"] == "done", done["error"]
+    result = done["result"]
+    assert result["pool_size"] == len(SEED) and result["n_inits"] == [2]
+    assert set(result["table"]) == {"random", "ucb"}
+    assert result["table"]["ucb"]["2"]["runs"] == 3
+    # A redelivered chunk after completion changes nothing.
+    run(celery_app, task_names.BENCHMARK, job_id, 0)
+    assert store.get_job(job_id)["result"] == result
+
+
+def test_benchmarks_need_data(celery_app: Celery, store: Store, cid: str) -> None:
+    job_id = benchmark_job(store, cid)
+    run(celery_app, task_names.BENCHMARK, job_id)
+    failed = store.get_job(job_id)
+    assert failed["state"] == "failed" and "at least 2" in failed["error"]
