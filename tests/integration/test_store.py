@@ -183,3 +183,21 @@ def test_withdrawing_a_pending_proposal(store: Store, cid: str) -> None:
     # A result at a withdrawn point does not resurrect it.
     store.append_results(cid, [row("a", x=0.2)])
     assert store.latest_batch(cid)["proposals"][0]["status"] == "withdrawn"
+
+
+def test_concurrent_appends_store_each_sample_once(redis_url: str, cid: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows = [row(f"s{i}", x=i / 40) for i in range(20)]
+
+    def append(k: int) -> int:
+        mine = Store.from_url(redis_url)  # one client per lab instrument
+        return mine.append_results(cid, rows[k % 3 :] + rows[: k % 3]).stored
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        stored = list(pool.map(append, range(8)))
+    store = Store.from_url(redis_url)
+    assert sum(stored) == 20 and store.data_version(cid) == 20
+    assert sorted(r["sample_id"] for r in store.all_results(cid)) == sorted(
+        r["sample_id"] for r in rows
+    )
