@@ -5,15 +5,28 @@ Used by `make run` (data under ./var, AOF on) and by the test fixtures (a free p
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import redis
+
+
+def own_session_dying_with_parent(death_signal: int = signal.SIGTERM) -> None:
+    """preexec_fn: a new session (the terminal's Ctrl-C goes to the owner only), and
+    `death_signal` when the owner dies, even by SIGKILL (Linux), so no orphan keeps serving or
+    holding the data directory."""
+    os.setsid()
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, death_signal)  # PR_SET_PDEATHSIG
 
 
 def find_redis_server() -> str:
@@ -59,7 +72,8 @@ class RedisServer:
         self.binary = binary or find_redis_server()
         self.log_file = Path(log_file) if log_file else self.data_dir / "redis.log"
         # A server in its own session ignores the terminal's Ctrl-C, so the owner (make run) can
-        # stop the intake and the workers before Redis rather than racing them.
+        # stop the intake and the workers before Redis rather than racing them; it also stops
+        # when its owner dies, so a stale server never holds the data directory.
         self.new_session = new_session
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -83,7 +97,9 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            self.command(), stdin=subprocess.DEVNULL, start_new_session=self.new_session
+            self.command(),
+            stdin=subprocess.DEVNULL,
+            preexec_fn=own_session_dying_with_parent if self.new_session else None,
         )
         deadline = time.monotonic() + timeout
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)

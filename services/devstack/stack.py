@@ -8,7 +8,7 @@ Ctrl-C reaches only `make run`, which then stops the web and worker processes be
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import functools
 import os
 import secrets
 import signal
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from devstack.redis_server import RedisServer, free_port
+from devstack.redis_server import RedisServer, free_port, own_session_dying_with_parent
 
 #: The repository root (devstack is installed editable from services/devstack).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,21 +69,20 @@ def admin_token(var_dir: Path, env: Mapping[str, str] = os.environ) -> tuple[str
     return token, f"{path} (new)"
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if `make run` itself is killed, so no orphan keeps serving."""
-    os.setsid()
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class Child:
     """A child process in its own process group, its output in a log file (and on screen)."""
 
     def __init__(
-        self, name: str, argv: list[str], env: Mapping[str, str], log_path: Path, echo: bool
+        self,
+        name: str,
+        argv: list[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        echo: bool,
+        death_signal: int = signal.SIGTERM,
     ) -> None:
         self.name = name
+        self.death_signal = death_signal
         self.argv = argv
         self.env = dict(env)
         self.log_path = log_path
@@ -101,7 +100,7 @@ class Child:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # setsid + PDEATHSIG only
+            preexec_fn=functools.partial(own_session_dying_with_parent, self.death_signal),
         )
         self._reader = threading.Thread(target=self._pump, name=f"{self.name}-log", daemon=True)
         self._reader.start()
@@ -242,9 +241,15 @@ class Stack:
         try:
             if self.redis is not None:
                 self.redis.start()
-            for name, argv in (("intake", self.intake_argv()), ("worker", self.worker_argv())):
-                child = Child(name, argv, self.env, self.log_dir / f"{name}.log", self.echo)
-                self.children.append(child.start())
+            # If make run itself is SIGKILLed, Redis goes at the same moment; a warm Celery
+            # shutdown would then retry the broker forever, so the worker gets SIGKILL (its tasks
+            # are acknowledged late: they are redelivered next time).
+            for name, argv, death in (
+                ("intake", self.intake_argv(), signal.SIGTERM),
+                ("worker", self.worker_argv(), signal.SIGKILL),
+            ):
+                log = self.log_dir / f"{name}.log"
+                self.children.append(Child(name, argv, self.env, log, self.echo, death).start())
         except BaseException:
             self.stop()
             raise
