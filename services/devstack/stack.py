@@ -59,8 +59,9 @@ def admin_token(var_dir: Path, env: Mapping[str, str] = os.environ) -> tuple[str
     if env.get("KILN_ADMIN_TOKEN"):
         return env["KILN_ADMIN_TOKEN"], "KILN_ADMIN_TOKEN"
     path = var_dir / "admin_token"
-    if path.exists() and path.read_text().strip():
-        return path.read_text().strip(), str(path)
+    kept = path.read_text().strip() if path.exists() else ""
+    if kept:
+        return kept, str(path)
     var_dir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -147,12 +148,6 @@ class Child:
         (a Celery pool child hit directly would die mid-task)."""
         if self.alive and self.process is not None:
             self.process.send_signal(signal.SIGTERM)
-
-    def stop(self, timeout: float = 20.0) -> None:
-        self.terminate()
-        if not self.wait(timeout):
-            self.signal_group(signal.SIGKILL)
-            self.wait(5)
 
 
 class Stack:
