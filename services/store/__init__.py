@@ -16,9 +16,32 @@ from store.errors import (
     UnknownProposal,
 )
 from store.keys import Keys
-from store.store import Store, fingerprint, utcnow
+from store.store import (
+    EXPIRED,
+    JOB_DONE,
+    JOB_FAILED,
+    JOB_QUEUED,
+    JOB_RUNNING,
+    MEASURED,
+    PENDING,
+    WITHDRAWN,
+    AppendOutcome,
+    Store,
+    fingerprint,
+    same_point,
+    utcnow,
+)
 
 __all__ = [
+    "EXPIRED",
+    "JOB_DONE",
+    "JOB_FAILED",
+    "JOB_QUEUED",
+    "JOB_RUNNING",
+    "MEASURED",
+    "PENDING",
+    "WITHDRAWN",
+    "AppendOutcome",
     "CampaignNotFound",
     "JobNotFound",
     "Keys",
@@ -29,5 +52,6 @@ __all__ = [
     "StoreError",
     "UnknownProposal",
     "fingerprint",
+    "same_point",
     "utcnow",
 ]

@@ -1,0 +1,110 @@
+"""Campaigns: definitions, their space history, listing and counters."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import redis
+
+from store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
+from store.errors import CampaignNotFound
+from store.keys import Keys
+
+
+class CampaignsMixin(StoreBase):
+    """Campaign reads and writes."""
+
+    def create_campaign(self, definition: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a validated campaign definition; return it with id, space_version, created_at."""
+        cid = uuid.uuid4().hex
+        doc = {
+            **definition,
+            "id": cid,
+            "space_version": int(definition.get("space_version", 1)),
+            "created_at": utcnow(),
+        }
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(Keys.campaign(cid), dumps(doc))
+            pipe.zadd(Keys.campaigns, {cid: time.time()})
+            pipe.execute()
+        return doc
+
+    def update_campaign(
+        self, cid: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Replace a campaign by `change(current)`, atomically against concurrent updates.
+
+        A new space version also appends the replaced space to the campaign's space history.
+        """
+        key = Keys.campaign(cid)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        raise CampaignNotFound(cid)
+                    current = json.loads(raw)
+                    updated = {**change(current), "id": cid, "created_at": current["created_at"]}
+                    updated["updated_at"] = utcnow()
+                    pipe.multi()
+                    pipe.set(key, dumps(updated))
+                    if updated.get("space_version") != current.get("space_version"):
+                        pipe.rpush(
+                            Keys.spaces(cid),
+                            dumps(
+                                {
+                                    "space_version": current.get("space_version", 1),
+                                    "parameters": current["parameters"],
+                                    "replaced_at": updated["updated_at"],
+                                }
+                            ),
+                        )
+                    pipe.execute()
+                    return updated
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("campaign could not be updated: too much contention")
+
+    def space_history(self, cid: str) -> list[dict[str, Any]]:
+        """The campaign's earlier spaces, oldest first."""
+        return [json.loads(raw) for raw in self.redis.lrange(Keys.spaces(cid), 0, -1)]
+
+    def get_campaign(self, cid: str) -> dict[str, Any]:
+        """Return a campaign or raise CampaignNotFound."""
+        raw = self.redis.get(Keys.campaign(cid))
+        if raw is None:
+            raise CampaignNotFound(cid)
+        return json.loads(raw)
+
+    def list_campaigns(self, offset: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
+        """Return a page of campaigns, oldest first, and the total count."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(Keys.campaigns, offset, offset + limit - 1)
+            pipe.zcard(Keys.campaigns)
+            ids, total = pipe.execute()
+        if not ids:
+            return [], int(total)
+        raws = self.redis.mget([Keys.campaign(cid) for cid in ids])
+        return [json.loads(raw) for raw in raws if raw is not None], int(total)
+
+    def counts(self, cid: str) -> dict[str, Any]:
+        """Return the campaign's counters: results, pending/total proposals, batches, model."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.llen(Keys.results(cid))
+            pipe.scard(Keys.pending(cid))
+            pipe.hlen(Keys.proposals(cid))
+            pipe.llen(Keys.batches(cid))
+            pipe.hget(Keys.model(cid), "model_version")
+            n_results, n_pending, n_proposals, n_batches, model_version = pipe.execute()
+        return {
+            "results": int(n_results),
+            "proposals_pending": int(n_pending),
+            "proposals": int(n_proposals),
+            "batches": int(n_batches),
+            "model_version": int(model_version) if model_version is not None else None,
+        }

@@ -1,0 +1,166 @@
+"""Proposals: batches and the ledger of proposals (pending, measured, withdrawn, expired)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
+from store.errors import ProposalNotFound, ProposalNotPending
+from store.keys import Keys
+
+PENDING = "pending"
+MEASURED = "measured"
+EXPIRED = "expired"
+WITHDRAWN = "withdrawn"
+
+
+class ProposalsMixin(StoreBase):
+    """Batch and proposal-ledger reads and writes."""
+
+    def store_batch(
+        self, cid: str, batch_id: str, header: Mapping[str, Any], proposals: Iterable[Mapping]
+    ) -> tuple[dict[str, Any], bool]:
+        """Store a batch once: a second call with the same batch_id changes nothing.
+
+        Returns the stored batch (expanded) and whether this call created it.
+        """
+        key = Keys.batch(cid, batch_id)
+        now = utcnow()
+        ttl = header.get("proposal_ttl_s")
+        expires = (
+            datetime.fromtimestamp(time.time() + float(ttl), UTC)
+            .isoformat(timespec="seconds")
+            .replace("+00:00", "Z")
+            if ttl
+            else None
+        )
+        # Every proposal carries the versions that made it, so it stands on its own.
+        versions = {k: header.get(k) for k in ("model_version", "data_version", "space_version")}
+        ledger: dict[str, str] = {}
+        ids: list[str] = []
+        for k, proposal in enumerate(proposals):
+            pid = f"{batch_id}-{k}"
+            ids.append(pid)
+            ledger[pid] = dumps(
+                {
+                    **versions,
+                    **proposal,
+                    "id": pid,
+                    "batch_id": batch_id,
+                    "status": PENDING,
+                    "created_at": now,
+                    "expires_at": expires,
+                }
+            )
+        doc = {
+            **{k: v for k, v in header.items() if k != "proposal_ttl_s"},
+            "batch_id": batch_id,
+            "campaign_id": cid,
+            "created_at": now,
+            "proposal_ids": ids,
+        }
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(key)
+                    if pipe.exists(key):
+                        pipe.unwatch()
+                        return self.get_batch(cid, batch_id), False
+                    pipe.multi()
+                    pipe.set(key, dumps(doc))
+                    pipe.rpush(Keys.batches(cid), batch_id)
+                    if ledger:
+                        pipe.hset(Keys.proposals(cid), mapping=ledger)
+                        pipe.sadd(Keys.pending(cid), *ids)
+                    pipe.incr(Keys.proposals_rev(cid))
+                    pipe.execute()
+                    return self.get_batch(cid, batch_id), True
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("batch could not be stored: too much contention")
+
+    def get_batch(self, cid: str, batch_id: str) -> dict[str, Any]:
+        """Return a batch with its proposals (current ledger status)."""
+        raw = self.redis.get(Keys.batch(cid, batch_id))
+        if raw is None:
+            raise KeyError(batch_id)
+        doc = json.loads(raw)
+        ids = doc.pop("proposal_ids")
+        raws = self.redis.hmget(Keys.proposals(cid), ids) if ids else []
+        doc["proposals"] = [self._current(json.loads(r)) for r in raws if r is not None]
+        return doc
+
+    def latest_batch(self, cid: str) -> dict[str, Any] | None:
+        """Return the newest batch, or None when none was made yet."""
+        bid = self.redis.lindex(Keys.batches(cid), -1)
+        return None if bid is None else self.get_batch(cid, bid)
+
+    def proposals_state(self, cid: str) -> tuple[str | None, int]:
+        """Return (latest batch id, ledger revision): cheap, for ETags and long-polling."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lindex(Keys.batches(cid), -1)
+            pipe.get(Keys.proposals_rev(cid))
+            bid, rev = pipe.execute()
+        return bid, int(rev or 0)
+
+    @staticmethod
+    def _current(proposal: dict[str, Any]) -> dict[str, Any]:
+        # A pending proposal past its time-to-live reads as expired (the ledger catches up lazily).
+        expires = proposal.get("expires_at")
+        if proposal["status"] == PENDING and expires and expires < utcnow():
+            proposal["status"] = EXPIRED
+        return proposal
+
+    def pending_proposals(self, cid: str) -> list[dict[str, Any]]:
+        """Return the proposals still in flight, retiring those whose time-to-live ran out."""
+        ids = sorted(self.redis.smembers(Keys.pending(cid)))
+        if not ids:
+            return []
+        proposals = [
+            self._current(json.loads(raw))
+            for raw in self.redis.hmget(Keys.proposals(cid), ids)
+            if raw is not None
+        ]
+        expired = [p for p in proposals if p["status"] == EXPIRED]
+        if expired:
+            with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(Keys.proposals(cid), mapping={p["id"]: dumps(p) for p in expired})
+                pipe.srem(Keys.pending(cid), *[p["id"] for p in expired])
+                pipe.incr(Keys.proposals_rev(cid))
+                pipe.execute()
+        return [p for p in proposals if p["status"] == PENDING]
+
+    def withdraw_proposal(self, cid: str, pid: str) -> dict[str, Any]:
+        """Withdraw a pending proposal (it stops counting as in flight); return it.
+
+        Raises:
+            ProposalNotFound: when the campaign never issued `pid`.
+            ProposalNotPending: when it was measured, withdrawn or expired already.
+        """
+        key = Keys.proposals(cid)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(key)
+                    raw = pipe.hget(key, pid)
+                    if raw is None:
+                        raise ProposalNotFound(pid)
+                    proposal = self._current(json.loads(raw))
+                    if proposal["status"] != PENDING:
+                        raise ProposalNotPending(pid, proposal["status"])
+                    proposal = {**proposal, "status": WITHDRAWN, "withdrawn_at": utcnow()}
+                    pipe.multi()
+                    pipe.hset(key, pid, dumps(proposal))
+                    pipe.srem(Keys.pending(cid), pid)
+                    pipe.incr(Keys.proposals_rev(cid))
+                    pipe.execute()
+                    return proposal
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("proposal could not be withdrawn: too much contention")

@@ -1,0 +1,49 @@
+"""Workers: heartbeats, liveness and the aggregate gauges of /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from store.base import StoreBase
+from store.keys import Keys
+
+
+class WorkersMixin(StoreBase):
+    """Worker liveness and metrics."""
+
+    def heartbeat(self, worker: str) -> None:
+        """Record that a worker is alive, on Redis's clock (no skew between hosts)."""
+        seconds, _ = self.redis.time()
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(Keys.workers, {worker: seconds})
+            # Workers that vanished without a goodbye are forgotten after a day.
+            pipe.zremrangebyscore(Keys.workers, "-inf", seconds - 86_400)
+            pipe.execute()
+
+    def forget_worker(self, worker: str) -> None:
+        """Remove a worker that shuts down cleanly."""
+        self.redis.zrem(Keys.workers, worker)
+
+    def live_workers(self, max_age_s: int = 30) -> list[str]:
+        """Return the workers whose heartbeat is at most max_age_s old."""
+        seconds, _ = self.redis.time()
+        return list(self.redis.zrangebyscore(Keys.workers, seconds - max_age_s, "+inf"))
+
+    def gauges(self, queues: Sequence[str]) -> dict[str, Any]:
+        """Aggregate numbers for /metrics: campaigns, results, pending proposals, queue lengths."""
+        ids = self.redis.zrange(Keys.campaigns, 0, -1)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.llen(Keys.results(cid))
+                pipe.scard(Keys.pending(cid))
+            for queue in queues:
+                pipe.llen(queue)
+            values = pipe.execute()
+        per_campaign, lengths = values[: 2 * len(ids)], values[2 * len(ids) :]
+        return {
+            "campaigns": len(ids),
+            "results": sum(per_campaign[0::2]),
+            "proposals_pending": sum(per_campaign[1::2]),
+            "queues": dict(zip(queues, lengths, strict=True)),
+        }
