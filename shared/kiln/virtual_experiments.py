@@ -54,8 +54,10 @@ __all__ = [
 STRATEGIES = ("ucb", "ei", "pi", "random")
 DEFAULT_N_INITS = (1, 5, 10, 15, 20, 30, 40, 50)
 #: Observation noise (model scale: decades of conductivity for a log10 objective) added to every
-#: target the model sees. The pool values are themselves single noisy measurements; this is the
-#: protocol's extra jitter so that re-picking a point does not return an identical number.
+#: target the model sees. The pool values are already single noisy measurements (the virtual
+#: lab's 0.2 decades), so this is only the protocol's jitter: re-picking a point does not return
+#: an identical number. On the virtual seed grid, 0, 0.02 and 0.1 give the same GP-UCB result
+#: within the repeat-to-repeat scatter.
 DEFAULT_NOISE_SD = 0.02
 
 ProgressCallback = Callable[[int, int], None]
