@@ -21,13 +21,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         KILN_ADMIN_TOKEN=os.environ.get("KILN_ADMIN_TOKEN") or None,
         # Bodies beyond this are refused with 413 before any parsing.
-        MAX_CONTENT_LENGTH=int(os.environ.get("KILN_MAX_BODY_BYTES", 8 * 1024 * 1024)),
+        MAX_CONTENT_LENGTH=int(os.environ.get("KILN_MAX_BODY_BYTES", 16 * 1024 * 1024)),
         KILN_MAX_RESULTS_PER_REQUEST=10_000,
         KILN_LONG_POLL_MAX_S=60.0,
         KILN_LONG_POLL_INTERVAL_S=0.2,
         KILN_WORKER_MAX_AGE_S=30,
         KILN_RETRY_AFTER_S=5,
         KILN_REFIT_FLAG_TTL_S=300,
+        # Idempotency-Key: successful responses are replayed for a day; a request in flight
+        # holds its key at most this long (then a retry may run it).
+        KILN_IDEMPOTENCY_TTL_S=24 * 3600,
+        KILN_IDEMPOTENCY_LOCK_S=60,
         API_TITLE="Kiln",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -38,7 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    from intake import auth, errors
+    from intake import auth, errors, idempotency
     from intake.extensions import KilnApi, store_ext, tasks_ext
 
     store_ext.init_app(app)
@@ -46,10 +50,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api = KilnApi(app)
     errors.init_app(app)
     auth.init_app(app)
+    idempotency.init_app(app)
 
     from intake.views import benchmarks, campaigns, health, jobs, proposals, results, tokens
 
     for module in (campaigns, results, proposals, benchmarks, jobs, tokens):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.bp)
+    api.finish_spec()
     return app

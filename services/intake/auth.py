@@ -3,18 +3,22 @@
 Scopes nest: admin ⊇ write ⊇ read. A view declares what it needs with `@requires("admin")`;
 otherwise reads need `read` and everything else `write`. Tokens are stored as sha256 digests and
 compared in constant time; the first admin token comes from KILN_ADMIN_TOKEN or is generated once.
+A read or write token may be limited to one campaign: any URL of another campaign is a 403.
+Every request is logged (an after_request line) with the token's name, never the token.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 
 from intake.errors import ApiProblem
 from intake.extensions import get_store
@@ -30,6 +34,8 @@ PUBLIC_ENDPOINTS = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+access_log = logging.getLogger("intake.access")
 
 
 def digest(token: str) -> str:
@@ -91,7 +97,7 @@ def identify(header: str | None) -> dict[str, Any]:
     presented = digest(token)
     admin = current_app.config.get("KILN_ADMIN_TOKEN")
     if admin and hmac.compare_digest(presented, digest(admin)):
-        return {"scope": "admin", "name": "KILN_ADMIN_TOKEN"}
+        return {"id": "env", "scope": "admin", "name": "KILN_ADMIN_TOKEN", "digest": presented}
     record = get_store().get_token(presented)
     if record is None or not hmac.compare_digest(presented, record["digest"]):
         raise _unauthorised("the token is unknown or revoked")
@@ -114,7 +120,55 @@ def authorise() -> None:
             f"this call needs the {need!r} scope; the token has {record['scope']!r}",
             kind="forbidden",
         )
+    limited = record.get("campaign_id")
+    wanted = (request.view_args or {}).get("campaign_id")
+    if limited and wanted is not None and wanted != limited:
+        raise ApiProblem(
+            403,
+            "Forbidden",
+            f"this token ({record.get('name')!r}) is limited to campaign {limited!r}",
+            kind="forbidden",
+        )
     g.token = record
+
+
+def check_campaign(campaign_id: str | None) -> None:
+    """403 when the request's token is limited to a campaign other than `campaign_id`."""
+    record = getattr(g, "token", None) or {}
+    limited = record.get("campaign_id")
+    if limited and campaign_id != limited:
+        raise ApiProblem(
+            403,
+            "Forbidden",
+            f"this token ({record.get('name')!r}) is limited to campaign {limited!r}",
+            kind="forbidden",
+        )
+
+
+def principal() -> str | None:
+    """A stable, non-secret id of the request's token (its digest), for per-token state."""
+    record = getattr(g, "token", None)
+    return None if record is None else str(record["digest"])
+
+
+def _start_clock() -> None:
+    g.started = time.monotonic()
+
+
+def log_request(response: Response) -> Response:
+    """after_request: one line per request naming the token (by its name, never the secret)."""
+    record = getattr(g, "token", None)
+    name = record.get("name", "?") if record else "-"
+    elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
+    access_log.info(
+        "%s %s %s token=%s %.1fms",
+        request.method,
+        request.path,
+        response.status_code,
+        name,
+        elapsed,
+    )
+    return response
 
 
 def bootstrap_admin(app: Flask) -> None:
@@ -137,7 +191,11 @@ def bootstrap_admin(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Install the auth hook; try the admin bootstrap now (again at first request if Redis is away)."""
+    if access_log.level == logging.NOTSET:
+        access_log.setLevel(logging.INFO)
+    app.before_request(_start_clock)
     app.before_request(authorise)
+    app.after_request(log_request)
     try:
         bootstrap_admin(app)
     except (redis.ConnectionError, redis.TimeoutError) as exc:

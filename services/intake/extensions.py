@@ -87,6 +87,12 @@ class KilnApi(Api):
         self.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
         app.extensions["kiln_api"] = self
 
+    def finish_spec(self) -> None:
+        """Complete the generated spec once every blueprint is registered (see `openapi`)."""
+        from intake.openapi import finish
+
+        finish(self.spec)
+
     def handle_http_exception(self, error: Exception) -> Any:
         from intake.errors import to_problem
 

@@ -1,4 +1,4 @@
-"""Request parsing: JSON as webargs does it, plus text/csv bodies for posting results."""
+"""Request parsing: JSON as webargs does it, text/csv bodies for posting results, 415 otherwise."""
 
 from __future__ import annotations
 
@@ -6,25 +6,58 @@ from typing import Any
 
 import flask
 from flask_smorest import Blueprint as SmorestBlueprint
+from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from intake.domain import parse_csv
-from intake.errors import InvalidRequest
+from intake.errors import ApiProblem, InvalidRequest
+from intake.schemas import CsvRows
 
 CSV_MIMETYPES = ("text/csv", "application/csv")
+# The endpoints whose body may be text/csv (results, as LIMS export them).
+CSV_ENDPOINTS = frozenset({"results.Results"})
+
+
+def is_json(mimetype: str) -> bool:
+    """True for application/json and the +json media types."""
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
+def unsupported(mimetype: str, accepted: tuple[str, ...]) -> ApiProblem:
+    """A 415 problem naming what the endpoint accepts."""
+    return ApiProblem(
+        415,
+        "Unsupported Media Type",
+        f"a body of type {mimetype or 'unknown'!r} is not accepted here; send "
+        + " or ".join(accepted),
+        errors={"Content-Type": [f"use {' or '.join(accepted)}"]},
+        kind="unsupported-media-type",
+    )
 
 
 class KilnParser(FlaskParser):
-    """A text/csv body loads as {"csv": [rows of raw strings]}; the view maps columns to fields."""
+    """A text/csv body loads as {"csv": [rows of raw strings]}; the view maps columns to fields.
+
+    A body of any other non-JSON media type is a 415, never silently ignored.
+    """
 
     def _raw_load_json(self, req: flask.Request) -> Any:
-        if req.mimetype in CSV_MIMETYPES:
+        mimetype = req.mimetype or ""
+        csv_ok = req.endpoint in CSV_ENDPOINTS
+        if mimetype in CSV_MIMETYPES and csv_ok:
             try:
                 text = req.get_data(cache=True).decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise InvalidRequest({"body": ["the CSV body is not UTF-8 text"]}) from exc
-            return {"csv": parse_csv(text)}
-        return super()._raw_load_json(req)
+            return {"csv": CsvRows(parse_csv(text))}
+        if is_json(mimetype):
+            return super()._raw_load_json(req)
+        if not req.get_data(cache=True):
+            return core.missing  # no body at all: the schema says whether that is fine
+        accepted = ("application/json", "text/csv") if csv_ok else ("application/json",)
+        raise unsupported(mimetype, accepted)
 
 
 class Blueprint(SmorestBlueprint):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from typing import Any
 
 from marshmallow import (
@@ -30,6 +32,35 @@ _name = validate.Length(min=1, max=200)
 
 def _finite(**kwargs: Any) -> fields.Float:
     return fields.Float(allow_nan=False, **kwargs)
+
+
+def _iso8601(value: str) -> None:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError(
+            f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-24T14:05:00Z"
+        ) from exc
+
+
+class Scalar(fields.Field):
+    """A measured value: a finite number, a bounded string or a boolean (never a container)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            if not math.isfinite(value):
+                raise ValidationError("must be a finite number")
+            return value
+        if isinstance(value, str):
+            if len(value) > 200:
+                raise ValidationError("at most 200 characters")
+            return value
+        raise ValidationError("must be a number, a string or a boolean")
+
+
+_key = fields.String(validate=validate.Length(min=1, max=100))
 
 
 class StrictSchema(Schema):
@@ -151,14 +182,47 @@ class CampaignPageOut(PageOut):
 class ResultIn(StrictSchema):
     """One measured sample. A failed synthesis has "status": "failed" and no objective."""
 
-    sample_id = fields.String(required=True, validate=_name)
-    parameters = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True)
-    objective = _finite(allow_none=True)
-    measurements = fields.Dict(keys=fields.String(), values=fields.Raw())
+    sample_id = fields.String(required=True, validate=_name, metadata={"example": "LATP-042"})
+    parameters = fields.Dict(
+        keys=_key,
+        values=Scalar(),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"example": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450}},
+    )
+    objective = _finite(
+        allow_none=True,
+        metadata={"description": "omit for a failed synthesis", "example": 1.09e-3},
+    )
+    measurements = fields.Dict(
+        keys=_key,
+        values=Scalar(allow_none=True),
+        validate=validate.Length(max=100),
+        metadata={"example": {"relative_density": 0.95}},
+    )
     status = fields.String(load_default="ok", validate=validate.OneOf(("ok", "failed")))
     proposal_id = fields.String(allow_none=True, validate=_name)
-    measured_at = fields.String(allow_none=True, validate=validate.Length(max=64))
+    measured_at = fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=64), _iso8601],
+        metadata={"format": "date-time", "example": "2026-11-24T14:05:00Z"},
+    )
     instrument = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class CsvRows(list):  # type: ignore[type-arg]
+    """Rows parsed from a text/csv body (a JSON body can never produce this type)."""
+
+
+class CsvRowsField(fields.Field):
+    """The rows of a text/csv body; a JSON body naming "csv" is refused."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, CsvRows):
+            raise ValidationError("unknown field (post CSV as a text/csv body)")
+        if not value:
+            raise ValidationError("no rows")
+        return list(value)
 
 
 class ResultsIn(Schema):
@@ -168,7 +232,7 @@ class ResultsIn(Schema):
         unknown = RAISE
 
     results = fields.List(fields.Nested(ResultIn), validate=validate.Length(min=1))
-    csv = fields.List(fields.Dict(), load_only=True, validate=validate.Length(min=1))
+    csv = CsvRowsField(load_only=True)
 
     @pre_load
     def _normalise(self, data: Any, **kwargs: Any) -> Any:
@@ -216,7 +280,6 @@ class ResultsPostOut(Schema):
 
 class ResultsQueryArgs(PageArgs):
     limit = fields.Integer(
-        load_default=None,
         validate=validate.Range(min=1, max=100_000),
         metadata={"description": "page size (default 100; CSV exports everything by default)"},
     )
@@ -333,14 +396,35 @@ class ModelOut(Schema):
 
 class TokenIn(StrictSchema):
     scope = fields.String(required=True, validate=validate.OneOf(SCOPES))
-    name = fields.String(required=True, validate=_name)
+    name = fields.String(required=True, validate=_name, metadata={"example": "lims-bay-3"})
+    campaign_id = fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "limit a read or write token to this one campaign"},
+    )
+
+    @validates_schema
+    def _admin_is_global(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("campaign_id") and data.get("scope") == "admin":
+            raise ValidationError({"campaign_id": ["an admin token cannot be limited"]})
 
 
-class TokenOut(Schema):
-    token = fields.String(metadata={"description": "shown once; only its sha256 is stored"})
+class TokenInfoOut(Schema):
+    id = fields.String(metadata={"description": "public id, for DELETE /tokens/{id}"})
     scope = fields.String()
     name = fields.String()
+    campaign_id = fields.String(allow_none=True)
     created_at = fields.String()
+
+
+class TokenOut(TokenInfoOut):
+    token = fields.String(
+        metadata={"description": "the secret, in the creating response only; stored hashed"}
+    )
+
+
+class TokenListOut(Schema):
+    items = fields.List(fields.Nested(TokenInfoOut))
 
 
 class HealthOut(Schema):

@@ -166,7 +166,8 @@ def test_post_csv(client: FlaskClient, cid: str) -> None:
         f"/api/v1/campaigns/{cid}/results", data=text, content_type="text/csv", headers=ADMIN
     )
     assert response.status_code == 422  # c2 has no conductivity and is not marked failed
-    assert list(response.get_json()["errors"]) == ["results.1.objective"]
+    # CSV errors name the row as a spreadsheet shows it (header = row 1) and the column.
+    assert list(response.get_json()["errors"]) == ["row.3.conductivity"]
     text = text.replace("c2,1000,480,air,,", "c2,1000,480,air,1.1e-3,") + "c3,850,10,air,1e-5,x\n"
     response = client.post(
         f"/api/v1/campaigns/{cid}/results", data=text, content_type="text/csv", headers=ADMIN
@@ -505,7 +506,7 @@ def test_csv_problems_are_field_errors(client: FlaskClient, cid: str) -> None:
     assert "body" in send("sample_id,temperature_c\n")
     assert "body" in send(b"sample_id\n\xff\xfe\n")
     bad_number = "sample_id,temperature_c,time_min,atmosphere,objective\nx,hot,30,air,1e-4\n"
-    assert list(send(bad_number)) == ["results.0.parameters.temperature_c"]
+    assert list(send(bad_number)) == ["row.2.temperature_c"]
     assert client.get(f"{url}", headers=ADMIN).get_json()["total"] == 0
 
 

@@ -21,12 +21,25 @@ _DEFAULT_PAGE = 100
 
 def _rows(campaign: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
     if "results" in body:
-        return body["results"]
-    mapped = domain.results_from_csv(campaign, body["csv"])
+        return domain.validate_results(campaign, _capped(body["results"]))
+    rows = _capped(body["csv"])
+    column = domain.objective_column(campaign, list(rows[0]))
     try:
-        return ResultIn(many=True).load(mapped)
-    except ValidationError as exc:
-        raise InvalidRequest(flatten_messages(exc.messages, "results")) from exc
+        mapped = domain.results_from_csv(campaign, rows)
+        try:
+            loaded = ResultIn(many=True).load(mapped)
+        except ValidationError as exc:
+            raise InvalidRequest(flatten_messages(exc.messages, "results")) from exc
+        return domain.validate_results(campaign, loaded)
+    except InvalidRequest as exc:
+        raise domain.csv_problem(exc, rows, column) from exc
+
+
+def _capped(rows: list[Any]) -> list[Any]:
+    limit = current_app.config["KILN_MAX_RESULTS_PER_REQUEST"]
+    if len(rows) > limit:
+        raise InvalidRequest({"results": [f"at most {limit} results per request"]})
+    return rows
 
 
 @blp.route("/<campaign_id>/results")
@@ -45,11 +58,7 @@ class Results(MethodView):
         """Store results for a campaign."""
         store, tasks = get_store(), get_tasks()
         campaign = store.get_campaign(campaign_id)
-        rows = _rows(campaign, body)
-        limit = current_app.config["KILN_MAX_RESULTS_PER_REQUEST"]
-        if len(rows) > limit:
-            raise InvalidRequest({"results": [f"at most {limit} results per request"]})
-        valid = domain.validate_results(campaign, rows)
+        valid = _rows(campaign, body)
         outcome = store.append_results(campaign_id, valid)
         if outcome.stored:
             enqueued = loop.request_refit(store, tasks, campaign_id)
@@ -76,7 +85,7 @@ class Results(MethodView):
         """List a campaign's results, oldest first (paged); ?format=csv exports text/csv."""
         store = get_store()
         campaign = store.get_campaign(campaign_id)
-        offset, limit = args["offset"], args["limit"]
+        offset, limit = args["offset"], args.get("limit")
         if args["format"] == "csv":
             items = store.list_results(campaign_id, offset, limit)
             return Response(
