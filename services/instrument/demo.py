@@ -1,6 +1,6 @@
 """The closed loop a lab runs against Kiln, with the virtual LATP lab standing in for the furnace.
 
-Each step is a function of a `KilnClient`, so the tests drive the same code against a live stack:
+Each step is a function of a `kiln.client.Client`, so the tests drive the same code against a live stack:
 find or create the campaign, post the seed grid, wait for a batch, synthesise it, post the results.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from instrument.client import InstrumentError, KilnClient
+from kiln.client import Client, ClientError
 
 DEMO_NAME = "latp-demo"
 INSTRUMENT = "virtual-latp-lab"
@@ -37,24 +37,25 @@ class Iteration:
     proposals: list[dict[str, Any]] = field(default_factory=list)
 
 
-def find_campaign(client: KilnClient, name: str = DEMO_NAME) -> dict[str, Any] | None:
+def find_campaign(client: Client, name: str = DEMO_NAME) -> dict[str, Any] | None:
     """The campaign called `name`, or None."""
-    return next((c for c in client.campaigns() if c.get("name") == name), None)
+    found = next((c for c in client.list_campaigns() if c.get("name") == name), None)
+    return None if found is None else dict(found)
 
 
 def find_or_create_campaign(
-    client: KilnClient, name: str = DEMO_NAME, preset: str = "latp"
+    client: Client, name: str = DEMO_NAME, preset: str = "latp"
 ) -> tuple[dict[str, Any], bool]:
     """The campaign called `name`, created from a preset if missing; (campaign, created)."""
     campaign = find_campaign(client, name)
     if campaign is not None:
         return campaign, False
-    return client.create_campaign({"preset": preset, "name": name}), True
+    return dict(client.create_campaign(preset=preset, name=name)), True
 
 
-def post_seed_grid(client: KilnClient, campaign_id: str, seed_grid: Iterable[Mapping]) -> int:
+def post_seed_grid(client: Client, campaign_id: str, seed_grid: Iterable[Mapping]) -> int:
     """Post the seed results the campaign does not hold yet (by sample_id); the number posted."""
-    stored = {r.get("sample_id") for r in client.results(campaign_id)}
+    stored = {r.get("sample_id") for r in client.list_results(campaign_id)}
     missing = [dict(r) for r in seed_grid if r["sample_id"] not in stored]
     if missing:
         client.post_results(campaign_id, missing)
@@ -69,7 +70,7 @@ def pending_proposals(batch: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def wait_for_batch(
-    client: KilnClient,
+    client: Client,
     campaign_id: str,
     *,
     min_data_version: int | None = None,
@@ -87,23 +88,24 @@ def wait_for_batch(
     while True:
         remaining = timeout - (time.monotonic() - start)
         if remaining <= 0:
-            raise InstrumentError(
+            raise ClientError(
                 f"no new batch for campaign {campaign_id} after {timeout:.0f} s; "
                 "is a worker running? (GET /api/v1/readyz)"
             )
         poll_start = time.monotonic()
         # The first look is immediate (a batch may already be waiting); then long-poll on the ETag.
-        batch, new_etag = client.latest_batch(
+        latest = client.poll_proposals(
             campaign_id, etag=etag, wait=0 if first else min(wait, remaining)
         )
+        batch, new_etag = latest.batch, latest.etag
         first = False
         if batch is not None:
             fresh = min_data_version is None or batch.get("data_version", 0) >= min_data_version
             if fresh and pending_proposals(batch):
-                return batch, time.monotonic() - start
+                return dict(batch), time.monotonic() - start
             etag = new_etag
         if not asked and time.monotonic() - start >= wait:
-            client.request_batch(campaign_id)  # auto-batch is off or slow: ask explicitly
+            client.request_proposals(campaign_id)  # auto-batch is off or slow: ask explicitly
             asked = True
         if time.monotonic() - poll_start < 0.5:
             time.sleep(0.5)  # the server answered at once (404, or no long-poll): do not spin
@@ -143,7 +145,7 @@ def completed_iterations(results: Iterable[Mapping[str, Any]]) -> int:
 
 
 def run_iteration(
-    client: KilnClient,
+    client: Client,
     campaign_id: str,
     lab: Any,
     number: int,
@@ -173,7 +175,7 @@ def run_iteration(
 
 
 def run_demo(
-    client: KilnClient,
+    client: Client,
     lab: Any,
     *,
     iterations: int = 4,
@@ -189,7 +191,7 @@ def run_demo(
     out(f"{'Created' if created else 'Continuing'} campaign {name!r} ({campaign_id})")
     posted = post_seed_grid(client, campaign_id, lab.seed_grid())
     out(f"Seed grid: {posted} new results posted" if posted else "Seed grid: already stored")
-    stored = client.results(campaign_id)
+    stored = client.list_results(campaign_id)
     best = best_result(stored)
     out(f"Best of {len(stored)} results so far: {format_best(best)}")
     done = completed_iterations(stored)
