@@ -43,7 +43,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     from intake import auth, errors, idempotency
-    from intake.extensions import KilnApi, store_ext, tasks_ext
+    from intake.extensions import IdConverter, KilnApi, store_ext, tasks_ext
+
+    # Ids are never "latest": /proposals/latest is not also a proposal's URL (Allow, 405).
+    app.url_map.converters["default"] = IdConverter
 
     store_ext.init_app(app)
     tasks_ext.init_app(app)

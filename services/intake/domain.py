@@ -251,13 +251,10 @@ def parse_csv(text: str) -> list[dict[str, str]]:
                 continue
             line = str(reader.line_num)
             if len(cells) > len(header):
-                raise InvalidRequest(
-                    {
-                        f"row.{line}": [
-                            f"{len(cells)} cells but the header has {len(header)} columns"
-                        ]
-                    }
-                )
+                too_many = {
+                    f"row.{line}": [f"{len(cells)} cells but the header has {len(header)} columns"]
+                }
+                raise InvalidRequest(too_many, _csv_detail(too_many))
             cells = cells + [""] * (len(header) - len(cells))
             row = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
             if delimiter == ";":  # such files write numbers with a decimal comma
@@ -265,7 +262,8 @@ def parse_csv(text: str) -> list[dict[str, str]]:
             row[LINE_KEY] = line
             rows.append(row)
     except csv.Error as exc:
-        raise InvalidRequest({f"row.{reader.line_num}": [f"malformed CSV: {exc}"]}) from exc
+        malformed = {f"row.{reader.line_num}": [f"malformed CSV: {exc}"]}
+        raise InvalidRequest(malformed, _csv_detail(malformed)) from exc
     if not rows:
         raise InvalidRequest({"body": ["the CSV has a header but no rows"]})
     return rows

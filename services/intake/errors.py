@@ -92,8 +92,13 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """Flatten marshmallow's nested error messages into {"a.0.b": [messages]}."""
     out: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
+        # marshmallow nests a Dict field's errors as {"k": {"key"|"value": [...]}}: name "k".
+        dict_entry = bool(prefix) and bool(messages) and set(messages) <= {"key", "value"}
         for key, value in messages.items():
-            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            if key == "_schema" or dict_entry:
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             for k, v in flatten_messages(value, name).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(messages, list | tuple):

@@ -7,10 +7,17 @@ from typing import Any
 from celery import Celery
 from flask import Flask, current_app
 from flask_smorest import Api
+from werkzeug.routing import BaseConverter
 
 from intake.schemas import ProblemOut
 from kiln import task_names
 from store import Store
+
+
+class IdConverter(BaseConverter):
+    """The default URL converter, except that no id is the word "latest" (a sibling route)."""
+
+    regex = r"(?!latest$)[^/]+"
 
 
 class StoreExtension:

@@ -56,6 +56,50 @@ PROBLEM_EXAMPLE = {
     "errors": {"results.0.objective": ["must be > 0 under a log10 transform"]},
 }
 
+CAMPAIGN_EXAMPLES = {
+    "definition": {
+        "summary": "A campaign defined in full",
+        "value": {
+            "name": "latp-solgel",
+            "parameters": [
+                {
+                    "name": "acid_wt_pct",
+                    "kind": "continuous",
+                    "low": -22.5,
+                    "high": 7.5,
+                    "step": 1.25,
+                    "unit": "wt%",
+                    "hard_low": -30,
+                    "hard_high": 15,
+                },
+                {
+                    "name": "temperature_c",
+                    "kind": "continuous",
+                    "low": 800,
+                    "high": 1100,
+                    "step": 25,
+                    "unit": "degC",
+                },
+                {
+                    "name": "time_min",
+                    "kind": "discrete",
+                    "values": [10, 20, 30, 60, 120, 240, 480, 540],
+                    "unit": "min",
+                },
+                {"name": "atmosphere", "kind": "categorical", "values": ["air", "argon"]},
+            ],
+            "objective": {
+                "name": "conductivity",
+                "unit": "S/cm",
+                "goal": "maximize",
+                "transform": "log10",
+            },
+            "strategy": {"acquisition": "ucb", "kappa": 1.96, "batch_size": 6},
+        },
+    },
+    "preset": {"summary": "The LATP study's campaign", "value": {"preset": "latp"}},
+}
+
 RESULT_EXAMPLE = {
     "sample_id": "LATP-042",
     "parameters": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450},
@@ -192,6 +236,14 @@ def finish(spec: APISpec) -> None:
                 "example": PROBLEM_EXAMPLE,
             },
         )
+    from intake.schemas import CampaignDefinitionIn, CampaignPresetIn
+
+    for name, schema in (
+        ("CampaignDefinitionIn", CampaignDefinitionIn),
+        ("CampaignPresetIn", CampaignPresetIn),
+    ):
+        if name not in components.schemas:
+            components.schema(name, schema=schema)
     for path, item in paths.items():
         for method, operation in item.items():
             if method not in ("get", "post", "put", "patch", "delete"):
@@ -209,6 +261,30 @@ def finish(spec: APISpec) -> None:
             for status in _statuses(method, path, operation):
                 responses.setdefault(str(status), _problem_response(status))
             responses.pop("default", None)
+            body_schema = (
+                operation.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+            )
+            ref = body_schema.get("$ref", "").rsplit("/", 1)[-1]
+            component = components.schemas.get(ref) if ref else None
+            if component is not None and not component.get("required") and ref != "CampaignIn":
+                if ref == "CampaignPatchIn":
+                    component["minProperties"] = 1  # a PATCH must change something
+                else:
+                    # Every field has a default: no body at all is a valid request.
+                    operation["requestBody"]["required"] = False
+            if ref == "CampaignIn":
+                operation["requestBody"]["content"]["application/json"] = {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/CampaignDefinitionIn"},
+                            {"$ref": "#/components/schemas/CampaignPresetIn"},
+                        ]
+                    },
+                    "examples": CAMPAIGN_EXAMPLES,
+                }
             if method == "post" and not path.endswith("/results"):
                 operation.setdefault("parameters", []).append(
                     {

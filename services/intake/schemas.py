@@ -30,8 +30,34 @@ SCOPES = ("read", "write", "admin")
 _name = validate.Length(min=1, max=200)
 
 
+class StrictFloat(fields.Float):
+    """A JSON number: a string such as "1.5" is a type error, not silently converted."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def _finite(**kwargs: Any) -> fields.Float:
-    return fields.Float(allow_nan=False, **kwargs)
+    return StrictFloat(allow_nan=False, **kwargs)
+
+
+def _integer(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only (0, 1, "yes" are type errors)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def _boolean(**kwargs: Any) -> fields.Boolean:
+    return StrictBoolean(**kwargs)
 
 
 def _iso8601(value: str) -> None:
@@ -98,10 +124,10 @@ class StrategyIn(StrictSchema):
     acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
     kappa = _finite(validate=validate.Range(min=0))
     xi = _finite(validate=validate.Range(min=0))
-    batch_size = fields.Integer(validate=validate.Range(min=1, max=100))
+    batch_size = _integer(validate=validate.Range(min=1, max=100))
     batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
-    auto_batch = fields.Boolean()
-    proposal_ttl_s = fields.Integer(validate=validate.Range(min=1))
+    auto_batch = _boolean()
+    proposal_ttl_s = _integer(validate=validate.Range(min=1, max=10 * 365 * 86400))
 
 
 class CampaignIn(StrictSchema):
@@ -117,6 +143,13 @@ class CampaignIn(StrictSchema):
     @validates_schema
     def _definition_or_preset(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("preset"):
+            defined = {
+                key: [f"the preset {data['preset']!r} defines its own {key}"]
+                for key in ("parameters", "objective")
+                if key in data
+            }
+            if defined:
+                raise ValidationError(defined)
             return
         missing = {
             key: ["Missing data for required field."]
@@ -127,6 +160,27 @@ class CampaignIn(StrictSchema):
             raise ValidationError(missing)
 
 
+class CampaignDefinitionIn(StrictSchema):
+    """A campaign defined in full (the documented form of CampaignIn without a preset)."""
+
+    name = fields.String(required=True, validate=_name)
+    description = fields.String(validate=validate.Length(max=2000))
+    parameters = fields.List(
+        fields.Nested(ParameterIn), required=True, validate=validate.Length(min=1, max=50)
+    )
+    objective = fields.Nested(ObjectiveIn, required=True)
+    strategy = fields.Nested(StrategyIn)
+
+
+class CampaignPresetIn(StrictSchema):
+    """A campaign from a preset (the documented form of CampaignIn with a preset)."""
+
+    preset = fields.String(required=True, validate=validate.OneOf(PRESETS))
+    name = fields.String(validate=_name)
+    description = fields.String(validate=validate.Length(max=2000))
+    strategy = fields.Nested(StrategyIn)
+
+
 class CampaignPatchIn(StrictSchema):
     """New ranges (the full parameter list, same names and kinds), strategy fields, or name."""
 
@@ -134,6 +188,13 @@ class CampaignPatchIn(StrictSchema):
     description = fields.String(validate=validate.Length(max=2000))
     parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
     strategy = fields.Nested(StrategyIn)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError(
+                "nothing to change: give parameters, strategy, name or description"
+            )
 
 
 class CountsOut(Schema):
@@ -161,7 +222,7 @@ class PageArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -295,7 +356,7 @@ class ResultPageOut(PageOut):
 
 
 class ProposalRequestIn(StrictSchema):
-    batch_size = fields.Integer(validate=validate.Range(min=1, max=100))
+    batch_size = _integer(validate=validate.Range(min=1, max=100))
     acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
     batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
 
@@ -309,16 +370,16 @@ class BenchmarkIn(StrictSchema):
         validate=validate.Length(min=1, max=len(ACQUISITIONS)),
     )
     n_inits = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        _integer(validate=validate.Range(min=1, max=100_000)),
         load_default=lambda: [1, 5, 10, 15, 20, 30, 40, 50],
         validate=validate.Length(min=1, max=50),
     )
-    repeats = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+    repeats = _integer(load_default=200, validate=validate.Range(min=1, max=1000))
     noise_sd = _finite(load_default=0.02, validate=validate.Range(min=0))
     kappa = _finite(load_default=1.96, validate=validate.Range(min=0))
     xi = _finite(load_default=0.01, validate=validate.Range(min=0))
-    seed = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    chunk_size = fields.Integer(
+    seed = _integer(load_default=0, validate=validate.Range(min=0, max=2**32 - 1))
+    chunk_size = _integer(
         load_default=20,
         validate=validate.Range(min=1, max=1000),
         metadata={"description": "repeats per worker task (the unit of fan-out)"},
@@ -361,10 +422,11 @@ class LatestQueryArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    wait = _finite(
+    wait = fields.Float(  # a query string: "0.5" is the number 0.5 here
+        allow_nan=False,
         load_default=0.0,
-        validate=validate.Range(min=0),
-        metadata={"description": "long-poll seconds (capped at 60) with If-None-Match"},
+        validate=validate.Range(min=0, max=60),
+        metadata={"description": "long-poll seconds (at most 60) with If-None-Match"},
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import g, url_for
 from flask.views import MethodView
 
 from intake import loop
@@ -13,6 +13,7 @@ from intake.domain import campaign_definition, campaign_update
 from intake.extensions import get_store, get_tasks
 from intake.parsing import Blueprint
 from intake.schemas import CampaignIn, CampaignOut, CampaignPageOut, CampaignPatchIn, PageArgs
+from store import CampaignNotFound
 
 blp = Blueprint(
     "campaigns", __name__, url_prefix="/api/v1/campaigns", description="Optimisation campaigns"
@@ -24,6 +25,14 @@ def with_counts(campaign: dict[str, Any]) -> dict[str, Any]:
     return {**campaign, "counts": get_store().counts(campaign["id"])}
 
 
+def _only(campaign_id: str, offset: int) -> tuple[list[dict[str, Any]], int]:
+    try:
+        campaign = get_store().get_campaign(campaign_id)
+    except CampaignNotFound:
+        return [], 0
+    return ([campaign] if offset == 0 else []), 1
+
+
 @blp.route("")
 class Campaigns(MethodView):
     @blp.arguments(PageArgs, location="query")
@@ -31,7 +40,11 @@ class Campaigns(MethodView):
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List campaigns, oldest first."""
-        items, total = get_store().list_campaigns(args["offset"], args["limit"])
+        limited = (getattr(g, "token", None) or {}).get("campaign_id")
+        if limited:  # a token limited to one campaign sees only that one
+            items, total = _only(limited, args["offset"])
+        else:
+            items, total = get_store().list_campaigns(args["offset"], args["limit"])
         end = args["offset"] + len(items)
         return {
             "items": [with_counts(c) for c in items],

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 
+from intake.auth import check_campaign
 from intake.extensions import get_store
 from intake.parsing import Blueprint
 from intake.schemas import JobOut
@@ -18,5 +19,7 @@ class Job(MethodView):
     @blp.response(200, JobOut)
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, job_id: str) -> dict[str, Any]:
-        """Read a job."""
-        return get_store().get_job(job_id)
+        """Read a job (proposals or benchmarks): queued, running, done or failed."""
+        job = get_store().get_job(job_id)
+        check_campaign(job.get("campaign_id"))
+        return job
