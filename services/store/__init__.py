@@ -1,7 +1,7 @@
 """Kiln's Redis store of record: the key layout and every Redis read and write of both services.
 
-Nothing here imports Flask or Celery, nor the numeric parts of `kiln`; the intake and the worker
-each build a `Store` around their own Redis client.
+Nothing here imports Flask, Celery or scikit-learn (of `kiln`, only the space and the ledger
+rules); the intake and the worker each build a `Store` around their own Redis client.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from typing import Any
 
 import redis
 
+from kiln.ledger import PENDING, WITHDRAWN, outside_reason
+from kiln.space import SearchSpace
 from store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
 from store.errors import CampaignNotFound
 from store.keys import Keys
@@ -38,22 +40,32 @@ class CampaignsMixin(StoreBase):
     ) -> dict[str, Any]:
         """Replace a campaign by `change(current)`, atomically against concurrent updates.
 
-        A new space version also appends the replaced space to the campaign's space history.
+        A new space version also appends the replaced space to the campaign's space history
+        and, in the same transaction, withdraws the pending proposals that are not candidates
+        of the new space, each with the reason (``"reason"`` on the proposal). Every result
+        stays: it keeps training the model.
         """
         key = Keys.campaign(cid)
+        proposals_key, pending_key = Keys.proposals(cid), Keys.pending(cid)
         with self.redis.pipeline(transaction=True) as pipe:
             for _ in range(WATCH_RETRIES):
                 try:
-                    pipe.watch(key)
+                    pipe.watch(key, proposals_key, pending_key)
                     raw = pipe.get(key)
                     if raw is None:
                         raise CampaignNotFound(cid)
                     current = json.loads(raw)
                     updated = {**change(current), "id": cid, "created_at": current["created_at"]}
                     updated["updated_at"] = utcnow()
+                    new_space = updated.get("space_version") != current.get("space_version")
+                    withdrawn = self._outside_new_space(pipe, cid, updated) if new_space else {}
                     pipe.multi()
                     pipe.set(key, dumps(updated))
-                    if updated.get("space_version") != current.get("space_version"):
+                    if withdrawn:
+                        pipe.hset(proposals_key, mapping=withdrawn)
+                        pipe.srem(pending_key, *withdrawn)
+                        pipe.incr(Keys.proposals_rev(cid))
+                    if new_space:
                         pipe.rpush(
                             Keys.spaces(cid),
                             dumps(
@@ -69,6 +81,29 @@ class CampaignsMixin(StoreBase):
                 except redis.WatchError:
                     continue
         raise RuntimeError("campaign could not be updated: too much contention")
+
+    def _outside_new_space(
+        self, pipe: redis.client.Pipeline, cid: str, campaign: Mapping[str, Any]
+    ) -> dict[str, str]:
+        # Pending proposals (read under WATCH) that the new space rules out, as withdrawn JSON.
+        space = SearchSpace.from_dict(
+            {"parameters": campaign["parameters"], "version": campaign.get("space_version", 1)}
+        )
+        ids = sorted(pipe.smembers(Keys.pending(cid)))
+        out: dict[str, str] = {}
+        now = utcnow()
+        for raw in pipe.hmget(Keys.proposals(cid), ids) if ids else []:
+            if raw is None:
+                continue
+            proposal = json.loads(raw)
+            if proposal.get("status") != PENDING:
+                continue
+            reason = outside_reason(space, proposal["parameters"])
+            if reason is not None:
+                out[proposal["id"]] = dumps(
+                    {**proposal, "status": WITHDRAWN, "withdrawn_at": now, "reason": reason}
+                )
+        return out
 
     def space_history(self, cid: str) -> list[dict[str, Any]]:
         """The campaign's earlier spaces, oldest first."""

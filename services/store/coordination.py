@@ -1,4 +1,4 @@
-"""Coordination: the refit coalescing flag and the per-campaign refit lock."""
+"""Coordination: the refit coalescing flag and the per-campaign refit and batch locks."""
 
 from __future__ import annotations
 
@@ -39,3 +39,18 @@ class CoordinationMixin(StoreBase):
     def release_refit_lock(self, cid: str, token: str) -> bool:
         """Release the lock only if this token still holds it (compare-and-delete in Lua)."""
         return bool(self._release_lock(keys=[Keys.refit_lock(cid)], args=[token]))
+
+    def acquire_propose_lock(self, cid: str, ttl_ms: int = 300_000) -> str | None:
+        """Take the per-campaign batch lock; return its token, or None when someone holds it.
+
+        Batches of one campaign are computed one at a time, so each treats the proposals of
+        the one before as pending: two labs asking at once never get the same experiment.
+        """
+        token = secrets.token_hex(16)
+        if self.redis.set(Keys.propose_lock(cid), token, nx=True, px=ttl_ms):
+            return token
+        return None
+
+    def release_propose_lock(self, cid: str, token: str) -> bool:
+        """Release the batch lock only if this token still holds it."""
+        return bool(self._release_lock(keys=[Keys.propose_lock(cid)], args=[token]))

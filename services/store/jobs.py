@@ -101,15 +101,39 @@ class JobsMixin(StoreBase):
         return None if raw is None else json.loads(raw)
 
     def save_chunk(self, jid: str, index: int, outcome: Any, total: int) -> int:
-        """Store one chunk's outcome (idempotent by index); return how many chunks are done."""
+        """Store one chunk's outcome (idempotent by index); return how many chunks are done.
+
+        The job's progress counts work items (``done``/``total``) as well as chunks.
+        """
+        size = len(outcome) if isinstance(outcome, list) else 1
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(Keys.job_chunks(jid), str(index), dumps(outcome))
+            pipe.hset(Keys.job_chunk_sizes(jid), str(index), size)
             pipe.hlen(Keys.job_chunks(jid))
-            done = int(pipe.execute()[1])
-        self.redis.hset(
-            Keys.job(jid), "progress", dumps({"chunks_done": done, "chunks_total": total})
-        )
-        return done
+            pipe.hvals(Keys.job_chunk_sizes(jid))
+            pipe.hget(Keys.job(jid), "progress")
+            _, _, done, sizes, before = pipe.execute()
+        items = json.loads(before).get("total") if before else None
+        progress = {
+            "done": sum(int(v) for v in sizes),
+            "total": items,
+            "chunks_done": int(done),
+            "chunks_total": total,
+        }
+        self.redis.hset(Keys.job(jid), "progress", dumps(progress))
+        return int(done)
+
+    def set_job_progress(
+        self, jid: str, done: int, total: int, chunks_total: int, *, chunks_done: int = 0
+    ) -> None:
+        """Record a fan-out job's progress: ``done`` of ``total`` work items."""
+        progress = {
+            "done": done,
+            "total": total,
+            "chunks_done": chunks_done,
+            "chunks_total": chunks_total,
+        }
+        self.redis.hset(Keys.job(jid), "progress", dumps(progress))
 
     def job_chunks(self, jid: str) -> dict[int, Any]:
         """Every stored chunk outcome of a fan-out job, by index."""

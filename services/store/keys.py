@@ -16,9 +16,12 @@ kiln:campaign:{cid}:model            HASH  state (JSON), summary (JSON), model_v
 kiln:campaign:{cid}:model_version    STR   counter
 kiln:campaign:{cid}:refit_queued     STR   coalescing flag: a refit task is queued (TTL)
 kiln:campaign:{cid}:refit_lock       STR   per-campaign refit lock: random token, PX TTL
+kiln:campaign:{cid}:propose_lock     STR   per-campaign batch lock (one batch computed at a time,
+                                           so each sees the pending proposals of the one before)
 kiln:job:{jid}                       HASH  id, kind, campaign_id, state, params, result, error,
                                            created_at, started_at, finished_at, plan, progress
 kiln:job:{jid}:chunks                HASH  chunk index -> outcome JSON (fan-out jobs)
+kiln:job:{jid}:chunk_sizes           HASH  chunk index -> number of work items it held
 kiln:tokens                          HASH  sha256(token) -> {"scope", "name", "created_at"}
 kiln:bootstrap_admin                 STR   sha256 of the generated first admin token (SET NX)
 kiln:workers                         ZSET  worker hostname -> last heartbeat (Redis TIME)
@@ -88,6 +91,14 @@ class Keys:
     @staticmethod
     def refit_lock(cid: str) -> str:
         return f"{PREFIX}:campaign:{cid}:refit_lock"
+
+    @staticmethod
+    def propose_lock(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:propose_lock"
+
+    @staticmethod
+    def job_chunk_sizes(jid: str) -> str:
+        return f"{PREFIX}:job:{jid}:chunk_sizes"
 
     @staticmethod
     def job(jid: str) -> str:

@@ -10,14 +10,18 @@ from typing import Any
 
 import redis
 
+from kiln.ledger import EXPIRED, MEASURED, PENDING, WITHDRAWN
 from store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
 from store.errors import ProposalNotFound, ProposalNotPending
 from store.keys import Keys
 
-PENDING = "pending"
-MEASURED = "measured"
-EXPIRED = "expired"
-WITHDRAWN = "withdrawn"
+__all__ = ["EXPIRED", "MEASURED", "PENDING", "WITHDRAWN", "ProposalsMixin"]
+
+
+def _index_of(pid: str) -> int:
+    # Proposal ids are "{batch id}-{k}"; k orders the proposals of one batch.
+    tail = pid.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
 
 
 class ProposalsMixin(StoreBase):
@@ -119,24 +123,92 @@ class ProposalsMixin(StoreBase):
 
     def pending_proposals(self, cid: str) -> list[dict[str, Any]]:
         """Return the proposals still in flight, retiring those whose time-to-live ran out."""
-        ids = sorted(self.redis.smembers(Keys.pending(cid)))
-        if not ids:
-            return []
-        proposals = [
-            self._current(json.loads(raw))
-            for raw in self.redis.hmget(Keys.proposals(cid), ids)
-            if raw is not None
-        ]
-        expired = [p for p in proposals if p["status"] == EXPIRED]
-        if expired:
-            with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(Keys.proposals(cid), mapping={p["id"]: dumps(p) for p in expired})
-                pipe.srem(Keys.pending(cid), *[p["id"] for p in expired])
-                pipe.incr(Keys.proposals_rev(cid))
-                pipe.execute()
-        return [p for p in proposals if p["status"] == PENDING]
+        key, pending_key = Keys.proposals(cid), Keys.pending(cid)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(key, pending_key)
+                    ids = sorted(pipe.smembers(pending_key))
+                    raws = pipe.hmget(key, ids) if ids else []
+                    proposals = [self._current(json.loads(raw)) for raw in raws if raw is not None]
+                    expired = [p for p in proposals if p["status"] == EXPIRED]
+                    if not expired:
+                        pipe.unwatch()
+                        return proposals
+                    pipe.multi()
+                    pipe.hset(key, mapping={p["id"]: dumps(p) for p in expired})
+                    pipe.srem(pending_key, *[p["id"] for p in expired])
+                    pipe.incr(Keys.proposals_rev(cid))
+                    pipe.execute()
+                    return [p for p in proposals if p["status"] == PENDING]
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("pending proposals could not be read: too much contention")
 
-    def withdraw_proposal(self, cid: str, pid: str) -> dict[str, Any]:
+    def list_proposals(
+        self, cid: str, status: str | None = None, offset: int = 0, limit: int = 100
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return a page of the ledger (oldest first), optionally of one status, and the total.
+
+        Pending proposals past their time-to-live are retired first, so they list as expired.
+        """
+        pending = self.pending_proposals(cid)
+        if status == PENDING:
+            items = pending
+        else:
+            items = [
+                self._current(json.loads(raw)) for raw in self.redis.hvals(Keys.proposals(cid))
+            ]
+            if status is not None:
+                items = [p for p in items if p["status"] == status]
+        items.sort(key=lambda p: (p.get("created_at") or "", _index_of(p["id"])))
+        return items[offset : offset + limit], len(items)
+
+    def withdraw_proposals(self, cid: str, reasons: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Withdraw several pending proposals at once, each with its reason; return them.
+
+        Proposals that are not pending any more are left as they are.
+        """
+        if not reasons:
+            return []
+        key = Keys.proposals(cid)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(key, Keys.pending(cid))
+                    ids = sorted(reasons)
+                    now = utcnow()
+                    changed = []
+                    for pid, raw in zip(ids, pipe.hmget(key, ids), strict=True):
+                        if raw is None:
+                            continue
+                        proposal = self._current(json.loads(raw))
+                        if proposal["status"] != PENDING:
+                            continue
+                        changed.append(
+                            {
+                                **proposal,
+                                "status": WITHDRAWN,
+                                "withdrawn_at": now,
+                                "reason": reasons[pid],
+                            }
+                        )
+                    if not changed:
+                        pipe.unwatch()
+                        return []
+                    pipe.multi()
+                    pipe.hset(key, mapping={p["id"]: dumps(p) for p in changed})
+                    pipe.srem(Keys.pending(cid), *[p["id"] for p in changed])
+                    pipe.incr(Keys.proposals_rev(cid))
+                    pipe.execute()
+                    return changed
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("proposals could not be withdrawn: too much contention")
+
+    def withdraw_proposal(
+        self, cid: str, pid: str, reason: str = "withdrawn by the client"
+    ) -> dict[str, Any]:
         """Withdraw a pending proposal (it stops counting as in flight); return it.
 
         Raises:
@@ -154,7 +226,12 @@ class ProposalsMixin(StoreBase):
                     proposal = self._current(json.loads(raw))
                     if proposal["status"] != PENDING:
                         raise ProposalNotPending(pid, proposal["status"])
-                    proposal = {**proposal, "status": WITHDRAWN, "withdrawn_at": utcnow()}
+                    proposal = {
+                        **proposal,
+                        "status": WITHDRAWN,
+                        "withdrawn_at": utcnow(),
+                        "reason": reason,
+                    }
                     pipe.multi()
                     pipe.hset(key, pid, dumps(proposal))
                     pipe.srem(Keys.pending(cid), pid)

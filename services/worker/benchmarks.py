@@ -12,6 +12,7 @@ from typing import Any
 
 from kiln import task_names
 from kiln.errors import KilnError
+from kiln.recommend import recommend
 from kiln.virtual_experiments import pool_from_results, repeat_seed, run_repeat, summarise
 from store import Store
 from worker.pipeline import Send
@@ -21,6 +22,11 @@ def _pool(store: Store, campaign_id: str, plan: dict[str, Any]) -> tuple[Any, An
     results = store.list_results(campaign_id, 0, plan["data_version"])
     space = {"parameters": plan["parameters"], "version": plan["space_version"]}
     return pool_from_results(space, plan["objective"], results)
+
+
+def total_items(plan: dict[str, Any]) -> int:
+    """Number of repeats (strategy, n, seed) in a plan."""
+    return sum(len(chunk) for chunk in plan["chunks"])
 
 
 def plan_job(store: Store, job_id: str, send: Send) -> dict[str, Any]:
@@ -54,6 +60,8 @@ def plan_job(store: Store, job_id: str, send: Send) -> dict[str, Any]:
     draft["n_inits"] = sizes
     store.set_job_plan(job_id, draft)
     plan = store.job_plan(job_id) or draft  # a redelivered planner keeps the first plan
+    if job["progress"] is None:
+        store.set_job_progress(job_id, 0, total_items(plan), len(plan["chunks"]))
     for index in range(len(plan["chunks"])):
         send(task_names.BENCHMARK, [job_id, index], task_names.BENCHMARKS_QUEUE, None)
     return {"job_id": job_id, "chunks": len(plan["chunks"])}
@@ -78,10 +86,13 @@ def run_chunk(store: Store, job_id: str, index: int) -> dict[str, Any]:
             for strategy, n, result in chunk:
                 runs[(strategy, int(n))].append(result)
         table = summarise(runs)
+        items = total_items(plan)
+        store.set_job_progress(job_id, items, items, total, chunks_done=total)
         store.job_done(
             job_id,
             {
                 "table": {s: {str(n): row for n, row in rows.items()} for s, rows in table.items()},
+                "recommended": recommend(table),
                 "pool_size": len(y),
                 "data_version": plan["data_version"],
                 "space_version": plan["space_version"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from kombu import Queue
 
 from kiln import task_names
 
@@ -25,6 +26,12 @@ def make_celery(redis_url: str | None = None) -> Celery:
         # Job state lives in the store (kiln:job:*), not in a Celery result backend.
         task_ignore_result=True,
         task_default_queue=task_names.PROPOSALS_QUEUE,
+        # A worker started without -Q consumes both queues; Redis is polled round-robin over
+        # them, so a flood of benchmark chunks delays a batch by one chunk at most.
+        task_queues=(
+            Queue(task_names.PROPOSALS_QUEUE, routing_key=task_names.PROPOSALS_QUEUE),
+            Queue(task_names.BENCHMARKS_QUEUE, routing_key=task_names.BENCHMARKS_QUEUE),
+        ),
         task_routes={
             task_names.REFIT: {"queue": task_names.PROPOSALS_QUEUE},
             task_names.PROPOSE: {"queue": task_names.PROPOSALS_QUEUE},

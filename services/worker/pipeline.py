@@ -13,12 +13,13 @@ from typing import Any
 
 from kiln import task_names
 from kiln.errors import KilnError
+from kiln.feasibility import FeasibilityModel, fit_feasibility
+from kiln.ledger import data_hash, provenance
 from kiln.objective import Objective
 from kiln.propose import FittedModel, fit_model, propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
-from store import Store
-from store.store import PENDING
+from store import PENDING, Store
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 MAX_ROUNDS = 5
 #: Seconds between attempts of a refit that found the campaign's lock taken.
 LOCK_RETRY_S = 5
+#: Seconds between attempts of a batch that found the campaign's batch lock taken.
+PROPOSE_RETRY_S = 1
 #: How long the refit lock lives: longer than any fit, short enough to recover from a crash.
 LOCK_TTL_MS = 300_000
 
@@ -73,10 +76,15 @@ def fit_and_store(store: Store, campaign: Mapping[str, Any]) -> tuple[int, int |
     except KilnError as exc:  # no usable data, a fit failure, data the current space rejects
         log.warning("campaign %s: no model at data_version %d: %s", cid, len(results), exc)
         return len(results), None
+    state, summary = model.to_dict(), model.summary()
+    feasibility = fit_feasibility(model.space, results)
+    state["feasibility"] = feasibility.to_dict() if feasibility is not None else None
+    summary["feasibility"] = feasibility.summary() if feasibility is not None else None
+    summary["data_sha256"] = data_hash(results)
     version = store.save_model(
         cid,
-        model.to_dict(),
-        model.summary(),
+        state,
+        summary,
         data_version=len(results),
         space_version=space_version,
     )
@@ -142,38 +150,71 @@ def maybe_auto_batch(store: Store, campaign: Mapping[str, Any], send: Send) -> s
 
 
 def propose_for_job(store: Store, job_id: str) -> dict[str, Any]:
-    """Compute and store the batch a job asks for; the batch id is the job id."""
+    """Compute and store the batch a job asks for; the batch id is the job id.
+
+    Batches of one campaign are made one at a time (a lock), so each sees the proposals of the
+    one before as pending and proposes other experiments. Returns ``{"skipped": ...}`` when
+    another batch of the campaign is being made (the task retries shortly).
+    """
     job = store.get_job(job_id)
     if job["state"] == "done" and job["result"]:
         return job["result"]
-    store.job_running(job_id)
     cid = job["campaign_id"]
+    token = store.acquire_propose_lock(cid, LOCK_TTL_MS)
+    if token is None:
+        return {"job_id": job_id, "skipped": "another batch of this campaign is being made"}
+    try:
+        store.job_running(job_id)
+        return _propose(store, job_id, job, cid)
+    finally:
+        store.release_propose_lock(cid, token)
+
+
+def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dict[str, Any]:
     campaign = store.get_campaign(cid)
     strategy = Strategy.from_dict({**campaign["strategy"], **job["params"].get("overrides", {})})
     results = store.all_results(cid)
+    space = space_of(campaign)
     space_version = int(campaign.get("space_version", 1))
     stored_model = store.get_model(cid, with_state=True)
     model = None
+    feasibility = None
     if (
         stored_model is not None
         and stored_model["data_version"] == len(results)
         and stored_model["space_version"] == space_version
     ):
         model = FittedModel.from_dict(stored_model["state"])
+        feasibility = feasibility_of(stored_model["state"])
+    else:
+        feasibility = fit_feasibility(space, results)
     batch = propose(
-        space_of(campaign),
+        space,
         Objective.from_dict(campaign["objective"]),
         observations_of(results),
         [p["parameters"] for p in store.pending_proposals(cid)],
         strategy,
         model=model,
         random_state=seed_of(job_id),
+        feasibility=feasibility,
     )
+    used_stored = model is not None and batch.model is model
     versions = {
-        "model_version": stored_model["model_version"] if model is not None else None,
+        "model_version": stored_model["model_version"] if used_stored and stored_model else None,
         "data_version": len(results),
         "space_version": space_version,
     }
+    summary = None
+    if batch.model is not None:
+        summary = stored_model["summary"] if used_stored and stored_model else batch.model.summary()
+    origin = provenance(
+        **versions,
+        data_sha256=data_hash(results),
+        strategy=strategy.to_dict(),
+        model_summary=summary,
+        fallback=batch.fallback,
+        feasibility=feasibility.summary() if feasibility is not None and batch.model else None,
+    )
     header = {
         **versions,
         "job_id": job_id,
@@ -182,6 +223,7 @@ def propose_for_job(store: Store, job_id: str) -> dict[str, Any]:
         "exhausted": bool(batch.exhausted),
         "fallback": batch.fallback,
         "proposal_ttl_s": strategy.proposal_ttl_s,
+        "provenance": origin,
     }
     proposals = [
         {
@@ -190,12 +232,19 @@ def propose_for_job(store: Store, job_id: str) -> dict[str, Any]:
             "predicted_std": _number(p.predicted_std),
             "acquisition_value": _number(p.acquisition_value),
             **versions,
+            "provenance": origin,
         }
         for p in batch.proposals
     ]
     stored, _ = store.store_batch(cid, job_id, header, proposals)
     store.job_done(job_id, stored)
     return stored
+
+
+def feasibility_of(state: Mapping[str, Any]) -> FeasibilityModel | None:
+    """The feasibility classifier stored with a model, if any."""
+    payload = state.get("feasibility")
+    return FeasibilityModel.from_dict(payload) if payload else None
 
 
 def _number(value: Any) -> float | None:

@@ -82,7 +82,10 @@ def refit(self: Task, campaign_id: str) -> dict[str, Any]:
 def propose(self: Task, job_id: str) -> dict[str, Any]:
     """Compute the batch a proposals job asks for and store it on the campaign."""
     store = store_for(self.app)
-    return on_job(store, job_id, lambda: pipeline.propose_for_job(store, job_id))
+    outcome = on_job(store, job_id, lambda: pipeline.propose_for_job(store, job_id))
+    if outcome.get("skipped"):
+        raise self.retry(countdown=pipeline.PROPOSE_RETRY_S, max_retries=LOCK_RETRIES)
+    return outcome
 
 
 @shared_task(

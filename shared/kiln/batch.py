@@ -42,6 +42,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 
 from kiln import acquisition as acq
 from kiln.errors import KilnError
+from kiln.feasibility import acquisition_floor, weigh
 from kiln.surrogate import JITTER, GPPosterior, GPSurrogate
 
 BATCH_METHODS = (
@@ -268,6 +269,7 @@ def select_batch(
     rng: np.random.Generator | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     cache_bytes: int = DEFAULT_CACHE_BYTES,
+    success_probability: np.ndarray | None = None,
 ) -> Selection:
     """Choose ``q`` points by sequential fantasies with rank-1 posterior updates.
 
@@ -286,6 +288,9 @@ def select_batch(
         rng: Randomness for ``"random"``.
         chunk_size: Candidate rows per chunk.
         cache_bytes: Memory budget for cached cross-covariances.
+        success_probability: Optional probability of a successful synthesis per candidate
+            (:mod:`kiln.feasibility`); it multiplies the acquisition, and the candidates are
+            then used as they are (no polishing).
 
     Returns:
         The picks; ``exhausted`` when unmeasured candidates ran out.
@@ -305,6 +310,16 @@ def select_batch(
     def score(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
         return acq.score(acquisition, mu, sd, best, kappa, xi, rng=rng)
 
+    floor = acquisition_floor(acquisition, y_train)
+    if success_probability is not None:
+        polisher = None
+
+    def weighted(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        values = score(mu, sd)
+        if success_probability is None or acquisition == "random":
+            return values
+        return weigh(values, success_probability, floor)
+
     picks: list[Pick] = []
     exhausted = False
     taken = np.empty((0, candidates.shape[1]))
@@ -315,7 +330,7 @@ def select_batch(
             break
         exhausted |= repeats
         mu, sd = state.mean_std()
-        values = np.where(pool, score(mu, sd), -np.inf)
+        values = np.where(pool, weighted(mu, sd), -np.inf)
         i = int(np.argmax(values))
         pick = Pick(i, candidates[i], float(values[i]), float(mu[i]), float(sd[i]))
         if polisher is not None and acquisition != "random":

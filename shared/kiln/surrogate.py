@@ -25,20 +25,19 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.linalg import cho_solve, cholesky, solve_triangular
-from scipy.spatial.distance import cdist
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
 
 from kiln.errors import ModelFitError, NoObservationsError
+from kiln.posterior import JITTER, GPPosterior, matern52, normalisation
 
-#: Jitter scikit-learn adds to the training diagonal (its ``alpha``); kept identical here.
-JITTER = 1e-10
 LENGTH_SCALE_BOUNDS = (1e-2, 1e2)
 CONSTANT_BOUNDS = (1e-3, 1e3)
 NOISE_BOUNDS = (1e-6, 1e0)
 PREDICT_CHUNK = 25_000
+
+__all__ = ["JITTER", "GPPosterior", "GPSurrogate", "make_kernel", "matern52", "normalisation"]
 
 
 def make_kernel(
@@ -58,107 +57,6 @@ def make_kernel(
     return ConstantKernel(constant, constant_bounds) * Matern(
         length_scale=ls, length_scale_bounds=length_scale_bounds, nu=2.5
     ) + WhiteKernel(noise_level, noise_bounds)
-
-
-def normalisation(y: np.ndarray) -> tuple[float, float]:
-    """Mean and std used to normalise targets, exactly as scikit-learn's ``normalize_y``."""
-    mean = float(np.mean(y))
-    std = float(np.std(y))
-    if std < 10 * np.finfo(float).eps:
-        std = 1.0
-    return mean, std
-
-
-def matern52(A: np.ndarray, B: np.ndarray, length_scale: np.ndarray, constant: float) -> np.ndarray:
-    """``constant * Matern(nu=5/2)`` between the rows of ``A`` and ``B``.
-
-    Equal to scikit-learn's ``ConstantKernel(constant) * Matern(length_scale, nu=2.5)`` but
-    computed in place, which matters when ``A`` holds many thousands of candidates:
-    ``k(r) = c (1 + sqrt(5) r + 5 r^2 / 3) exp(-sqrt(5) r)`` (R&W eq. 4.17).
-    """
-    scale = math.sqrt(5.0) / length_scale
-    D = cdist(A * scale, B * scale)  # sqrt(5) r
-    # c (1 + D + D^2 / 3) = c + D (c + D c / 3), then times exp(-D); in place where possible
-    K = D * (constant / 3.0)
-    K += constant
-    K *= D
-    K += constant
-    np.negative(D, out=D)
-    np.exp(D, out=D)
-    K *= D
-    return K
-
-
-class GPPosterior:
-    """Exact GP posterior with fixed hyperparameters, on the normalised target scale.
-
-    Args:
-        constant: Signal variance of the latent covariance.
-        length_scale: Matern-5/2 length scales per input column.
-        noise: Variance added to the training diagonal (white-noise level plus jitter).
-        X: Training inputs, shape ``(n, d)``.
-        y: Normalised training targets, shape ``(n,)``.
-
-    Attributes:
-        L_: Lower Cholesky factor of ``K(X, X) + noise * I``.
-        alpha_: ``(K + noise I)^-1 y``.
-    """
-
-    def __init__(
-        self,
-        constant: float,
-        length_scale: np.ndarray,
-        noise: float,
-        X: np.ndarray,
-        y: np.ndarray,
-    ) -> None:
-        self.constant = float(constant)
-        self.length_scale = np.asarray(length_scale, dtype=float)
-        self.noise = float(noise)
-        self.X = np.asarray(X, dtype=float)
-        self.y = np.asarray(y, dtype=float)
-        # Rasmussen & Williams Alg. 2.1, lines 2-3.
-        K = self.k(self.X, self.X)
-        K[np.diag_indices_from(K)] += self.noise
-        try:
-            self.L_ = cholesky(K, lower=True, check_finite=False)
-        except np.linalg.LinAlgError as exc:
-            raise ModelFitError(
-                f"the kernel matrix is not positive definite ({exc}); the noise level "
-                f"{self.noise:g} is too small for these inputs"
-            ) from None
-        self.alpha_ = cho_solve((self.L_, True), self.y, check_finite=False)
-
-    @property
-    def n(self) -> int:
-        """Number of training points."""
-        return int(self.X.shape[0])
-
-    def k(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        """Latent prior covariance between the rows of ``A`` and ``B``."""
-        return matern52(A, B, self.length_scale, self.constant)
-
-    def prior_var(self, A: np.ndarray) -> np.ndarray:
-        """Latent prior variance ``k(a, a)`` (the signal variance everywhere)."""
-        return np.full(A.shape[0], self.constant)
-
-    def solve_cross(self, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(k(A, X), L^-1 k(X, A))`` for a block of points ``A``."""
-        Ks = self.k(A, self.X)
-        V = solve_triangular(self.L_, Ks.T, lower=True, check_finite=False)
-        return Ks, V
-
-    def mean_var(self, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Latent posterior mean and variance at ``A`` (normalised units, Alg. 2.1 lines 4-6)."""
-        Ks, V = self.solve_cross(A)
-        mu = Ks @ self.alpha_
-        var = self.prior_var(A) - np.einsum("ij,ij->j", V, V)
-        return mu, np.maximum(var, 0.0)
-
-    def loo_residuals(self) -> np.ndarray:
-        """Leave-one-out residuals ``y_i - mu_{-i}`` (R&W eq. 5.12), normalised units."""
-        Kinv = cho_solve((self.L_, True), np.eye(self.n), check_finite=False)
-        return self.alpha_ / np.diag(Kinv)
 
 
 class GPSurrogate:

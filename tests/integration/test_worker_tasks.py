@@ -292,13 +292,16 @@ def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
     job_id = benchmark_job(store, cid)
     planned = run(celery_app, task_names.BENCHMARK, job_id)
     assert planned["chunks"] == 2  # 2 strategies x 3 repeats at n=2 (50 >= pool size is dropped)
+    progress = store.get_job(job_id)["progress"]
+    assert progress == {"done": 0, "total": 6, "chunks_done": 0, "chunks_total": 2}
     messages = [json.loads(m) for m in redis_client.lrange(task_names.BENCHMARKS_QUEUE, 0, -1)]
     assert sorted(m["headers"]["argsrepr"] for m in messages) == [
         f"['{job_id}', {i}]" for i in (0, 1)
     ]
     store.append_results(cid, [row(50, 1075, 480)])  # arrives meanwhile; the plan pins the data
     run(celery_app, task_names.BENCHMARK, job_id, 1)
-    assert store.get_job(job_id)["progress"] == {"chunks_done": 1, "chunks_total": 2}
+    progress = store.get_job(job_id)["progress"]
+    assert progress == {"done": 2, "total": 6, "chunks_done": 1, "chunks_total": 2}
     assert store.get_job(job_id)["state"] == "running"
     run(celery_app, task_names.BENCHMARK, job_id, 0)
     done = store.get_job(job_id)
@@ -307,6 +310,8 @@ def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
     assert result["pool_size"] == len(SEED) and result["n_inits"] == [2]
     assert set(result["table"]) == {"random", "ucb"}
     assert result["table"]["ucb"]["2"]["runs"] == 3
+    assert result["recommended"]["strategy"] in {"random", "ucb"}
+    assert done["progress"] == {"done": 6, "total": 6, "chunks_done": 2, "chunks_total": 2}
     # A redelivered chunk after completion changes nothing.
     run(celery_app, task_names.BENCHMARK, job_id, 0)
     assert store.get_job(job_id)["result"] == result
