@@ -106,6 +106,12 @@ def number(value: Any) -> str:
     return str(value)
 
 
+def short_id(value: Any, width: int = 24) -> str:
+    """An id cut to its last characters (ids can be long; `--json` has them whole)."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
 def sci(value: Any) -> str:
     """An objective in scientific notation (conductivities span orders of magnitude)."""
     return "-" if value is None else f"{float(value):.3e}"
@@ -490,7 +496,7 @@ def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str
     names = list(items[0]["parameters"]) if items else []
     unit = ((campaign or {}).get("objective") or {}).get("unit") or ""
     heading = (
-        f"\nBatch {batch.get('batch_id')} ({batch.get('created_at', '')[:19]}): "
+        f"\nBatch {short_id(batch.get('batch_id'))} ({batch.get('created_at', '')[:19]}): "
         f"{len(items)} proposals, {batch.get('acquisition')}/{batch.get('batch_method')}, "
         f"model v{number(batch.get('model_version'))}, data v{batch.get('data_version')}, "
         f"space v{batch.get('space_version')}"
@@ -503,7 +509,7 @@ def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str
         predicted = f"{mean:.3e} ± {std:.1e}" if mean is not None and std is not None else "-"
         rows.append(
             [
-                p.get("id", ""),
+                short_id(p.get("id")),
                 *[number(p["parameters"].get(n)) for n in names],
                 predicted,
                 number(p.get("acquisition_value")),

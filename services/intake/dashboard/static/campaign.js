@@ -1,0 +1,345 @@
+/* Kiln dashboard, one campaign: charts and tables drawn from the API, refreshed while it runs.
+ * Reads go through the same-origin relay (/ui/...) that adds the session's token server-side. */
+(function () {
+  "use strict";
+
+  var campaign = JSON.parse(document.getElementById("campaign-data").textContent);
+  var cid = encodeURIComponent(campaign.id);
+  var POLL_MS = 4000;
+  var objective = campaign.objective || {};
+  var logScale = (objective.transform || "log10") === "log10";
+  var maximise = (objective.goal || "maximize") === "maximize";
+  var objLabel = (objective.name || "objective") + (objective.unit ? " (" + objective.unit + ")" : "");
+  var plotConfig = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+  var font = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
+  var palette = { ucb: "#b4451f", ei: "#1f5fa8", pi: "#6a3d9a", random: "#5a6472" };
+  var seen = { results: -1, batch: null, model: null, sliceKey: null, bench: null };
+  var results = [];
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function shortId(id) {
+    var text = id === null || id === undefined ? "" : String(id);
+    return text.length > 24 ? "…" + text.slice(-23) : text;
+  }
+
+  function fmtObj(v) {
+    if (v === null || v === undefined) return "–";
+    return logScale ? Number(v).toExponential(2) : String(Number(Number(v).toPrecision(4)));
+  }
+
+  function fmtNum(v) {
+    if (typeof v !== "number") return v === null || v === undefined ? "–" : String(v);
+    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 401) {
+          window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+          throw new Error("signed out");
+        }
+        return r.json().then(function (body) {
+          if (!r.ok) throw new Error((body && body.detail) || ("HTTP " + r.status));
+          return body;
+        });
+      });
+  }
+
+  function setStatus(text, cls) {
+    var s = $("status");
+    s.textContent = text;
+    s.className = "status " + (cls || "");
+  }
+
+  function baseLayout(extra) {
+    var layout = {
+      font: font, margin: { l: 70, r: 20, t: 10, b: 50 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+      legend: { orientation: "h", y: -0.2 }, hovermode: "closest"
+    };
+    return Object.assign(layout, extra || {});
+  }
+
+  // -- results and the convergence chart (the study's Figure 4) ---------------------------------
+
+  function loadResults() {
+    var all = [];
+    function page(offset) {
+      return getJSON("/ui/api/campaigns/" + cid + "/results?limit=1000&offset=" + offset).then(function (body) {
+        all = all.concat(body.items || []);
+        if (body.next && (body.items || []).length) return page(offset + body.items.length);
+        return all;
+      });
+    }
+    return page(0).then(function (items) { results = items; drawConvergence(); drawResults(); });
+  }
+
+  function drawConvergence() {
+    var scored = results.filter(function (r) { return r.objective !== null && r.objective !== undefined; });
+    var x = [], y = [], text = [], colors = [], bestY = [], best = null;
+    scored.forEach(function (r, i) {
+      x.push(i + 1);
+      y.push(r.objective);
+      text.push(r.sample_id + (r.proposal_id || r.matched_proposal_id ? " (proposed)" : ""));
+      colors.push(r.proposal_id || r.matched_proposal_id ? "#b4451f" : "#7d8da1");
+      if (best === null || (maximise ? r.objective > best : r.objective < best)) best = r.objective;
+      bestY.push(best);
+    });
+    $("fact-best").textContent = best === null ? "–" : fmtObj(best) + (objective.unit ? " " + objective.unit : "");
+    var traces = [
+      { type: "scatter", mode: "markers", name: "sample (grey: given, orange: proposed)", x: x, y: y, text: text,
+        marker: { color: colors, size: 7, line: { width: 0.5, color: "#fff" } },
+        hovertemplate: "#%{x} %{text}<br>%{y:.3e}<extra></extra>" },
+      { type: "scatter", mode: "lines", name: "best so far", x: x, y: bestY, line: { color: "#1d2430", width: 2, shape: "hv" },
+        hovertemplate: "best after %{x}: %{y:.3e}<extra></extra>" }
+    ];
+    Plotly.react($("chart-convergence"), traces, baseLayout({
+      xaxis: { title: { text: "sample (in order measured)" }, zeroline: false },
+      yaxis: { title: { text: objLabel }, type: logScale ? "log" : "linear", exponentformat: "power" }
+    }), plotConfig);
+  }
+
+  function drawResults() {
+    var names = (campaign.parameters || []).map(function (p) { return p.name; });
+    var table = $("table-results");
+    table.replaceChildren();
+    var head = el("thead"), tr = el("tr");
+    ["#", "sample"].concat(names, [objLabel, "status", "proposal", "received"]).forEach(function (h, i) {
+      var th = el("th", h, i === 0 || (i >= 2 && i < 3 + names.length) ? "num" : "");
+      th.scope = "col";
+      tr.appendChild(th);
+    });
+    head.appendChild(tr);
+    table.appendChild(head);
+    var body = el("tbody");
+    var shown = results.slice(-500).reverse();
+    shown.forEach(function (r, k) {
+      var row = el("tr");
+      row.appendChild(el("td", results.length - k, "num"));
+      row.appendChild(el("td", r.sample_id, "mono"));
+      names.forEach(function (n) { row.appendChild(el("td", fmtNum((r.parameters || {})[n]), "num")); });
+      row.appendChild(el("td", fmtObj(r.objective), "num"));
+      row.appendChild(el("td", r.status || "ok"));
+      row.appendChild(el("td", r.proposal_id || r.matched_proposal_id ? "yes" : ""));
+      row.appendChild(el("td", (r.received_at || "").slice(0, 19).replace("T", " ")));
+      body.appendChild(row);
+    });
+    table.appendChild(body);
+    $("results-note").textContent = results.length > shown.length
+      ? "Showing the newest " + shown.length + " of " + results.length + " results."
+      : results.length + " results, newest first.";
+  }
+
+  // -- the latest batch -------------------------------------------------------------------------
+
+  function drawBatch(batch) {
+    var table = $("table-batch");
+    table.replaceChildren();
+    if (!batch) { $("batch-note").textContent = "No batch yet: one follows the first results."; return; }
+    var items = batch.proposals || [];
+    var pending = items.filter(function (p) { return p.status === "pending"; }).length;
+    $("batch-note").textContent = "Batch " + shortId(batch.batch_id) + " · " + (batch.created_at || "").slice(0, 19).replace("T", " ") +
+      " · " + batch.acquisition + "/" + batch.batch_method + " · model v" + fmtNum(batch.model_version) +
+      ", data v" + batch.data_version + " · " + pending + " of " + items.length + " pending" +
+      (batch.fallback ? " · " + batch.fallback : "");
+    var names = items.length ? Object.keys(items[0].parameters) : [];
+    var head = el("thead"), tr = el("tr");
+    ["proposal", "status"].concat(names, ["predicted " + objLabel, "± std", "acquisition"]).forEach(function (h, i) {
+      var th = el("th", h, i >= 2 ? "num" : "");
+      th.scope = "col";
+      tr.appendChild(th);
+    });
+    head.appendChild(tr);
+    table.appendChild(head);
+    var body = el("tbody");
+    items.forEach(function (p) {
+      var row = el("tr");
+      var idCell = el("td", shortId(p.id), "mono");
+      idCell.title = p.id;
+      row.appendChild(idCell);
+      var cell = el("td");
+      cell.appendChild(el("span", p.status, "badge " + p.status));
+      row.appendChild(cell);
+      names.forEach(function (n) { row.appendChild(el("td", fmtNum(p.parameters[n]), "num")); });
+      row.appendChild(el("td", fmtObj(p.predicted_mean), "num"));
+      row.appendChild(el("td", fmtObj(p.predicted_std), "num"));
+      row.appendChild(el("td", fmtNum(p.acquisition_value), "num"));
+      body.appendChild(row);
+    });
+    table.appendChild(body);
+  }
+
+  // -- model slices (the study's Figure 2) ------------------------------------------------------
+
+  function setupSliceControls() {
+    var names = (campaign.parameters || []).map(function (p) { return p.name; });
+    var xs = $("slice-x"), ys = $("slice-y");
+    names.forEach(function (n) { xs.appendChild(el("option", n)); ys.appendChild(el("option", n)); });
+    xs.value = names[0];
+    ys.value = names[1] || names[0];
+    xs.addEventListener("change", function () { seen.sliceKey = null; loadSlice(); });
+    ys.addEventListener("change", function () { seen.sliceKey = null; loadSlice(); });
+    return names.length >= 2;
+  }
+
+  function loadSlice() {
+    var x = $("slice-x").value, y = $("slice-y").value;
+    if (x === y) { $("slice-note").textContent = "Choose two different parameters."; return Promise.resolve(); }
+    var key = x + "|" + y + "|" + seen.model;
+    if (key === seen.sliceKey) return Promise.resolve();
+    seen.sliceKey = key;
+    var url = "/ui/api/campaigns/" + cid + "/model/slice?" + new URLSearchParams({ x: x, y: y });
+    return getJSON(url).then(function (body) { drawSlice(body.slice || body); })
+      .catch(function (err) { $("slice-note").textContent = "No slice: " + err.message; });
+  }
+
+  function drawSlice(s) {
+    var fixed = s.fixed || {};
+    $("slice-fixed").textContent = Object.keys(fixed).length
+      ? "others held at " + Object.keys(fixed).map(function (k) { return k + " = " + fmtNum(fixed[k]); }).join(", ")
+      : "";
+    $("slice-note").textContent = "";
+    var xv = s.x.values, yv = s.y.values;
+    var axisTitle = function (a) { return a.name + (a.unit ? " (" + a.unit + ")" : ""); };
+    var mean = s.mean;
+    var meanTitle = "predicted " + objLabel;
+    if (logScale) {
+      mean = s.mean.map(function (row) { return row.map(function (v) { return v > 0 ? Math.log10(v) : null; }); });
+      meanTitle = "log10 predicted " + (objective.name || "objective");
+    }
+    var obs = s.observations || [];
+    function points(onSlice) {
+      var pts = obs.filter(function (o) { return !!o.on_slice === onSlice; });
+      return {
+        type: "scatter", mode: "markers", name: onSlice ? "measured on this slice" : "measured elsewhere",
+        x: pts.map(function (o) { return o.x; }), y: pts.map(function (o) { return o.y; }),
+        text: pts.map(function (o) { return fmtObj(o.objective); }),
+        hovertemplate: "%{x}, %{y}: %{text}<extra></extra>",
+        marker: onSlice ? { color: "#fff", size: 8, line: { color: "#1d2430", width: 1.5 } }
+                        : { color: "rgba(29,36,48,0.35)", size: 5, symbol: "x" }
+      };
+    }
+    var layout = function (title) {
+      return baseLayout({
+        margin: { l: 70, r: 10, t: 30, b: 50 }, title: { text: title, font: { size: 13 } },
+        xaxis: { title: { text: axisTitle(s.x) } }, yaxis: { title: { text: axisTitle(s.y) } }, showlegend: false
+      });
+    };
+    Plotly.react($("chart-slice-mean"), [
+      { type: "heatmap", x: xv, y: yv, z: mean, colorscale: "Viridis", colorbar: { title: { text: logScale ? "log10" : "" } },
+        hovertemplate: "%{x}, %{y}: %{z:.3f}<extra></extra>" },
+      points(true), points(false)
+    ], layout(meanTitle), plotConfig);
+    Plotly.react($("chart-slice-acq"), [
+      { type: "heatmap", x: xv, y: yv, z: s.acquisition, colorscale: "Cividis",
+        hovertemplate: "%{x}, %{y}: %{z:.3f}<extra></extra>" },
+      points(true), points(false)
+    ], layout("acquisition (" + (s.acquisition_name || (campaign.strategy || {}).acquisition || "") + ")"), plotConfig);
+  }
+
+  // -- virtual experiments (the study's Figure 3) -----------------------------------------------
+
+  function benchmarkId() {
+    var key = "kiln.benchmark." + campaign.id;
+    var fromUrl = new URLSearchParams(window.location.search).get("benchmark");
+    try {
+      if (fromUrl) window.localStorage.setItem(key, fromUrl);
+      return fromUrl || window.localStorage.getItem(key);
+    } catch (e) {
+      return fromUrl;
+    }
+  }
+
+  function loadBenchmark() {
+    var jid = benchmarkId();
+    if (!jid || seen.bench === "done") return Promise.resolve();
+    return getJSON("/ui/api/jobs/" + encodeURIComponent(jid)).then(function (job) {
+      $("bench").hidden = false;
+      if (job.state === "failed") { $("bench-note").textContent = "Job " + jid + " failed: " + job.error; seen.bench = "done"; return; }
+      if (job.state !== "done") {
+        var p = job.progress || {};
+        $("bench-note").textContent = "Job " + jid + " " + job.state +
+          (p.chunks_total ? ": " + p.chunks_done + " of " + p.chunks_total + " chunks done" : "") + "…";
+        return;
+      }
+      seen.bench = "done";
+      drawBenchmark(job.result || {});
+    }).catch(function (err) { $("bench").hidden = false; $("bench-note").textContent = "Benchmark " + jid + ": " + err.message; seen.bench = "done"; });
+  }
+
+  function drawBenchmark(result) {
+    var table = result.table || {};
+    var traces = [];
+    Object.keys(table).forEach(function (strategy) {
+      var ns = Object.keys(table[strategy]).map(Number).sort(function (a, b) { return a - b; });
+      var rows = ns.map(function (n) { return table[strategy][String(n)]; });
+      var color = palette[strategy] || "#333";
+      traces.push({
+        type: "scatter", mode: "lines+markers", name: strategy.toUpperCase() + " extra tries", x: ns,
+        y: rows.map(function (r) { return r.mean_extra_tries; }), line: { color: color },
+        text: rows.map(function (r) { return r.found + "/" + r.runs + " found the best"; }),
+        hovertemplate: "n=%{x}: %{y:.1f} extra tries (%{text})<extra>" + strategy + "</extra>"
+      });
+      traces.push({
+        type: "scatter", mode: "lines", name: strategy.toUpperCase() + " % found", x: ns, yaxis: "y2",
+        y: rows.map(function (r) { return r.runs ? 100 * r.found / r.runs : null; }),
+        line: { color: color, dash: "dot", width: 1.5 }, hovertemplate: "n=%{x}: %{y:.0f}% found<extra>" + strategy + "</extra>"
+      });
+    });
+    $("bench-note").textContent = "On " + result.pool_size + " results, " + result.repeats +
+      " repeats per strategy and n: mean extra tries until the best sample was picked (solid) and the share of runs that found it (dotted).";
+    Plotly.react($("chart-bench"), traces, baseLayout({
+      margin: { l: 70, r: 60, t: 10, b: 50 },
+      xaxis: { title: { text: "initial samples n" } },
+      yaxis: { title: { text: "mean extra tries" }, rangemode: "tozero" },
+      yaxis2: { title: { text: "% of runs that found the best" }, overlaying: "y", side: "right", range: [0, 100], dtick: 20, showgrid: false }
+    }), plotConfig);
+  }
+
+  // -- the refresh loop -------------------------------------------------------------------------
+
+  var sliceOk = setupSliceControls();
+
+  function refresh() {
+    return getJSON("/ui/campaigns/" + cid + "/state").then(function (state) {
+      var c = state.campaign || {}, counts = c.counts || {};
+      $("fact-results").textContent = counts.results || 0;
+      $("fact-pending").textContent = counts.proposals_pending || 0;
+      $("fact-model").textContent = counts.model_version ? "v" + counts.model_version : "none yet";
+      $("fact-space").textContent = "v" + (c.space_version || 1);
+      var work = [];
+      if (counts.results !== seen.results) { seen.results = counts.results; work.push(loadResults()); }
+      var batchKey = state.etag || null;
+      if (batchKey !== seen.batch) { seen.batch = batchKey; drawBatch(state.latest); }
+      seen.model = state.model ? state.model.model_version : null;
+      if (!state.features.slice) {
+        $("slice-note").textContent = "This server has no model slice endpoint.";
+        $("slice-controls").hidden = true;
+      } else if (!sliceOk) {
+        $("slice-note").textContent = "A slice needs two parameters.";
+      } else if (!state.model) {
+        $("slice-note").textContent = "No model yet: slices appear after the first fit.";
+      } else {
+        work.push(loadSlice());
+      }
+      work.push(loadBenchmark());
+      return Promise.all(work);
+    }).then(function () {
+      setStatus("Live · updated " + new Date().toLocaleTimeString(), "live");
+    }).catch(function (err) {
+      setStatus("Not updated: " + err.message + " (retrying)", "stale");
+    }).then(function () {
+      window.setTimeout(refresh, POLL_MS);
+    });
+  }
+
+  refresh();
+})();

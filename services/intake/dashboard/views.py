@@ -1,0 +1,231 @@
+"""Dashboard pages, sign-in, the read-only API relay and the plotly.js bundle."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import secrets
+from importlib import resources
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from werkzeug.test import EnvironBuilder
+
+bp = Blueprint(
+    "dashboard",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/ui/static",
+)
+
+#: Endpoints the bearer-token hook lets through: they check the session themselves.
+ENDPOINTS = ("index", "login", "logout", "campaign", "state", "relay", "plotly_js", "static")
+#: API paths the relay forwards (GET only): letters, digits and - _ . / but never "..".
+_RELAYABLE = re.compile(r"^(campaigns|jobs)(/[A-Za-z0-9_.\-]+)*$")
+_PASSED_HEADERS = ("Content-Type", "ETag", "Cache-Control", "Content-Disposition", "Retry-After")
+_NO_STORE = {"Cache-Control": "no-store"}
+_SECURITY_HEADERS = {
+    # plotly styles its SVG inline; nothing else is inline and nothing comes from elsewhere.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+@bp.after_request
+def _harden(response: Response) -> Response:
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def api_get(path: str, token: str, query: str | bytes = "") -> Response:
+    """GET /api/v1/<path> in-process with the token, as the API itself would answer it.
+
+    A fresh app context keeps the inner request's `g` apart from the page's.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    builder = EnvironBuilder(
+        path=f"/api/v1/{path}",
+        method="GET",
+        query_string=query.decode("latin-1") if isinstance(query, bytes) else query,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        environ_base={"REMOTE_ADDR": request.remote_addr or "127.0.0.1"},
+    )
+    try:
+        environ = builder.get_environ()
+    finally:
+        builder.close()
+    with app.app_context():
+        return Response.from_app(app.wsgi_app, environ, buffered=True)
+
+
+def _csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return str(session["csrf"])
+
+
+def _check_csrf() -> None:
+    sent = request.form.get("csrf", "")
+    if not hmac.compare_digest(sent, str(session.get("csrf", ""))):
+        abort(400, description="the form expired; reload the page and try again")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for(".index")
+
+
+def _signed_out(next_path: str | None = None) -> Response:
+    session.pop("token", None)
+    return redirect(url_for(".login", next=next_path))  # type: ignore[return-value]
+
+
+@bp.get("/")
+def index() -> Any:
+    """Show the campaigns."""
+    token = session.get("token")
+    if not token:
+        return _signed_out()
+    answer = api_get("campaigns", token, "limit=1000")
+    if answer.status_code == 401:
+        return _signed_out()
+    body = answer.get_json(silent=True) or {}
+    if answer.status_code != 200:
+        return render_template("error.html", problem=body), answer.status_code
+    return render_template("index.html", campaigns=body.get("items", []), csrf=_csrf_token())
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Sign in with a token (kept in the signed session cookie)."""
+    error = None
+    status = 200
+    if request.method == "POST":
+        _check_csrf()
+        token = request.form.get("token", "").strip()
+        answer = api_get("campaigns", token, "limit=1") if token else None
+        if answer is not None and answer.status_code == 200:
+            session.clear()
+            session.permanent = True
+            session["token"] = token
+            return redirect(_safe_next(request.args.get("next")))
+        status = 401
+        if answer is None:
+            error = "Enter a token."
+        elif answer.status_code == 401:
+            error = "That token is unknown or has been revoked."
+        else:
+            error = f"The server could not check the token (HTTP {answer.status_code})."
+    return render_template("login.html", error=error, csrf=_csrf_token()), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    """Sign out."""
+    _check_csrf()
+    session.clear()
+    return redirect(url_for(".login"))
+
+
+@bp.get("/campaigns/<campaign_id>")
+def campaign(campaign_id: str) -> Any:
+    """Show one campaign; its charts and tables update while it runs."""
+    token = session.get("token")
+    if not token:
+        return _signed_out(request.path)
+    answer = api_get(f"campaigns/{campaign_id}", token)
+    if answer.status_code == 401:
+        return _signed_out(request.path)
+    body = answer.get_json(silent=True) or {}
+    if answer.status_code != 200:
+        return render_template("error.html", problem=body), answer.status_code
+    return render_template(
+        "campaign.html",
+        campaign=body,
+        csrf=_csrf_token(),
+    )
+
+
+@bp.get("/ui/campaigns/<campaign_id>/state")
+def state(campaign_id: str) -> Any:
+    """The campaign, its latest batch and model in one read (none yet is null, not a 404)."""
+    token = session.get("token")
+    if not token:
+        return _problem(401, "Unauthorized", "sign in again")
+    answer = api_get(f"campaigns/{campaign_id}", token)
+    if answer.status_code != 200:
+        return _passed(answer)
+    latest = api_get(f"campaigns/{campaign_id}/proposals/latest", token)
+    model = api_get(f"campaigns/{campaign_id}/model", token)
+    for part in (latest, model):
+        if part.status_code not in (200, 404):
+            return _passed(part)
+    body = {
+        "campaign": answer.get_json(),
+        "latest": latest.get_json() if latest.status_code == 200 else None,
+        "etag": latest.headers.get("ETag"),
+        "model": model.get_json() if model.status_code == 200 else None,
+        "features": {"slice": _has_api_route("/model/slice")},
+    }
+    return Response(json.dumps(body), mimetype="application/json", headers=_NO_STORE)
+
+
+def _has_api_route(suffix: str) -> bool:
+    return any(
+        rule.rule.startswith("/api/v1/") and rule.rule.endswith(suffix)
+        for rule in current_app.url_map.iter_rules()
+    )
+
+
+@bp.get("/ui/api/<path:path>")
+def relay(path: str) -> Any:
+    """Forward a read of the API with the session's token (the page never holds the token)."""
+    token = session.get("token")
+    if not token:
+        return _problem(401, "Unauthorized", "sign in again")
+    if not _RELAYABLE.match(path) or ".." in path:
+        return _problem(404, "Not Found", "not an API path the dashboard reads")
+    return _passed(api_get(path, token, request.query_string))
+
+
+def _passed(answer: Response) -> Response:
+    out = Response(answer.get_data(), status=answer.status_code)
+    for name in _PASSED_HEADERS:
+        if name in answer.headers:
+            out.headers[name] = answer.headers[name]
+    out.headers.setdefault("Cache-Control", "no-store")
+    return out
+
+
+@bp.get("/ui/plotly.min.js")
+def plotly_js() -> Any:
+    """Serve the plotly.js bundle shipped inside the `plotly` wheel (labs may be offline)."""
+    bundle = resources.files("plotly") / "package_data" / "plotly.min.js"
+    with resources.as_file(bundle) as path:
+        if not path.is_file():
+            abort(404, description="the plotly package has no bundled plotly.min.js")
+        return send_file(path, mimetype="text/javascript", max_age=86400, conditional=True)
+
+
+def _problem(status: int, title: str, detail: str) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": {}}
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
