@@ -61,4 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(module.blp)
     app.register_blueprint(health.bp)
     api.finish_spec()
+    from intake import dashboard  # the browser pages at /, signed in by session
+
+    dashboard.init_app(app)
     return app
