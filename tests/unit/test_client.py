@@ -1,0 +1,233 @@
+"""kiln.client without a server: a requests adapter plays the server, so retries can be counted."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+
+from kiln.client import (
+    AuthError,
+    Client,
+    ConnectionFailed,
+    JobFailed,
+    KilnAPIError,
+    WaitTimeout,
+    csv_chunks,
+)
+
+class FakeServer(BaseAdapter):
+    """Answers each request with the next scripted reply; keeps every request it saw."""
+
+    def __init__(self, *replies: Any) -> None:
+        super().__init__()
+        self.replies = list(replies)
+        self.seen: list[requests.PreparedRequest] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.seen.append(request)
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        if isinstance(reply, Exception):
+            raise reply
+        status, body, headers = reply
+        response = requests.Response()
+        response.status_code = status
+        response.reason = {200: "OK", 503: "Service Unavailable"}.get(status, "Error")
+        response.url = request.url or ""
+        response.request = request
+        if isinstance(body, str):
+            response._content = body.encode()
+        else:
+            response._content = json.dumps(body).encode() if body is not None else b""
+        response.headers.update(headers or {})
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def client_with(server: FakeServer, **options: Any) -> tuple[Client, list[float]]:
+    session = requests.Session()
+    session.mount("http://", server)
+    client = Client("http://kiln.test", "secret-token", session=session, **options)
+    slept: list[float] = []
+    client.sleep = slept.append
+    return client, slept
+
+
+PROBLEM_503 = (
+    503,
+    {"title": "Service Unavailable", "status": 503, "detail": "retry later", "errors": {}},
+    {"Retry-After": "2", "Content-Type": "application/problem+json"},
+)
+CAMPAIGN = {"id": "c1", "name": "x", "counts": {"results": 0}}
+
+
+def test_a_503_is_retried_after_retry_after_and_the_post_keeps_its_idempotency_key() -> None:
+    server = FakeServer(PROBLEM_503, PROBLEM_503, (201, CAMPAIGN, {}))
+    client, slept = client_with(server)
+    campaign = client.create_campaign(preset="latp")
+    assert campaign["id"] == "c1"
+    assert slept == [2.0, 2.0]
+    keys = {r.headers["Idempotency-Key"] for r in server.seen}
+    assert len(server.seen) == 3 and len(keys) == 1, "one key for all attempts of one call"
+    assert json.loads(server.seen[0].body or b"{}") == {"preset": "latp"}
+    assert server.seen[0].headers["Authorization"] == "Bearer secret-token"
+
+
+def test_every_post_gets_a_fresh_key_unless_one_is_given() -> None:
+    server = FakeServer((201, CAMPAIGN, {}))
+    client, _ = client_with(server)
+    client.create_campaign(preset="latp")
+    client.create_campaign(preset="latp")
+    client.create_campaign(preset="latp", idempotency_key="mine-1")
+    keys = [r.headers["Idempotency-Key"] for r in server.seen]
+    assert keys[0] != keys[1] and keys[2] == "mine-1"
+    assert all(len(k) >= 6 for k in keys)
+
+
+def test_retry_after_is_bounded_and_retries_run_out() -> None:
+    huge = (503, {"title": "Service Unavailable"}, {"Retry-After": "3600"})
+    server = FakeServer(huge)
+    client, slept = client_with(server, retries=2, max_retry_after=5)
+    with pytest.raises(KilnAPIError) as info:
+        client.get_campaign("c1")
+    assert info.value.status == 503
+    assert slept == [5, 5]
+    assert len(server.seen) == 3
+
+
+def test_connection_errors_are_retried_for_reads_only() -> None:
+    lost = requests.ConnectionError("connection refused")
+    server = FakeServer(lost, lost, (200, CAMPAIGN, {}))
+    client, slept = client_with(server, backoff=0.1)
+    assert client.get_campaign("c1")["id"] == "c1"
+    assert slept == pytest.approx([0.1, 0.2])
+
+    server = FakeServer(lost)
+    client, slept = client_with(server)
+    with pytest.raises(ConnectionFailed, match="make run"):
+        client.create_campaign(preset="latp")  # creating twice would make two campaigns
+    assert len(server.seen) == 1 and slept == []
+
+
+def test_result_posts_are_retried_after_a_lost_connection_since_sample_ids_deduplicate() -> None:
+    lost = requests.ConnectionError("reset")
+    answer = {"stored": 1, "duplicates": 0, "data_version": 1}
+    server = FakeServer(lost, (201, answer, {}))
+    client, _ = client_with(server)
+    posted = client.post_results("c1", {"sample_id": "S1", "parameters": {"a": 1}, "objective": 1})
+    assert posted["stored"] == 1
+    assert server.seen[0].headers["Idempotency-Key"] == server.seen[1].headers["Idempotency-Key"]
+
+
+def test_problem_details_become_a_kiln_api_error_with_field_errors() -> None:
+    problem = {
+        "type": "https://kiln.dev/problems/validation-error",
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "detail": "results.0.objective: must be positive; nothing was stored",
+        "errors": {"results.0.objective": ["must be positive"]},
+    }
+    server = FakeServer((422, problem, {"Content-Type": "application/problem+json"}))
+    client, _ = client_with(server)
+    with pytest.raises(KilnAPIError) as info:
+        client.post_results("c1", [{"sample_id": "S1", "parameters": {}, "objective": -1}])
+    err = info.value
+    assert (err.status, err.title) == (422, "Unprocessable Entity")
+    assert err.errors == {"results.0.objective": ["must be positive"]}
+    assert "nothing was stored" in str(err) and "POST /campaigns/c1/results" in str(err)
+    assert not isinstance(err, AuthError)
+
+
+@pytest.mark.parametrize(("status", "hint"), [(401, "KILN_TOKEN"), (403, "scope")])
+def test_refused_tokens_raise_auth_errors_that_say_what_to_do(status: int, hint: str) -> None:
+    server = FakeServer((status, {"title": "Unauthorized", "detail": "the token is unknown"}, {}))
+    client, _ = client_with(server)
+    with pytest.raises(AuthError, match=hint) as info:
+        client.list_campaigns()
+    assert info.value.status == status
+    assert "secret-token" not in str(info.value) and "secret-token" not in repr(client)
+
+
+def test_a_non_json_error_body_still_gives_a_readable_error() -> None:
+    server = FakeServer((502, "<html>Bad Gateway</html>", {}))
+    client, _ = client_with(server)
+    with pytest.raises(KilnAPIError, match="HTTP 502") as info:
+        client.get_campaign("c1")
+    assert info.value.errors == {}
+
+
+def test_listings_follow_next_links() -> None:
+    first = {"items": [{"id": "a"}, {"id": "b"}], "next": "/api/v1/campaigns?offset=2&limit=2"}
+    second = {"items": [{"id": "c"}], "next": None}
+    server = FakeServer((200, first, {}), (200, second, {}))
+    client, _ = client_with(server)
+    assert [c["id"] for c in client.list_campaigns()] == ["a", "b", "c"]
+    assert server.seen[1].url == "http://kiln.test/api/v1/campaigns?offset=2&limit=2"
+
+
+def test_polling_the_latest_batch_handles_304_404_and_new_etags() -> None:
+    batch = {"batch_id": "b1", "proposals": [{"id": "p1", "status": "pending"}]}
+    none_yet = {"type": "https://kiln.dev/problems/no-batch", "title": "Not Found", "status": 404}
+    server = FakeServer(
+        (404, none_yet, {}),
+        (200, batch, {"ETag": '"b1.1"'}),
+        (304, None, {"ETag": '"b1.1"'}),
+    )
+    client, _ = client_with(server)
+    empty = client.poll_proposals("c1")
+    assert empty.batch is None and not empty.changed
+    latest = client.poll_proposals("c1")
+    assert latest.batch is not None and latest.etag == '"b1.1"' and latest.changed
+    same = client.poll_proposals("c1", etag=latest.etag, wait=5)
+    assert same.batch is None and same.etag == '"b1.1"'
+    assert server.seen[2].headers["If-None-Match"] == '"b1.1"'
+    assert "wait=5" in (server.seen[2].url or "")
+
+
+def test_a_missing_campaign_is_not_mistaken_for_no_batch_yet() -> None:
+    missing = {"type": "https://kiln.dev/problems/not-found", "title": "Not Found", "status": 404}
+    client, _ = client_with(FakeServer((404, missing, {})))
+    with pytest.raises(KilnAPIError) as info:
+        client.poll_proposals("nope")
+    assert info.value.status == 404
+
+
+def test_waiting_for_a_job_reports_progress_failure_and_timeouts() -> None:
+    running = {"id": "j1", "state": "running", "progress": {"chunks_done": 1, "chunks_total": 2}}
+    done = {"id": "j1", "state": "done", "result": {"ok": True}}
+    server = FakeServer((200, running, {}), (200, done, {}))
+    client, _ = client_with(server)
+    seen: list[str] = []
+    job = client.wait_for_job("j1", on_update=lambda j: seen.append(j["state"]))
+    assert job["result"] == {"ok": True} and seen == ["running", "done"]
+
+    failed = {"id": "j2", "state": "failed", "kind": "benchmarks", "error": "too few results"}
+    client, _ = client_with(FakeServer((200, failed, {})))
+    with pytest.raises(JobFailed, match="too few results"):
+        client.wait_for_job("j2")
+
+    client, _ = client_with(FakeServer((200, running, {})))
+    with pytest.raises(WaitTimeout, match="worker"):
+        client.wait_for_job("j1", timeout=0)
+
+
+def test_csv_is_posted_as_text_csv() -> None:
+    server = FakeServer((201, {"stored": 2, "duplicates": 0}, {}))
+    client, _ = client_with(server)
+    client.post_results_csv("c1", "sample_id,a,objective\nS1,1,0.5\nS2,2,0.6\n")
+    assert server.seen[0].headers["Content-Type"].startswith("text/csv")
+    assert server.seen[0].body == b"sample_id,a,objective\nS1,1,0.5\nS2,2,0.6\n"
+
+
+def test_csv_chunks_repeat_the_header_and_skip_blank_lines() -> None:
+    text = "sample_id,a,objective\n" + "".join(f"S{i},{i},0.{i}\n\n" for i in range(1, 6))
+    chunks = list(csv_chunks(text, 2))
+    assert [n for _, n in chunks] == [2, 2, 1]
+    assert all(c.startswith("sample_id,a,objective\n") for c, _ in chunks)
+    assert chunks[2][0] == "sample_id,a,objective\nS5,5,0.5\n"
+    assert list(csv_chunks("", 10)) == []
