@@ -19,6 +19,7 @@ from kiln.client import (
     csv_chunks,
 )
 
+
 class FakeServer(BaseAdapter):
     """Answers each request with the next scripted reply; keeps every request it saw."""
 
