@@ -139,7 +139,9 @@ def maybe_auto_batch(store: Store, campaign: Mapping[str, Any], send: Send) -> s
     elif any(p["status"] == PENDING for p in latest["proposals"]):
         return None
     else:
-        job_id = f"auto-{cid}-after-{latest['batch_id']}"
+        # Hashed, not nested: ids stay short however many batches follow one another.
+        previous = hashlib.sha256(latest["batch_id"].encode()).hexdigest()[:16]
+        job_id = f"auto-{cid}-after-{previous}"
     job, created = store.create_job(
         "proposals", cid, {"overrides": {}, "auto": True}, job_id=job_id
     )

@@ -6,7 +6,7 @@ import pytest
 
 from devstack.redis_server import free_port
 from devstack.stack import Stack
-from instrument.client import ApiError, KilnClient, Unauthorised, Unreachable
+from instrument.client import KilnClient, Unauthorised, Unreachable
 from instrument.demo import (
     find_campaign,
     format_iteration,
@@ -67,13 +67,6 @@ def test_wrong_token_is_reported_clearly(stack: Stack) -> None:
         KilnClient(stack.base_url, "not-a-token").campaigns()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ApiError,
-    reason="worker.pipeline.maybe_auto_batch nests the previous batch id in the next one "
-    "(auto-<cid>-after-<previous id>), so from the 5th auto batch on proposal ids exceed the "
-    "200 characters a result's proposal_id may have and the results are refused (422)",
-)
 def test_a_campaign_outlives_four_auto_batches(client: KilnClient, unique_name: str) -> None:
     report = run_demo(client, VirtualLatpLab(), iterations=5, name=unique_name, out=lambda _: None)
     assert [it.number for it in report] == [1, 2, 3, 4, 5]
