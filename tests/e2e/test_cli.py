@@ -1,0 +1,190 @@
+"""The `kiln` command line against a live intake (click's runner; the stack of the e2e fixtures)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from devstack.redis_server import free_port
+from devstack.stack import Stack
+from kiln.cli import cli
+from kiln.lab import VirtualLatpLab
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def kiln(stack: Stack) -> Any:
+    """Run `kiln ARGS...` against the live stack with its admin token; return click's Result."""
+
+    def run(
+        *args: str, ok: bool = True, url: str | None = None, token: str | None = None
+    ) -> Result:
+        env = {"KILN_URL": url or stack.base_url, "KILN_TOKEN": token or stack.admin_token}
+        result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return run
+
+
+def seed_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    names = list(rows[0]["parameters"])
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["sample_id", *names, "conductivity", "relative_density"])
+        for r in rows:
+            writer.writerow(
+                [
+                    r["sample_id"],
+                    *[r["parameters"][n] for n in names],
+                    r["objective"],
+                    r["measurements"]["relative_density"],
+                ]
+            )
+    return path
+
+
+def create(kiln: Any, name: str) -> str:
+    out = kiln("campaigns", "create", "--preset", "latp", "--name", name, "--json")
+    return str(json.loads(out.stdout)["id"])
+
+
+def test_campaigns_create_list_show(kiln: Any, unique_name: str, tmp_path: Path) -> None:
+    created = kiln("campaigns", "create", "--preset", "latp", "--name", unique_name)
+    assert f"Created campaign {unique_name!r}" in created.stdout
+    assert "acid_wt_pct" in created.stdout and "maximize conductivity" in created.stdout
+    cid = created.stdout.split(": ", 1)[1].split()[0]
+
+    listing = kiln("campaigns", "list")
+    assert cid in listing.stdout and unique_name in listing.stdout
+    assert any(c["id"] == cid for c in json.loads(kiln("campaigns", "list", "--json").stdout))
+    shown = kiln("campaigns", "show", cid)
+    assert unique_name in shown.stdout and "0 results" in shown.stdout
+
+    spec = {
+        "name": f"{unique_name}-file",
+        "parameters": [{"name": "x", "kind": "continuous", "low": 0, "high": 1, "step": 0.1}],
+        "objective": {"name": "yield", "transform": "none"},
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    from_file = kiln("campaigns", "create", "--file", str(tmp_path / "spec.json"), "--json")
+    assert json.loads(from_file.stdout)["parameters"][0]["name"] == "x"
+
+
+def test_results_post_csv_in_chunks_is_idempotent_and_exports(
+    kiln: Any, unique_name: str, tmp_path: Path
+) -> None:
+    cid = create(kiln, unique_name)
+    seed = seed_csv(tmp_path / "seed.csv", VirtualLatpLab().seed_grid())
+    first = kiln("results", "post", str(seed), "--campaign", cid, "--chunk-size", "25")
+    assert "Stored 80 new results, 0 already stored" in first.stdout
+    assert "Posting 80 results" in first.stderr  # the progress bar's label
+    again = kiln("results", "post", str(seed), "--campaign", cid, "--chunk-size", "25")
+    assert "Stored 0 new results, 80 already stored" in again.stdout
+
+    exported = kiln("results", "export", cid)
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert len(rows) == 80 and rows[0]["sample_id"] == "SEED-001"
+    as_json = json.loads(kiln("results", "export", cid, "--format", "json").stdout)
+    assert len(as_json) == 80
+
+
+def test_results_post_json_and_field_errors_read_well(
+    kiln: Any, unique_name: str, tmp_path: Path
+) -> None:
+    cid = create(kiln, unique_name)
+    good = VirtualLatpLab().seed_grid()[:3]
+    (tmp_path / "good.json").write_text(json.dumps({"results": good}))
+    assert "Stored 3 new results" in kiln("results", "post", str(tmp_path / "good.json"),
+                                          "--campaign", cid).stdout  # fmt: skip
+
+    bad = [{**good[0], "sample_id": "BAD-1", "parameters": {**good[0]["parameters"],
+                                                             "temperature_c": 5000}}]  # fmt: skip
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    refused = kiln("results", "post", str(tmp_path / "bad.json"), "--campaign", cid, ok=False)
+    assert refused.exit_code == 1
+    assert "Traceback" not in refused.output
+    assert "HTTP 422" in refused.stderr
+    assert "parameters.temperature_c" in refused.stderr or "temperature_c" in refused.stderr
+
+
+def test_proposals_watch_prints_a_batch_and_export_writes_csv(
+    kiln: Any, unique_name: str, tmp_path: Path
+) -> None:
+    cid = create(kiln, unique_name)
+    seed = seed_csv(tmp_path / "seed.csv", VirtualLatpLab().seed_grid())
+    kiln("results", "post", str(seed), "--campaign", cid)
+
+    watched = kiln("proposals", "watch", cid, "--count", "1", "--wait", "30")
+    assert "proposals, ucb/kriging_believer" in watched.stdout
+    assert "acid_wt_pct" in watched.stdout and "pending" in watched.stdout
+
+    batch = json.loads(kiln("proposals", "watch", cid, "--json", "--count", "1").stdout)
+    assert len(batch["proposals"]) == 6
+
+    out = tmp_path / "next.csv"
+    kiln("proposals", "export", cid, "-o", str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [r["proposal_id"] for r in rows] == [p["id"] for p in batch["proposals"]]
+    assert {"acid_wt_pct", "temperature_c", "time_min", "conductivity"} <= set(rows[0])
+    exported = json.loads(kiln("proposals", "export", cid, "--format", "json").stdout)
+    assert exported["batch_id"] == batch["batch_id"]
+
+    withdrawn = kiln("proposals", "withdraw", cid, batch["proposals"][0]["id"])
+    assert "withdrawn" in withdrawn.stdout
+    pending = json.loads(kiln("proposals", "export", cid, "--format", "json", "--pending").stdout)
+    assert len(pending["proposals"]) == 5
+
+
+def test_benchmark_shows_the_table(kiln: Any, unique_name: str, tmp_path: Path) -> None:
+    cid = create(kiln, unique_name)
+    seed = seed_csv(tmp_path / "seed.csv", VirtualLatpLab().seed_grid()[:30])
+    kiln("results", "post", str(seed), "--campaign", cid)
+    result = kiln(
+        "benchmark", cid, "--strategy", "ucb", "--strategy", "random",
+        "--n-init", "5", "--repeats", "2", "--max-wait", "300",
+    )  # fmt: skip
+    assert "Virtual experiments on 30 results" in result.stdout
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("ucb") for line in lines)
+    assert any(line.startswith("random") for line in lines)
+    assert "n=5" in result.stdout
+
+
+def test_unreachable_server_and_bad_token_are_one_friendly_line(kiln: Any) -> None:
+    dead = kiln("campaigns", "list", ok=False, url=f"http://127.0.0.1:{free_port()}")
+    assert dead.exit_code == 1
+    assert "cannot reach Kiln" in dead.stderr and "Traceback" not in dead.output
+
+    refused = kiln("campaigns", "list", ok=False, token="not-a-token")
+    assert refused.exit_code == 1
+    assert "HTTP 401" in refused.stderr and "KILN_TOKEN" in refused.stderr
+
+    missing = kiln("campaigns", "show", "no-such-campaign", ok=False)
+    assert missing.exit_code == 1 and "HTTP 404" in missing.stderr
+
+
+def test_every_command_has_readable_help() -> None:
+    runner = CliRunner()
+    commands = [
+        [], ["campaigns"], ["campaigns", "create"], ["campaigns", "list"], ["campaigns", "show"],
+        ["results"], ["results", "post"], ["results", "export"], ["proposals"],
+        ["proposals", "watch"], ["proposals", "export"], ["proposals", "request"],
+        ["proposals", "withdraw"], ["model"], ["benchmark"], ["demo"],
+    ]  # fmt: skip
+    for words in commands:
+        result = runner.invoke(cli, [*words, "--help"], env={"KILN_TOKEN": ""})
+        assert result.exit_code == 0, (words, result.output)
+        assert result.output.startswith("Usage: "), words
+        summary = result.output.split("\n\n")[1].strip()
+        assert summary and summary[0].isupper(), (words, summary)
+    top = runner.invoke(cli, ["--help"]).output
+    assert "KILN_URL" in top and "KILN_TOKEN" in top and "Examples:" in top
