@@ -116,6 +116,103 @@ RESULTS_CSV_EXAMPLE = (
 )
 
 
+JOB_EXAMPLE = {
+    "id": "9f1c2e7a4b2d4c0e8e6f1a2b3c4d5e6f",
+    "kind": "proposals",
+    "state": "queued",
+    "campaign_id": "5b0e6c1d2f3a4b5c6d7e8f9a0b1c2d3e",
+    "params": {"overrides": {"batch_size": 6}},
+    "result": None,
+    "error": None,
+    "created_at": "2026-11-24T14:05:00.000Z",
+}
+
+# Example success bodies by operationId (what a client generator shows next to each call).
+RESPONSE_EXAMPLES: dict[str, tuple[str, Any]] = {
+    "postResults": (
+        "201",
+        {
+            "stored": 1,
+            "duplicates": 0,
+            "data_version": 86,
+            "flags": [],
+            "measured_proposals": [],
+            "refit_enqueued": True,
+        },
+    ),
+    "requestProposals": ("202", JOB_EXAMPLE),
+    "startBenchmark": ("202", {**JOB_EXAMPLE, "kind": "benchmarks", "params": {"repeats": 200}}),
+    "getJob": (
+        "200",
+        {**JOB_EXAMPLE, "state": "done", "result": {"batch_id": "9f1c2e7a", "proposals": 6}},
+    ),
+    "createToken": (
+        "201",
+        {
+            "id": "3f9a0c1b2d4e5f60",
+            "token": "shown-once-3q2x...",
+            "scope": "write",
+            "name": "lims-bay-3",
+            "campaign_id": None,
+            "created_at": "2026-11-24T14:05:00.000Z",
+        },
+    ),
+    "getLatestProposals": (
+        "200",
+        {
+            "batch_id": "9f1c2e7a",
+            "campaign_id": "5b0e6c1d",
+            "created_at": "2026-11-24T14:05:00.000Z",
+            "model_version": 7,
+            "data_version": 86,
+            "space_version": 2,
+            "acquisition": "ucb",
+            "batch_method": "kriging_believer",
+            "proposals": [
+                {
+                    "id": "9f1c2e7a-0",
+                    "parameters": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450},
+                    "predicted_mean": 9.8e-4,
+                    "predicted_std": 2.1e-4,
+                    "acquisition_value": 0.73,
+                    "status": "pending",
+                }
+            ],
+        },
+    ),
+}
+
+
+def _links() -> dict[str, tuple[str, dict[str, dict[str, Any]]]]:
+    """OpenAPI links: which later calls take an id from a response (for clients and fuzzers)."""
+    campaign = {"campaign_id": "$response.body#/id"}
+    job = {"job_id": "$response.body#/id"}
+    return {
+        "createCampaign": (
+            "201",
+            {
+                "getCampaign": {"operationId": "getCampaign", "parameters": campaign},
+                "postResults": {"operationId": "postResults", "parameters": campaign},
+                "listResults": {"operationId": "listResults", "parameters": campaign},
+                "requestProposals": {"operationId": "requestProposals", "parameters": campaign},
+                "getLatestProposals": {"operationId": "getLatestProposals", "parameters": campaign},
+                "updateCampaign": {"operationId": "updateCampaign", "parameters": campaign},
+            },
+        ),
+        "requestProposals": ("202", {"getJob": {"operationId": "getJob", "parameters": job}}),
+        "startBenchmark": ("202", {"getJob": {"operationId": "getJob", "parameters": job}}),
+        "createToken": (
+            "201",
+            {
+                "revokeToken": {
+                    "operationId": "revokeToken",
+                    "parameters": {"token_id": "$response.body#/id"},
+                }
+            },
+        ),
+    }
+
+
 def _operation_id(method: str, path: str) -> str:
     short = path.removeprefix(PREFIX) or "/"
     known = OPERATION_IDS.get((method, short))
@@ -249,6 +346,12 @@ def finish(spec: APISpec) -> None:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             operation["operationId"] = _operation_id(method, path)
+            example = RESPONSE_EXAMPLES.get(operation["operationId"])
+            if example is not None:
+                status, value = example
+                content = operation.get("responses", {}).get(status, {}).get("content", {})
+                if "application/json" in content:
+                    content["application/json"].setdefault("example", value)
             operation.setdefault("security", [{"bearerAuth": []}])
             responses = operation.setdefault("responses", {})
             # Error responses flask-smorest wrote as application/json refs become problems.
@@ -324,6 +427,17 @@ def finish(spec: APISpec) -> None:
                 ok = responses.get("200", {}).get("content")
                 if ok is not None:
                     ok["text/csv"] = {"schema": {"type": "string"}}
+    by_id = {
+        op["operationId"]: op
+        for item in paths.values()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+    for source, (status, links) in _links().items():
+        response = by_id.get(source, {}).get("responses", {}).get(status)
+        known = {k: v for k, v in links.items() if v["operationId"] in by_id}
+        if response is not None and known:
+            response.setdefault("links", {}).update(known)
     for path, item in _health_paths().items():
         paths.setdefault(path, item)
     spec.options.setdefault("security", [{"bearerAuth": []}])
