@@ -193,6 +193,9 @@ def init_app(app: Flask) -> None:
     """Install the auth hook; try the admin bootstrap now (again at first request if Redis is away)."""
     if access_log.level == logging.NOTSET:
         access_log.setLevel(logging.INFO)
+    # Creating the app's logger gives "intake" a handler (unless logging is configured), so the
+    # access lines of its child "intake.access" are written, not dropped as below WARNING.
+    app.logger.debug("access log: %s", access_log.name)
     app.before_request(_start_clock)
     app.before_request(authorise)
     app.after_request(log_request)
