@@ -24,12 +24,17 @@ def init_app(app: Flask) -> None:
     """Register the dashboard, give the app a session key, exempt it from the bearer check."""
     from intake.dashboard.views import ENDPOINTS, bp
 
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "kiln_session")
+    # Flask's defaults are set already, so replace them unless configured (FLASK_SESSION_...).
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if app.config.get("SESSION_COOKIE_NAME") == "session":
+        app.config["SESSION_COOKIE_NAME"] = "kiln_session"
     app.config["SESSION_COOKIE_SECURE"] = _flag(
         os.environ.get("KILN_COOKIE_SECURE"), app.config.get("SESSION_COOKIE_SECURE", False)
     )
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=float(os.environ.get("KILN_SESSION_HOURS", "12"))
+    )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = session_key(app)
     app.register_blueprint(bp)

@@ -151,10 +151,10 @@ def campaign(campaign_id: str) -> Any:
     """Show one campaign; its charts and tables update while it runs."""
     token = session.get("token")
     if not token:
-        return _signed_out(request.path)
+        return _signed_out(request.full_path.rstrip("?"))
     answer = api_get(f"campaigns/{campaign_id}", token)
     if answer.status_code == 401:
-        return _signed_out(request.path)
+        return _signed_out(request.full_path.rstrip("?"))
     body = answer.get_json(silent=True) or {}
     if answer.status_code != 200:
         return render_template("error.html", problem=body), answer.status_code

@@ -1,0 +1,220 @@
+"""The dashboard on the live stack: sign-in by session, the read relay, and a real headless Chromium.
+
+The browser test drives Debian's /usr/bin/chromium with Playwright (no browser download); where
+the browser or Playwright is missing it is skipped with the reason. Its screenshot is kept in
+tests/artifacts/dashboard.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.stack import Stack
+from instrument.demo import measure, wait_for_batch
+from kiln.client import Client
+from kiln.lab import VirtualLatpLab
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = Path(os.environ.get("KILN_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def sign_in(base_url: str, token: str) -> requests.Session:
+    """A requests session signed in through the login form (as a browser would)."""
+    session = requests.Session()
+    form = session.get(f"{base_url}/login", timeout=10)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf, form.text
+    answer = session.post(
+        f"{base_url}/login",
+        data={"token": token, "csrf": csrf.group(1)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302, answer.text
+    return session
+
+
+@pytest.fixture(scope="module")
+def campaign_with_data(stack: Stack) -> dict[str, Any]:
+    """An LATP campaign with the seed grid, one closed-loop iteration and a small benchmark."""
+    client = Client(stack.base_url, stack.admin_token, timeout=30)
+    lab = VirtualLatpLab()
+    campaign = client.create_campaign(preset="latp", name="dashboard-latp")
+    cid = campaign["id"]
+    client.post_results(cid, lab.seed_grid())
+    batch, _ = wait_for_batch(client, cid, min_data_version=80)
+    client.post_results(cid, measure(lab, batch, 1))
+    job = client.start_benchmark(
+        cid, strategies=["ucb", "random"], n_inits=[5, 15], repeats=3, chunk_size=6
+    )
+    client.wait_for_job(job["id"], timeout=300)
+    batch, _ = wait_for_batch(client, cid, min_data_version=80 + len(batch["proposals"]))
+    return {"id": cid, "benchmark": job["id"], "client": client}
+
+
+def test_pages_need_a_session_and_never_show_the_token(
+    stack: Stack, campaign_with_data: dict[str, Any]
+) -> None:
+    base, cid = stack.base_url, campaign_with_data["id"]
+    anonymous = requests.get(f"{base}/", allow_redirects=False, timeout=10)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    assert requests.get(f"{base}/ui/api/campaigns", timeout=10).status_code == 401
+
+    wrong = requests.Session()
+    form = wrong.get(f"{base}/login", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf
+    refused = wrong.post(f"{base}/login", data={"token": "nope", "csrf": csrf.group(1)}, timeout=10)
+    assert refused.status_code == 401 and "unknown or has been revoked" in refused.text
+
+    session = sign_in(base, stack.admin_token)
+    cookie = session.cookies.get("kiln_session")
+    assert cookie
+    index = session.get(f"{base}/", timeout=10)
+    assert index.status_code == 200 and "dashboard-latp" in index.text
+    page = session.get(f"{base}/campaigns/{cid}", timeout=10)
+    assert page.status_code == 200
+    for body in (index.text, page.text):
+        assert stack.admin_token not in body
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+
+    results = session.get(f"{base}/ui/api/campaigns/{cid}/results", timeout=10).json()
+    assert results["total"] >= 86
+    csv_export = session.get(f"{base}/ui/api/campaigns/{cid}/results?format=csv", timeout=10)
+    assert csv_export.headers["Content-Type"].startswith("text/csv")
+    assert csv_export.text.count("\n") >= 87
+    state = session.get(f"{base}/ui/campaigns/{cid}/state", timeout=10).json()
+    assert state["campaign"]["id"] == cid and state["latest"]["proposals"]
+    assert session.get(f"{base}/ui/api/tokens", timeout=10).status_code == 404  # not relayed
+    js = session.get(f"{base}/ui/plotly.min.js", timeout=30)
+    assert js.status_code == 200 and len(js.content) > 1_000_000
+
+    csrf_out = re.search(r'name="csrf" value="([^"]+)"', index.text)
+    assert csrf_out
+    session.post(f"{base}/logout", data={"csrf": csrf_out.group(1)}, timeout=10)
+    assert session.get(f"{base}/ui/api/campaigns", timeout=10).status_code == 401
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium through Playwright, or a skip that says what is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def until(page: Any, script: str, timeout: float = 30.0) -> Any:
+    """Poll a JS expression until truthy (wait_for_function would need 'unsafe-eval' under CSP)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {script}")
+        time.sleep(0.2)
+
+
+def trace_lengths(page: Any, element_id: str) -> list[int]:
+    """The number of points in each trace of a plotly chart (x, or z rows for heatmaps)."""
+    return list(
+        page.evaluate(
+            "id => (document.getElementById(id).data || [])"
+            ".map(t => (t.type === 'heatmap' ? t.z : t.x || []).length)",
+            element_id,
+        )
+    )
+
+
+def test_the_dashboard_in_headless_chromium(
+    stack: Stack, campaign_with_data: dict[str, Any], browser: Any
+) -> None:
+    cid, client = campaign_with_data["id"], campaign_with_data["client"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    try:
+        page.goto(f"{stack.base_url}/campaigns/{cid}?benchmark={campaign_with_data['benchmark']}")
+        assert "/login" in page.url, "an anonymous visit asks to sign in"
+        page.fill("#token", stack.admin_token)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/campaigns/{cid}*")
+        assert stack.admin_token not in page.url
+
+        results = client.list_results(cid)
+        scored = [r for r in results if r.get("objective") is not None]
+        until(page, "() => (document.getElementById('chart-convergence').data || []).length == 2")
+        assert trace_lengths(page, "chart-convergence") == [len(scored), len(scored)]
+        y_type = page.evaluate(
+            "() => document.getElementById('chart-convergence').layout.yaxis.type"
+        )
+        assert y_type == "log", "conductivity spans decades: log axis"
+
+        batch = client.latest_proposals(cid)
+        assert batch is not None
+        until(page, "() => document.querySelectorAll('#table-batch tbody tr').length > 0")
+        rows = page.locator("#table-batch tbody tr").count()
+        assert rows == len(batch["proposals"])
+        assert page.locator("#table-results tbody tr").count() == len(results)
+
+        until(page, "() => (document.getElementById('chart-bench').data || []).length > 0")
+        assert trace_lengths(page, "chart-bench") == [2, 2, 2, 2]  # 2 strategies x (tries, %)
+        has_slice = page.evaluate("() => !document.getElementById('slice-controls').hidden")
+        if has_slice:
+            until(page, "() => (document.getElementById('chart-slice-mean').data || []).length")
+            heat, *points = trace_lengths(page, "chart-slice-mean")
+            trained = client.model(cid)["summary"]["n_observations"]
+            assert heat > 1 and sum(points) == trained
+            assert trace_lengths(page, "chart-slice-acq")[0] == heat
+
+        # Live: a new result shows up without a reload.
+        before = len(results)
+        new = {**results[-1], "sample_id": "LIVE-1", "proposal_id": None}
+        new = {k: new[k] for k in ("sample_id", "parameters", "objective", "measurements")}
+        client.post_results(cid, new)
+        until(page, f"() => document.getElementById('fact-results').textContent == '{before + 1}'")
+        until(
+            page,
+            "() => document.getElementById('chart-convergence').data[0].x.length == "
+            f"{len(scored) + 1}",
+        )
+        page.wait_for_timeout(1500)  # let the slices redraw after the refit before the picture
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "dashboard.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000
+
+        page.goto(f"{stack.base_url}/")
+        assert page.locator(f"a[href='/campaigns/{cid}']").count() == 1
+        assert problems == [], problems
+    finally:
+        context.close()
