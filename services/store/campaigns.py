@@ -128,14 +128,17 @@ class CampaignsMixin(StoreBase):
         return [json.loads(raw) for raw in raws if raw is not None], int(total)
 
     def counts(self, cid: str) -> dict[str, Any]:
-        """Return the campaign's counters: results, pending/total proposals, batches, model."""
+        """Return the campaign's counters: results, pending/total proposals, batches, model.
+
+        Pending proposals past their time-to-live are retired first, so they do not count.
+        """
+        n_pending = len(self.pending_proposals(cid))  # ProposalsMixin, composed in Store
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.llen(Keys.results(cid))
-            pipe.scard(Keys.pending(cid))
             pipe.hlen(Keys.proposals(cid))
             pipe.llen(Keys.batches(cid))
             pipe.hget(Keys.model(cid), "model_version")
-            n_results, n_pending, n_proposals, n_batches, model_version = pipe.execute()
+            n_results, n_proposals, n_batches, model_version = pipe.execute()
         return {
             "results": int(n_results),
             "proposals_pending": int(n_pending),

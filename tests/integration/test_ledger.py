@@ -156,6 +156,8 @@ def test_withdrawn_and_expired_proposals_stop_counting(
     assert gone.get_json()["reason"]
     assert [p["id"] for p in store.pending_proposals(cid)] == [first["proposals"][1]["id"]]
     time.sleep(2.1)  # past the one-second time-to-live
+    counts = client.get(f"/api/v1/campaigns/{cid}", headers=ADMIN).get_json()["counts"]
+    assert counts["proposals_pending"] == 0 and counts["proposals"] == 2
     assert store.pending_proposals(cid) == []
     listed = client.get(f"/api/v1/campaigns/{cid}/proposals?status=expired", headers=ADMIN)
     assert [p["id"] for p in listed.get_json()["items"]] == [first["proposals"][1]["id"]]
