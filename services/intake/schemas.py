@@ -485,7 +485,7 @@ class TokenOut(TokenInfoOut):
     )
 
 
-class TokenListOut(Schema):
+class TokenPageOut(PageOut):
     items = fields.List(fields.Nested(TokenInfoOut))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from typing import Any
 
 from store.base import dumps, utcnow
@@ -36,6 +37,7 @@ class TokensMixin(IdempotencyMixin):
             "name": name,
             "campaign_id": campaign_id,
             "created_at": utcnow(),
+            "created_ns": time.time_ns(),  # orders tokens made within one millisecond
         }
         self.redis.hset(Keys.tokens, digest, dumps(record))
         return record
@@ -48,7 +50,9 @@ class TokensMixin(IdempotencyMixin):
     def list_tokens(self) -> list[dict[str, Any]]:
         """Every token record, oldest first."""
         records = [_with_id(json.loads(raw)) for raw in self.redis.hvals(Keys.tokens)]
-        return sorted(records, key=lambda r: (r.get("created_at") or "", r["id"]))
+        return sorted(
+            records, key=lambda r: (r.get("created_at") or "", r.get("created_ns") or 0, r["id"])
+        )
 
     def revoke_token(self, token_id: str) -> bool:
         """Delete the token with this public id; True when one was deleted."""

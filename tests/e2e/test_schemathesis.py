@@ -121,5 +121,8 @@ def test_schemathesis_finds_no_5xx_and_no_spec_violation(
     cases = summary["test_cases"]
     assert cases["generated"] >= MIN_CASES, cases
     assert cases["with_failures"] == 0 and cases["errored"] == 0, cases
+    # Every request was logged by the token's name, never with the token itself.
+    log = live_intake.log.read_text()
+    assert "token=KILN_ADMIN_TOKEN" in log and live_intake.admin_token not in log
     # Shown with -rA / in the log: how many cases the run tried.
     print(f"schemathesis: {cases['generated']} cases, no failures")

@@ -174,6 +174,15 @@ def test_tokens_are_shown_once_listed_without_secrets_and_revoked(
     assert api.ok(200, "GET", "/api/v1/tokens")["items"] == []
 
 
+def test_tokens_are_paged(api: Api) -> None:
+    for i in range(3):
+        issue(api, "read", f"t{i}")
+    page = api.ok(200, "GET", "/api/v1/tokens?limit=2")
+    assert [t["name"] for t in page["items"]] == ["t0", "t1"] and page["total"] == 3
+    assert [t["name"] for t in api.ok(200, "GET", page["next"])["items"]] == ["t2"]
+    api.rejected(422, "GET", "/api/v1/tokens?limit=0")
+
+
 def test_token_limited_to_one_campaign(api: Api, cid: str) -> None:
     other = api.ok(201, "POST", "/api/v1/campaigns", json={**CAMPAIGN, "name": "other"})["id"]
     record, bearer = issue(api, "write", "bay-1", campaign_id=cid)

@@ -11,14 +11,14 @@ from intake.auth import digest, new_token, requires
 from intake.errors import ApiProblem
 from intake.extensions import get_store
 from intake.parsing import Blueprint
-from intake.schemas import TokenIn, TokenListOut, TokenOut
+from intake.schemas import PageArgs, TokenIn, TokenOut, TokenPageOut
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="API tokens")
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:
     """A token record without its digest (and, after creation, without the secret)."""
-    return {k: v for k, v in record.items() if k not in ("digest", "token")}
+    return {k: v for k, v in record.items() if k not in ("digest", "token", "created_ns")}
 
 
 @blp.route("")
@@ -40,11 +40,24 @@ class Tokens(MethodView):
         return {**public(record), "token": token}, 201, {"Location": location}
 
     @requires("admin")
-    @blp.response(200, TokenListOut)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, TokenPageOut)
     @blp.doc(security=[{"bearerAuth": []}])
-    def get(self) -> dict[str, Any]:
-        """List tokens: ids, names, scopes, never secrets."""
-        return {"items": [public(r) for r in get_store().list_tokens()]}
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List tokens, oldest first: ids, names, scopes, never secrets."""
+        records = get_store().list_tokens()
+        offset, limit = args["offset"], args["limit"]
+        items = records[offset : offset + limit]
+        end = offset + len(items)
+        return {
+            "items": [public(r) for r in items],
+            "offset": offset,
+            "limit": limit,
+            "total": len(records),
+            "next": url_for(".Tokens", offset=end, limit=limit)
+            if end < len(records) and items
+            else None,
+        }
 
 
 @blp.route("/<token_id>")
