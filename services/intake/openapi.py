@@ -213,6 +213,21 @@ def _links() -> dict[str, tuple[str, dict[str, dict[str, Any]]]]:
     }
 
 
+def _object_sizes(schema: Any) -> None:
+    # marshmallow's Length on a Dict field comes out as min/maxLength, which JSON Schema applies
+    # to strings only; for an object the keywords are min/maxProperties.
+    if isinstance(schema, dict):
+        if schema.get("type") == "object":
+            for old, new in (("minLength", "minProperties"), ("maxLength", "maxProperties")):
+                if old in schema:
+                    schema[new] = schema.pop(old)
+        for value in schema.values():
+            _object_sizes(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _object_sizes(value)
+
+
 def _operation_id(method: str, path: str) -> str:
     short = path.removeprefix(PREFIX) or "/"
     known = OPERATION_IDS.get((method, short))
@@ -438,6 +453,8 @@ def finish(spec: APISpec) -> None:
         known = {k: v for k, v in links.items() if v["operationId"] in by_id}
         if response is not None and known:
             response.setdefault("links", {}).update(known)
+    for component in components.schemas.values():
+        _object_sizes(component)
     for path, item in _health_paths().items():
         paths.setdefault(path, item)
     spec.options.setdefault("security", [{"bearerAuth": []}])

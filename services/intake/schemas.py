@@ -72,6 +72,17 @@ def _iso8601(value: str) -> None:
 class Scalar(fields.Field):
     """A measured value: a finite number, a bounded string or a boolean (never a container)."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "maxLength": 200},
+                {"type": "boolean"},
+            ],
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, bool):
             return value
@@ -107,7 +118,7 @@ class ParameterIn(StrictSchema):
     low = _finite()
     high = _finite()
     step = _finite(allow_none=True)
-    values = fields.List(fields.Raw(), validate=validate.Length(min=1, max=10_000))
+    values = fields.List(Scalar(), validate=validate.Length(min=1, max=10_000))
     unit = fields.String(allow_none=True, validate=validate.Length(max=50))
     hard_low = _finite(allow_none=True)
     hard_high = _finite(allow_none=True)
