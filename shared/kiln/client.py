@@ -705,6 +705,65 @@ class Client:
         """The summary of the campaign's latest model (KilnAPIError 404 before the first fit)."""
         return cast(ModelInfo, self.get_json(f"/campaigns/{campaign_id}/model"))
 
+    def predict(
+        self,
+        campaign_id: str,
+        points: Sequence[Mapping[str, Any]],
+        *,
+        acquisition: str | None = None,
+        kappa: float | None = None,
+        xi: float | None = None,
+    ) -> dict[str, Any]:
+        """The latest model's mean, std and acquisition value at points (no job; a pure read).
+
+        Returns:
+            ``{"predictions": [{"parameters", "mean", "std", "acquisition_value"}, ...],
+            "model_version": ..., ...}``.
+        """
+        body: dict[str, Any] = {"points": [dict(p) for p in points]}
+        body.update(
+            {k: v for k, v in (("acquisition", acquisition), ("kappa", kappa), ("xi", xi)) if v}
+        )
+        response = self.request(
+            "POST", f"/campaigns/{campaign_id}/predict", json=body, retry_connection=True
+        )
+        return cast(dict[str, Any], response.json())
+
+    def model_slice(
+        self,
+        campaign_id: str,
+        x: str,
+        y: str,
+        *,
+        fixed: Mapping[str, Any] | None = None,
+        acquisition: str | None = None,
+        points: int | None = None,
+    ) -> dict[str, Any]:
+        """A 2-D slice of the model's mean and acquisition over parameters ``x`` and ``y``.
+
+        Args:
+            campaign_id: The campaign.
+            x: The parameter along the horizontal axis.
+            y: The parameter along the vertical axis.
+            fixed: Values for the other parameters (default: the best observed sample's).
+            acquisition: Another acquisition function than the campaign's.
+            points: Grid points per axis.
+
+        Returns:
+            ``{"x": {"name", "unit", "values"}, "y": {...}, "mean": rows, "std": rows,
+            "acquisition": rows, "observations": [...], "fixed": {...}, ...}`` where
+            ``rows[j][i]`` is at ``(x.values[i], y.values[j])``.
+        """
+        params: dict[str, Any] = {"x": x, "y": y}
+        if acquisition:
+            params["acquisition"] = acquisition
+        if points:
+            params["points"] = points
+        params.update({f"fixed.{k}": v for k, v in (fixed or {}).items()})
+        return cast(
+            dict[str, Any], self.get_json(f"/campaigns/{campaign_id}/model/slice", params=params)
+        )
+
     def start_benchmark(
         self, campaign_id: str, *, idempotency_key: str | None = None, **options: Any
     ) -> Job:

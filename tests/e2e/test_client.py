@@ -56,6 +56,12 @@ def test_a_lims_loop_with_the_client(kiln: Client, unique_name: str) -> None:
     assert withdrawn["status"] == "withdrawn"
     info = kiln.model(cid)
     assert info["summary"]["n_observations"] >= 40
+    sliced = kiln.model_slice(cid, "acid_wt_pct", "temperature_c", fixed={"time_min": 480})
+    assert sliced["fixed"] == {"time_min": 480}
+    assert len(sliced["mean"]) == len(sliced["y"]["values"])
+    assert len(sliced["acquisition"][0]) == len(sliced["x"]["values"])
+    predicted = kiln.predict(cid, [batch["proposals"][1]["parameters"]])["predictions"]
+    assert predicted[0]["mean"] > 0 and predicted[0]["std"] >= 0
 
     job = kiln.request_proposals(cid, batch_size=2, acquisition="ei")
     done = kiln.wait_for_job(job["id"], timeout=180)

@@ -232,3 +232,17 @@ def test_csv_chunks_repeat_the_header_and_skip_blank_lines() -> None:
     assert all(c.startswith("sample_id,a,objective\n") for c, _ in chunks)
     assert chunks[2][0] == "sample_id,a,objective\nS5,5,0.5\n"
     assert list(csv_chunks("", 10)) == []
+
+
+def test_slices_and_predictions_send_their_arguments() -> None:
+    server = FakeServer((200, {"mean": [[1.0]]}, {}), (200, {"predictions": []}, {}))
+    client, _ = client_with(server)
+    client.model_slice("c1", "a", "b", fixed={"c": 3}, points=11)
+    url = server.seen[0].url or ""
+    assert "/campaigns/c1/model/slice?" in url
+    assert "x=a" in url and "y=b" in url and "fixed.c=3" in url and "points=11" in url
+    client.predict("c1", [{"a": 1, "b": 2}], acquisition="ei")
+    assert json.loads(server.seen[1].body or b"{}") == {
+        "points": [{"a": 1, "b": 2}],
+        "acquisition": "ei",
+    }
