@@ -722,6 +722,9 @@ def benchmark(
         seed=seed,
     )
     click.echo(f"Benchmark job {job['id']} started.", err=True)
+    click.echo(
+        f"Dashboard: {client.base_url}/campaigns/{campaign_id}?benchmark={job['id']}", err=True
+    )
     if no_wait:
         click.echo(job["id"])
         return

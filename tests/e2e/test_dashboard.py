@@ -194,6 +194,17 @@ def test_the_dashboard_in_headless_chromium(
             trained = client.model(cid)["summary"]["n_observations"]
             assert heat > 1 and sum(points) == trained
             assert trace_lengths(page, "chart-slice-acq")[0] == heat
+            # Hold the third parameter elsewhere: the slice is redrawn there.
+            page.select_option("#slice-fixed select[data-name='time_min']", "30")
+            until(page, "() => document.getElementById('slice-held').textContent"
+                        ".includes('time_min = 30')")  # fmt: skip
+            page.select_option("#slice-fixed select[data-name='time_min']", "")
+            until(page, "() => !document.getElementById('slice-held').textContent"
+                        ".includes('time_min = 30')")  # fmt: skip
+
+        pending = client.get_json(f"/campaigns/{cid}/proposals", params={"status": "pending"})
+        until(page, "() => !document.getElementById('pending').hidden")
+        assert page.locator("#table-pending tbody tr").count() == pending["total"] > 0
 
         # Live: a new result shows up without a reload.
         before = len(results)

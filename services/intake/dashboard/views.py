@@ -179,11 +179,14 @@ def state(campaign_id: str) -> Any:
     for part in (latest, model):
         if part.status_code not in (200, 404):
             return _passed(part)
+    # Every proposal in flight, whichever batch it came from (older servers cannot list them).
+    pending = api_get(f"campaigns/{campaign_id}/proposals", token, "status=pending&limit=500")
     body = {
         "campaign": answer.get_json(),
         "latest": latest.get_json() if latest.status_code == 200 else None,
         "etag": latest.headers.get("ETag"),
         "model": model.get_json() if model.status_code == 200 else None,
+        "pending": pending.get_json() if pending.status_code == 200 else None,
         "features": {"slice": _has_api_route("/model/slice")},
     }
     return Response(json.dumps(body), mimetype="application/json", headers=_NO_STORE)

@@ -177,7 +177,72 @@
     table.appendChild(body);
   }
 
+  function drawPending(page) {
+    var section = $("pending");
+    if (!page) { section.hidden = true; return; }
+    section.hidden = false;
+    var items = page.items || [];
+    var table = $("table-pending");
+    table.replaceChildren();
+    $("pending-note").textContent = items.length
+      ? (page.total || items.length) + " proposals waiting for a result, from every batch (oldest first)."
+      : "No proposal is waiting for a result.";
+    if (!items.length) return;
+    var names = Object.keys(items[0].parameters || {});
+    var head = el("thead"), tr = el("tr");
+    ["proposal", "batch"].concat(names, ["predicted " + objLabel, "proposed", "expires"]).forEach(function (h, i) {
+      var th = el("th", h, i >= 2 && i < 3 + names.length ? "num" : "");
+      th.scope = "col";
+      tr.appendChild(th);
+    });
+    head.appendChild(tr);
+    table.appendChild(head);
+    var body = el("tbody");
+    items.forEach(function (p) {
+      var row = el("tr");
+      var idCell = el("td", shortId(p.id), "mono");
+      idCell.title = p.id;
+      row.appendChild(idCell);
+      row.appendChild(el("td", shortId(p.batch_id), "mono"));
+      names.forEach(function (n) { row.appendChild(el("td", fmtNum(p.parameters[n]), "num")); });
+      row.appendChild(el("td", fmtObj(p.predicted_mean), "num"));
+      row.appendChild(el("td", (p.created_at || "").slice(0, 16).replace("T", " ")));
+      row.appendChild(el("td", (p.expires_at || "").slice(0, 16).replace("T", " ")));
+      body.appendChild(row);
+    });
+    table.appendChild(body);
+  }
+
   // -- model slices (the study's Figure 2) ------------------------------------------------------
+
+  function candidates(p) {
+    if (p.kind === "categorical" || p.kind === "discrete") return (p.values || []).slice();
+    var n = p.step ? Math.floor((p.high - p.low) / p.step + 1e-9) + 1 : 11;
+    var stride = n > 61 ? Math.ceil(n / 61) : 1, out = [];
+    for (var i = 0; i < n; i += stride) {
+      out.push(p.step ? Number((p.low + i * p.step).toFixed(9)) : Number((p.low + (p.high - p.low) * i / (n - 1)).toPrecision(6)));
+    }
+    return out;
+  }
+
+  function buildFixedControls() {
+    var box = $("slice-fixed");
+    box.replaceChildren();
+    var x = $("slice-x").value, y = $("slice-y").value;
+    (campaign.parameters || []).forEach(function (p) {
+      if (p.name === x || p.name === y) return;
+      var label = el("label", p.name + " ");
+      var select = el("select");
+      select.setAttribute("data-name", p.name);
+      var auto = el("option", "as best sample");
+      auto.value = "";
+      select.appendChild(auto);
+      candidates(p).forEach(function (v) { var o = el("option", fmtNum(v)); o.value = String(v); select.appendChild(o); });
+      select.addEventListener("change", function () { seen.sliceKey = null; loadSlice(); });
+      label.appendChild(select);
+      box.appendChild(label);
+    });
+  }
 
   function setupSliceControls() {
     var names = (campaign.parameters || []).map(function (p) { return p.name; });
@@ -185,26 +250,32 @@
     names.forEach(function (n) { xs.appendChild(el("option", n)); ys.appendChild(el("option", n)); });
     xs.value = names[0];
     ys.value = names[1] || names[0];
-    xs.addEventListener("change", function () { seen.sliceKey = null; loadSlice(); });
-    ys.addEventListener("change", function () { seen.sliceKey = null; loadSlice(); });
+    function changed() { seen.sliceKey = null; buildFixedControls(); loadSlice(); }
+    xs.addEventListener("change", changed);
+    ys.addEventListener("change", changed);
+    buildFixedControls();
     return names.length >= 2;
   }
 
   function loadSlice() {
     var x = $("slice-x").value, y = $("slice-y").value;
     if (x === y) { $("slice-note").textContent = "Choose two different parameters."; return Promise.resolve(); }
-    var key = x + "|" + y + "|" + seen.model;
+    var query = new URLSearchParams({ x: x, y: y });
+    Array.prototype.forEach.call($("slice-fixed").querySelectorAll("select"), function (sel) {
+      if (sel.value !== "") query.set("fixed." + sel.getAttribute("data-name"), sel.value);
+    });
+    var key = query.toString() + "|" + seen.model;
     if (key === seen.sliceKey) return Promise.resolve();
     seen.sliceKey = key;
-    var url = "/ui/api/campaigns/" + cid + "/model/slice?" + new URLSearchParams({ x: x, y: y });
-    return getJSON(url).then(function (body) { drawSlice(body.slice || body); })
+    return getJSON("/ui/api/campaigns/" + cid + "/model/slice?" + query.toString())
+      .then(function (body) { drawSlice(body.slice || body); })
       .catch(function (err) { $("slice-note").textContent = "No slice: " + err.message; });
   }
 
   function drawSlice(s) {
     var fixed = s.fixed || {};
-    $("slice-fixed").textContent = Object.keys(fixed).length
-      ? "others held at " + Object.keys(fixed).map(function (k) { return k + " = " + fmtNum(fixed[k]); }).join(", ")
+    $("slice-held").textContent = Object.keys(fixed).length
+      ? "Others held at " + Object.keys(fixed).map(function (k) { return k + " = " + fmtNum(fixed[k]); }).join(", ") + "; circles: measured on this slice, crosses: measured elsewhere."
       : "";
     $("slice-note").textContent = "";
     var xv = s.x.values, yv = s.y.values;
@@ -261,8 +332,8 @@
   function loadBenchmark() {
     var jid = benchmarkId();
     if (!jid || seen.bench === "done") return Promise.resolve();
+    $("benchmark-id").value = jid;
     return getJSON("/ui/api/jobs/" + encodeURIComponent(jid)).then(function (job) {
-      $("bench").hidden = false;
       if (job.state === "failed") { $("bench-note").textContent = "Job " + jid + " failed: " + job.error; seen.bench = "done"; return; }
       if (job.state !== "done") {
         var p = job.progress || {};
@@ -272,7 +343,7 @@
       }
       seen.bench = "done";
       drawBenchmark(job.result || {});
-    }).catch(function (err) { $("bench").hidden = false; $("bench-note").textContent = "Benchmark " + jid + ": " + err.message; seen.bench = "done"; });
+    }).catch(function (err) { $("bench-note").textContent = "Benchmark " + jid + ": " + err.message; seen.bench = "done"; });
   }
 
   function drawBenchmark(result) {
@@ -296,6 +367,7 @@
     });
     $("bench-note").textContent = "On " + result.pool_size + " results, " + result.repeats +
       " repeats per strategy and n: mean extra tries until the best sample was picked (solid) and the share of runs that found it (dotted).";
+    $("chart-bench").hidden = false;
     Plotly.react($("chart-bench"), traces, baseLayout({
       margin: { l: 70, r: 60, t: 10, b: 50 },
       xaxis: { title: { text: "initial samples n" } },
@@ -319,6 +391,7 @@
       if (counts.results !== seen.results) { seen.results = counts.results; work.push(loadResults()); }
       var batchKey = state.etag || null;
       if (batchKey !== seen.batch) { seen.batch = batchKey; drawBatch(state.latest); }
+      drawPending(state.pending);
       seen.model = state.model ? state.model.model_version : null;
       if (!state.features.slice) {
         $("slice-note").textContent = "This server has no model slice endpoint.";
