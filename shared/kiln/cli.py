@@ -520,6 +520,39 @@ def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str
     return f"{heading}\n{table(headers, rows)}"
 
 
+@proposals.command("list")
+@click.argument("campaign_id")
+@click.option("--pending", is_flag=True, help="Only the proposals still waiting for a result.")
+@click.option("--json", "as_json", is_flag=True, help="Print the proposals as JSON.")
+@click.pass_context
+def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json: bool) -> None:
+    """List a campaign's proposals (every batch), oldest first.
+
+    \b
+    Example:
+      kiln proposals list c-1a2b3c --pending
+    """
+    items = client_of(ctx).list_proposals(campaign_id, status="pending" if pending else None)
+    if as_json:
+        echo_json(items)
+        return
+    if not items:
+        click.echo("No proposals." if not pending else "No proposal is waiting for a result.")
+        return
+    names = list(items[0].get("parameters", {}))
+    rows = [
+        [
+            short_id(p.get("id")),
+            p.get("status", ""),
+            *[number(p.get("parameters", {}).get(n)) for n in names],
+            sci(p.get("predicted_mean")),
+            p.get("sample_id") or "",
+        ]
+        for p in items
+    ]
+    click.echo(table(["proposal", "status", *names, "predicted", "measured by"], rows))
+
+
 @proposals.command("request")
 @click.argument("campaign_id")
 @click.option("--batch-size", type=click.IntRange(1, 100), help="Proposals in the batch.")

@@ -418,10 +418,12 @@ class Client:
         """POST a JSON body and decode the JSON answer."""
         return self.request("POST", path, json=payload, **kwargs).json()
 
-    def paged(self, path: str, *, page_size: int = 500) -> Iterator[dict[str, Any]]:
+    def paged(
+        self, path: str, *, page_size: int = 500, query: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Yield the items of a paged listing, following its ``next`` links."""
         link: str | None = path
-        params: dict[str, Any] | None = {"limit": page_size}
+        params: dict[str, Any] | None = {**(query or {}), "limit": page_size}
         while link is not None:
             body = self.get_json(link, params=params)
             if isinstance(body, list):  # an unpaged listing
@@ -657,6 +659,12 @@ class Client:
                 yield latest.batch
             elif time.monotonic() - started < 0.5:
                 self.sleep(1.0)  # no batch yet (404 answers at once): do not spin
+
+    def list_proposals(self, campaign_id: str, *, status: str | None = None) -> list[Proposal]:
+        """The campaign's proposal ledger, oldest first; ``status="pending"`` for those in flight."""
+        query = {"status": status} if status else None
+        items = self.paged(f"/campaigns/{campaign_id}/proposals", page_size=500, query=query)
+        return [cast(Proposal, p) for p in items]
 
     def withdraw_proposal(self, campaign_id: str, proposal_id: str) -> Proposal:
         """Withdraw a pending proposal (it stops counting as in flight)."""

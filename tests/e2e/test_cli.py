@@ -142,6 +142,10 @@ def test_proposals_watch_prints_a_batch_and_export_writes_csv(
     assert "withdrawn" in withdrawn.stdout
     pending = json.loads(kiln("proposals", "export", cid, "--format", "json", "--pending").stdout)
     assert len(pending["proposals"]) == 5
+    ledger = kiln("proposals", "list", cid)
+    assert "withdrawn" in ledger.stdout and ledger.stdout.count("pending") >= 5
+    in_flight = json.loads(kiln("proposals", "list", cid, "--pending", "--json").stdout)
+    assert {p["status"] for p in in_flight} == {"pending"}
 
 
 def test_benchmark_shows_the_table(kiln: Any, unique_name: str, tmp_path: Path) -> None:
@@ -178,6 +182,7 @@ def test_every_command_has_readable_help() -> None:
         [], ["campaigns"], ["campaigns", "create"], ["campaigns", "list"], ["campaigns", "show"],
         ["results"], ["results", "post"], ["results", "export"], ["proposals"],
         ["proposals", "watch"], ["proposals", "export"], ["proposals", "request"],
+        ["proposals", "list"],
         ["proposals", "withdraw"], ["model"], ["benchmark"], ["demo"],
     ]  # fmt: skip
     for words in commands:
