@@ -29,6 +29,8 @@ MAX_ROUNDS = 5
 LOCK_RETRY_S = 5
 #: Seconds between attempts of a batch that found the campaign's batch lock taken.
 PROPOSE_RETRY_S = 1
+#: How long the batch lock lives: longer than a batch takes, short enough to outlive a crash.
+PROPOSE_LOCK_TTL_MS = 120_000
 #: How long the refit lock lives: longer than any fit, short enough to recover from a crash.
 LOCK_TTL_MS = 300_000
 
@@ -162,7 +164,7 @@ def propose_for_job(store: Store, job_id: str) -> dict[str, Any]:
     if job["state"] == "done" and job["result"]:
         return job["result"]
     cid = job["campaign_id"]
-    token = store.acquire_propose_lock(cid, LOCK_TTL_MS)
+    token = store.acquire_propose_lock(cid, PROPOSE_LOCK_TTL_MS)
     if token is None:
         return {"job_id": job_id, "skipped": "another batch of this campaign is being made"}
     try:

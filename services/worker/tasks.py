@@ -17,6 +17,7 @@ from worker import benchmarks, pipeline
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
 # Enough lock retries to outlast the lock of a refit whose worker died holding it.
 LOCK_RETRIES = 2 * pipeline.LOCK_TTL_MS // 1000 // pipeline.LOCK_RETRY_S
+PROPOSE_RETRIES = 2 * pipeline.PROPOSE_LOCK_TTL_MS // 1000 // pipeline.PROPOSE_RETRY_S
 _stores: dict[str, Store] = {}
 
 
@@ -84,7 +85,7 @@ def propose(self: Task, job_id: str) -> dict[str, Any]:
     store = store_for(self.app)
     outcome = on_job(store, job_id, lambda: pipeline.propose_for_job(store, job_id))
     if outcome.get("skipped"):
-        raise self.retry(countdown=pipeline.PROPOSE_RETRY_S, max_retries=LOCK_RETRIES)
+        raise self.retry(countdown=pipeline.PROPOSE_RETRY_S, max_retries=PROPOSE_RETRIES)
     return outcome
 
 

@@ -403,3 +403,19 @@ def test_failed_syntheses_train_a_feasibility_classifier(
         f"/api/v1/campaigns/{cid}/predict", json={"points": [hot, cool]}, headers=ADMIN
     ).get_json()["predictions"]
     assert rows[0]["probability_of_success"] < rows[1]["probability_of_success"]
+
+
+def test_a_batch_waits_while_another_batch_of_the_campaign_is_made(
+    celery_app: Celery, store: Store, seed_grid: list[dict]
+) -> None:
+    from celery.exceptions import Retry
+
+    cid = seeded(store, seed_grid)
+    job = store.create_job("proposals", cid, {"overrides": {}})[0]["id"]
+    token = store.acquire_propose_lock(cid)
+    assert token is not None
+    with pytest.raises(Retry):
+        celery_app.tasks[task_names.PROPOSE](job)
+    assert store.get_job(job)["state"] == "queued" and store.latest_batch(cid) is None
+    store.release_propose_lock(cid, token)
+    assert len(celery_app.tasks[task_names.PROPOSE](job)["proposals"]) == 6

@@ -169,7 +169,9 @@ def test_auto_batch_waits_until_the_latest_batch_is_measured(
     store.append_results(cid, [row(100 + k, **_tm(p)) for k, p in enumerate(pending) if k])
     assert store.pending_proposals(cid) == []
     follow_up = run(celery_app, task_names.REFIT, cid)["auto_batch_job"]
-    assert follow_up == f"auto-{cid}-after-{first}"
+    assert follow_up.startswith(f"auto-{cid}-after-") and first not in follow_up
+    assert len(follow_up) == len(f"auto-{cid}-after-") + 16  # short however many batches came
+    assert run(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None  # made once
     assert len(queued(redis_client, task_names.PROPOSE)) == 2
 
 
