@@ -419,3 +419,33 @@ def test_a_batch_waits_while_another_batch_of_the_campaign_is_made(
     assert store.get_job(job)["state"] == "queued" and store.latest_batch(cid) is None
     store.release_propose_lock(cid, token)
     assert len(celery_app.tasks[task_names.PROPOSE](job)["proposals"]) == 6
+
+
+def test_patch_adding_a_categorical_value_keeps_training_on_every_result(
+    celery_app: Celery, store: Store, client: FlaskClient
+) -> None:
+    parameters = [
+        {"name": "temperature_c", "kind": "continuous", "low": 800.0, "high": 1100.0,
+         "step": 50.0},
+        {"name": "atmosphere", "kind": "categorical", "values": ["air"]},
+    ]  # fmt: skip
+    definition = {**latp_definition(), "parameters": parameters}
+    cid = client.post("/api/v1/campaigns", json=definition, headers=ADMIN).get_json()["id"]
+    rows = [
+        {"sample_id": f"s{t}", "parameters": {"temperature_c": t, "atmosphere": "air"},
+         "objective": 1e-4 * (1 + (t - 800) / 300)}
+        for t in (800.0, 900.0, 1000.0, 1100.0)
+    ]  # fmt: skip
+    store.append_results(cid, rows)
+    refit(celery_app, cid)
+    made = batch(celery_app, store, cid, batch_size=2)
+    widened = [parameters[0], {**parameters[1], "values": ["air", "argon"]}]
+    response = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": widened}, headers=ADMIN)
+    assert response.status_code == 200 and response.get_json()["space_version"] == 2
+    assert len(store.pending_proposals(cid)) == len(made["proposals"])  # still candidates
+    refit(celery_app, cid)
+    model = store.get_model(cid)
+    assert model is not None and model["space_version"] == 2
+    assert model["summary"]["n_observations"] == 4
+    more = batch(celery_app, store, cid, batch_size=6)
+    assert any(p["parameters"]["atmosphere"] == "argon" for p in more["proposals"])
