@@ -87,8 +87,12 @@ class Scalar(fields.Field):
         if isinstance(value, bool):
             return value
         if isinstance(value, int | float):
-            if not math.isfinite(value):
-                raise ValidationError("must be a finite number")
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:  # an integer literal beyond any float
+                finite = False
+            if not finite:
+                raise ValidationError("must be a finite number (within ±1.8e308)")
             return value
         if isinstance(value, str):
             if len(value) > 200:

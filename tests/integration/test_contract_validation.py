@@ -216,6 +216,28 @@ def test_nan_literal_is_refused(api: Api, cid: str) -> None:
     assert "results.0.objective" in problem["errors"]
 
 
+@pytest.mark.parametrize(
+    "where",
+    ['"parameters": {"temperature_c": BIG, "time_min": 30, "atmosphere": "air"}',
+     '"parameters": {"temperature_c": 900, "time_min": 30, "atmosphere": "air"},'
+     ' "measurements": {"x": BIG}'],
+)  # fmt: skip
+def test_integers_beyond_any_float_are_422_not_500(api: Api, cid: str, where: str) -> None:
+    url = f"/api/v1/campaigns/{cid}/results"
+    big = where.replace("BIG", "1" + "0" * 400)
+    raw = '{"sample_id": "a", ' + big + ', "objective": 1e-4}'
+    api.rejected(422, "POST", url, data=raw, content_type="application/json")
+    bad_space = json.dumps({**CAMPAIGN, "parameters": [{**SPACE[1], "values": [1, 2]}]})
+    api.rejected(
+        422,
+        "POST",
+        "/api/v1/campaigns",
+        data=bad_space.replace("[1, 2]", "[1, 1" + "0" * 400 + "]"),
+        content_type="application/json",
+    )
+    api.ok(201, "POST", url, json=result())
+
+
 def test_outside_range_inside_hard_limits_is_flagged(api: Api, cid: str) -> None:
     url = f"/api/v1/campaigns/{cid}/results"
     answer = api.ok(201, "POST", url, json=result(parameters=params(temperature_c=1150)))
