@@ -39,6 +39,8 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
         space = SearchSpace.from_dict({"parameters": definition["parameters"], "version": 1})
     except KilnError as exc:
         errors[field_path(getattr(exc, "field", None) or "parameters")] = [str(exc)]
+    else:
+        errors.update(_step_problems(definition["parameters"]))
     try:
         objective = Objective.from_dict(definition["objective"])
     except (KilnError, TypeError) as exc:
@@ -102,8 +104,9 @@ def campaign_update(
             except KilnError as exc:
                 errors[field_path(getattr(exc, "field", None) or "parameters")] = [str(exc)]
             else:
+                errors.update(_step_problems(merged))
                 parameters = space.to_dict()["parameters"]
-                if parameters != campaign["parameters"]:
+                if not errors and parameters != campaign["parameters"]:
                     updated["parameters"] = parameters
                     updated["space_version"] = version + 1
                     space_changed = True
@@ -118,6 +121,28 @@ def campaign_update(
     if errors:
         raise InvalidRequest(errors)
     return updated, space_changed
+
+
+MAX_STEPS = 10**9
+
+
+def _step_problems(parameters: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    # A step that divides the (hard) range into more than MAX_STEPS parts is a typo, and its
+    # arithmetic overflows; refuse it where it is defined.
+    out: dict[str, list[str]] = {}
+    for i, p in enumerate(parameters):
+        step = p.get("step")
+        if p.get("kind") != "continuous" or not step:
+            continue
+        low = min(v for v in (p.get("low"), p.get("hard_low")) if v is not None)
+        high = max(v for v in (p.get("high"), p.get("hard_high")) if v is not None)
+        parts = (high - low) / step
+        if not math.isfinite(parts) or parts > MAX_STEPS:
+            out[f"parameters.{i}.step"] = [
+                f"step {step} divides the range [{low}, {high}] into more than {MAX_STEPS:.0e} "
+                "steps; use a coarser step, or none for a continuous parameter"
+            ]
+    return out
 
 
 def _prefixed(prefix: str, field: str) -> str:
@@ -173,6 +198,10 @@ def validate_results(
             errors.setdefault(f"{where}.parameters{key}", []).append(exc.reason)
         except KilnError as exc:
             errors.setdefault(f"{where}.parameters", []).append(str(exc))
+        except ArithmeticError:  # e.g. a value that is astronomically many steps away
+            errors.setdefault(f"{where}.parameters", []).append(
+                "a value cannot be placed on its parameter's steps (too far from the range)"
+            )
         value = row.get("objective")
         if row.get("status", "ok") == "failed":
             if value is not None:

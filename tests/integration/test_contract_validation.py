@@ -238,6 +238,17 @@ def test_integers_beyond_any_float_are_422_not_500(api: Api, cid: str, where: st
     api.ok(201, "POST", url, json=result())
 
 
+def test_a_step_too_fine_for_its_range_is_422(api: Api) -> None:
+    fine = {"name": "t", "kind": "continuous", "low": 0, "high": 1e308, "step": 1e-308}
+    problem = api.rejected(
+        422, "POST", "/api/v1/campaigns", json={**CAMPAIGN, "parameters": [fine]}
+    )
+    assert "parameters.0.step" in problem["errors"]
+    api.ok(
+        201, "POST", "/api/v1/campaigns", json={**CAMPAIGN, "parameters": [{**fine, "step": 1e300}]}
+    )
+
+
 def test_outside_range_inside_hard_limits_is_flagged(api: Api, cid: str) -> None:
     url = f"/api/v1/campaigns/{cid}/results"
     answer = api.ok(201, "POST", url, json=result(parameters=params(temperature_c=1150)))
