@@ -229,3 +229,18 @@ def test_the_dashboard_in_headless_chromium(
         assert problems == [], problems
     finally:
         context.close()
+
+
+def test_a_campaign_limited_token_sees_its_campaign_only(
+    stack: Stack, campaign_with_data: dict[str, Any]
+) -> None:
+    client: Client = campaign_with_data["client"]
+    cid = campaign_with_data["id"]
+    other = client.create_campaign(preset="latp", name="dashboard-other")["id"]
+    issued = client.post_json("/tokens", {"scope": "read", "name": "viewer", "campaign_id": cid})
+    session = sign_in(stack.base_url, issued["token"])
+    assert session.get(f"{stack.base_url}/campaigns/{cid}", timeout=10).status_code == 200
+    refused = session.get(f"{stack.base_url}/campaigns/{other}", timeout=10)
+    assert refused.status_code == 403 and "limited to campaign" in refused.text
+    relayed = session.get(f"{stack.base_url}/ui/api/campaigns/{other}/results", timeout=10)
+    assert relayed.status_code == 403

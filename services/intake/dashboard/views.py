@@ -76,6 +76,11 @@ def api_get(path: str, token: str, query: str | bytes = "") -> Response:
         return Response.from_app(app.wsgi_app, environ, buffered=True)
 
 
+@bp.context_processor
+def _template_globals() -> dict[str, Any]:
+    return {"csrf": _csrf_token()}
+
+
 def _csrf_token() -> str:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
@@ -111,7 +116,7 @@ def index() -> Any:
     body = answer.get_json(silent=True) or {}
     if answer.status_code != 200:
         return render_template("error.html", problem=body), answer.status_code
-    return render_template("index.html", campaigns=body.get("items", []), csrf=_csrf_token())
+    return render_template("index.html", campaigns=body.get("items", []))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -123,7 +128,8 @@ def login() -> Any:
         _check_csrf()
         token = request.form.get("token", "").strip()
         answer = api_get("campaigns", token, "limit=1") if token else None
-        if answer is not None and answer.status_code == 200:
+        # 403: a valid token limited to one campaign (the listing is not its to read).
+        if answer is not None and answer.status_code in (200, 403):
             session.clear()
             session.permanent = True
             session["token"] = token
@@ -135,7 +141,7 @@ def login() -> Any:
             error = "That token is unknown or has been revoked."
         else:
             error = f"The server could not check the token (HTTP {answer.status_code})."
-    return render_template("login.html", error=error, csrf=_csrf_token()), status
+    return render_template("login.html", error=error), status
 
 
 @bp.post("/logout")
@@ -158,11 +164,7 @@ def campaign(campaign_id: str) -> Any:
     body = answer.get_json(silent=True) or {}
     if answer.status_code != 200:
         return render_template("error.html", problem=body), answer.status_code
-    return render_template(
-        "campaign.html",
-        campaign=body,
-        csrf=_csrf_token(),
-    )
+    return render_template("campaign.html", campaign=body)
 
 
 @bp.get("/ui/campaigns/<campaign_id>/state")
