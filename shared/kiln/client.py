@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -299,6 +300,21 @@ class Client:
         self.session.headers["Authorization"] = f"Bearer {token}"
         self.session.headers.setdefault("Accept", "application/json")
         self.sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Client:
+        """A client for ``KILN_URL`` (default ``http://127.0.0.1:8000``) with ``KILN_TOKEN``.
+
+        Args:
+            **options: Passed to :class:`Client` (timeout, retries, ...).
+
+        Raises:
+            ClientError: When KILN_TOKEN is not set.
+        """
+        token = os.environ.get("KILN_TOKEN")
+        if not token:
+            raise ClientError("set KILN_TOKEN to a Kiln token (and KILN_URL to the server)")
+        return cls(os.environ.get("KILN_URL") or "http://127.0.0.1:8000", token, **options)
 
     def __repr__(self) -> str:
         return f"Client({self.base_url!r})"  # never the token

@@ -12,6 +12,7 @@ from requests.adapters import BaseAdapter
 from kiln.client import (
     AuthError,
     Client,
+    ClientError,
     ConnectionFailed,
     JobFailed,
     KilnAPIError,
@@ -246,3 +247,14 @@ def test_slices_and_predictions_send_their_arguments() -> None:
         "points": [{"a": 1, "b": 2}],
         "acquisition": "ei",
     }
+
+
+def test_from_env_reads_kiln_url_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KILN_URL", "http://lab:9000/")
+    monkeypatch.setenv("KILN_TOKEN", "t0k")
+    client = Client.from_env(timeout=3)
+    assert client.base_url == "http://lab:9000" and client.timeout == 3
+    assert client.session.headers["Authorization"] == "Bearer t0k"
+    monkeypatch.delenv("KILN_TOKEN")
+    with pytest.raises(ClientError, match="KILN_TOKEN"):
+        Client.from_env()

@@ -381,6 +381,10 @@
   var sliceOk = setupSliceControls();
 
   function refresh() {
+    if (document.hidden) {  // a background tab: look again when it is shown
+      window.setTimeout(refresh, POLL_MS);
+      return Promise.resolve();
+    }
     return getJSON("/ui/campaigns/" + cid + "/state").then(function (state) {
       var c = state.campaign || {}, counts = c.counts || {};
       $("fact-results").textContent = counts.results || 0;
