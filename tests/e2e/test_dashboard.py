@@ -153,7 +153,7 @@ def trace_lengths(page: Any, element_id: str) -> list[int]:
 
 
 def test_the_dashboard_in_headless_chromium(
-    stack: Stack, campaign_with_data: dict[str, Any], browser: Any
+    browser: Any, stack: Stack, campaign_with_data: dict[str, Any]
 ) -> None:
     cid, client = campaign_with_data["id"], campaign_with_data["client"]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
