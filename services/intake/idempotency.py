@@ -28,7 +28,8 @@ MAX_KEY_LENGTH = 255
 _KEPT_HEADERS = ("Content-Type", "Location")
 
 
-def _request_fingerprint() -> str:
+def request_fingerprint() -> str:
+    """What identifies the current request: method, path, query, media type and (JSON) body."""
     raw = request.get_data(cache=True)
     body: Any
     try:
@@ -48,7 +49,8 @@ def _request_fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _scope_key(key: str) -> str:
+def scope_key(key: str) -> str:
+    """The client's key scoped to the request's token (a digest; the key itself is not stored)."""
     return hashlib.sha256(f"{principal()}\n{key}".encode()).hexdigest()
 
 
@@ -69,7 +71,7 @@ def check_key() -> Response | None:
             errors={HEADER: ["1 to 255 printable ASCII characters, e.g. a UUID"]},
             kind="bad-idempotency-key",
         )
-    scoped, fingerprint = _scope_key(key), _request_fingerprint()
+    scoped, fingerprint = scope_key(key), request_fingerprint()
     config = current_app.config
     state, saved = get_store().idempotency_begin(
         scoped, fingerprint, int(config["KILN_IDEMPOTENCY_LOCK_S"])

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
-from flask import Flask
+from flask import Flask, g
 from test_contract_validation import ADMIN, CAMPAIGN, Api, result, snapshot
 
 from devstack.redis_server import free_port
 from intake import create_app
+from intake.auth import digest
+from intake.idempotency import request_fingerprint, scope_key
 from kiln import task_names
 from store import Keys, Store
 from worker.celery_app import make_celery
@@ -286,6 +288,22 @@ def test_idempotency_on_tokens_proposals_and_benchmarks(
             json={**body, "name": "other"} if "name" in body else {},
             headers=headers,
         )
+
+
+def test_a_retry_while_the_first_still_runs_is_409_with_retry_after(api: Api, app: Flask) -> None:
+    headers = {**ADMIN, "Idempotency-Key": "slow-one"}
+    with app.test_request_context(
+        "/api/v1/campaigns", method="POST", json=CAMPAIGN, headers=headers
+    ):
+        g.token = {"digest": digest("admin-token")}
+        scoped, fingerprint = scope_key("slow-one"), request_fingerprint()
+    store: Store = app.extensions["kiln_store"]
+    assert store.idempotency_begin(scoped, fingerprint, 60) == ("new", None)  # the first request
+    response = api.client.post("/api/v1/campaigns", json=CAMPAIGN, headers=headers)
+    assert response.status_code == 409 and response.headers["Retry-After"] == "1"
+    assert response.get_json()["type"].endswith("idempotency-key-in-progress")
+    store.idempotency_release(scoped, fingerprint)  # the first one failed: the key is free
+    api.ok(201, "POST", "/api/v1/campaigns", json=CAMPAIGN, headers=headers)
 
 
 def test_failed_request_frees_its_key_and_bad_keys_are_400(api: Api, cid: str) -> None:
