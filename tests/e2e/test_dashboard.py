@@ -226,6 +226,14 @@ def test_the_dashboard_in_headless_chromium(
 
         page.goto(f"{stack.base_url}/")
         assert page.locator(f"a[href='/campaigns/{cid}']").count() == 1
+
+        # A campaign without data yet: empty charts and notes, still no errors.
+        empty = client.create_campaign(preset="latp", name="dashboard-empty")["id"]
+        page.goto(f"{stack.base_url}/campaigns/{empty}")
+        until(page, "() => document.getElementById('status').textContent.startsWith('Live')")
+        assert trace_lengths(page, "chart-convergence") == [0, 0]
+        assert "No model yet" in page.inner_text("#slice-note")
+        assert "No batch yet" in page.inner_text("#batch-note")
         assert problems == [], problems
     finally:
         context.close()
