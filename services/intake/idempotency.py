@@ -35,7 +35,7 @@ def request_fingerprint() -> str:
     try:
         # The same JSON document, whatever its key order or spacing, is the same request.
         body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = hashlib.sha256(raw).hexdigest()
     text = "\n".join(
         [

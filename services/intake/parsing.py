@@ -53,7 +53,16 @@ class KilnParser(FlaskParser):
                 raise InvalidRequest({"body": ["the CSV body is not UTF-8 text"]}) from exc
             return {"csv": CsvRows(parse_csv(text))}
         if is_json(mimetype):
-            return super()._raw_load_json(req)
+            try:
+                return super()._raw_load_json(req)
+            except RecursionError as exc:  # json.loads on e.g. 100,000 nested arrays
+                raise ApiProblem(
+                    400,
+                    "Bad Request",
+                    "the JSON body is nested too deeply to be a Kiln request",
+                    errors={"body": ["nested too deeply"]},
+                    kind="invalid-json",
+                ) from exc
         if not req.get_data(cache=True):
             return core.missing  # no body at all: the schema says whether that is fine
         accepted = ("application/json", "text/csv") if csv_ok else ("application/json",)

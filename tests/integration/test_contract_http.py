@@ -65,6 +65,15 @@ def test_malformed_json_is_400_problem(api: Api, cid: str) -> None:
     api.ok(201, "POST", url, data=json.dumps(result()), content_type="application/json")
 
 
+@pytest.mark.parametrize("key", [None, "deep-1"])
+def test_absurdly_nested_json_is_400_not_500(api: Api, cid: str, key: str | None) -> None:
+    headers = {**ADMIN, **({"Idempotency-Key": key} if key else {})}
+    deep = "[" * 20_000 + "]" * 20_000  # deeper than any recursion limit, within 64 KiB
+    for url in ("/api/v1/campaigns", f"/api/v1/campaigns/{cid}/results"):
+        api.rejected(400, "POST", url, data=deep, content_type="application/json", headers=headers)
+    api.ok(201, "POST", f"/api/v1/campaigns/{cid}/results", json=result(), headers=headers)
+
+
 def test_wrong_content_type_is_415_problem(api: Api, cid: str) -> None:
     url = f"/api/v1/campaigns/{cid}/results"
     body = json.dumps(result())
