@@ -685,9 +685,16 @@ def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
         f"Model v{info.get('model_version')} (data v{info.get('data_version')}, "
         f"space v{info.get('space_version')}), fitted {info.get('fitted_at', '')[:19]}"
     )
-    for key in ("kernel", "log_marginal_likelihood", "n_observations", "loo_rmse"):
+    for key in ("kernel", "log_marginal_likelihood", "n_observations"):
         if key in summary:
-            click.echo(f"  {key}: {number(summary[key])}")
+            click.echo(f"  {key.replace('_', ' ')}: {number(summary[key])}")
+    scales = (summary.get("hyperparameters") or {}).get("length_scales") or {}
+    if scales:
+        click.echo("  length scales: " + ", ".join(f"{k} {number(v)}" for k, v in scales.items()))
+    loo = summary.get("leave_one_out") or {}
+    if loo.get("rmse") is not None:
+        unit = f" {loo['unit']}" if loo.get("unit") else ""
+        click.echo(f"  leave-one-out error: rmse {sci(loo['rmse'])}{unit} over {loo.get('n')}")
     for key in ("best_observed", "best_predicted"):
         best = summary.get(key) or {}
         if best:
