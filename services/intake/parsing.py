@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import flask
@@ -37,6 +38,10 @@ def unsupported(mimetype: str, accepted: tuple[str, ...]) -> ApiProblem:
     )
 
 
+def _bad_json(detail: str) -> ApiProblem:
+    return ApiProblem(400, "Bad Request", detail, errors={"body": [detail]}, kind="invalid-json")
+
+
 class KilnParser(FlaskParser):
     """A text/csv body loads as {"csv": [rows of raw strings]}; the view maps columns to fields.
 
@@ -54,15 +59,19 @@ class KilnParser(FlaskParser):
             return {"csv": CsvRows(parse_csv(text))}
         if is_json(mimetype):
             try:
-                return super()._raw_load_json(req)
+                data = super()._raw_load_json(req)
             except RecursionError as exc:  # json.loads on e.g. 100,000 nested arrays
-                raise ApiProblem(
-                    400,
-                    "Bad Request",
-                    "the JSON body is nested too deeply to be a Kiln request",
-                    errors={"body": ["nested too deeply"]},
-                    kind="invalid-json",
+                raise _bad_json("the JSON body is nested too deeply to be a Kiln request") from exc
+            try:
+                # "\ud800" is valid JSON but no text: it could be neither stored nor sent back.
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise _bad_json(
+                    "the JSON body has an unpaired surrogate escape (e.g. \\ud800): not text"
                 ) from exc
+            except (TypeError, ValueError):
+                pass  # webargs' "missing" marker and the like: not text anyway
+            return data
         if not req.get_data(cache=True):
             return core.missing  # no body at all: the schema says whether that is fine
         accepted = ("application/json", "text/csv") if csv_ok else ("application/json",)

@@ -74,6 +74,16 @@ def test_absurdly_nested_json_is_400_not_500(api: Api, cid: str, key: str | None
     api.ok(201, "POST", f"/api/v1/campaigns/{cid}/results", json=result(), headers=headers)
 
 
+def test_json_strings_must_be_text(api: Api, cid: str) -> None:
+    body = json.dumps(result()).replace('"s1"', '"s\\ud800"')
+    assert "\\ud800" in body
+    url = f"/api/v1/campaigns/{cid}/results"
+    api.rejected(400, "POST", url, data=body, content_type="application/json")
+    api.rejected(400, "POST", "/api/v1/campaigns", data='{"preset": "latp", "name": "\\udfff"}',
+                 content_type="application/json")  # fmt: skip
+    api.ok(201, "POST", url, json=result("s\u00e9\U0001f525"))
+
+
 def test_wrong_content_type_is_415_problem(api: Api, cid: str) -> None:
     url = f"/api/v1/campaigns/{cid}/results"
     body = json.dumps(result())
