@@ -10,9 +10,10 @@
         print(proposal["id"], proposal["parameters"])
 
 Every POST carries an ``Idempotency-Key`` (a fresh uuid4 unless given). A 503 (the store is
-restarting) is retried after the server's ``Retry-After`` (bounded); a connection error is retried
-only for calls that are safe to repeat (reads, deletes, and result posts, which the server
-deduplicates by ``sample_id``). Errors are ``application/problem+json`` on the server and
+restarting) is retried after the server's ``Retry-After`` (bounded). A lost connection is retried
+too, with backoff: reads and deletes are safe to repeat, result posts are deduplicated by
+``sample_id``, and the server replays any other POST it already did under the same key (a retry
+that arrives while the first attempt still runs waits for it). Errors are ``application/problem+json`` on the server and
 :class:`KilnAPIError` here, with the status, title, detail and the field-level errors.
 
 Return values are plain JSON dicts typed with ``TypedDict`` (so they print and serialise as is).
@@ -359,7 +360,8 @@ class Client:
             ok: Statuses returned rather than raised.
             wait: Seconds the server may hold the request (long-poll), added to the timeout.
             idempotency_key: For POSTs; a fresh uuid4 when not given, kept across retries.
-            retry_connection: Retry after a lost connection (default: only for safe methods).
+            retry_connection: Retry after a lost connection (default: yes; POSTs are deduplicated
+                by their Idempotency-Key). False for calls that must not be repeated.
             headers: Extra headers.
             **kwargs: Passed to ``requests.Session.request`` (json, data, params).
         """
@@ -368,7 +370,7 @@ class Client:
         if method == "POST":
             sent.setdefault("Idempotency-Key", idempotency_key or str(uuid.uuid4()))
         if retry_connection is None:
-            retry_connection = method in SAFE_METHODS
+            retry_connection = method in SAFE_METHODS or "Idempotency-Key" in sent
         url = self.url(path)
         attempt = 0
         while True:
@@ -384,6 +386,11 @@ class Client:
                 raise self._unreachable(method, path, exc, wait) from exc
             if response.status_code == 503 and attempt < self.retries:
                 self.sleep(self._retry_after(response, attempt))
+                attempt += 1
+                continue
+            if _in_progress(response) and attempt < self.retries:
+                # An earlier attempt under this key still runs on the server: wait for its answer.
+                self.sleep(min(self.backoff * 2**attempt, self.max_retry_after))
                 attempt += 1
                 continue
             if response.status_code in ok:
@@ -850,6 +857,14 @@ def _csv_text(header: list[str], rows: list[list[str]]) -> str:
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()
+
+
+def _in_progress(response: requests.Response) -> bool:
+    if response.status_code != 409:
+        return False
+    body = _json_or_none(response)
+    kind = body.get("type", "") if isinstance(body, dict) else ""
+    return str(kind).endswith("idempotency-key-in-progress")
 
 
 def _json_or_none(response: requests.Response) -> Any:

@@ -88,3 +88,10 @@ def test_benchmark_through_the_client(kiln: Client, unique_name: str) -> None:
     finished = kiln.wait_for_job(job["id"], timeout=300)
     cell = finished["result"]["table"]["ucb"]["5"]
     assert cell["runs"] == 2
+
+
+def test_a_repeated_post_with_its_key_is_answered_once(kiln: Client, unique_name: str) -> None:
+    first = kiln.create_campaign(preset="latp", name=unique_name, idempotency_key=unique_name)
+    again = kiln.create_campaign(preset="latp", name=unique_name, idempotency_key=unique_name)
+    assert again["id"] == first["id"]
+    assert [c["id"] for c in kiln.list_campaigns() if c["name"] == unique_name] == [first["id"]]

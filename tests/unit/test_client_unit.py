@@ -102,7 +102,7 @@ def test_retry_after_is_bounded_and_retries_run_out() -> None:
     assert len(server.seen) == 3
 
 
-def test_connection_errors_are_retried_for_reads_only() -> None:
+def test_connection_errors_are_retried_with_backoff() -> None:
     lost = requests.ConnectionError("connection refused")
     server = FakeServer(lost, lost, (200, CAMPAIGN, {}))
     client, slept = client_with(server, backoff=0.1)
@@ -110,9 +110,29 @@ def test_connection_errors_are_retried_for_reads_only() -> None:
     assert slept == pytest.approx([0.1, 0.2])
 
     server = FakeServer(lost)
-    client, slept = client_with(server)
+    client, slept = client_with(server, retries=2)
     with pytest.raises(ConnectionFailed, match="make run"):
-        client.create_campaign(preset="latp")  # creating twice would make two campaigns
+        client.get_campaign("c1")
+    assert len(server.seen) == 3 and len(slept) == 2
+
+
+def test_a_post_is_retried_under_its_key_and_waits_while_the_first_attempt_runs() -> None:
+    lost = requests.ConnectionError("reset")
+    running = (
+        409,
+        {"type": "https://kiln.dev/problems/idempotency-key-in-progress", "title": "Conflict"},
+        {},
+    )
+    server = FakeServer(lost, running, (201, CAMPAIGN, {"Idempotent-Replayed": "true"}))
+    client, slept = client_with(server, backoff=0.1)
+    assert client.create_campaign(preset="latp")["id"] == "c1"
+    assert len({r.headers["Idempotency-Key"] for r in server.seen}) == 1
+    assert len(slept) == 2
+
+    server = FakeServer(lost)
+    client, slept = client_with(server)
+    with pytest.raises(ConnectionFailed):
+        client.request("POST", "/campaigns", json={}, retry_connection=False)
     assert len(server.seen) == 1 and slept == []
 
 
