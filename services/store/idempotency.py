@@ -13,14 +13,14 @@ import json
 from typing import Any, Literal
 
 from store.base import StoreBase, dumps
-from store.keys import PREFIX
+from store.keys import Keys
 
 Begin = Literal["new", "replay", "mismatch", "in_progress"]
 
 
 def idempotency_key(scoped: str) -> str:
     """The Redis key of one idempotency record."""
-    return f"{PREFIX}:idempotency:{scoped}"
+    return Keys.idempotency(scoped)
 
 
 class IdempotencyMixin(StoreBase):

@@ -22,7 +22,10 @@ kiln:job:{jid}                       HASH  id, kind, campaign_id, state, params,
                                            created_at, started_at, finished_at, plan, progress
 kiln:job:{jid}:chunks                HASH  chunk index -> outcome JSON (fan-out jobs)
 kiln:job:{jid}:chunk_sizes           HASH  chunk index -> number of work items it held
-kiln:tokens                          HASH  sha256(token) -> {"scope", "name", "created_at"}
+kiln:tokens                          HASH  sha256(token) -> {"id", "digest", "scope", "name",
+                                           "campaign_id", "created_at", "created_ns"}
+kiln:idempotency:{scoped}            STR   first response to a POST under an Idempotency-Key
+                                           (scoped per token; in progress, then kept a day)
 kiln:bootstrap_admin                 STR   sha256 of the generated first admin token (SET NX)
 kiln:workers                         ZSET  worker hostname -> last heartbeat (Redis TIME)
 """
@@ -91,6 +94,10 @@ class Keys:
     @staticmethod
     def refit_lock(cid: str) -> str:
         return f"{PREFIX}:campaign:{cid}:refit_lock"
+
+    @staticmethod
+    def idempotency(scoped: str) -> str:
+        return f"{PREFIX}:idempotency:{scoped}"
 
     @staticmethod
     def propose_lock(cid: str) -> str:

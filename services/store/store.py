@@ -3,7 +3,7 @@
 Every multi-key write is one MULTI/EXEC transaction (optimistic, WATCH-guarded where it depends on
 what it read), so a reader never sees half of a request and a crash never leaves half of one.
 The parts live in modules named for what they hold: campaigns, results, proposals, models, jobs,
-coordination (locks and coalescing), workers and tokens.
+coordination (locks and coalescing), workers, tokens and idempotency keys.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import redis
 from store.base import utcnow
 from store.campaigns import CampaignsMixin
 from store.coordination import RELEASE_LOCK, CoordinationMixin
+from store.idempotency import IdempotencyMixin
 from store.jobs import JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JobsMixin
 from store.models import SAVE_MODEL, ModelsMixin
 from store.proposals import EXPIRED, MEASURED, PENDING, WITHDRAWN, ProposalsMixin
@@ -46,6 +47,7 @@ class Store(
     CoordinationMixin,
     WorkersMixin,
     TokensMixin,
+    IdempotencyMixin,
 ):
     """Kiln's store of record on one Redis client (created with ``decode_responses=True``)."""
 

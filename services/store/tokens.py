@@ -11,8 +11,7 @@ import secrets
 import time
 from typing import Any
 
-from store.base import dumps, utcnow
-from store.idempotency import IdempotencyMixin
+from store.base import StoreBase, dumps, utcnow
 from store.keys import Keys
 
 
@@ -23,8 +22,8 @@ def _with_id(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-class TokensMixin(IdempotencyMixin):
-    """Token reads and writes (and the per-token idempotency keys)."""
+class TokensMixin(StoreBase):
+    """Token reads and writes."""
 
     def add_token(
         self, digest: str, scope: str, name: str, *, campaign_id: str | None = None
