@@ -252,3 +252,31 @@ def test_a_campaign_limited_token_sees_its_campaign_only(
     assert refused.status_code == 403 and "limited to campaign" in refused.text
     relayed = session.get(f"{stack.base_url}/ui/api/campaigns/{other}/results", timeout=10)
     assert relayed.status_code == 403
+
+
+def test_the_session_key_is_shared_by_every_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from intake import create_app
+
+    def key(**config: Any) -> Any:
+        return create_app({"REDIS_URL": "redis://127.0.0.1:1/0", **config}).config["SECRET_KEY"]
+
+    monkeypatch.delenv("KILN_SECRET_KEY", raising=False)
+    assert key(KILN_ADMIN_TOKEN="a" * 32) == key(KILN_ADMIN_TOKEN="a" * 32)
+    assert key(KILN_ADMIN_TOKEN="a" * 32) != key(KILN_ADMIN_TOKEN="b" * 32)
+    assert "a" * 32 not in key(KILN_ADMIN_TOKEN="a" * 32)
+    monkeypatch.setenv("KILN_SECRET_KEY", "from-the-environment")
+    assert key(KILN_ADMIN_TOKEN="a" * 32) == "from-the-environment"
+
+
+@pytest.mark.parametrize(
+    ("target", "kept"),
+    [("/campaigns/c1?benchmark=j", True), ("//evil.example", False),
+     ("https://evil.example/", False), ("/\\evil.example", False), (None, False)],
+)  # fmt: skip
+def test_sign_in_only_returns_to_pages_of_this_site(target: str | None, kept: bool) -> None:
+    from intake import create_app
+    from intake.dashboard.views import _safe_next
+
+    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "KILN_ADMIN_TOKEN": "a" * 32})
+    with app.test_request_context("/login"):
+        assert (_safe_next(target) == target) is kept
