@@ -195,3 +195,11 @@ def test_every_command_has_readable_help() -> None:
         assert summary and summary[0].isupper(), (words, summary)
     top = runner.invoke(cli, ["--help"]).output
     assert "KILN_URL" in top and "KILN_TOKEN" in top and "Examples:" in top
+
+
+def test_demo_runs_the_virtual_lab_loop(kiln: Any, unique_name: str) -> None:
+    out = kiln("demo", "--iterations", "1", "--name", unique_name).stdout
+    assert f"Created campaign {unique_name!r}" in out
+    assert "Seed grid: 80 new results posted" in out and "Iteration 1: 6 proposals" in out
+    again = kiln("demo", "--iterations", "1", "--name", unique_name).stdout
+    assert "Continuing campaign" in again and "Iteration 2" in again
