@@ -5,11 +5,13 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 PORT   ?= 8000
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run demo test test-fast lint format bench bench-bo bench-believer clean
+.PHONY: help venv run demo test test-fast lint format bench bench-bo bench-believer bench-intake \
+	bench-loop clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -21,6 +23,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP)  ## Create .venv and install Kiln with its dev tools
+
+# The benchmark-only tools (the `bench` extra), installed by the bench targets that need them.
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
 
 run: $(STAMP)  ## Start Redis, the intake and a worker; KILN_DEMO=1 (default) drives the virtual LATP lab
 	KILN_DEMO=$${KILN_DEMO:-1} $(PY) -m devstack
@@ -43,13 +50,19 @@ format: $(STAMP)  ## Apply ruff's formatting and safe fixes
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: bench-bo bench-believer  ## Run every benchmark
+bench: bench-bo bench-believer bench-intake bench-loop  ## Run every benchmark
 
 bench-bo: $(STAMP)  ## Virtual experiments (the study's Figure 3 protocol) on the virtual LATP grid
 	$(PY) bench/bo.py
 
 bench-believer: $(STAMP)  ## Fast Kriging believer against a naive refitting believer, side by side
 	$(PY) bench/believer.py
+
+bench-intake: $(BENCH_STAMP)  ## Results/s and p50/p99 of the intake (gunicorn + Redis) against a no-op ceiling
+	$(PY) bench/intake.py
+
+bench-loop: $(BENCH_STAMP)  ## Result posted -> a batch with it at a long-polling client, 1 and 3 workers
+	$(PY) bench/loop.py
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
