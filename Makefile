@@ -10,8 +10,8 @@ PORT   ?= 8000
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run demo test test-fast lint format bench bench-bo bench-believer bench-intake \
-	bench-loop clean
+.PHONY: help venv run demo test test-fast lint format bench bench-proposal bench-bo bench-believer \
+	bench-intake bench-loop clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -50,12 +50,15 @@ format: $(STAMP)  ## Apply ruff's formatting and safe fixes
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: bench-bo bench-believer bench-intake bench-loop  ## Run every benchmark
+bench: bench-proposal bench-intake bench-loop bench-bo  ## Run every benchmark
 
-bench-bo: $(STAMP)  ## Virtual experiments (the study's Figure 3 protocol) on the virtual LATP grid
+bench-proposal: $(BENCH_STAMP)  ## Refit + batch latency: fast believer vs naive believer vs scikit-optimize
+	$(PY) bench/proposal.py
+
+bench-bo: $(BENCH_STAMP)  ## Virtual experiments (the study's Figure 3 protocol) on the virtual LATP grid
 	$(PY) bench/bo.py
 
-bench-believer: $(STAMP)  ## Fast Kriging believer against a naive refitting believer, side by side
+bench-believer: $(BENCH_STAMP)  ## Fast Kriging believer against a naive refitting believer, side by side
 	$(PY) bench/believer.py
 
 bench-intake: $(BENCH_STAMP)  ## Results/s and p50/p99 of the intake (gunicorn + Redis) against a no-op ceiling
