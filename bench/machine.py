@@ -1,0 +1,84 @@
+"""What a benchmark records about the machine it ran on: cores, memory, Python, load.
+
+The benchmark machine may be shared (other jobs on the same cores), so each run records the load
+average before and after it; the README quotes it with the numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages (os.getloadavg), rounded."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def memory_gib() -> float | None:
+    """Total memory in GiB (Linux /proc/meminfo), or None elsewhere."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def describe() -> dict[str, Any]:
+    """Cores, memory, OS, Python and the current load average."""
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": memory_gib(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "load_average": load_average(),
+    }
+
+
+def summary(info: dict[str, Any]) -> str:
+    """One line for a benchmark's header."""
+    return (
+        f"{info['cpus']} CPUs, {info['memory_gib']} GiB, {info['platform']}, "
+        f"Python {info['python']}, load average {info['load_average']}"
+    )
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+    return text[text.rfind(")") + 2 :].split()
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants (Linux /proc; just [root] elsewhere)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            fields = _stat(int(entry))
+            if fields:
+                parents[int(entry)] = int(fields[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, ppid in parents.items() if ppid in frontier]
+        tree.extend(frontier)
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the given processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        fields = _stat(pid)
+        if fields:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
