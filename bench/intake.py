@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import io
 import json
 import os
@@ -280,13 +281,21 @@ def post_csv(url: str, admin: str, rows: int, bodies: list[dict[str, Any]], run:
     return {"rows": rows, "bytes": len(text), "seconds": seconds, "campaign_id": cid}
 
 
+def intake_package() -> Any:
+    """The intake package itself: this script's directory (sys.path[0]) holds a namesake."""
+    saved = sys.path[:]
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
+    try:
+        return importlib.import_module("intake")
+    finally:
+        sys.path[:] = saved
+
+
 def profile_post_path(redis_url: str, admin: str, bodies: list[dict[str, Any]], out: Path) -> None:
     """pyinstrument over the intake's post path: single results, then a 10,000-row CSV."""
     from pyinstrument import Profiler
 
-    from intake import create_app
-
-    app = create_app({"REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": admin})
+    app = intake_package().create_app({"REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": admin})
     client = app.test_client()
     auth = {"Authorization": f"Bearer {admin}"}
     cid = client.post(f"{API}/campaigns", json={"preset": "latp", "name": "profile"}, headers=auth)
