@@ -28,6 +28,8 @@ kiln:idempotency:{scoped}            STR   first response to a POST under an Ide
                                            (scoped per token; in progress, then kept a day)
 kiln:bootstrap_admin                 STR   sha256 of the generated first admin token (SET NX)
 kiln:workers                         ZSET  worker hostname -> last heartbeat (Redis TIME)
+kiln:metrics:refit_seconds           HASH  refit durations of every worker, a cumulative histogram:
+                                           count, sum (s), le:{bound} -> refits that took <= bound
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Keys:
     tokens = f"{PREFIX}:tokens"
     bootstrap_admin = f"{PREFIX}:bootstrap_admin"
     workers = f"{PREFIX}:workers"
+    refit_seconds = f"{PREFIX}:metrics:refit_seconds"
 
     @staticmethod
     def campaign(cid: str) -> str:

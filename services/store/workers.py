@@ -1,4 +1,4 @@
-"""Workers: heartbeats, liveness and the aggregate gauges of /metrics."""
+"""Workers: heartbeats, liveness, the aggregate gauges of /metrics and the workers' refit timings."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from typing import Any
 
 from store.base import StoreBase
 from store.keys import Keys
+
+#: Upper bounds (s) of the refit-duration histogram: a small campaign fits in well under a
+#: second, a large one with a feasibility model in tens of seconds.
+REFIT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
 class WorkersMixin(StoreBase):
@@ -46,4 +50,23 @@ class WorkersMixin(StoreBase):
             "results": sum(per_campaign[0::2]),
             "proposals_pending": sum(per_campaign[1::2]),
             "queues": dict(zip(queues, lengths, strict=True)),
+        }
+
+    def record_refit(self, seconds: float) -> None:
+        """Count one refit that took `seconds` (any worker, any host) in the shared histogram."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(Keys.refit_seconds, "count", 1)
+            pipe.hincrbyfloat(Keys.refit_seconds, "sum", seconds)
+            for bound in REFIT_BUCKETS:
+                if seconds <= bound:
+                    pipe.hincrby(Keys.refit_seconds, f"le:{bound}", 1)
+            pipe.execute()
+
+    def refit_histogram(self) -> dict[str, Any]:
+        """The refit histogram: count, sum and cumulative bucket counts [(bound, n)...]."""
+        raw = self.redis.hgetall(Keys.refit_seconds)
+        return {
+            "count": int(raw.get("count", 0)),
+            "sum": float(raw.get("sum", 0.0)),
+            "buckets": [(bound, int(raw.get(f"le:{bound}", 0))) for bound in REFIT_BUCKETS],
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from worker import tasklog  # noqa: F401  (its signals set up the log lines before the worker logs)
 from worker.celery_app import make_celery
 
 app = make_celery()

@@ -11,7 +11,7 @@ from celery import Celery, Task, shared_task
 from kiln import task_names
 from kiln.errors import KilnError
 from store import Store
-from worker import benchmarks, pipeline
+from worker import benchmarks, metrics, pipeline, tasklog
 
 # Redis blips are retried; everything else is recorded on the job and not retried.
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
@@ -30,10 +30,11 @@ def store_for(app: Celery) -> Store:
 
 
 def sender(app: Celery) -> pipeline.Send:
-    """Enqueue follow-up tasks by name, like the intake does."""
+    """Enqueue follow-up tasks by name, like the intake does, with the same request id."""
 
     def send(name: str, args: list[Any], queue: str, task_id: str | None) -> Any:
-        return app.send_task(name, args=args, queue=queue, task_id=task_id)
+        headers = tasklog.follow_up_headers()
+        return app.send_task(name, args=args, queue=queue, task_id=task_id, headers=headers)
 
     return send
 
@@ -66,7 +67,10 @@ def on_job(store: Store, job_id: str, work: Callable[[], dict[str, Any]]) -> dic
 )
 def refit(self: Task, campaign_id: str) -> dict[str, Any]:
     """Refit a campaign's surrogate on all its results (coalesced, one at a time)."""
-    outcome = pipeline.refit_campaign(store_for(self.app), campaign_id, sender(self.app))
+    store = store_for(self.app)
+    outcome = metrics.timed_refit(
+        store, lambda: pipeline.refit_campaign(store, campaign_id, sender(self.app))
+    )
     if outcome.get("skipped"):
         raise self.retry(countdown=pipeline.LOCK_RETRY_S, max_retries=LOCK_RETRIES)
     return outcome

@@ -8,3 +8,8 @@ BENCHMARK = "kiln.benchmark"
 
 PROPOSALS_QUEUE = "proposals"
 BENCHMARKS_QUEUE = "benchmarks"
+
+# Message headers the intake sets on every task it sends (and the worker on follow-up tasks), so
+# the worker's log lines carry the id of the HTTP request that caused them.
+REQUEST_ID_HEADER = "kiln_request_id"
+CAMPAIGN_ID_HEADER = "kiln_campaign_id"
