@@ -42,8 +42,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    from intake import auth, errors, idempotency
+    from intake import auth, errors, idempotency, observability
     from intake.extensions import IdConverter, KilnApi, store_ext, tasks_ext
+
+    # First: the request id, clock and access line wrap every other hook.
+    observability.init_app(app)
 
     # Ids are never "latest": /proposals/latest is not also a proposal's URL (Allow, 405).
     app.url_map.converters["default"] = IdConverter

@@ -4,21 +4,19 @@ Scopes nest: admin ⊇ write ⊇ read. A view declares what it needs with `@requ
 otherwise reads need `read` and everything else `write`. Tokens are stored as sha256 digests and
 compared in constant time; the first admin token comes from KILN_ADMIN_TOKEN or is generated once.
 A read or write token may be limited to one campaign: any URL of another campaign is a 403.
-Every request is logged (an after_request line) with the token's name, never the token.
+The access line (intake.observability) names the request's token by its name, never the token.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, current_app, g, request
 
 from intake.errors import ApiProblem
 from intake.extensions import get_store
@@ -34,8 +32,6 @@ PUBLIC_ENDPOINTS = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-access_log = logging.getLogger("intake.access")
 
 
 def digest(token: str) -> str:
@@ -151,26 +147,6 @@ def principal() -> str | None:
     return None if record is None else str(record["digest"])
 
 
-def _start_clock() -> None:
-    g.started = time.monotonic()
-
-
-def log_request(response: Response) -> Response:
-    """after_request: one line per request naming the token (by its name, never the secret)."""
-    record = getattr(g, "token", None)
-    name = record.get("name", "?") if record else "-"
-    elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
-    access_log.info(
-        "%s %s %s token=%s %.1fms",
-        request.method,
-        request.path,
-        response.status_code,
-        name,
-        elapsed,
-    )
-    return response
-
-
 def bootstrap_admin(app: Flask) -> None:
     """Without KILN_ADMIN_TOKEN, generate the first admin token once and log it once.
 
@@ -191,14 +167,7 @@ def bootstrap_admin(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Install the auth hook; try the admin bootstrap now (again at first request if Redis is away)."""
-    if access_log.level == logging.NOTSET:
-        access_log.setLevel(logging.INFO)
-    # Creating the app's logger gives "intake" a handler (unless logging is configured), so the
-    # access lines of its child "intake.access" are written, not dropped as below WARNING.
-    app.logger.debug("access log: %s", access_log.name)
-    app.before_request(_start_clock)
     app.before_request(authorise)
-    app.after_request(log_request)
     try:
         bootstrap_admin(app)
     except (redis.ConnectionError, redis.TimeoutError) as exc:

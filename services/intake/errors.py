@@ -1,6 +1,7 @@
 """Every error becomes one application/problem+json shape, here and nowhere else.
 
-    {"type": ..., "title": ..., "status": ..., "detail": ..., "errors": {field: [messages]}}
+    {"type": ..., "title": ..., "status": ..., "detail": ..., "errors": {field: [messages]},
+     "request_id": ...}
 
 Domain errors (kiln), store errors, webargs/marshmallow validation errors, HTTP errors and a Redis
 that does not answer (503 with Retry-After) are all mapped by `to_problem`.
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import redis
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g, has_request_context
 from kombu.exceptions import OperationalError as BrokerError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -130,6 +131,8 @@ def problem(
         "detail": detail or title,
     }
     body["errors"] = dict(errors or {})
+    if has_request_context() and g.get("request_id"):
+        body["request_id"] = g.request_id  # quote it when reporting the error
     response = current_app.response_class(
         json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE
     )

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
+from intake.observability import task_headers
 from intake.schemas import ProblemOut
 from kiln import task_names
 from store import Store
@@ -57,7 +58,10 @@ class TaskQueue:
     def send(self, name: str, args: list[Any], *, queue: str, task_id: str | None = None) -> str:
         """Send a task by name to a queue; return its task id."""
         assert self.celery is not None, "TaskQueue.send on the extension, not an app's instance"
-        result = self.celery.send_task(name, args=args, queue=queue, task_id=task_id)
+        # The request id (and campaign) travel as message headers, for the worker's log lines.
+        result = self.celery.send_task(
+            name, args=args, queue=queue, task_id=task_id, headers=task_headers()
+        )
         return str(result.id)
 
     def refit(self, campaign_id: str) -> str:

@@ -312,7 +312,7 @@ def _health_paths() -> dict[str, Any]:
         "/metrics": {
             "get": {
                 "operationId": "metrics",
-                "summary": "Prometheus text: campaigns, results, pending proposals, queues",
+                "summary": "Prometheus: requests, refit durations, results, pending proposals, queues",
                 "tags": ["Health"],
                 "security": [],
                 "responses": {
@@ -343,6 +343,10 @@ def finish(spec: APISpec) -> None:
                     "errors": {
                         "type": "object",
                         "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "request_id": {
+                        "type": "string",
+                        "description": "the request's X-Request-ID, as in the logs",
                     },
                 },
                 "example": PROBLEM_EXAMPLE,

@@ -522,3 +522,6 @@ class ProblemOut(Schema):
         values=fields.List(fields.String()),
         metadata={"description": "field path (e.g. results.2.objective) -> messages"},
     )
+    request_id = fields.String(
+        metadata={"description": "the request's X-Request-ID, as in the logs; quote it"}
+    )

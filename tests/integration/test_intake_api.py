@@ -11,6 +11,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from intake import create_app
 from kiln import task_names
@@ -488,10 +489,18 @@ def test_metrics_are_prometheus_text(client: FlaskClient, cid: str, store: Store
     store.heartbeat("worker@test")
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
-    text = response.get_data(as_text=True)
-    assert "kiln_campaigns 1\n" in text and "kiln_results 2\n" in text
-    assert "kiln_proposals_pending 1\n" in text and "kiln_workers_live 1\n" in text
-    assert 'kiln_queue_length{queue="proposals"} 1\n' in text  # the refit the posts queued
+    assert "version=0.0.4" in response.headers["Content-Type"]
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for s in family.samples
+    }
+    assert samples[("kiln_campaigns", ())] == 1 and samples[("kiln_results", ())] == 2
+    assert samples[("kiln_proposals_pending", ())] == 1
+    assert samples[("kiln_workers_live", ())] == 1
+    # the refit the posts queued
+    assert samples[("kiln_queue_length", (("queue", "proposals"),))] == 1
+    assert samples[("kiln_queue_length", (("queue", "benchmarks"),))] == 0
 
 
 def test_csv_problems_are_field_errors(client: FlaskClient, cid: str) -> None:

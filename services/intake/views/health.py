@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
+from intake import metrics as kiln_metrics
 from intake.errors import problem
 from intake.extensions import get_store
 from kiln import task_names
@@ -49,26 +50,11 @@ def openapi() -> Any:
 @bp.get("/metrics")
 @bp.get("/api/v1/metrics")
 def metrics() -> Any:
-    """Expose aggregate gauges in the Prometheus text format (no per-campaign labels)."""
-    store = get_store()
-    queues = [task_names.PROPOSALS_QUEUE, task_names.BENCHMARKS_QUEUE]
-    gauges = store.gauges(queues)
-    workers = store.live_workers(int(current_app.config["KILN_WORKER_MAX_AGE_S"]))
-    lines = [
-        "# HELP kiln_campaigns Campaigns stored.",
-        "# TYPE kiln_campaigns gauge",
-        f"kiln_campaigns {gauges['campaigns']}",
-        "# HELP kiln_results Results stored, all campaigns.",
-        "# TYPE kiln_results gauge",
-        f"kiln_results {gauges['results']}",
-        "# HELP kiln_proposals_pending Proposals issued and not yet measured.",
-        "# TYPE kiln_proposals_pending gauge",
-        f"kiln_proposals_pending {gauges['proposals_pending']}",
-        "# HELP kiln_queue_length Tasks waiting in a Celery queue.",
-        "# TYPE kiln_queue_length gauge",
-        *[f'kiln_queue_length{{queue="{q}"}} {n}' for q, n in gauges["queues"].items()],
-        "# HELP kiln_workers_live Workers with a fresh heartbeat.",
-        "# TYPE kiln_workers_live gauge",
-        f"kiln_workers_live {len(workers)}",
-    ]
-    return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
+    """Expose the request metrics of every intake process and the store's gauges to Prometheus."""
+    scrape = kiln_metrics.registry(
+        get_store(),
+        [task_names.PROPOSALS_QUEUE, task_names.BENCHMARKS_QUEUE],
+        int(current_app.config["KILN_WORKER_MAX_AGE_S"]),
+    )
+    body, content_type = kiln_metrics.render(scrape, request.headers.get("Accept"))
+    return Response(body, content_type=content_type)
