@@ -96,6 +96,27 @@ def _clean_float(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _first_non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first NaN or infinite float in a nested JSON-like value, else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "value"
+    if isinstance(value, Mapping):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _first_non_finite(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _all_equal(y: np.ndarray) -> bool:
+    return bool(np.ptp(y) <= EQUAL_TARGETS_RTOL * max(1.0, float(np.max(np.abs(y)))))
+
+
 @dataclass
 class FittedModel:
     """A surrogate fitted to one campaign's data, with what it needs to be reported.
@@ -236,7 +257,9 @@ def fit_model(
         NoObservationsError: Without usable observations.
         InvalidObservationError: For NaN/inf or non-positive (under log10) objective values.
         OutsideSpaceError: For parameters that cannot be encoded.
-        ModelFitError: When the GP cannot be fitted.
+        ModelFitError: When the GP cannot be fitted, when every target is equal (nothing to
+            learn), or when its predictions overflow the objective's unit (a value off by
+            hundreds of decades).
     """
     data = _parse_observations(space, objective, observations)
     return _fit(space, objective, data, random_state=random_state, n_restarts=n_restarts)
@@ -250,9 +273,27 @@ def _fit(
             "there are no usable observations to fit a model on; post measured results first"
         )
     y = objective.to_model(data.values)
+    if y.size > 1 and _all_equal(y):
+        raise ModelFitError(
+            f"all {y.size} targets are equal ({data.values[0]!r}): there is nothing to learn "
+            "until a different value is measured"
+        )
     surrogate = GPSurrogate(n_restarts=n_restarts, random_state=random_state).fit(
         space.encode(data.points), y
     )
+    # Overflow is checked for below, on what the model reports, rather than warned about.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _reportable(space, objective, data, y, surrogate, random_state)
+
+
+def _reportable(
+    space: SearchSpace,
+    objective: Objective,
+    data: _Data,
+    y: np.ndarray,
+    surrogate: GPSurrogate,
+    random_state: int,
+) -> FittedModel:
     best = int(np.argmax(y))
     best_observed = {
         "parameters": dict(data.points[best]),
@@ -264,7 +305,18 @@ def _fit(
     top = int(np.argmax(mu))
     mean, std = objective.from_model(mu[top], sd[top])
     best_predicted = {"parameters": dict(candidates[top]), "mean": mean, "std": std}
-    return FittedModel(space, objective, surrogate, best_observed, best_predicted)
+    model = FittedModel(space, objective, surrogate, best_observed, best_predicted)
+    # A model is only as good as what it can report: predictions that overflow the objective's
+    # unit (e.g. one value of 1e300 under log10, a typo by hundreds of decades) cannot be stored
+    # or served, so such a fit counts as failed and proposals fall back to space filling.
+    where = _first_non_finite(model.summary())
+    if where is not None:
+        unit = objective.unit or "the objective's unit"
+        raise ModelFitError(
+            f"the model's {where} is not a finite number in {unit}: the data spans too many "
+            "orders of magnitude; check for a value off by many decades"
+        )
+    return model
 
 
 @dataclass(frozen=True)
@@ -346,6 +398,7 @@ def propose(
     model: FittedModel | None = None,
     random_state: int = 0,
     feasibility: FeasibilityModel | None = None,
+    fallback: str | None = None,
 ) -> Batch:
     """Propose the next batch of experiments.
 
@@ -366,6 +419,8 @@ def propose(
         random_state: Seeds candidates, the fit, random picks and space-filling ties.
         feasibility: A classifier of synthesis success (:mod:`kiln.feasibility`); its
             probability multiplies the acquisition of every candidate.
+        fallback: When given, no model is fitted or used: a space-filling design is made and
+            this reason reported (e.g. the caller already knows the fit fails on this data).
 
     Returns:
         The batch; ``fallback`` says why a space-filling design was used (no observations,
@@ -389,13 +444,14 @@ def propose(
     X_pend = space.encode(pend) if pend else np.empty((0, space.dim))
     y = objective.to_model(data.values) if data.values else np.empty(0)
 
-    fallback: str | None = None
     fitted: FittedModel | None = None
-    if y.size == 0:
+    if fallback is not None:
+        pass
+    elif y.size == 0:
         fallback = "space_filling: no observations"
     elif y.size == 1:
         fallback = "space_filling: one observation"
-    elif np.ptp(y) <= EQUAL_TARGETS_RTOL * max(1.0, float(np.max(np.abs(y)))):
+    elif _all_equal(y):
         fallback = "space_filling: all targets equal"
     elif model is not None and _model_matches(model, space, objective, X_obs, y):
         fitted = model
@@ -444,7 +500,9 @@ def propose(
             proposals.append(Proposal(params))
             continue
         mu, sd = fitted.surrogate.predict(pick.x[None, :])
-        mean, std = objective.from_model(mu[0], sd[0])
+        with np.errstate(over="ignore"):
+            mean, std = objective.from_model(mu[0], sd[0])
         value = None if strategy.acquisition == "random" else _clean_float(pick.acquisition_value)
-        proposals.append(Proposal(params, mean, std, value))
+        # Beyond float64 in the objective's unit: reported as unknown rather than as inf.
+        proposals.append(Proposal(params, _clean_float(mean), _clean_float(std), value))
     return Batch(proposals, selection.exhausted, fallback, fitted)

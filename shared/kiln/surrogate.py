@@ -103,6 +103,15 @@ class GPSurrogate:
             raise ModelFitError(f"X has {X.shape[0]} rows but y has {y.shape[0]} values")
         if not (np.isfinite(X).all() and np.isfinite(y).all()):
             raise ModelFitError("X and y must be finite; drop or fix non-finite observations")
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = normalisation(y)
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            # e.g. +-1e300 without a log transform: the variance overflows and every prediction
+            # would silently be NaN.
+            raise ModelFitError(
+                f"the targets cannot be normalised: their spread overflows (mean {mean!r}, "
+                f"std {std!r}); a value is likely off by many orders of magnitude"
+            )
         gpr = GaussianProcessRegressor(
             kernel=make_kernel(X.shape[1]),
             alpha=JITTER,
@@ -118,6 +127,11 @@ class GPSurrogate:
                 gpr.fit(X, y)
         except (np.linalg.LinAlgError, ValueError) as exc:
             raise ModelFitError(f"the Gaussian process could not be fitted: {exc}") from None
+        if not math.isfinite(gpr.log_marginal_likelihood_value_):
+            raise ModelFitError(
+                "the Gaussian process could not be fitted: its log marginal likelihood is "
+                f"{gpr.log_marginal_likelihood_value_!r}"
+            )
         params = gpr.kernel_.get_params()
         self._set_state(
             constant=float(params["k1__k1__constant_value"]),
