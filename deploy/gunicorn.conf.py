@@ -1,12 +1,19 @@
 """gunicorn settings for the intake: `gunicorn 'intake:create_app()' -c deploy/gunicorn.conf.py`.
 
-Read from the environment: PORT (8000), WEB_CONCURRENCY (2 processes), GUNICORN_THREADS (8).
-Command-line flags override these (make run binds to 127.0.0.1 and logs access to a file).
+Read from the environment: PORT (8000), WEB_CONCURRENCY (2 processes), GUNICORN_THREADS (8),
+LOG_FORMAT (json or text), LOG_LEVEL (info) and PROMETHEUS_MULTIPROC_DIR (a fresh temporary
+directory when unset). Command-line flags override these (make run binds to 127.0.0.1 and logs
+gunicorn's own access lines to a file).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kiln import logs
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -26,10 +33,38 @@ keepalive = 5
 limit_request_line = 8190
 limit_request_fields = 100
 
-accesslog = "-"
+# Every line, the app's and gunicorn's, goes to stderr through the root logger: one JSON object
+# per line (LOG_FORMAT=json, the default) or text. The app writes an access line of its own
+# (intake.access: method, path, status, duration, token name, request id), so gunicorn's
+# would only repeat it in JSON; in text it stays, as before.
+_log_format = logs.log_format()
+logconfig_dict = logs.dict_config(_log_format, logs.log_level())
+accesslog = None if _log_format == "json" else "-"
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info")
+loglevel = logs.log_level().lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+# prometheus-client's multiprocess mode: each worker process writes its request counters to files
+# in this directory and /metrics sums them all, whichever process answers the scrape. Set here,
+# before the workers fork (they inherit it) and import the app (preload_app is off).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kiln-metrics-")
+
+
+def on_starting(server: Any) -> None:
+    """Start the metrics from zero: files left by an earlier run would be counted again."""
+    path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # only prometheus-client's files, whatever else is there
+        stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker process is gone: its counters stay in the sum, its live gauges are dropped."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
 
 # Each worker process builds its own app: no Redis connection or thread crosses a fork.
 preload_app = False

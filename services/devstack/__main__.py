@@ -3,7 +3,8 @@
 Environment: PORT (8000), REDIS_URL (unset: an embedded Redis with AOF in ./var/redis on
 KILN_REDIS_PORT, default 6390, or a free port), KILN_ADMIN_TOKEN (unset: made once and kept in
 ./var/admin_token), KILN_DEMO (1: drive the virtual LATP lab if the demo campaign does not exist),
-WEB_CONCURRENCY, WORKER_CONCURRENCY, KILN_VAR (./var), KILN_ECHO_LOGS (1: show every log line).
+WEB_CONCURRENCY, WORKER_CONCURRENCY, KILN_VAR (./var), KILN_ECHO_LOGS (1: show every log line),
+LOG_FORMAT (text here, for people reading var/log; json is the default everywhere else), LOG_LEVEL.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def main() -> int:
     var_dir = Path(os.environ.get("KILN_VAR", "var")).resolve()
     port = int(os.environ.get("PORT", "8000"))
     lock = _lock(var_dir)
+    # People read these logs; deployments (and the tests' stacks) ship JSON lines to a collector.
+    os.environ.setdefault("LOG_FORMAT", "text")
     token, token_source = admin_token(var_dir)
     stack = Stack(
         var_dir,

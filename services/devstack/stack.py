@@ -199,6 +199,9 @@ class Stack:
             "KILN_ADMIN_TOKEN": admin_token,
             "PORT": str(port),
             "PYTHONUNBUFFERED": "1",
+            # The intake's per-process request metrics, summed by /metrics (gunicorn.conf.py
+            # empties it as gunicorn starts).
+            "PROMETHEUS_MULTIPROC_DIR": str(self.var_dir / "metrics"),
         }
         self.env.setdefault("WEB_CONCURRENCY", str(web_concurrency or 2))
         self.env["WORKER_CONCURRENCY"] = str(

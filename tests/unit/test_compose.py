@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -92,13 +94,61 @@ def test_dockerfile_is_multi_stage_slim_and_not_root() -> None:
     assert "build-essential" not in dockerfile.split("AS runtime")[1]
 
 
-def test_gunicorn_conf_outlasts_the_longest_long_poll(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORT", "8123")
-    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+def gunicorn_settings() -> dict[str, Any]:
     settings: dict[str, Any] = {}
     exec((ROOT / "deploy" / "gunicorn.conf.py").read_text(), settings)
+    return settings
+
+
+def test_gunicorn_conf_outlasts_the_longest_long_poll(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PORT", "8123")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    settings = gunicorn_settings()
     assert settings["bind"] == "0.0.0.0:8123"
     assert settings["workers"] == 3
     assert settings["worker_class"] == "gthread" and settings["threads"] >= 4
     assert settings["timeout"] > 60
     assert settings["accesslog"] == "-"
+
+
+def test_gunicorn_logs_json_lines_without_a_second_access_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("LOG_FORMAT", raising=False)
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    settings = gunicorn_settings()
+    assert settings["accesslog"] is None  # the app's intake.access line has the fields
+    config = settings["logconfig_dict"]
+    assert config["root"]["level"] == "WARNING" and settings["loglevel"] == "warning"
+    assert config["formatters"]["kiln"]["fmt"] == "json"
+    assert config["loggers"]["gunicorn.error"] == {"handlers": [], "propagate": True}
+
+
+def test_gunicorn_sums_metrics_of_its_processes_in_a_fresh_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    settings = gunicorn_settings()
+    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])  # restored (unset) by monkeypatch
+    try:
+        assert made.is_dir() and made != tmp_path
+    finally:
+        made.rmdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    settings = gunicorn_settings()
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_123.db").write_bytes(b"old run")
+    (tmp_path / "metrics" / "keep.txt").write_text("not ours")
+    settings["on_starting"](None)
+    assert [p.name for p in (tmp_path / "metrics").iterdir()] == ["keep.txt"]
+    # A dead process's live gauges go; its counters stay in the sum.
+    (tmp_path / "metrics" / "gauge_livesum_999.db").write_bytes(b"")
+    (tmp_path / "metrics" / "counter_999.db").write_bytes(b"")
+    settings["child_exit"](None, SimpleNamespace(pid=999))
+    left = sorted(p.name for p in (tmp_path / "metrics").iterdir())
+    assert left == ["counter_999.db", "keep.txt"]
