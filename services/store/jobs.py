@@ -75,9 +75,33 @@ class JobsMixin(StoreBase):
             "progress": json.loads(raw["progress"]) if raw.get("progress") else None,
         }
 
-    def job_running(self, jid: str) -> None:
-        """Mark a job running (again, after a redelivery)."""
-        self.redis.hset(Keys.job(jid), mapping={"state": JOB_RUNNING, "started_at": utcnow()})
+    def job_running(self, jid: str, worker: str = "") -> None:
+        """Mark a job running (again, after a redelivery), on `worker` (its name) if known."""
+        self.redis.hset(
+            Keys.job(jid), mapping={"state": JOB_RUNNING, "started_at": utcnow(), "worker": worker}
+        )
+
+    def job_worker(self, jid: str) -> str | None:
+        """The worker that last started the job ("" if unknown), or None if it never started."""
+        return self.redis.hget(Keys.job(jid), "worker")
+
+    def requeue_job(self, jid: str) -> bool:
+        """Put a failed job back to queued (to be sent again); False unless it had failed."""
+        key = Keys.job(jid)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(key)
+                    if pipe.hget(key, "state") != JOB_FAILED:
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, mapping={"state": JOB_QUEUED, "error": "", "finished_at": ""})
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("job could not be requeued: too much contention")
 
     def job_done(self, jid: str, result: Mapping[str, Any] | None) -> None:
         """Mark a job done with its result."""

@@ -15,7 +15,7 @@ kiln:campaign:{cid}:model            HASH  state (JSON), summary (JSON), model_v
                                            data_version, space_version, fitted_at
 kiln:campaign:{cid}:model_version    STR   counter
 kiln:campaign:{cid}:refit_queued     STR   coalescing flag: a refit task is queued (TTL)
-kiln:campaign:{cid}:refit_lock       STR   per-campaign refit lock: random token, PX TTL
+kiln:campaign:{cid}:refit_lock       STR   per-campaign refit lock: "{owner} {random token}", PX TTL
 kiln:campaign:{cid}:propose_lock     STR   per-campaign batch lock (one batch computed at a time,
                                            so each sees the pending proposals of the one before)
 kiln:job:{jid}                       HASH  id, kind, campaign_id, state, params, result, error,
@@ -28,6 +28,10 @@ kiln:idempotency:{scoped}            STR   first response to a POST under an Ide
                                            (scoped per token; in progress, then kept a day)
 kiln:bootstrap_admin                 STR   sha256 of the generated first admin token (SET NX)
 kiln:workers                         ZSET  worker hostname -> last heartbeat (Redis TIME)
+kiln:worker:{name}:deliveries        SET   Celery delivery tags the worker received and has not
+                                           acknowledged (yet): redelivered if it dies
+kiln:campaign:{cid}:model_failure    HASH  the last refit that failed: data_version,
+                                           space_version, reason, at (cleared by a good refit)
 kiln:metrics:refit_seconds           HASH  refit durations of every worker, a cumulative histogram:
                                            count, sum (s), le:{bound} -> refits that took <= bound
 """
@@ -45,6 +49,14 @@ class Keys:
     bootstrap_admin = f"{PREFIX}:bootstrap_admin"
     workers = f"{PREFIX}:workers"
     refit_seconds = f"{PREFIX}:metrics:refit_seconds"
+
+    @staticmethod
+    def worker_deliveries(name: str) -> str:
+        return f"{PREFIX}:worker:{name}:deliveries"
+
+    @staticmethod
+    def model_failure(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:model_failure"
 
     @staticmethod
     def campaign(cid: str) -> str:

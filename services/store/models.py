@@ -51,6 +51,36 @@ class ModelsMixin(StoreBase):
         )
         return int(version) or None
 
+    def record_model_failure(
+        self, cid: str, *, data_version: int, space_version: int, reason: str
+    ) -> None:
+        """Record that the refit on this data failed, and why (kept until a refit succeeds)."""
+        self.redis.hset(
+            Keys.model_failure(cid),
+            mapping={
+                "data_version": data_version,
+                "space_version": space_version,
+                "reason": reason,
+                "at": utcnow(),
+            },
+        )
+
+    def model_failure(self, cid: str) -> dict[str, Any] | None:
+        """The last failed refit {data_version, space_version, reason, at}, or None."""
+        raw = self.redis.hgetall(Keys.model_failure(cid))
+        if not raw:
+            return None
+        return {
+            "data_version": int(raw["data_version"]),
+            "space_version": int(raw["space_version"]),
+            "reason": raw["reason"],
+            "at": raw.get("at"),
+        }
+
+    def clear_model_failure(self, cid: str) -> None:
+        """Forget a failed refit once a model is fitted again."""
+        self.redis.delete(Keys.model_failure(cid))
+
     def get_model(self, cid: str, *, with_state: bool = False) -> dict[str, Any] | None:
         """Return the latest model's summary and versions (and its state if asked), or None."""
         fields = ["summary", "model_version", "data_version", "space_version", "fitted_at"]

@@ -3,7 +3,8 @@
 Every multi-key write is one MULTI/EXEC transaction (optimistic, WATCH-guarded where it depends on
 what it read), so a reader never sees half of a request and a crash never leaves half of one.
 The parts live in modules named for what they hold: campaigns, results, proposals, models, jobs,
-coordination (locks and coalescing), workers, tokens and idempotency keys.
+coordination (locks and coalescing), deliveries (the messages each worker holds), workers, tokens
+and idempotency keys.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import redis
 
 from store.base import utcnow
 from store.campaigns import CampaignsMixin
-from store.coordination import RELEASE_LOCK, CoordinationMixin
+from store.coordination import RELEASE_LOCK, RELEASE_OWNED, CoordinationMixin
+from store.deliveries import DeliveriesMixin
 from store.idempotency import IdempotencyMixin
 from store.jobs import JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JobsMixin
 from store.models import SAVE_MODEL, ModelsMixin
@@ -45,6 +47,7 @@ class Store(
     ModelsMixin,
     JobsMixin,
     CoordinationMixin,
+    DeliveriesMixin,
     WorkersMixin,
     TokensMixin,
     IdempotencyMixin,
@@ -54,6 +57,7 @@ class Store(
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._release_lock = client.register_script(RELEASE_LOCK)
+        self._release_owned = client.register_script(RELEASE_OWNED)
         self._save_model = client.register_script(SAVE_MODEL)
 
     @classmethod
