@@ -1,18 +1,26 @@
 """What the tasks do, around the pure kiln calls: load from the store, call, store the outcome.
 
 Refits are coalesced and serialised per campaign; batches are keyed by their job id, so a task
-that is redelivered after a crash stores nothing twice.
+that is redelivered after a crash stores nothing twice. Locks name the worker that holds them
+(`owner`), so a dead worker's locks can be released at once (see `worker.recovery`).
+
+Data the model cannot learn from (identical targets, values off by hundreds of decades) never
+wedges a campaign: the failed refit is recorded with its reason, batches fall back to a
+space-filling design that says why, and a failed automatic batch is tried again on new data.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from kiln import task_names
-from kiln.errors import KilnError
+from kiln.errors import KilnError, NoObservationsError
 from kiln.feasibility import FeasibilityModel, fit_feasibility
 from kiln.ledger import data_hash, provenance
 from kiln.objective import Objective
@@ -35,6 +43,10 @@ PROPOSE_LOCK_TTL_MS = 120_000
 LOCK_TTL_MS = 300_000
 
 Send = Callable[[str, list[Any], str, str | None], Any]
+
+#: Numerical failures of a fit or a batch that are not domain errors (overflow, a singular
+#: matrix, a NaN scikit-learn refuses, a number JSON cannot hold): treated as a failed model.
+NUMERIC_FAILURES = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 
 
 def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
@@ -75,27 +87,37 @@ def fit_and_store(store: Store, campaign: Mapping[str, Any]) -> tuple[int, int |
     objective = Objective.from_dict(campaign["objective"])
     try:
         model = fit_model(space_of(campaign), objective, observations, random_state=0)
-    except KilnError as exc:  # no usable data, a fit failure, data the current space rejects
-        log.warning("campaign %s: no model at data_version %d: %s", cid, len(results), exc)
+        state, summary = model.to_dict(), model.summary()
+        feasibility = fit_feasibility(model.space, results)
+        state["feasibility"] = feasibility.to_dict() if feasibility is not None else None
+        summary["feasibility"] = feasibility.summary() if feasibility is not None else None
+        summary["data_sha256"] = data_hash(results)
+        version = store.save_model(
+            cid,
+            state,
+            summary,
+            data_version=len(results),
+            space_version=space_version,
+        )
+    except NoObservationsError:
         return len(results), None
-    state, summary = model.to_dict(), model.summary()
-    feasibility = fit_feasibility(model.space, results)
-    state["feasibility"] = feasibility.to_dict() if feasibility is not None else None
-    summary["feasibility"] = feasibility.summary() if feasibility is not None else None
-    summary["data_sha256"] = data_hash(results)
-    version = store.save_model(
-        cid,
-        state,
-        summary,
-        data_version=len(results),
-        space_version=space_version,
-    )
+    except (KilnError, *NUMERIC_FAILURES) as exc:  # a fit failure, data the space rejects
+        reason = f"{type(exc).__name__}: {exc}"
+        log.warning("campaign %s: no model at data_version %d: %s", cid, len(results), reason)
+        store.record_model_failure(
+            cid, data_version=len(results), space_version=space_version, reason=reason
+        )
+        return len(results), None
+    store.clear_model_failure(cid)
     return len(results), version
 
 
-def refit_campaign(store: Store, campaign_id: str, send: Send) -> dict[str, Any]:
-    """Refit under the campaign's lock until the model has seen the whole log; maybe auto-batch."""
-    token = store.acquire_refit_lock(campaign_id, LOCK_TTL_MS)
+def refit_campaign(store: Store, campaign_id: str, send: Send, owner: str = "") -> dict[str, Any]:
+    """Refit under the campaign's lock until the model has seen the whole log; maybe auto-batch.
+
+    `owner` names the worker running this (it holds the lock), "" when unknown.
+    """
+    token = store.acquire_refit_lock(campaign_id, LOCK_TTL_MS, owner=owner)
     if token is None:
         # Still queued (the flag stays set): this task retries, and a holder that died with the
         # lock loses it when it expires. A live holder re-checks the log as it releases.
@@ -128,7 +150,8 @@ def refit_campaign(store: Store, campaign_id: str, send: Send) -> dict[str, Any]
 def maybe_auto_batch(store: Store, campaign: Mapping[str, Any], send: Send) -> str | None:
     """With auto_batch on, start one batch when the latest is fully measured (or none exists).
 
-    The job id is derived from the state it answers, so a repeated refit never starts two.
+    The job id is derived from the state it answers, so a repeated refit never starts two. A
+    job of that id that failed is sent again: new data may well let it succeed now.
     """
     if not campaign.get("strategy", {}).get("auto_batch", True):
         return None
@@ -147,28 +170,29 @@ def maybe_auto_batch(store: Store, campaign: Mapping[str, Any], send: Send) -> s
     job, created = store.create_job(
         "proposals", cid, {"overrides": {}, "auto": True}, job_id=job_id
     )
-    if not created:
+    if not created and not store.requeue_job(job_id):
         return None
     send(task_names.PROPOSE, [job["id"]], task_names.PROPOSALS_QUEUE, job["id"])
     return job["id"]
 
 
-def propose_for_job(store: Store, job_id: str) -> dict[str, Any]:
+def propose_for_job(store: Store, job_id: str, owner: str = "") -> dict[str, Any]:
     """Compute and store the batch a job asks for; the batch id is the job id.
 
     Batches of one campaign are made one at a time (a lock), so each sees the proposals of the
     one before as pending and proposes other experiments. Returns ``{"skipped": ...}`` when
-    another batch of the campaign is being made (the task retries shortly).
+    another batch of the campaign is being made (the task retries shortly). `owner` names the
+    worker running this, "" when unknown.
     """
     job = store.get_job(job_id)
     if job["state"] == "done" and job["result"]:
         return job["result"]
     cid = job["campaign_id"]
-    token = store.acquire_propose_lock(cid, PROPOSE_LOCK_TTL_MS)
+    token = store.acquire_propose_lock(cid, PROPOSE_LOCK_TTL_MS, owner=owner)
     if token is None:
         return {"job_id": job_id, "skipped": "another batch of this campaign is being made"}
     try:
-        store.job_running(job_id)
+        store.job_running(job_id, owner)
         return _propose(store, job_id, job, cid)
     finally:
         store.release_propose_lock(cid, token)
@@ -183,6 +207,7 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
     stored_model = store.get_model(cid, with_state=True)
     model = None
     feasibility = None
+    fallback = None
     if (
         stored_model is not None
         and stored_model["data_version"] == len(results)
@@ -191,17 +216,39 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         model = FittedModel.from_dict(stored_model["state"])
         feasibility = feasibility_of(stored_model["state"])
     else:
-        feasibility = fit_feasibility(space, results)
-    batch = propose(
-        space,
-        Objective.from_dict(campaign["objective"]),
-        observations_of(results),
-        [p["parameters"] for p in store.pending_proposals(cid)],
-        strategy,
-        model=model,
-        random_state=seed_of(job_id),
-        feasibility=feasibility,
-    )
+        failure = store.model_failure(cid)
+        if failure and (failure["data_version"], failure["space_version"]) == (
+            len(results),
+            space_version,
+        ):
+            # The refit on exactly this data failed: no second failed fit, say why instead.
+            fallback = f"space_filling: model fit failed ({failure['reason']})"
+        else:
+            feasibility = fit_feasibility(space, results)
+    pending = [p["parameters"] for p in store.pending_proposals(cid)]
+    objective = Objective.from_dict(campaign["objective"])
+    observations = observations_of(results)
+
+    def make(reason: str | None) -> Any:
+        return propose(
+            space,
+            objective,
+            observations,
+            pending,
+            strategy,
+            model=model,
+            random_state=seed_of(job_id),
+            feasibility=feasibility,
+            fallback=reason,
+        )
+
+    try:
+        batch = make(fallback)
+    except KilnError:
+        raise  # bad data or settings: the job fails with the domain's reason
+    except NUMERIC_FAILURES as exc:
+        log.warning("job %s: the model could not make a batch, space filling: %s", job_id, exc)
+        batch = make(f"space_filling: the model could not make a batch ({exc})")
     used_stored = model is not None and batch.model is model
     versions = {
         "model_version": stored_model["model_version"] if used_stored and stored_model else None,
@@ -252,4 +299,5 @@ def feasibility_of(state: Mapping[str, Any]) -> FeasibilityModel | None:
 
 
 def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
+    # NaN or infinity (beyond float64 in the objective's unit) is reported as unknown.
+    return None if value is None or not math.isfinite(float(value)) else float(value)
