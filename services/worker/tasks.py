@@ -69,7 +69,10 @@ def refit(self: Task, campaign_id: str) -> dict[str, Any]:
     """Refit a campaign's surrogate on all its results (coalesced, one at a time)."""
     store = store_for(self.app)
     outcome = metrics.timed_refit(
-        store, lambda: pipeline.refit_campaign(store, campaign_id, sender(self.app))
+        store,
+        lambda: pipeline.refit_campaign(
+            store, campaign_id, sender(self.app), owner=self.request.hostname or ""
+        ),
     )
     if outcome.get("skipped"):
         raise self.retry(countdown=pipeline.LOCK_RETRY_S, max_retries=LOCK_RETRIES)
@@ -87,7 +90,9 @@ def refit(self: Task, campaign_id: str) -> dict[str, Any]:
 def propose(self: Task, job_id: str) -> dict[str, Any]:
     """Compute the batch a proposals job asks for and store it on the campaign."""
     store = store_for(self.app)
-    outcome = on_job(store, job_id, lambda: pipeline.propose_for_job(store, job_id))
+    outcome = on_job(
+        store, job_id, lambda: pipeline.propose_for_job(store, job_id, self.request.hostname or "")
+    )
     if outcome.get("skipped"):
         raise self.retry(countdown=pipeline.PROPOSE_RETRY_S, max_retries=PROPOSE_RETRIES)
     return outcome
