@@ -70,11 +70,12 @@ def task_ended(task_id: str = "", state: str | None = None, **kwargs: Any) -> No
     if started is None:
         return
     start, token = started
+    name = logs.bound().get("task", "task")
     duration_ms = round((time.monotonic() - start) * 1000, 1)
     level = logging.WARNING if state == "FAILURE" else logging.INFO
     try:
         extra = {"state": state, "duration_ms": duration_ms}
-        log.log(level, "task %s in %.0f ms", state, duration_ms, extra=extra)
+        log.log(level, "%s %s in %.0f ms", name, state, duration_ms, extra=extra)
     finally:
         logs.unbind(token)
 
