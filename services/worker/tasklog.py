@@ -27,7 +27,13 @@ _running: dict[str, tuple[float, Token[Any]]] = {}
 def configure_logging(loglevel: int | str | None = None, **kwargs: Any) -> None:
     """Replace Celery's log setup: JSON or text lines on stderr (LOG_LEVEL wins over --loglevel)."""
     default = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
-    logs.configure(level=logs.log_level(default=str(default or "INFO")))
+    try:
+        fmt, level = logs.log_format(), logs.log_level(default=str(default or "INFO"))
+    except ValueError as exc:  # a worker without logs would fail silently: log JSON, say why
+        logs.configure("json", "INFO")
+        log.error("%s; logging JSON at INFO instead", exc)
+        return
+    logs.configure(fmt, level)
 
 
 def header(task: Task, name: str) -> Any:

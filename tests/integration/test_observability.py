@@ -345,6 +345,11 @@ def test_the_worker_configures_its_lines_from_the_environment(
         (handler,) = [h for h in root.handlers if getattr(h, "_kiln", False)]
         assert root.level == logging.WARNING
         assert isinstance(handler.formatter, type(logs.json_formatter()))
+        monkeypatch.setenv("LOG_FORMAT", "yaml")
+        tasklog.configure_logging(loglevel=logging.DEBUG)  # logs anyway, and says why
+        (handler,) = [h for h in root.handlers if getattr(h, "_kiln", False)]
+        assert root.level == logging.INFO
+        assert isinstance(handler.formatter, type(logs.json_formatter()))
     finally:
         for h in [h for h in root.handlers if getattr(h, "_kiln", False)]:
             root.removeHandler(h)
