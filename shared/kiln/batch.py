@@ -45,6 +45,8 @@ from kiln.errors import KilnError
 from kiln.feasibility import acquisition_floor, weigh
 from kiln.surrogate import JITTER, GPPosterior, GPSurrogate
 
+#: Acquisitions that never rise when a believer fantasy shrinks the std (lazy scoring is exact).
+LAZY_ACQUISITIONS = ("ucb", "ei")
 BATCH_METHODS = (
     "kriging_believer",
     "constant_liar_min",
@@ -53,7 +55,15 @@ BATCH_METHODS = (
 )
 DEFAULT_CHUNK = 25_000
 DEFAULT_CACHE_BYTES = 64 * 2**20
+#: Bytes of one ``candidates x observations`` float64 block processed at a time.
+CHUNK_BYTES = 32 * 2**20
 _SAME_POINT = 1e-9
+
+#: Candidate rows: a slice or an index array.
+Rows = slice | np.ndarray
+_ALL = slice(None)
+#: ``(mean, std, rows) -> acquisition`` on the model scale, weighted by success where given.
+Weighted = Callable[[np.ndarray, np.ndarray, Rows], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -106,45 +116,22 @@ def lie_value(method: str, y: np.ndarray) -> float | None:
     raise KilnError(f"batch method {method!r} is unknown; use one of {list(BATCH_METHODS)}")
 
 
-class FantasyPosterior:
-    """A GP posterior over fixed candidates, updated in place by fantasy observations.
+class FantasyState:
+    """Fantasy observations on a fixed-hyperparameter GP posterior, evaluated at any points.
 
-    Everything is on the surrogate's normalised target scale; use :meth:`mean_std` for the
-    model scale.
+    Holds only the fantasies (their points and rank-1 factors), so it costs nothing per
+    candidate: :meth:`predict` gives the exact posterior under the fantasies at whatever points
+    it is asked about. :class:`FantasyPosterior` adds dense bookkeeping over a candidate set.
+    Everything is on the surrogate's normalised target scale.
 
     Args:
         surrogate: A fitted surrogate (its hyperparameters and normalisation are held fixed).
-        candidates: Encoded candidates, shape ``(m, d)``.
-        chunk_size: Rows processed at a time.
-        cache_bytes: Budget for caching ``k(candidates, X_train)``; above it the
-            cross-covariances are recomputed per chunk at every update.
     """
 
-    def __init__(
-        self,
-        surrogate: GPSurrogate,
-        candidates: np.ndarray,
-        *,
-        chunk_size: int = DEFAULT_CHUNK,
-        cache_bytes: int = DEFAULT_CACHE_BYTES,
-    ) -> None:
+    def __init__(self, surrogate: GPSurrogate) -> None:
         self.surrogate = surrogate
         self.post: GPPosterior = surrogate.posterior_
-        self.C = np.asarray(candidates, dtype=float)
-        m = self.C.shape[0]
-        self.chunks = [slice(i, min(i + chunk_size, m)) for i in range(0, m, chunk_size)]
-        self.cache = m * self.post.n * 8 <= cache_bytes
-        self._kc: list[np.ndarray] = []
-        self.mu = np.empty(m)
-        self.var = np.empty(m)
-        for sl in self.chunks:
-            Kc, V = self.post.solve_cross(self.C[sl])
-            self.mu[sl] = Kc @ self.post.alpha_
-            self.var[sl] = self.post.prior_var(self.C[sl]) - np.einsum("ij,ij->j", V, V)
-            if self.cache:
-                self._kc.append(Kc)
-        self.U: list[np.ndarray] = []  # u_j over the candidates, one array per fantasy
-        d, n = self.C.shape[1], self.post.n
+        d, n = self.post.X.shape[1], self.post.n
         self.Xf = np.empty((0, d))
         self.Vf = np.empty((0, n))  # L^-1 k(X, f_j)
         self.Uf = np.empty((0, 0))  # Uf[i, j] = u_j(f_i), j < i
@@ -176,14 +163,10 @@ class FantasyPosterior:
         mu, var, _, _ = self._point_state(np.atleast_2d(A))
         return mu, np.maximum(var, 0.0)
 
-    def add(self, x: np.ndarray, y: float | None = None) -> None:
-        """Condition on a fantasy observation at ``x``.
-
-        Args:
-            x: Encoded point, shape ``(d,)``.
-            y: Fantasy value on the model scale; None for the Kriging believer (the current
-                mean, which leaves every mean unchanged).
-        """
+    def _condition(
+        self, x: np.ndarray, y: float | None
+    ) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Record a fantasy at ``x``; return ``(K^-1 k(X, x), u(x), sqrt(s), r)`` of the update."""
         x = np.asarray(x, dtype=float).reshape(1, -1)
         mu_x, var_x, u_x, v_x = self._point_state(x)
         s = max(float(var_x[0]), 0.0) + self.post.noise
@@ -196,6 +179,83 @@ class FantasyPosterior:
         # K^-1 k(X, x) = L^-T L^-1 k(X, x)
         w = solve_triangular(self.post.L_, v_x[:, 0], lower=True, trans="T", check_finite=False)
         ux = u_x[0]
+        k = self.n_fantasies
+        Uf = np.zeros((k + 1, k + 1))
+        Uf[:k, :k] = self.Uf
+        Uf[k, :k] = ux
+        self.Uf = Uf
+        self.Xf = np.vstack([self.Xf, x])
+        self.Vf = np.vstack([self.Vf, v_x[:, 0]])
+        self.s = np.append(self.s, s)
+        self.r = np.append(self.r, r)
+        return w, ux, sqrt_s, r
+
+    def add(self, x: np.ndarray, y: float | None = None) -> None:
+        """Condition on a fantasy observation at ``x``.
+
+        Args:
+            x: Encoded point, shape ``(d,)``.
+            y: Fantasy value on the model scale; None for the Kriging believer (the current
+                mean, which leaves every mean unchanged).
+        """
+        self._condition(x, y)
+
+
+def chunk_rows(n_train: int, chunk_size: int = DEFAULT_CHUNK) -> int:
+    """Candidate rows per chunk: at most ``chunk_size``, and one ``rows x n_train`` float64
+    matrix within :data:`CHUNK_BYTES`, so the working set does not grow with the training set."""
+    return max(1, min(chunk_size, CHUNK_BYTES // (8 * max(n_train, 1))))
+
+
+class FantasyPosterior(FantasyState):
+    """A GP posterior over fixed candidates, updated in place by fantasy observations.
+
+    Everything is on the surrogate's normalised target scale; use :meth:`mean_std` for the
+    model scale.
+
+    Args:
+        surrogate: A fitted surrogate (its hyperparameters and normalisation are held fixed).
+        candidates: Encoded candidates, shape ``(m, d)``.
+        chunk_size: Rows processed at a time (fewer when :func:`chunk_rows` says so).
+        cache_bytes: Budget for caching ``k(candidates, X_train)``; above it the
+            cross-covariances are recomputed per chunk at every update.
+    """
+
+    def __init__(
+        self,
+        surrogate: GPSurrogate,
+        candidates: np.ndarray,
+        *,
+        chunk_size: int = DEFAULT_CHUNK,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+    ) -> None:
+        super().__init__(surrogate)
+        self.C = np.asarray(candidates, dtype=float)
+        m = self.C.shape[0]
+        rows = chunk_rows(self.post.n, chunk_size)
+        self.chunks = [slice(i, min(i + rows, m)) for i in range(0, m, rows)]
+        self.cache = m * self.post.n * 8 <= cache_bytes
+        self._kc: list[np.ndarray] = []
+        self.mu = np.empty(m)
+        self.var = np.empty(m)
+        for sl in self.chunks:
+            Kc, V = self.post.solve_cross(self.C[sl])
+            self.mu[sl] = Kc @ self.post.alpha_
+            self.var[sl] = self.post.prior_var(self.C[sl]) - np.einsum("ij,ij->j", V, V)
+            if self.cache:
+                self._kc.append(Kc)
+        self.U: list[np.ndarray] = []  # u_j over the candidates, one array per fantasy
+
+    def add(self, x: np.ndarray, y: float | None = None) -> None:
+        """Condition on a fantasy observation at ``x`` and update every candidate.
+
+        Args:
+            x: Encoded point, shape ``(d,)``.
+            y: Fantasy value on the model scale; None for the Kriging believer (the current
+                mean, which leaves every mean unchanged).
+        """
+        x = np.asarray(x, dtype=float).reshape(1, -1)
+        w, ux, sqrt_s, r = self._condition(x, y)
         u_new = np.empty(self.C.shape[0])
         for c, sl in enumerate(self.chunks):
             Kc = self._kc[c] if self.cache else self.post.k(self.C[sl], self.post.X)
@@ -207,15 +267,6 @@ class FantasyPosterior:
         if r:
             self.mu += u_new * r
         self.U.append(u_new)
-        k = self.n_fantasies
-        Uf = np.zeros((k + 1, k + 1))
-        Uf[:k, :k] = self.Uf
-        Uf[k, :k] = ux
-        self.Uf = Uf
-        self.Xf = np.vstack([self.Xf, x])
-        self.Vf = np.vstack([self.Vf, v_x[:, 0]])
-        self.s = np.append(self.s, s)
-        self.r = np.append(self.r, r)
 
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
         """Candidates' posterior mean and latent std on the model scale."""
@@ -270,8 +321,13 @@ def select_batch(
     chunk_size: int = DEFAULT_CHUNK,
     cache_bytes: int = DEFAULT_CACHE_BYTES,
     success_probability: np.ndarray | None = None,
+    lazy: bool = True,
 ) -> Selection:
     """Choose ``q`` points by sequential fantasies with rank-1 posterior updates.
+
+    With the Kriging believer and UCB or EI, candidates are scored lazily (see
+    :class:`_LazyScores`): the picks are those of scoring every candidate at every step, but
+    only the candidates that can still win are scored exactly.
 
     Args:
         surrogate: Fitted surrogate.
@@ -291,6 +347,8 @@ def select_batch(
         success_probability: Optional probability of a successful synthesis per candidate
             (:mod:`kiln.feasibility`); it multiplies the acquisition, and the candidates are
             then used as they are (no polishing).
+        lazy: False scores every candidate at every step (the reference the lazy path must
+            equal; slower).
 
     Returns:
         The picks; ``exhausted`` when unmeasured candidates ran out.
@@ -302,10 +360,7 @@ def select_batch(
     y_train = surrogate.y_train_
     lie = lie_value(batch_method, y_train)
     best = float(np.max(y_train))
-    state = FantasyPosterior(surrogate, candidates, chunk_size=chunk_size, cache_bytes=cache_bytes)
     pending = np.empty((0, candidates.shape[1])) if pending is None else pending
-    for p in pending:
-        state.add(p, lie)
 
     def score(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
         return acq.score(acquisition, mu, sd, best, kappa, xi, rng=rng)
@@ -314,23 +369,37 @@ def select_batch(
     if success_probability is not None:
         polisher = None
 
-    def weighted(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    def weighted(mu: np.ndarray, sd: np.ndarray, rows: Rows = _ALL) -> np.ndarray:
         values = score(mu, sd)
         if success_probability is None or acquisition == "random":
             return values
-        return weigh(values, success_probability, floor)
+        return weigh(values, success_probability[rows], floor)
+
+    view: _DenseScores | _LazyScores
+    if lazy and lie is None and acquisition in LAZY_ACQUISITIONS:
+        state: FantasyState = FantasyState(surrogate)
+        for p in pending:
+            state.add(p, lie)
+        view = _LazyScores(state, candidates, weighted, chunk_rows(state.post.n, chunk_size))
+    else:
+        state = FantasyPosterior(
+            surrogate, candidates, chunk_size=chunk_size, cache_bytes=cache_bytes
+        )
+        for p in pending:
+            state.add(p, lie)
+        view = _DenseScores(state, weighted)
+    need = 1 if polisher is None or acquisition == "random" else max(1, polisher.n_starts)
 
     picks: list[Pick] = []
     exhausted = False
     taken = np.empty((0, candidates.shape[1]))
-    for _ in range(q):
+    for step in range(q):
         pool, repeats = _pool(excluded, measured)
         if not pool.any():
             exhausted = True
             break
         exhausted |= repeats
-        mu, sd = state.mean_std()
-        values = np.where(pool, weighted(mu, sd), -np.inf)
+        values, mu, sd = view.scores(pool, need)
         i = int(np.argmax(values))
         pick = Pick(i, candidates[i], float(values[i]), float(mu[i]), float(sd[i]))
         if polisher is not None and acquisition != "random":
@@ -340,15 +409,113 @@ def select_batch(
             excluded[pick.index] = True
         picks.append(pick)
         taken = np.vstack([taken, pick.x])
-        state.add(pick.x, lie)
+        if step < q - 1:  # the last pick's fantasy would change nothing that is used
+            view.add(pick.x, lie)
     return Selection(picks, exhausted)
+
+
+class _DenseScores:
+    """Every candidate's acquisition at every step, from a :class:`FantasyPosterior`."""
+
+    def __init__(self, state: FantasyPosterior, weighted: Weighted) -> None:
+        self.state = state
+        self.weighted = weighted
+
+    def add(self, x: np.ndarray, y: float | None) -> None:
+        self.state.add(x, y)
+
+    def scores(self, pool: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        mu, sd = self.state.mean_std()
+        return np.where(pool, self.weighted(mu, sd, _ALL), -np.inf), mu, sd
+
+
+class _LazyScores:
+    """Exact acquisitions for the few candidates that can still win, bounds for the rest.
+
+    Under the Kriging believer a fantasy leaves every mean alone and can only shrink
+    variances, and UCB and EI grow with the std at a fixed mean (so does their weighting by a
+    success probability): a candidate's acquisition never rises during a batch. Any value it
+    had earlier is an upper bound on its value now. The first bound is cheaper still: the
+    variance given one training point is at least the variance given all of them, so
+    ``k(a, a) - max_i k(a, x_i)^2 / (k(x_i, x_i) + noise)`` bounds each candidate's variance
+    from the one pass over ``k(candidates, X)`` that the means need anyway.
+
+    Each step scores candidates exactly (:meth:`FantasyState.predict`, under all fantasies so
+    far) in order of their bounds, in doubling blocks, until the best ``need`` exact values
+    beat every remaining bound. The result equals scoring every candidate (lazy greedy
+    evaluation, as in Minoux's accelerated greedy algorithm), at the cost of one mean pass plus
+    the handful of candidates near the top, instead of a full ``O(n^2)`` variance per candidate
+    and an ``O(n)`` update per candidate and pick.
+    """
+
+    FIRST_BLOCK = 128
+
+    def __init__(
+        self, state: FantasyState, candidates: np.ndarray, weighted: Weighted, rows: int
+    ) -> None:
+        self.state = state
+        self.C = np.asarray(candidates, dtype=float)
+        self.weighted = weighted
+        self.rows = rows
+        post, model = state.post, state.surrogate
+        m = self.C.shape[0]
+        self.mu = np.empty(m)  # model scale; the believer never changes it
+        self.sd = np.full(m, np.nan)  # model scale, exact where ``level`` is the current step
+        self.bound = np.empty(m)
+        self.level = np.full(m, -1, dtype=np.int32)
+        self.step = 0
+        c = float(post.constant)
+        for start in range(0, m, rows):
+            sl = slice(start, min(start + rows, m))
+            Kc = post.k(self.C[sl], post.X)
+            self.mu[sl] = model.y_mean_ + model.y_std_ * (Kc @ post.alpha_)
+            k_max = Kc.max(axis=1)
+            var_bound = c - k_max**2 / (c + post.noise)
+            sd_bound = model.y_std_ * np.sqrt(np.maximum(var_bound, 0.0))
+            self.bound[sl] = weighted(self.mu[sl], sd_bound, sl)
+
+    def add(self, x: np.ndarray, y: float | None) -> None:
+        self.state.add(x, y)
+        self.step += 1
+
+    def _evaluate(self, rows: np.ndarray) -> None:
+        model = self.state.surrogate
+        for start in range(0, rows.size, self.rows):
+            idx = rows[start : start + self.rows]
+            mu, var = self.state.predict(self.C[idx])
+            sd = model.y_std_ * np.sqrt(var)
+            self.sd[idx] = sd
+            self.bound[idx] = self.weighted(model.y_mean_ + model.y_std_ * mu, sd, idx)
+            self.level[idx] = self.step
+
+    def scores(self, pool: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        need = min(need, int(pool.sum()))
+        block = self.FIRST_BLOCK
+        while True:
+            current = self.level == self.step
+            exact = np.flatnonzero(pool & current)
+            rest = np.flatnonzero(pool & ~current)
+            if exact.size >= need:
+                if rest.size == 0:
+                    break
+                kth = np.partition(self.bound[exact], exact.size - need)[exact.size - need]
+                if kth > self.bound[rest].max():
+                    break
+            if rest.size > block:
+                top = np.argpartition(self.bound[rest], rest.size - block)[rest.size - block :]
+                rest = rest[top]
+            self._evaluate(rest)
+            block *= 2
+        values = np.full(self.C.shape[0], -np.inf)
+        values[exact] = self.bound[exact]
+        return values, self.mu, self.sd
 
 
 def _polish(
     pick: Pick,
     values: np.ndarray,
     candidates: np.ndarray,
-    state: FantasyPosterior,
+    state: FantasyState,
     score: Callable[[np.ndarray, np.ndarray], np.ndarray],
     polisher: Polisher,
     forbid: np.ndarray,

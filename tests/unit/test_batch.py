@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.gaussian_process import GaussianProcessRegressor
 
+from kiln import acquisition as acq
 from kiln.batch import (
     FantasyPosterior,
     Polisher,
@@ -192,3 +193,100 @@ def test_memory_stays_bounded_for_many_candidates() -> None:
     assert len(sel.picks) == 6
     # per-candidate vectors (mean, variance, one column per pick) plus one chunk at a time
     assert peak < full_cross * 0.5, f"peak {peak / 2**20:.0f} MiB"
+
+
+def _larger_problem(m: int = 3000, seed: int = 5):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(60, 3))
+    y = np.sin(4 * X[:, 0]) + np.cos(5 * X[:, 1]) * X[:, 2] + 0.05 * rng.normal(size=60)
+    model = GPSurrogate(n_restarts=1, random_state=seed).fit(X, y)
+    return model, rng.uniform(size=(m, 3)), rng
+
+
+@pytest.mark.parametrize("first_block", [1, 128])
+@pytest.mark.parametrize("acquisition", ["ucb", "ei"])
+def test_lazy_scoring_equals_scoring_every_candidate(
+    monkeypatch, acquisition: str, first_block: int
+) -> None:
+    from kiln import batch
+
+    # one candidate at a time stresses the bounds and the stopping rule hardest
+    monkeypatch.setattr(batch._LazyScores, "FIRST_BLOCK", first_block)
+    model, C, rng = _larger_problem()
+    C = np.vstack([C, C[:500]])  # exact ties: the lowest index must win in both paths
+    excluded = rng.uniform(size=len(C)) < 0.05
+    measured = rng.uniform(size=len(C)) < 0.05
+    cases = [
+        {},
+        {"kappa": 10.0, "xi": 0.5},  # exploration: the winners lie far from the best means
+        {"pending": rng.uniform(size=(3, 3))},
+        {"excluded": excluded, "measured": measured},
+        {"success_probability": rng.uniform(0.1, 1.0, size=len(C))},
+        {"success_probability": np.zeros(len(C))},  # every weighted value ties at 0
+        {"chunk_size": 97},
+    ]
+    for extra in cases:
+        kwargs = {"acquisition": acquisition, **extra}
+        lazy = select_batch(model, C, 8, **kwargs)
+        dense = select_batch(model, C, 8, lazy=False, **kwargs)
+        assert [p.index for p in lazy.picks] == [p.index for p in dense.picks], extra.keys()
+        for a, b in zip(lazy.picks, dense.picks, strict=True):
+            assert a.mean == pytest.approx(b.mean, abs=1e-10)
+            assert a.std == pytest.approx(b.std, abs=1e-10)
+            assert a.acquisition_value == pytest.approx(b.acquisition_value, abs=1e-10)
+
+
+@pytest.mark.parametrize("acquisition", ["ucb", "ei"])
+def test_lazy_first_bounds_are_upper_bounds(acquisition: str) -> None:
+    from kiln.batch import FantasyState, _LazyScores
+
+    model, C, _ = _larger_problem()
+    C = np.vstack([C, model.X_train_])  # at the data the one-point bound is nearly tight
+    best = float(np.max(model.y_train_))
+
+    def weighted(mu, sd, rows):
+        return acq.score(acquisition, mu, sd, best)
+
+    view = _LazyScores(FantasyState(model), C, weighted, rows=500)
+    mu, sd = model.predict(C)
+    exact = acq.score(acquisition, mu, sd, best)
+    np.testing.assert_allclose(view.mu, mu, atol=1e-10)
+    assert np.all(view.bound >= exact - 1e-12)
+    # and they are bounds worth having: close to the exact value next to the data
+    assert np.max(view.bound[-60:] - exact[-60:]) < 0.5 * np.max(view.bound - exact)
+
+
+def test_lazy_scoring_with_polisher_equals_dense() -> None:
+    model, C, _ = _larger_problem(m=2000)
+    polisher = Polisher([0, 1, 2], snap=lambda row: np.round(row, 2), n_starts=3)
+    lazy = select_batch(model, C, 4, polisher=polisher)
+    dense = select_batch(model, C, 4, polisher=polisher, lazy=False)
+    assert [p.index for p in lazy.picks] == [p.index for p in dense.picks]
+    for a, b in zip(lazy.picks, dense.picks, strict=True):
+        np.testing.assert_allclose(a.x, b.x, atol=1e-9)
+
+
+def test_lazy_scoring_scores_only_candidates_that_can_win(monkeypatch) -> None:
+    from kiln import batch
+
+    model, C, _ = _larger_problem(m=20_000)
+    scored: list[int] = []
+    original = batch._LazyScores._evaluate
+
+    def counting(self, rows):
+        scored.append(rows.size)
+        return original(self, rows)
+
+    monkeypatch.setattr(batch._LazyScores, "_evaluate", counting)
+    sel = select_batch(model, C, 6)
+    assert len(sel.picks) == 6
+    # exact variances for a minority of the candidates over all six steps, not 6 x 20,000
+    assert sum(scored) < len(C) / 2, scored
+
+
+def test_chunk_rows_bound_the_block_size() -> None:
+    from kiln.batch import CHUNK_BYTES, chunk_rows
+
+    assert chunk_rows(40, 33) == 33
+    assert chunk_rows(1000) * 1000 * 8 <= CHUNK_BYTES
+    assert chunk_rows(10**9) == 1
