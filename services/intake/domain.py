@@ -7,7 +7,9 @@ never fits a model, so scikit-learn is never loaded in a web process.
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -158,10 +160,27 @@ def _strategy_field(prefix: str, exc: Exception) -> str:
 
 
 def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
-    """The campaign's current search space."""
-    return SearchSpace.from_dict(
-        {"parameters": campaign["parameters"], "version": campaign.get("space_version", 1)}
-    )
+    """The campaign's current search space (built once per distinct definition, then reused)."""
+    key = json.dumps(campaign["parameters"], sort_keys=True, separators=(",", ":"))
+    return _space(key, campaign.get("space_version", 1))
+
+
+def objective_of(campaign: Mapping[str, Any]) -> Objective:
+    """The campaign's objective (built once per distinct definition, then reused)."""
+    return _objective(json.dumps(campaign["objective"], sort_keys=True, separators=(",", ":")))
+
+
+# Every posted result is checked against its campaign's space: building the space's frozen
+# parameters from JSON on each request cost more than the check itself (bench/intake.py). The
+# key is the definition itself, so a changed space or objective is never served stale.
+@functools.lru_cache(maxsize=256)
+def _space(parameters: str, version: Any) -> SearchSpace:
+    return SearchSpace.from_dict({"parameters": json.loads(parameters), "version": version})
+
+
+@functools.lru_cache(maxsize=256)
+def _objective(objective: str) -> Objective:
+    return Objective.from_dict(json.loads(objective))
 
 
 def strategy_with(campaign: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,7 +204,7 @@ def validate_results(
         InvalidRequest: naming each bad row by index and field; nothing may be stored then.
     """
     space = space_of(campaign)
-    objective = Objective.from_dict(campaign["objective"])
+    objective = objective_of(campaign)
     errors: dict[str, list[str]] = {}
     out: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
