@@ -9,10 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-
 from store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
-from store.errors import SampleConflict, UnknownProposal
+from store.errors import CampaignNotFound, SampleConflict, UnknownProposal
 from store.keys import Keys
 from store.proposals import MEASURED, PENDING
 
@@ -65,6 +63,45 @@ def same_point(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return True
 
 
+# Write a planned append (see ResultsMixin.append_results) in one atomic step.
+# KEYS: campaign, samples, results, pending, proposals, proposals_rev.
+# ARGV: the ledger revision the plan read, the number n of new rows, n x (sample_id, fingerprint,
+# record), then (proposal_id, record) for each proposal it marks measured.
+# Returns the log's new length; -1 when the campaign is gone; -2 when the plan is stale (a planned
+# sample_id is stored now, or the proposal ledger changed): nothing is written then.
+APPEND_RESULTS = """
+if redis.call('exists', KEYS[1]) == 0 then
+    return -1
+end
+if (redis.call('get', KEYS[6]) or '') ~= ARGV[1] then
+    return -2
+end
+local n = tonumber(ARGV[2])
+for i = 0, n - 1 do
+    if redis.call('hexists', KEYS[2], ARGV[3 + 3 * i]) == 1 then
+        return -2
+    end
+end
+local length = 0
+for i = 0, n - 1 do
+    local at = 3 + 3 * i
+    redis.call('hset', KEYS[2], ARGV[at], ARGV[at + 1])
+    length = redis.call('rpush', KEYS[3], ARGV[at + 2])
+end
+local first = 3 + 3 * n
+if #ARGV >= first then
+    for at = first, #ARGV, 2 do
+        redis.call('hset', KEYS[5], ARGV[at], ARGV[at + 1])
+        redis.call('srem', KEYS[4], ARGV[at])
+    end
+    redis.call('incr', KEYS[6])
+end
+return length
+"""
+_CAMPAIGN_GONE = -1
+_SNAPSHOT_STALE = -2
+
+
 @dataclass
 class AppendOutcome:
     """What `Store.append_results` did."""
@@ -78,6 +115,8 @@ class AppendOutcome:
 class ResultsMixin(StoreBase):
     """Result log reads and writes."""
 
+    _append_results: Any  # the registered APPEND_RESULTS script
+
     def append_results(self, cid: str, rows: Sequence[Mapping[str, Any]]) -> AppendOutcome:
         """Append validated results all-or-nothing, idempotently by sample_id.
 
@@ -85,56 +124,64 @@ class ResultsMixin(StoreBase):
         different fingerprint the whole request fails with SampleConflict and nothing is written.
         A row naming a proposal_id, or matching a pending proposal's parameters exactly, marks that
         proposal measured in the same transaction.
+
+        The plan is made from one snapshot (one round trip) and written by APPEND_RESULTS, which
+        refuses it when a planned sample_id appeared or the proposal ledger changed meanwhile;
+        the plan is then made again. Posts of different samples never hold each other up.
         """
-        self.get_campaign(cid)
         prints = [fingerprint(row) for row in rows]
-        samples_key, pending_key, proposals_key = (
+        keys = [
+            Keys.campaign(cid),
             Keys.samples(cid),
+            Keys.results(cid),
             Keys.pending(cid),
             Keys.proposals(cid),
-        )
-        with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(WATCH_RETRIES):
-                try:
-                    pipe.watch(samples_key, pending_key, proposals_key)
-                    outcome, writes = self._plan_append(pipe, cid, rows, prints)
-                    if not writes["rows"]:
-                        pipe.unwatch()
-                        outcome.data_version = int(self.redis.llen(Keys.results(cid)))
-                        return outcome
-                    pipe.multi()
-                    pipe.rpush(Keys.results(cid), *writes["rows"])
-                    pipe.hset(samples_key, mapping=writes["samples"])
-                    if writes["proposals"]:
-                        pipe.hset(proposals_key, mapping=writes["proposals"])
-                        pipe.srem(pending_key, *writes["proposals"])
-                        pipe.incr(Keys.proposals_rev(cid))
-                    length = pipe.execute()[0]
-                    outcome.data_version = int(length)
-                    return outcome
-                except redis.WatchError:
-                    continue
+            Keys.proposals_rev(cid),
+        ]
+        for _ in range(WATCH_RETRIES):
+            outcome, writes, revision = self._plan_append(cid, rows, prints)
+            if not writes["rows"]:
+                outcome.data_version = int(self.redis.llen(Keys.results(cid)))
+                return outcome
+            args: list[Any] = [revision, len(writes["rows"])]
+            for sid, fp, record in writes["rows"]:
+                args += [sid, fp, record]
+            for pid, record in writes["proposals"].items():
+                args += [pid, record]
+            length = int(self._append_results(keys=keys, args=args))
+            if length == _CAMPAIGN_GONE:
+                raise CampaignNotFound(cid)
+            if length != _SNAPSHOT_STALE:
+                outcome.data_version = length
+                return outcome
         raise RuntimeError("results could not be stored: too much contention, retry")
 
     def _plan_append(
         self,
-        pipe: redis.client.Pipeline,
         cid: str,
         rows: Sequence[Mapping[str, Any]],
         prints: list[str],
-    ) -> tuple[AppendOutcome, dict[str, Any]]:
+    ) -> tuple[AppendOutcome, dict[str, Any], str]:
         ids = [str(row["sample_id"]) for row in rows]
-        stored = dict(zip(ids, pipe.hmget(Keys.samples(cid), ids), strict=True))
+        with self.redis.pipeline(transaction=False) as reads:
+            reads.exists(Keys.campaign(cid))
+            reads.hmget(Keys.samples(cid), ids)
+            reads.smembers(Keys.pending(cid))
+            reads.get(Keys.proposals_rev(cid))
+            exists, known, pending_set, revision = reads.execute()
+        if not exists:
+            raise CampaignNotFound(cid)
+        stored = dict(zip(ids, known, strict=True))
         seen: dict[str, str] = {}
         conflicts: list[str] = []
         new: list[int] = []
         duplicates = 0
         for i, (sid, fp) in enumerate(zip(ids, prints, strict=True)):
-            known = stored.get(sid) or seen.get(sid)
-            if known is None:
+            known_print = stored.get(sid) or seen.get(sid)
+            if known_print is None:
                 seen[sid] = fp
                 new.append(i)
-            elif known == fp:
+            elif known_print == fp:
                 duplicates += 1
             elif sid not in conflicts:
                 conflicts.append(sid)
@@ -142,14 +189,18 @@ class ResultsMixin(StoreBase):
             raise SampleConflict(conflicts)
 
         named = {i: rows[i]["proposal_id"] for i in new if rows[i].get("proposal_id")}
-        ledger: dict[str, dict[str, Any]] = {}
+        pids = sorted(set(named.values()))
+        pending_ids = sorted(pending_set)
+        wanted = pids + [pid for pid in pending_ids if pid not in named.values()]
+        raws = (
+            dict(zip(wanted, self.redis.hmget(Keys.proposals(cid), wanted), strict=True))
+            if wanted
+            else {}
+        )
+        ledger: dict[str, dict[str, Any]] = {
+            pid: json.loads(raws[pid]) for pid in pids if raws.get(pid) is not None
+        }
         if named:
-            pids = sorted(set(named.values()))
-            ledger = {
-                pid: json.loads(raw)
-                for pid, raw in zip(pids, pipe.hmget(Keys.proposals(cid), pids), strict=True)
-                if raw is not None
-            }
             unknown = {
                 f"results.{i}.proposal_id": [f"unknown proposal {pid!r} for this campaign"]
                 for i, pid in named.items()
@@ -157,11 +208,10 @@ class ResultsMixin(StoreBase):
             }
             if unknown:
                 raise UnknownProposal(unknown)
-        pending_ids = sorted(pipe.smembers(Keys.pending(cid)))
         pending = [
-            json.loads(raw)
-            for raw in (pipe.hmget(Keys.proposals(cid), pending_ids) if pending_ids else [])
-            if raw is not None
+            ledger[pid] if pid in ledger else json.loads(raws[pid])
+            for pid in pending_ids
+            if raws.get(pid) is not None
         ]
 
         now = utcnow()
@@ -195,11 +245,10 @@ class ResultsMixin(StoreBase):
             measured_proposals=list(updates),
         )
         writes = {
-            "rows": records,
-            "samples": {ids[i]: prints[i] for i in new},
+            "rows": [(ids[i], prints[i], record) for i, record in zip(new, records, strict=True)],
             "proposals": updates,
         }
-        return outcome, writes
+        return outcome, writes, revision or ""
 
     def data_version(self, cid: str) -> int:
         """Return the number of results in the campaign's log."""

@@ -19,7 +19,7 @@ from store.idempotency import IdempotencyMixin
 from store.jobs import JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JobsMixin
 from store.models import SAVE_MODEL, ModelsMixin
 from store.proposals import EXPIRED, MEASURED, PENDING, WITHDRAWN, ProposalsMixin
-from store.results import AppendOutcome, ResultsMixin, fingerprint, same_point
+from store.results import APPEND_RESULTS, AppendOutcome, ResultsMixin, fingerprint, same_point
 from store.tokens import TokensMixin
 from store.workers import WorkersMixin
 
@@ -59,6 +59,7 @@ class Store(
         self._release_lock = client.register_script(RELEASE_LOCK)
         self._release_owned = client.register_script(RELEASE_OWNED)
         self._save_model = client.register_script(SAVE_MODEL)
+        self._append_results = client.register_script(APPEND_RESULTS)
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 5.0) -> Store:

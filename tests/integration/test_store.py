@@ -201,3 +201,71 @@ def test_concurrent_appends_store_each_sample_once(redis_url: str, cid: str) -> 
     assert sorted(r["sample_id"] for r in store.all_results(cid)) == sorted(
         r["sample_id"] for r in rows
     )
+
+
+def _interleave(monkeypatch: pytest.MonkeyPatch, store: Store, between: object) -> None:
+    """Run `between()` once, after the store's first append plan and before its write."""
+    plan = store._plan_append
+    calls: list[int] = []
+
+    def planned(*args: object, **kwargs: object) -> object:
+        out = plan(*args, **kwargs)  # type: ignore[arg-type]
+        if not calls:
+            calls.append(1)
+            between()  # type: ignore[operator]
+        return out
+
+    monkeypatch.setattr(store, "_plan_append", planned)
+
+
+def test_append_replans_when_the_same_sample_lands_meanwhile(
+    redis_url: str, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = Store.from_url(redis_url)
+    _interleave(monkeypatch, store, lambda: other.append_results(cid, [row("a")]))
+    outcome = store.append_results(cid, [row("a"), row("b")])
+    assert (outcome.stored, outcome.duplicates, outcome.data_version) == (1, 1, 2)
+    assert [r["sample_id"] for r in store.all_results(cid)] == ["a", "b"]
+
+
+def test_append_conflicts_with_a_different_payload_stored_meanwhile(
+    redis_url: str, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = Store.from_url(redis_url)
+    _interleave(monkeypatch, store, lambda: other.append_results(cid, [row("a", y=2.0)]))
+    with pytest.raises(SampleConflict):
+        store.append_results(cid, [row("a"), row("b")])
+    assert [r["objective"] for r in store.all_results(cid)] == [2.0]
+
+
+def test_append_replans_when_a_batch_is_stored_meanwhile(
+    redis_url: str, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plan saw no pending proposal; the one stored meanwhile at the same point is measured.
+    other = Store.from_url(redis_url)
+    _interleave(
+        monkeypatch, store, lambda: other.store_batch(cid, "j", {}, [{"parameters": {"x": 0.2}}])
+    )
+    outcome = store.append_results(cid, [row("a", x=0.2)])
+    assert outcome.measured_proposals == ["j-0"]
+    assert store.pending_proposals(cid) == []
+
+
+def test_an_append_of_other_samples_meanwhile_costs_no_second_plan(
+    redis_url: str, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Instruments posting into one campaign at once do not make each other start over.
+    other = Store.from_url(redis_url)
+    plans: list[int] = []
+    plan = store._plan_append
+
+    def counted(*args: object, **kwargs: object) -> object:
+        plans.append(1)
+        out = plan(*args, **kwargs)  # type: ignore[arg-type]
+        if len(plans) == 1:
+            other.append_results(cid, [row("elsewhere")])
+        return out
+
+    monkeypatch.setattr(store, "_plan_append", counted)
+    outcome = store.append_results(cid, [row("a")])
+    assert (outcome.stored, outcome.data_version, len(plans)) == (1, 2, 1)
