@@ -457,6 +457,7 @@ def main() -> int:
         help="profile the post path with pyinstrument (auto: if a target is missed)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--var-dir", type=Path, help="keep Redis data and server logs here")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -470,7 +471,8 @@ def main() -> int:
     )
     log(f"bench-intake: {machine.summary(info)}")
     with tempfile.TemporaryDirectory(prefix="kiln-bench-intake-") as tmp:
-        var_dir = Path(tmp)
+        var_dir = args.var_dir.resolve() if args.var_dir else Path(tmp)
+        var_dir.mkdir(parents=True, exist_ok=True)
         points_file = var_dir / "points.json"
         points_file.write_text(json.dumps(bodies))
         with servers(var_dir, admin) as up:
