@@ -132,9 +132,11 @@ def test_gunicorn_logs_json_lines_without_a_second_access_line(
 def test_gunicorn_sums_metrics_of_its_processes_in_a_fresh_directory(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # set, then unset: monkeypatch then restores what was there before (unset), not the dir made
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     settings = gunicorn_settings()
-    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])  # restored (unset) by monkeypatch
+    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     try:
         assert made.is_dir() and made != tmp_path
     finally:
