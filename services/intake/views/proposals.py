@@ -15,7 +15,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from intake import loop
+from intake import longpoll, loop
 from intake.errors import ApiProblem
 from intake.extensions import get_store, get_tasks
 from intake.parsing import Blueprint
@@ -177,6 +177,9 @@ class LatestProposals(MethodView):
     @blp.response(200, LedgerBatchOut)
     @blp.alt_response(304, description="Unchanged (If-None-Match) after the wait")
     @blp.alt_response(404, description="No batch yet")
+    @blp.alt_response(
+        429, description="Too many clients wait already (per process): poll after Retry-After"
+    )
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, args: dict[str, Any], campaign_id: str) -> Any:
         """Read the latest batch; with ?wait=S and If-None-Match, wait for a new one."""
@@ -186,14 +189,20 @@ class LatestProposals(MethodView):
         interval = float(current_app.config["KILN_LONG_POLL_INTERVAL_S"])
         seen = request.headers.get("If-None-Match")
         deadline = time.monotonic() + wait
-        while True:
+
+        def look() -> tuple[str | None, str | None, bool]:
             # Two cheap reads per poll; the batch itself is loaded once, when it is sent.
             batch_id, revision = store.proposals_state(campaign_id)
             etag = etag_of(batch_id, revision)
-            changed = etag is not None and not etag_matches(seen, etag)
-            if changed or time.monotonic() >= deadline:
-                break
-            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            return batch_id, etag, etag is not None and not etag_matches(seen, etag)
+
+        batch_id, etag, changed = look()
+        if not changed and wait > 0:
+            # Waiting holds a thread: only a few requests per process may (429 beyond them).
+            with longpoll.waiting_slot():
+                while not changed and time.monotonic() < deadline:
+                    time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+                    batch_id, etag, changed = look()
         if batch_id is None:
             raise ApiProblem(
                 404,
