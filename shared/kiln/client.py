@@ -10,7 +10,8 @@
         print(proposal["id"], proposal["parameters"])
 
 Every POST carries an ``Idempotency-Key`` (a fresh uuid4 unless given). A 503 (the store is
-restarting) is retried after the server's ``Retry-After`` (bounded). A lost connection is retried
+restarting) or a 429 (too many clients long-poll at once) is retried after the server's
+``Retry-After`` (bounded). A lost connection is retried
 too, with backoff: reads and deletes are safe to repeat, result posts are deduplicated by
 ``sample_id``, and the server replays any other POST it already did under the same key (a retry
 that arrives while the first attempt still runs waits for it). Errors are ``application/problem+json`` on the server and
@@ -275,7 +276,7 @@ class Client:
         url: The server's root, e.g. ``http://127.0.0.1:8000`` (``/api/v1`` is added).
         token: A bearer token with the scopes the calls need (read, write or admin).
         timeout: Seconds allowed for one request, on top of any long-poll wait.
-        retries: How many times a 503 or (for safe calls) a lost connection is retried.
+        retries: How many times a 503, a 429 or (for safe calls) a lost connection is retried.
         backoff: First pause (s) after a lost connection; it doubles per attempt.
         max_retry_after: Upper bound (s) on one pause asked for by ``Retry-After``.
         session: A ``requests.Session`` to use (e.g. with custom adapters or proxies).
@@ -384,7 +385,8 @@ class Client:
                     attempt += 1
                     continue
                 raise self._unreachable(method, path, exc, wait) from exc
-            if response.status_code == 503 and attempt < self.retries:
+            # 503: the store is away; 429: too many long-polls wait. Neither did anything.
+            if response.status_code in (429, 503) and attempt < self.retries:
                 self.sleep(self._retry_after(response, attempt))
                 attempt += 1
                 continue

@@ -278,3 +278,17 @@ def test_from_env_reads_kiln_url_and_token(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("KILN_TOKEN")
     with pytest.raises(ClientError, match="KILN_TOKEN"):
         Client.from_env()
+
+
+def test_a_long_poll_refused_with_429_waits_retry_after_and_polls_again() -> None:
+    busy = (
+        429,
+        {"title": "Too Many Requests", "status": 429, "detail": "too many long-polls"},
+        {"Retry-After": "5", "Content-Type": "application/problem+json"},
+    )
+    batch = {"batch_id": "b1", "proposals": []}
+    server = FakeServer(busy, (200, batch, {"ETag": '"b1.1"'}))
+    client, slept = client_with(server)
+    latest = client.poll_proposals("c1", etag='"b0.1"', wait=30)
+    assert latest.batch == batch and latest.etag == '"b1.1"'
+    assert slept == [5.0] and len(server.seen) == 2
