@@ -1,31 +1,52 @@
-"""A worker heartbeat in Redis (for the intake's /readyz), from a timer thread: no beat needed."""
+"""A worker heartbeat in Redis (for the intake's /readyz), from a timer thread: no beat needed.
+
+The same thread looks after dead workers (see `worker.recovery`): once this worker has itself
+beaten for KILN_WORKER_DEAD_AFTER_S without a gap (so a Redis outage, during which nobody could
+beat, does not make every other worker look dead), it recovers the workers whose heartbeat is
+older than that, and forgets the delivery tags of its own acknowledged messages.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
+import time
 from typing import Any
 
 import redis
-from celery import signals
+from celery import Celery, signals
 
 from store import Store
+from worker import recovery
 
 log = logging.getLogger(__name__)
-
-INTERVAL_S = 10.0
 
 _state: dict[str, Any] = {}
 
 
-def _beat(store: Store, name: str, stop: threading.Event) -> None:
+def interval_s() -> float:
+    """Seconds between heartbeats (KILN_HEARTBEAT_S, default 10)."""
+    return float(os.environ.get("KILN_HEARTBEAT_S", "10"))
+
+
+def _beat(app: Celery, store: Store, name: str, stop: threading.Event) -> None:
+    healthy_since: float | None = None
     while True:
         try:
             store.heartbeat(name)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            now = time.monotonic()
+            healthy_since = now if healthy_since is None else healthy_since
+            if now - healthy_since >= recovery.dead_after_s():
+                recovery.reap_dead_workers(app, store, name)
+            recovery.prune(app, store, name)
+        except recovery.UNAVAILABLE as exc:
+            healthy_since = None
             log.warning("heartbeat not written, Redis unavailable: %s", exc)
-        if stop.wait(INTERVAL_S):
+        except Exception:  # the thread must outlive any surprise; the next beat tries again
+            log.exception("heartbeat or recovery failed")
+        if stop.wait(interval_s()):
             return
 
 
@@ -36,7 +57,7 @@ def start_heartbeat(sender: Any = None, **kwargs: Any) -> None:
     name = str(sender.hostname)
     stop = threading.Event()
     thread = threading.Thread(
-        target=_beat, args=(store, name, stop), name="kiln-heartbeat", daemon=True
+        target=_beat, args=(sender.app, store, name, stop), name="kiln-heartbeat", daemon=True
     )
     _state.update(store=store, name=name, stop=stop, thread=thread)
     thread.start()
