@@ -8,6 +8,7 @@ from celery import Celery
 from kombu import Queue
 
 from kiln import task_names
+from worker.recovery import Recovery
 
 
 def make_celery(redis_url: str | None = None) -> Celery:
@@ -38,7 +39,14 @@ def make_celery(redis_url: str | None = None) -> Celery:
             task_names.BENCHMARK: {"queue": task_names.BENCHMARKS_QUEUE},
         },
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        # The last resort for a message whose worker died unnoticed: put back once this old.
+        # A dead worker's messages are put back much sooner by worker.recovery; a longer task
+        # than this would run twice (harmless: tasks are idempotent).
+        broker_transport_options={
+            "visibility_timeout": int(os.environ.get("KILN_VISIBILITY_TIMEOUT_S", "3600"))
+        },
         worker_send_task_events=False,
     )
+    # Before consuming, on every (re)connection: put back what this worker held before.
+    app.steps["consumer"].add(Recovery)
     return app
