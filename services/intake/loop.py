@@ -13,15 +13,24 @@ from intake.extensions import TaskQueue
 from store import Store
 
 
+def refit_flag_ttl() -> int:
+    """Seconds the campaign's 'refit queued' flag lives (a lost task is retried after it)."""
+    return int(current_app.config.get("KILN_REFIT_FLAG_TTL_S", 300))
+
+
 def request_refit(store: Store, tasks: TaskQueue, campaign_id: str) -> bool:
     """Enqueue a refit unless one is already queued for the campaign (coalescing).
 
     The flag is cleared by the refit task as it starts, so data arriving while it runs queues
     exactly one more. Returns True when this call enqueued one.
     """
-    ttl = int(current_app.config.get("KILN_REFIT_FLAG_TTL_S", 300))
-    if not store.mark_refit_queued(campaign_id, ttl):
+    if not store.mark_refit_queued(campaign_id, refit_flag_ttl()):
         return False
+    return send_refit(store, tasks, campaign_id)
+
+
+def send_refit(store: Store, tasks: TaskQueue, campaign_id: str) -> bool:
+    """Enqueue the refit whose flag this request has just set; free the flag if that fails."""
     try:
         tasks.refit(campaign_id)
     except Exception:

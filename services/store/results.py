@@ -64,31 +64,33 @@ def same_point(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 # Write a planned append (see ResultsMixin.append_results) in one atomic step.
-# KEYS: campaign, samples, results, pending, proposals, proposals_rev.
-# ARGV: the ledger revision the plan read, the number n of new rows, n x (sample_id, fingerprint,
-# record), then (proposal_id, record) for each proposal it marks measured.
-# Returns the log's new length; -1 when the campaign is gone; -2 when the plan is stale (a planned
-# sample_id is stored now, or the proposal ledger changed): nothing is written then.
+# KEYS: campaign, samples, results, pending, proposals, proposals_rev, refit_queued.
+# ARGV: the ledger revision the plan read, the refit flag's value and TTL in seconds (0: leave the
+# flag alone), the number n of new rows, n x (sample_id, fingerprint, record), then
+# (proposal_id, record) for each proposal it marks measured.
+# Returns {the log's new length, 1 if this call set the refit flag else 0}; the length is -1 when
+# the campaign is gone, -2 when the plan is stale (a planned sample_id is stored now, or the
+# proposal ledger changed): nothing is written then.
 APPEND_RESULTS = """
 if redis.call('exists', KEYS[1]) == 0 then
-    return -1
+    return {-1, 0}
 end
 if (redis.call('get', KEYS[6]) or '') ~= ARGV[1] then
-    return -2
+    return {-2, 0}
 end
-local n = tonumber(ARGV[2])
+local n = tonumber(ARGV[4])
 for i = 0, n - 1 do
-    if redis.call('hexists', KEYS[2], ARGV[3 + 3 * i]) == 1 then
-        return -2
+    if redis.call('hexists', KEYS[2], ARGV[5 + 3 * i]) == 1 then
+        return {-2, 0}
     end
 end
 local length = 0
 for i = 0, n - 1 do
-    local at = 3 + 3 * i
+    local at = 5 + 3 * i
     redis.call('hset', KEYS[2], ARGV[at], ARGV[at + 1])
     length = redis.call('rpush', KEYS[3], ARGV[at + 2])
 end
-local first = 3 + 3 * n
+local first = 5 + 3 * n
 if #ARGV >= first then
     for at = first, #ARGV, 2 do
         redis.call('hset', KEYS[5], ARGV[at], ARGV[at + 1])
@@ -96,7 +98,11 @@ if #ARGV >= first then
     end
     redis.call('incr', KEYS[6])
 end
-return length
+local marked = 0
+if tonumber(ARGV[3]) > 0 and redis.call('set', KEYS[7], ARGV[2], 'NX', 'EX', ARGV[3]) then
+    marked = 1
+end
+return {length, marked}
 """
 _CAMPAIGN_GONE = -1
 _SNAPSHOT_STALE = -2
@@ -110,6 +116,8 @@ class AppendOutcome:
     duplicates: int
     data_version: int
     measured_proposals: list[str] = field(default_factory=list)
+    #: True when this append set the campaign's refit flag (the caller then enqueues the refit).
+    refit_marked: bool = False
 
 
 class ResultsMixin(StoreBase):
@@ -117,13 +125,20 @@ class ResultsMixin(StoreBase):
 
     _append_results: Any  # the registered APPEND_RESULTS script
 
-    def append_results(self, cid: str, rows: Sequence[Mapping[str, Any]]) -> AppendOutcome:
+    def append_results(
+        self,
+        cid: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        mark_refit_ttl_s: int = 0,
+    ) -> AppendOutcome:
         """Append validated results all-or-nothing, idempotently by sample_id.
 
         A row whose sample_id is stored with the same fingerprint is a duplicate (skipped); with a
         different fingerprint the whole request fails with SampleConflict and nothing is written.
         A row naming a proposal_id, or matching a pending proposal's parameters exactly, marks that
-        proposal measured in the same transaction.
+        proposal measured in the same transaction. With `mark_refit_ttl_s`, storing anything also
+        sets the campaign's refit flag (as `mark_refit_queued`) in that transaction.
 
         The plan is made from one snapshot (one round trip) and written by APPEND_RESULTS, which
         refuses it when a planned sample_id appeared or the proposal ledger changed meanwhile;
@@ -137,22 +152,23 @@ class ResultsMixin(StoreBase):
             Keys.pending(cid),
             Keys.proposals(cid),
             Keys.proposals_rev(cid),
+            Keys.refit_queued(cid),
         ]
         for _ in range(WATCH_RETRIES):
             outcome, writes, revision = self._plan_append(cid, rows, prints)
             if not writes["rows"]:
                 outcome.data_version = int(self.redis.llen(Keys.results(cid)))
                 return outcome
-            args: list[Any] = [revision, len(writes["rows"])]
+            args: list[Any] = [revision, utcnow(), mark_refit_ttl_s, len(writes["rows"])]
             for sid, fp, record in writes["rows"]:
                 args += [sid, fp, record]
             for pid, record in writes["proposals"].items():
                 args += [pid, record]
-            length = int(self._append_results(keys=keys, args=args))
+            length, marked = (int(x) for x in self._append_results(keys=keys, args=args))
             if length == _CAMPAIGN_GONE:
                 raise CampaignNotFound(cid)
             if length != _SNAPSHOT_STALE:
-                outcome.data_version = length
+                outcome.data_version, outcome.refit_marked = length, bool(marked)
                 return outcome
         raise RuntimeError("results could not be stored: too much contention, retry")
 

@@ -269,3 +269,15 @@ def test_an_append_of_other_samples_meanwhile_costs_no_second_plan(
     monkeypatch.setattr(store, "_plan_append", counted)
     outcome = store.append_results(cid, [row("a")])
     assert (outcome.stored, outcome.data_version, len(plans)) == (1, 2, 1)
+
+
+def test_an_append_sets_the_refit_flag_in_the_same_step(store: Store, cid: str) -> None:
+    first = store.append_results(cid, [row("a")], mark_refit_ttl_s=60)
+    again = store.append_results(cid, [row("b")], mark_refit_ttl_s=60)
+    duplicate = store.append_results(cid, [row("b")], mark_refit_ttl_s=60)
+    assert (first.refit_marked, again.refit_marked, duplicate.refit_marked) == (True, False, False)
+    assert 0 < store.redis.ttl(Keys.refit_queued(cid)) <= 60
+    store.clear_refit_queued(cid)  # as a refit starts
+    assert store.append_results(cid, [row("c")], mark_refit_ttl_s=60).refit_marked is True
+    unmarked = store.append_results(cid, [row("d")])
+    assert unmarked.refit_marked is False

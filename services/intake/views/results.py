@@ -59,9 +59,10 @@ class Results(MethodView):
         store, tasks = get_store(), get_tasks()
         campaign = store.get_campaign(campaign_id)
         valid = _rows(campaign, body)
-        outcome = store.append_results(campaign_id, valid)
+        # Storing sets the refit flag in the same step (one round trip less per post).
+        outcome = store.append_results(campaign_id, valid, mark_refit_ttl_s=loop.refit_flag_ttl())
         if outcome.stored:
-            enqueued = loop.request_refit(store, tasks, campaign_id)
+            enqueued = outcome.refit_marked and loop.send_refit(store, tasks, campaign_id)
         else:
             enqueued = loop.refit_if_stale(store, tasks, campaign_id, outcome.data_version)
         answer = {
