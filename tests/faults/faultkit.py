@@ -1,0 +1,158 @@
+"""What the fault tests share: a stack of real processes, extra workers, signals, polling.
+
+Every stack runs Redis, gunicorn and Celery as `make run` does (devstack.Stack), on free ports in
+a temporary directory. Faults are real: SIGKILL to a process group, a gunicorn worker or Redis.
+Nothing sleeps for a fixed time where a condition can be polled, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+
+from devstack.redis_server import free_port
+from devstack.stack import Child, Stack
+from store import Store
+
+T = TypeVar("T")
+
+#: Workers beat every second and count as dead after four silent seconds (production: 10 s, 60 s),
+#: so a dead worker's tasks come back within seconds in these tests.
+FAST_RECOVERY = {"KILN_HEARTBEAT_S": "1", "KILN_WORKER_DEAD_AFTER_S": "4"}
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str, *, every: float = 0.05) -> T:
+    """Poll `condition` until it returns something truthy (returned); fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(every)
+
+
+def start_stack(
+    var_dir: Path, *, env: Mapping[str, str] | None = None, web_concurrency: int = 2
+) -> Stack:
+    """A started, ready stack (one worker process with a pool of one)."""
+    stack = Stack(
+        var_dir,
+        port=free_port(),
+        redis_port=free_port(),
+        admin_token=secrets.token_urlsafe(24),
+        web_concurrency=web_concurrency,
+        worker_concurrency=1,
+        env={**FAST_RECOVERY, **(env or {})},
+    )
+    assert stack.redis is not None and stack.redis.port != 6379
+    stack.start()
+    try:
+        stack.wait_ready(timeout=120)
+    except BaseException:
+        logs = stack.logs()
+        stack.stop()
+        raise AssertionError(f"the stack did not get ready:\n{logs}") from None
+    return stack
+
+
+def child(stack: Stack, name: str) -> Child:
+    """The stack's child process called `name` ("intake", "worker" or an extra worker)."""
+    return next(c for c in stack.children if c.name == name)
+
+
+def worker_name(process: Child) -> str:
+    """The Celery node name a worker child was started with, up to the '@' (its hostname)."""
+    hostname = process.argv[process.argv.index("--hostname") + 1]
+    return hostname.partition("@")[0]
+
+
+def add_worker(stack: Stack, name: str) -> Child:
+    """Start another worker process beside the stack's (its own hostname), kept in `children`."""
+    argv = stack.worker_argv()
+    argv[argv.index("--hostname") + 1] = f"{name}-{stack.port}@%h"
+    log = stack.log_dir / f"{name}.log"
+    extra = Child(name, argv, stack.env, log, False, signal.SIGKILL).start()
+    stack.children.append(extra)
+    return extra
+
+
+def restart(stack: Stack, process: Child) -> Child:
+    """Start `process` again with the same command (same hostname), in place in `children`."""
+    again = Child(
+        process.name, process.argv, process.env, process.log_path, False, process.death_signal
+    ).start()
+    stack.children[stack.children.index(process)] = again
+    return again
+
+
+def sigkill_group(process: Child) -> None:
+    """SIGKILL a child's whole process group (a Celery worker and its pool), and reap it."""
+    assert process.process is not None
+    os.killpg(process.process.pid, signal.SIGKILL)
+    assert process.wait(10), f"{process.name} survived SIGKILL"
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids of a process's children (Linux /proc)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def live_workers(store: Store) -> set[str]:
+    """Hostnames (before the '@') of the workers with a fresh heartbeat."""
+    return {w.partition("@")[0] for w in store.live_workers(5)}
+
+
+class Api:
+    """Plain HTTP against a stack with its admin token: every status is returned, none raised."""
+
+    def __init__(self, stack: Stack, timeout: float = 30.0) -> None:
+        self.base = stack.base_url + "/api/v1"
+        self.headers = {"Authorization": f"Bearer {stack.admin_token}"}
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.session.get(self.base + path, headers=headers, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.session.post(self.base + path, headers=headers, **kwargs)
+
+    def ok(self, response: requests.Response, *statuses: int) -> Any:
+        """The JSON body of a response with one of `statuses` (else fail, showing it)."""
+        assert response.status_code in statuses, (response.status_code, response.text[:500])
+        return response.json()
+
+    def campaign(self, body: Mapping[str, Any]) -> str:
+        """Create a campaign; its id."""
+        return str(self.ok(self.post("/campaigns", json=dict(body)), 201)["id"])
+
+    def results(self, cid: str) -> list[dict[str, Any]]:
+        """Every stored result of a campaign."""
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self.ok(self.get(f"/campaigns/{cid}/results?offset={len(items)}&limit=500"), 200)
+            items.extend(page["items"])
+            if not page["next"]:
+                return items
+
+    def model(self, cid: str) -> dict[str, Any] | None:
+        """The campaign's model summary, or None when there is none yet."""
+        response = self.get(f"/campaigns/{cid}/model")
+        return None if response.status_code == 404 else self.ok(response, 200)
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.ok(self.get(f"/jobs/{job_id}"), 200)  # type: ignore[no-any-return]
