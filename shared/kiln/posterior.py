@@ -108,6 +108,10 @@ class GPPosterior:
         V = solve_triangular(self.L_, Ks.T, lower=True, check_finite=False)
         return Ks, V
 
+    def mean(self, A: np.ndarray) -> np.ndarray:
+        """Latent posterior mean at ``A`` alone: ``O(n)`` per point, no triangular solve."""
+        return self.k(A, self.X) @ self.alpha_
+
     def mean_var(self, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Latent posterior mean and variance at ``A`` (normalised units, Alg. 2.1 lines 4-6)."""
         Ks, V = self.solve_cross(A)

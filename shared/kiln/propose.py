@@ -240,6 +240,7 @@ def fit_model(
     *,
     random_state: int = 0,
     n_restarts: int = 5,
+    warm_start: FittedModel | None = None,
 ) -> FittedModel:
     """Fit the surrogate to a campaign's observations.
 
@@ -252,6 +253,10 @@ def fit_model(
         observations: ``{"parameters": {...}, "objective": float, "sample_id"?: str}``.
         random_state: Seeds the optimiser restarts and the candidates for ``best_predicted``.
         n_restarts: Optimiser restarts.
+        warm_start: A model fitted earlier on this campaign: the optimiser starts from its
+            hyperparameters (ignored when the encoding changed). After a few new results,
+            ``warm_start=previous, n_restarts=0`` reaches the same optimum as a cold fit with
+            restarts at a fraction of the cost (``make bench-proposal`` measures both).
 
     Raises:
         NoObservationsError: Without usable observations.
@@ -262,11 +267,22 @@ def fit_model(
             hundreds of decades).
     """
     data = _parse_observations(space, objective, observations)
-    return _fit(space, objective, data, random_state=random_state, n_restarts=n_restarts)
+    start = None
+    if warm_start is not None and warm_start.surrogate.length_scale_.shape == (space.dim,):
+        start = warm_start.surrogate
+    return _fit(
+        space, objective, data, random_state=random_state, n_restarts=n_restarts, start=start
+    )
 
 
 def _fit(
-    space: SearchSpace, objective: Objective, data: _Data, *, random_state: int, n_restarts: int
+    space: SearchSpace,
+    objective: Objective,
+    data: _Data,
+    *,
+    random_state: int,
+    n_restarts: int,
+    start: GPSurrogate | None = None,
 ) -> FittedModel:
     if not data.points:
         raise NoObservationsError(
@@ -279,7 +295,7 @@ def _fit(
             "until a different value is measured"
         )
     surrogate = GPSurrogate(n_restarts=n_restarts, random_state=random_state).fit(
-        space.encode(data.points), y
+        space.encode(data.points), y, start=start
     )
     # Overflow is checked for below, on what the model reports, rather than warned about.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -301,9 +317,10 @@ def _reportable(
         "sample_id": data.sample_ids[best],
     }
     candidates = space.candidates(np.random.default_rng(random_state))
-    mu, sd = surrogate.predict(space.encode(candidates))
-    top = int(np.argmax(mu))
-    mean, std = objective.from_model(mu[top], sd[top])
+    encoded = space.encode(candidates)
+    top = int(np.argmax(surrogate.predict(encoded, return_std=False)))
+    mu, sd = surrogate.predict(encoded[top : top + 1])
+    mean, std = objective.from_model(mu[0], sd[0])
     best_predicted = {"parameters": dict(candidates[top]), "mean": mean, "std": std}
     model = FittedModel(space, objective, surrogate, best_observed, best_predicted)
     # A model is only as good as what it can report: predictions that overflow the objective's

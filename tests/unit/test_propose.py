@@ -149,6 +149,26 @@ def test_a_matching_model_is_reused_and_a_stale_one_refitted(
     assert calls == [1, 1]
 
 
+def test_fit_model_warm_start_reaches_the_cold_optimum(observations) -> None:
+    earlier = fit_model(latp_space(), OBJ, observations[:-2])
+    cold = fit_model(latp_space(), OBJ, observations)
+    warm = fit_model(latp_space(), OBJ, observations, warm_start=earlier, n_restarts=0)
+    assert warm.surrogate.log_marginal_likelihood_ == pytest.approx(
+        cold.surrogate.log_marginal_likelihood_, abs=1e-3
+    )
+    assert warm.best_predicted["parameters"] == cold.best_predicted["parameters"]
+    assert warm.best_predicted["mean"] == pytest.approx(cold.best_predicted["mean"], rel=1e-3)
+    # a model of another encoding (here: one parameter fewer) is no start; the fit goes cold
+    narrow = SearchSpace(latp_space().parameters[:2])
+    other = fit_model(
+        narrow, OBJ, [{**o, "parameters": dict(list(o["parameters"].items())[:2])}
+                      for o in observations]
+    )  # fmt: skip
+    assert fit_model(latp_space(), OBJ, observations, warm_start=other).n_observations == len(
+        observations
+    )
+
+
 # ------------------------------------------------------------------------ degenerate input
 def test_no_observations_space_fills() -> None:
     out = propose(latp_space(), OBJ, [], [], Strategy())

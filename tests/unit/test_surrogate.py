@@ -135,3 +135,48 @@ def test_loo_residuals_match_explicit_refits(fitted: GPSurrogate) -> None:
         ).fit(X[keep], (y[keep] - fitted.y_mean_) / fitted.y_std_)
         mu_i = fitted.y_mean_ + fitted.y_std_ * ref.predict(X[i : i + 1])[0]
         assert loo[i] == pytest.approx(y[i] - mu_i, abs=1e-8)
+
+
+def _latp_like(n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, 3))
+    y = -3 - ((X[:, 0] - 0.6) / 0.3) ** 2 - np.sin(5 * X[:, 2]) + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def _recording_lml(monkeypatch) -> list[np.ndarray]:
+    thetas: list[np.ndarray] = []
+    original = GaussianProcessRegressor.log_marginal_likelihood
+
+    def recording(self, theta=None, *args, **kwargs):
+        if theta is not None:
+            thetas.append(np.array(theta))
+        return original(self, theta, *args, **kwargs)
+
+    monkeypatch.setattr(GaussianProcessRegressor, "log_marginal_likelihood", recording)
+    return thetas
+
+
+def test_warm_start_starts_at_the_earlier_optimum_and_reaches_the_cold_one(monkeypatch) -> None:
+    X, y = _latp_like(81)
+    before = GPSurrogate(n_restarts=3).fit(X[:80], y[:80])
+    cold = GPSurrogate(n_restarts=3).fit(X, y)
+    thetas = _recording_lml(monkeypatch)
+    warm = GPSurrogate(n_restarts=0).fit(X, y, start=before)
+    # the optimiser's first step is at the earlier model's hyperparameters (log scale)
+    np.testing.assert_allclose(thetas[0], before.kernel_.theta, atol=1e-12)
+    assert warm.log_marginal_likelihood_ == pytest.approx(cold.log_marginal_likelihood_, abs=1e-3)
+    np.testing.assert_allclose(warm.length_scale_, cold.length_scale_, rtol=1e-2)
+
+
+def test_warm_start_needs_matching_columns() -> None:
+    X, y = _latp_like(30)
+    two = GPSurrogate(n_restarts=0).fit(X[:, :2], y)
+    with pytest.raises(ModelFitError, match="warm-start"):
+        GPSurrogate(n_restarts=0).fit(X, y, start=two)
+
+
+def test_mean_alone_equals_the_mean_with_std(fitted: GPSurrogate) -> None:
+    C = np.random.default_rng(9).uniform(size=(300, fitted.X_train_.shape[1]))
+    mu, _ = fitted.predict(C)
+    np.testing.assert_allclose(fitted.predict(C, return_std=False), mu, rtol=0, atol=1e-12)
