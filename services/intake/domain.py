@@ -6,20 +6,21 @@ never fits a model, so scikit-learn is never loaded in a web process.
 
 from __future__ import annotations
 
+import copy
 import csv
-import functools
 import io
-import json
 import math
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from intake.errors import InvalidRequest, field_path
 from kiln.errors import InvalidObservationError, KilnError, OutsideSpaceError
 from kiln.objective import Objective
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
+
+T = TypeVar("T")
 
 RESERVED_COLUMNS = ("sample_id", "status", "proposal_id", "measured_at", "instrument")
 
@@ -161,26 +162,36 @@ def _strategy_field(prefix: str, exc: Exception) -> str:
 
 def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
     """The campaign's current search space (built once per distinct definition, then reused)."""
-    key = json.dumps(campaign["parameters"], sort_keys=True, separators=(",", ":"))
-    return _space(key, campaign.get("space_version", 1))
+    version = campaign.get("space_version", 1)
+    return _cached(
+        ("space", campaign.get("id"), version),
+        campaign["parameters"],
+        lambda p: SearchSpace.from_dict({"parameters": p, "version": version}),
+    )
 
 
 def objective_of(campaign: Mapping[str, Any]) -> Objective:
     """The campaign's objective (built once per distinct definition, then reused)."""
-    return _objective(json.dumps(campaign["objective"], sort_keys=True, separators=(",", ":")))
+    return _cached(("objective", campaign.get("id")), campaign["objective"], Objective.from_dict)
 
 
 # Every posted result is checked against its campaign's space: building the space's frozen
-# parameters from JSON on each request cost more than the check itself (bench/intake.py). The
-# key is the definition itself, so a changed space or objective is never served stale.
-@functools.lru_cache(maxsize=256)
-def _space(parameters: str, version: Any) -> SearchSpace:
-    return SearchSpace.from_dict({"parameters": json.loads(parameters), "version": version})
+# parameters from JSON on each request cost more than the check itself (bench/intake.py). An
+# entry is used only while its definition equals the campaign's (a dict comparison, cheaper than
+# hashing a serialisation), so a changed space or objective is never served stale.
+_BUILT: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+_MAX_BUILT = 512
 
 
-@functools.lru_cache(maxsize=256)
-def _objective(objective: str) -> Objective:
-    return Objective.from_dict(json.loads(objective))
+def _cached(key: tuple[Any, ...], definition: Any, build: Callable[[Any], T]) -> T:
+    hit = _BUILT.get(key)
+    if hit is not None and hit[0] == definition:
+        return cast(T, hit[1])
+    built = build(definition)
+    if len(_BUILT) >= _MAX_BUILT:
+        _BUILT.clear()
+    _BUILT[key] = (copy.deepcopy(definition), built)
+    return built
 
 
 def strategy_with(campaign: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
