@@ -28,6 +28,7 @@ import csv
 import importlib
 import io
 import json
+import logging
 import os
 import secrets
 import signal
@@ -291,53 +292,147 @@ def intake_package() -> Any:
         sys.path[:] = saved
 
 
-def profile_post_path(redis_url: str, admin: str, bodies: list[dict[str, Any]], out: Path) -> None:
-    """pyinstrument over the intake's post path: single results, then a 10,000-row CSV."""
+def profile_post_path(
+    redis_url: str, admin: str, bodies: list[dict[str, Any]], out: Path
+) -> dict[str, Any]:
+    """Profile the intake's post path in-process (Flask's test client, the bench's Redis).
+
+    - CPU per post, intake against the no-op app, in this one process;
+    - py-spy sampling this process (CPU samples: idle waits on Redis are left out), summarised
+      into intake-profile-cpu.txt;
+    - pyinstrument (wall clock, so Redis waits show) over the same posts and over one
+      10,000-row CSV: intake-profile-single.txt, intake-profile-csv.txt.
+    """
     from pyinstrument import Profiler
 
-    app = intake_package().create_app({"REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": admin})
-    client = app.test_client()
-    auth = {"Authorization": f"Bearer {admin}"}
-    cid = client.post(f"{API}/campaigns", json={"preset": "latp", "name": "profile"}, headers=auth)
-    cid = cid.get_json()["id"]
-    token = client.post(
-        f"{API}/tokens",
-        json={"scope": "write", "name": "profile", "campaign_id": cid},
-        headers={**auth, "Idempotency-Key": secrets.token_hex(8)},
-    ).get_json()["token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    for i in range(50):  # warm-up (imports, connections)
-        client.post(
-            f"{API}/campaigns/{cid}/results",
-            json={**bodies[i % 80], "sample_id": f"W{i}"},
-            headers=headers,
+    logging.disable(logging.INFO)  # no access line per profiled request on the screen
+    try:
+        app = intake_package().create_app({"REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": admin})
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {admin}"}
+        created = client.post(
+            f"{API}/campaigns", json={"preset": "latp", "name": "profile"}, headers=auth
         )
-    profiler = Profiler(interval=0.0005)
-    profiler.start()
-    for i in range(2000):
-        response = client.post(
-            f"{API}/campaigns/{cid}/results",
-            json={**bodies[i % len(bodies)], "sample_id": f"P{i}"},
-            headers=headers,
+        cid = created.get_json()["id"]
+        token = client.post(
+            f"{API}/tokens",
+            json={"scope": "write", "name": "profile", "campaign_id": cid},
+            headers={**auth, "Idempotency-Key": secrets.token_hex(8)},
+        ).get_json()["token"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        path = f"{API}/campaigns/{cid}/results"
+        noop = noop_app().create_app().test_client()
+
+        def posts(target: Any, tag: str, n: int) -> float:
+            """CPU seconds per post of `n` new results."""
+            payloads = [
+                json.dumps({**bodies[i % len(bodies)], "sample_id": f"{tag}{i}"}) for i in range(n)
+            ]
+            started = time.process_time()
+            for payload in payloads:
+                response = target.post(path, data=payload, headers=headers)
+                assert response.status_code == 201, response.get_data(as_text=True)[:300]
+            return (time.process_time() - started) / n
+
+        posts(client, "W", 100)  # warm-up: imports, connections, caches
+        posts(noop, "W", 100)
+        cpu = {"intake": [], "noop": []}
+        for k in range(3):
+            cpu["intake"].append(posts(client, f"C{k}-", 500))
+            cpu["noop"].append(posts(noop, f"C{k}-", 500))
+        sampled = py_spy_profile(lambda: posts(client, "S", 3000), out / "intake-profile-cpu.txt")
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        posts(client, "P", 2000)
+        profiler.stop()
+        (out / "intake-profile-single.txt").write_text(
+            profiler.output_text(unicode=True, color=False, show_all=False)
         )
-        assert response.status_code == 201, response.get_data(as_text=True)
-    profiler.stop()
-    (out / "intake-profile-single.txt").write_text(
-        profiler.output_text(unicode=True, color=False, show_all=False)
-    )
-    profiler = Profiler(interval=0.001)
-    text = csv_body(10_000, bodies, "PCSV")
-    profiler.start()
-    response = client.post(
-        f"{API}/campaigns/{cid}/results",
-        data=text,
-        headers={**headers, "Content-Type": "text/csv"},
-    )
-    profiler.stop()
-    assert response.status_code == 201, response.get_data(as_text=True)[:300]
-    (out / "intake-profile-csv.txt").write_text(
-        profiler.output_text(unicode=True, color=False, show_all=False)
-    )
+        text = csv_body(10_000, bodies, "PCSV")
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+        response = client.post(path, data=text, headers={**headers, "Content-Type": "text/csv"})
+        profiler.stop()
+        assert response.status_code == 201, response.get_data(as_text=True)[:300]
+        (out / "intake-profile-csv.txt").write_text(
+            profiler.output_text(unicode=True, color=False, show_all=False)
+        )
+    finally:
+        logging.disable(logging.NOTSET)
+    files = ["intake-profile-single.txt", "intake-profile-csv.txt"]
+    return {
+        "cpu_ms_per_post": {k: 1000 * min(v) for k, v in cpu.items()},
+        "files": (["intake-profile-cpu.txt"] if sampled else []) + files,
+    }
+
+
+def noop_app() -> Any:
+    """bench/noop_app.py as a module (this script's directory is on sys.path)."""
+    return importlib.import_module("noop_app")
+
+
+def py_spy_profile(work: Any, path: Path) -> bool:
+    """Run `work()` while py-spy samples this process; write a summary to `path`."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    if not py_spy.exists():
+        return False
+    raw = path.with_suffix(".raw")
+    sampler = subprocess.Popen(
+        [str(py_spy), "record", "--pid", str(os.getpid()), "--nonblocking", "--rate", "500",
+         "--format", "raw", "--output", str(raw)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1.0)  # attached
+    try:
+        work()
+    finally:
+        sampler.send_signal(signal.SIGINT)  # py-spy writes its samples on Ctrl-C
+        sampler.wait(timeout=30)
+    if not raw.exists():
+        return False
+    path.write_text(summarise_samples(raw.read_text()))
+    raw.unlink()
+    return True
+
+
+def summarise_samples(raw: str) -> str:
+    """Where the post path's CPU samples fall: Kiln's own frames inclusive, then the hottest
+    leaves. Samples waiting in a socket (Redis replies) are counted apart."""
+    import collections
+    import re
+
+    waiting = re.compile(r"_read_from_socket|sendall|select \(selectors")
+    inclusive: collections.Counter[str] = collections.Counter()
+    leaves: collections.Counter[str] = collections.Counter()
+    on_cpu = in_socket = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [re.sub(r":\d+\)", ")", f) for f in stack.split(";")]
+        if not any("Client.open" in f for f in frames):
+            continue  # not a request (the sampler, the loop)
+        n = int(count)
+        if waiting.search(frames[-1]):
+            in_socket += n
+            continue
+        on_cpu += n
+        for frame in set(frames):
+            inclusive[frame] += n
+        leaves[frames[-1]] += n
+    ours = re.compile(r"\((intake|store|kiln)/|Flask\.(preprocess|process)_request|Schema\.load")
+    lines = [
+        "py-spy samples of POST .../results in-process (Flask test client, real Redis)",
+        f"{on_cpu} samples on CPU; {in_socket} more waiting in a socket (left out below)",
+        "",
+        "inclusive share of the CPU samples (Kiln's frames, request hooks, schema loads):",
+    ]
+    lines += [
+        f"{100 * n / on_cpu:5.1f}%  {frame}"
+        for frame, n in inclusive.most_common()
+        if ours.search(frame) and n / on_cpu >= 0.005
+    ]
+    lines += ["", "hottest leaves (self time):"]
+    lines += [f"{100 * n / on_cpu:5.1f}%  {frame}" for frame, n in leaves.most_common(25)]
+    return "\n".join(lines) + "\n"
 
 
 def median(values: list[float | None]) -> float | None:
@@ -580,9 +675,16 @@ def main() -> int:
             ]
             missed = not all(t["met"] for t in targets)
             profiled = args.profile == "always" or (args.profile == "auto" and missed)
+            profile: dict[str, Any] = {}
             if profiled:
-                log("a target is missed: profiling the post path (pyinstrument, in-process)")
-                profile_post_path(up["redis"].url, admin, bodies, args.out)
+                log("a target is missed: profiling the post path in-process (py-spy, pyinstrument)")
+                profile = profile_post_path(up["redis"].url, admin, bodies, args.out)
+                log(
+                    "CPU per post in-process: intake "
+                    f"{profile['cpu_ms_per_post']['intake']:.2f} ms, no-op "
+                    f"{profile['cpu_ms_per_post']['noop']:.2f} ms; see "
+                    + ", ".join(str(args.out / f) for f in profile["files"])
+                )
     payload = {
         "benchmark": "intake",
         "setup": setup,
@@ -599,7 +701,7 @@ def main() -> int:
             "median_s": csv_median,
         },
         "targets": targets,
-        "profiles": ["intake-profile-single.txt", "intake-profile-csv.txt"] if profiled else [],
+        "profile": profile,
     }
     (args.out / "intake.json").write_text(json.dumps(payload, indent=2) + "\n")
     plot(payload, args.out / "intake.png")
