@@ -9,6 +9,7 @@ import pytest
 from faultkit import start_stack
 
 from devstack.stack import Stack
+from store import Store
 
 
 @pytest.fixture
@@ -22,11 +23,25 @@ def stacks(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[
         return started[-1]
 
     yield factory
-    failed = getattr(request.node, "rep_call", None)
+    failed = getattr(request.node, "rep_call", None)  # set by pytest_runtest_makereport
     for stack in started:
         if failed is not None and failed.failed:
             print(stack.logs())
         stack.stop()
+
+
+@pytest.fixture
+def stores() -> Iterator[Callable[[Stack], Store]]:
+    """Store clients of stacks' Redis (the test's own view of the data); closed at the end."""
+    opened: list[Store] = []
+
+    def factory(stack: Stack) -> Store:
+        opened.append(Store.from_url(stack.redis_url))
+        return opened[-1]
+
+    yield factory
+    for store in opened:
+        store.redis.close()
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

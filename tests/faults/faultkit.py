@@ -119,17 +119,19 @@ class Api:
         self.base = stack.base_url + "/api/v1"
         self.headers = {"Authorization": f"Bearer {stack.admin_token}"}
         self.timeout = timeout
-        self.session = requests.Session()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request on a connection of its own (closed after it, as the server may be killed)."""
+        kwargs.setdefault("timeout", self.timeout)
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        with requests.Session() as session:
+            return session.request(method, self.base + path, headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout)
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        return self.session.get(self.base + path, headers=headers, **kwargs)
+        return self.request("GET", path, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout)
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        return self.session.post(self.base + path, headers=headers, **kwargs)
+        return self.request("POST", path, **kwargs)
 
     def ok(self, response: requests.Response, *statuses: int) -> Any:
         """The JSON body of a response with one of `statuses` (else fail, showing it)."""

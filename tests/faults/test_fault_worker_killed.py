@@ -34,10 +34,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(
-    stacks: Callable[..., Stack],
+    stacks: Callable[..., Stack], stores: Callable[[Stack], Store]
 ) -> None:
     stack = stacks()
-    store = Store.from_url(stack.redis_url)
+    store = stores(stack)
     api = Api(stack)
     first = child(stack, "worker")
     second = add_worker(stack, "fault-b")
