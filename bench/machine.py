@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -29,9 +31,28 @@ def memory_gib() -> float | None:
     return None
 
 
+def code_revision() -> str | None:
+    """The commit whose code is measured: $KILN_BENCH_COMMIT (set when running a snapshot),
+    else `git describe --always --dirty` of this checkout."""
+    if os.environ.get("KILN_BENCH_COMMIT"):
+        return os.environ["KILN_BENCH_COMMIT"]
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
 def describe() -> dict[str, Any]:
-    """Cores, memory, OS, Python and the current load average."""
+    """Cores, memory, OS, Python, the current load average and the code's commit."""
     return {
+        "commit": code_revision(),
         "cpus": os.cpu_count(),
         "memory_gib": memory_gib(),
         "platform": platform.platform(),
@@ -44,7 +65,7 @@ def summary(info: dict[str, Any]) -> str:
     """One line for a benchmark's header."""
     return (
         f"{info['cpus']} CPUs, {info['memory_gib']} GiB, {info['platform']}, "
-        f"Python {info['python']}, load average {info['load_average']}"
+        f"Python {info['python']}, load average {info['load_average']}, code {info['commit']}"
     )
 
 
