@@ -540,7 +540,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15, help="length of each locust run")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per target")
-    parser.add_argument("--users", type=int, default=16, help="back-to-back users")
+    parser.add_argument("--users", type=int, default=64, help="back-to-back users")
     parser.add_argument("--rate", type=float, default=TARGET_RATE, help="fixed-rate total req/s")
     parser.add_argument("--rate-users", type=int, default=100, help="users sharing that rate")
     parser.add_argument("--csv-rows", type=int, default=10_000)
