@@ -256,6 +256,64 @@ def stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def profile_refit(n: int, out: Path) -> dict[str, Any]:
+    """What a refit at `n` observations costs, in-process: the worker's cold fit (as the
+    pipeline runs it) against a fit warm-started from the model before the last 6 results.
+
+    Writes a pyinstrument profile of the cold fit to loop-profile-refit.txt.
+    """
+    import numpy as np
+    from pyinstrument import Profiler
+
+    from kiln.objective import Objective
+    from kiln.presets import latp_campaign
+    from kiln.propose import fit_model
+    from kiln.space import SearchSpace
+
+    campaign = latp_campaign()
+    space = SearchSpace.from_dict({"parameters": campaign["parameters"], "version": 1})
+    objective = Objective.from_dict(campaign["objective"])
+    lab = VirtualLatpLab(seed=0)
+    observations = lab.seed_grid()
+    grid = space.grid()
+    picks = np.random.default_rng(1).choice(len(grid), max(0, n - len(observations)), replace=False)
+    observations += [{"parameters": grid[i], **lab.measure(grid[i], rng=int(i))} for i in picks]
+    observations = observations[:n]
+    rows = []
+    for size in sorted({min(n, 86), min(n, 200), n}):
+        data = observations[:size]
+        started = time.perf_counter()
+        cold = fit_model(space, objective, data, random_state=0)
+        cold_s = time.perf_counter() - started
+        earlier = fit_model(space, objective, data[:-6], random_state=0)
+        started = time.perf_counter()
+        warm = fit_model(space, objective, data, random_state=0, warm_start=earlier, n_restarts=0)
+        warm_s = time.perf_counter() - started
+        rows.append(
+            {
+                "n": size,
+                "cold_fit_s": cold_s,
+                "warm_fit_s": warm_s,
+                "cold_log_marginal_likelihood": cold.surrogate.log_marginal_likelihood_,
+                "warm_log_marginal_likelihood": warm.surrogate.log_marginal_likelihood_,
+            }
+        )
+        log(
+            f"  refit at n={size}: cold fit (5 restarts, as the worker runs it) {cold_s:.2f} s; "
+            f"warm start from the previous model, no restarts {warm_s:.2f} s (log marginal "
+            f"likelihood {rows[-1]['cold_log_marginal_likelihood']:.2f} vs "
+            f"{rows[-1]['warm_log_marginal_likelihood']:.2f})"
+        )
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    fit_model(space, objective, observations, random_state=0)
+    profiler.stop()
+    (out / "loop-profile-refit.txt").write_text(
+        profiler.output_text(unicode=True, color=False, show_all=False)
+    )
+    return {"fits": rows, "files": ["loop-profile-refit.txt"]}
+
+
 def print_table(payload: dict[str, Any]) -> None:
     log("")
     log(f"Results posted -> next batch at a long-polling client ({payload['setup']})")
@@ -330,6 +388,8 @@ def main() -> int:
                         help="campaigns driven at once")  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--var-dir", type=Path, help="keep Redis data and logs here")
+    parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
+                        help="time and profile the refit (auto: if a target is missed)")  # fmt: skip
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     info = machine.describe()
@@ -350,6 +410,12 @@ def main() -> int:
         }
         for s in settings
     ]
+    profile: dict[str, Any] = {}
+    missed = not all(t["met"] for t in targets)
+    if args.profile == "always" or (args.profile == "auto" and missed):
+        n_max = max(s["n_max"] for s in settings)
+        log(f"a target is missed: timing and profiling the refit at n = {n_max} in-process")
+        profile = profile_refit(n_max, args.out)
     payload = {
         "benchmark": "loop",
         "setup": "devstack.Stack: gunicorn (2 x 8 threads), Celery prefork, Redis AOF always; "
@@ -358,6 +424,7 @@ def main() -> int:
         "load_average_after": machine.load_average(),
         "settings": settings,
         "targets": targets,
+        "profile": profile,
     }
     (args.out / "loop.json").write_text(json.dumps(payload, indent=2) + "\n")
     plot(payload, args.out / "loop.png")
