@@ -18,8 +18,12 @@ from kiln import logs
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
-# Threads, because a long-poll (GET …/proposals/latest?wait=S) holds its thread while it waits:
-# each process serves `threads` waiting clients at once without blocking the others.
+# Threads, because a long-poll (GET …/proposals/latest?wait=S) holds its thread while it waits.
+# So that waiting clients never hold them all, the intake lets at most KILN_LONG_POLL_SLOTS of
+# them wait per process (default: half the threads) and answers the next 429 + Retry-After; the
+# other half of the threads stays free for result posts and health checks (intake/longpoll.py,
+# tests/faults/test_fault_slow_consumers.py). Not gevent: the intake also does CPU work (large
+# CSV posts, model slices) that would stall every greenlet of a process.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 
