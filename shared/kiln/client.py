@@ -614,15 +614,16 @@ class Client:
         """Look at the latest batch once; with ``etag`` and ``wait``, long-poll for a newer one.
 
         Returns:
-            ``Latest(batch, etag, changed)``: ``batch`` is None when it is unchanged (304) or
-            there is none yet (404).
+            ``Latest(batch, etag, changed)``: ``batch`` is None when it is unchanged (304), there
+            is none yet (404), or the server still had too many waiting clients (429) after the
+            retries: the caller simply polls again.
         """
         headers = {"If-None-Match": etag} if etag else {}
         params = {"wait": f"{wait:g}"} if wait else {}
         response = self.request(
             "GET",
             f"/campaigns/{campaign_id}/proposals/latest",
-            ok=(200, 304, 404),
+            ok=(200, 304, 404, 429),
             wait=wait,
             headers=headers,
             params=params,
@@ -633,6 +634,8 @@ class Client:
                 raise KilnAPIError.from_response(
                     response, "GET", f"/campaigns/{campaign_id}/proposals/latest"
                 )
+            return Latest(None, etag, False)
+        if response.status_code == 429:
             return Latest(None, etag, False)
         new_etag = response.headers.get("ETag") or etag
         if response.status_code == 304:

@@ -292,3 +292,9 @@ def test_a_long_poll_refused_with_429_waits_retry_after_and_polls_again() -> Non
     latest = client.poll_proposals("c1", etag='"b0.1"', wait=30)
     assert latest.batch == batch and latest.etag == '"b1.1"'
     assert slept == [5.0] and len(server.seen) == 2
+    # Still too many after every retry: nothing new, the caller polls again (no exception).
+    server = FakeServer(busy, busy, busy, busy)
+    client, slept = client_with(server)
+    latest = client.poll_proposals("c1", etag='"b0.1"', wait=30)
+    assert latest.batch is None and latest.etag == '"b0.1"' and not latest.changed
+    assert slept == [5.0, 5.0, 5.0] and len(server.seen) == 4
