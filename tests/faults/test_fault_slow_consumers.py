@@ -86,8 +86,9 @@ def test_a_hundred_long_polls_leave_the_intake_free_for_writes(
     try:
         wait_until(lambda: all(p.sent.is_set() for p in polls), 60, "every long-poll sent")
 
-        # While they wait: writes, reads and health checks are answered.
-        for k, row in enumerate(grid[20:25]):
+        # While they wait: writes, reads and health checks are answered. (The points were
+        # measured before, so no pending proposal matches them and the batch's ETag stays.)
+        for k, row in enumerate(grid[:5]):
             answer = api.post(f"/campaigns/{cid}/results", json={**row, "sample_id": f"w{k}"})
             assert answer.status_code == 201, answer.text
         assert api.get("/healthz").status_code == 200

@@ -58,7 +58,9 @@ def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(
             return refitting.partition("@")[0], batching.partition("@")[0]
         return None
 
-    refitter, batcher = wait_until(both_running, 60, "a refit and a batch running together")
+    refitter, batcher = wait_until(
+        both_running, 60, "a refit and a batch running together", every=0.01
+    )
     assert {refitter, batcher} == set(names), "each worker runs one of the two tasks"
     for process in names.values():
         sigkill_group(process)
