@@ -70,10 +70,6 @@ def acked(posters: list[Poster]) -> set[str]:
     return {sid for p in posters for sid, answer, _ in p.answers if answer in (200, 201)}
 
 
-def count(posters: list[Poster], status: int) -> int:
-    return sum(1 for p in posters for _, answer, _ in p.answers if answer == status)
-
-
 def test_acknowledged_results_survive_a_redis_crash_and_the_loop_goes_on(
     stacks: Callable[..., Stack], stores: Callable[[Stack], Store]
 ) -> None:
