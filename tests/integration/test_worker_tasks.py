@@ -324,3 +324,56 @@ def test_benchmarks_need_data(celery_app: Celery, store: Store, cid: str) -> Non
     run(celery_app, task_names.BENCHMARK, job_id)
     failed = store.get_job(job_id)
     assert failed["state"] == "failed" and "at least 2" in failed["error"]
+
+
+def _record_fits(monkeypatch: pytest.MonkeyPatch, fail_warm: bool = False) -> list[dict]:
+    """Record how pipeline.fit calls kiln's fit_model (warm or cold); optionally fail warm fits."""
+    calls: list[dict] = []
+    real = pipeline.fit_model
+
+    def recorded(*args: object, **kwargs: object) -> object:
+        calls.append({"warm": kwargs.get("warm_start") is not None, **kwargs})
+        if fail_warm and kwargs.get("warm_start") is not None:
+            raise pipeline.KilnError("warm start refused")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "fit_model", recorded)
+    return calls
+
+
+def test_a_refit_after_a_few_results_starts_from_the_stored_model(
+    store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_fits(monkeypatch)
+    store.append_results(cid, SEED)
+    pipeline.fit_and_store(store, store.get_campaign(cid))
+    store.append_results(cid, [row(20, 975, 120)])  # 9 results, the model saw 8 of them
+    _, version = pipeline.fit_and_store(store, store.get_campaign(cid))
+    assert [(c["warm"], c.get("n_restarts")) for c in calls] == [(False, None), (True, 0)]
+    assert version == 2 and store.get_model(cid)["data_version"] == 9
+
+
+def test_a_large_import_or_a_new_space_fits_cold(
+    store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_fits(monkeypatch)
+    store.append_results(cid, SEED[:4])
+    pipeline.fit_and_store(store, store.get_campaign(cid))
+    store.append_results(cid, SEED[4:])  # the model saw 4 of 8: too few to start from
+    pipeline.fit_and_store(store, store.get_campaign(cid))
+    store.append_results(cid, [row(20, 975, 120)])
+    campaign = {**store.get_campaign(cid), "space_version": 2}  # as after a PATCH of the ranges
+    pipeline.fit_and_store(store, campaign)
+    assert [c["warm"] for c in calls] == [False, False, False]
+
+
+def test_a_failed_warm_fit_falls_back_to_a_cold_one(
+    store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_fits(monkeypatch, fail_warm=True)
+    store.append_results(cid, SEED)
+    pipeline.fit_and_store(store, store.get_campaign(cid))
+    store.append_results(cid, [row(20, 975, 120)])
+    _, version = pipeline.fit_and_store(store, store.get_campaign(cid))
+    assert [c["warm"] for c in calls] == [False, True, False]
+    assert version == 2
