@@ -476,6 +476,12 @@ class _LazyScores:
             var_bound = c - k_max**2 / (c + post.noise)
             sd_bound = model.y_std_ * np.sqrt(np.maximum(var_bound, 0.0))
             self.bound[sl] = weighted(self.mu[sl], sd_bound, sl)
+        # Candidates never scored exactly keep their first bound: visit them in its order.
+        # Scored ones (few) are tracked apart, so a step costs O(scored + block), not O(m).
+        self.order = np.argsort(-self.bound)
+        self.ptr = 0  # order[:ptr] are all scored
+        self.scored = np.zeros(m, dtype=bool)
+        self.scored_idx = np.empty(0, dtype=np.intp)
 
     def add(self, x: np.ndarray, y: float | None) -> None:
         self.state.add(x, y)
@@ -490,20 +496,51 @@ class _LazyScores:
             self.sd[idx] = sd
             self.bound[idx] = self.weighted(model.y_mean_ + model.y_std_ * mu, sd, idx)
             self.level[idx] = self.step
+        new = rows[~self.scored[rows]]
+        self.scored[new] = True
+        self.scored_idx = np.concatenate([self.scored_idx, new])
+        m = self.order.size
+        while self.ptr < m:  # move past the scored head of the order
+            window = self.order[self.ptr : self.ptr + 4096]
+            unscored = np.flatnonzero(~self.scored[window])
+            if unscored.size:
+                self.ptr += int(unscored[0])
+                break
+            self.ptr += window.size
+
+    def _fresh(self, pool: np.ndarray, k: int) -> np.ndarray:
+        """Up to ``k`` never-scored candidates in the pool, highest first bound first."""
+        found: list[np.ndarray] = []
+        got, j, m = 0, self.ptr, self.order.size
+        while got < k and j < m:
+            window = self.order[j : j + max(2 * k, 1024)]
+            ok = window[~self.scored[window] & pool[window]][: k - got]
+            found.append(ok)
+            got += ok.size
+            j += window.size
+        return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
 
     def scores(self, pool: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         need = min(need, int(pool.sum()))
         block = self.FIRST_BLOCK
         while True:
-            current = self.level == self.step
-            exact = np.flatnonzero(pool & current)
-            rest = np.flatnonzero(pool & ~current)
+            seen = self.scored_idx
+            current = self.level[seen] == self.step
+            in_pool = pool[seen]
+            exact = seen[current & in_pool]
+            stale = seen[~current & in_pool]  # scored at an earlier step: bound = that value
+            fresh = self._fresh(pool, block)
+            rest_max = max(
+                float(self.bound[stale].max()) if stale.size else -np.inf,
+                float(self.bound[fresh[0]]) if fresh.size else -np.inf,
+            )
             if exact.size >= need:
-                if rest.size == 0:
+                if stale.size == 0 and fresh.size == 0:
                     break
                 kth = np.partition(self.bound[exact], exact.size - need)[exact.size - need]
-                if kth > self.bound[rest].max():
+                if kth > rest_max:
                     break
+            rest = np.concatenate([stale, fresh])
             if rest.size > block:
                 top = np.argpartition(self.bound[rest], rest.size - block)[rest.size - block :]
                 rest = rest[top]
