@@ -432,6 +432,30 @@ class _DenseScores:
         return np.where(pool, self.weighted(mu, sd, _ALL), -np.inf), mu, sd
 
 
+def _two_point_variance(
+    Kc: np.ndarray, K_train: np.ndarray | None, c: float, noise: float
+) -> np.ndarray:
+    """Each row's prior variance given only its two most correlated training points.
+
+    Conditioning on a subset of the data never gives less variance than conditioning on all
+    of it, so this bounds the posterior variance from above. ``Kc`` (rows x n, overwritten) is
+    ``k(candidates, X)``; ``K_train`` is ``k(X, X)`` (None for a single training point).
+    """
+    rows = np.arange(Kc.shape[0])
+    a = c + noise  # a training point's variance on the diagonal of K + noise I
+    i1 = Kc.argmax(axis=1)
+    k1 = Kc[rows, i1]
+    if K_train is None:
+        return c - k1**2 / a
+    Kc[rows, i1] = -np.inf
+    i2 = Kc.argmax(axis=1)
+    k2 = Kc[rows, i2]
+    k12 = K_train[i1, i2]
+    # [k1 k2] [[a, k12], [k12, a]]^-1 [k1 k2]^T
+    explained = (a * (k1**2 + k2**2) - 2.0 * k12 * k1 * k2) / (a * a - k12**2)
+    return c - explained
+
+
 class _LazyScores:
     """Exact acquisitions for the few candidates that can still win, bounds for the rest.
 
@@ -439,9 +463,10 @@ class _LazyScores:
     variances, and UCB and EI grow with the std at a fixed mean (so does their weighting by a
     success probability): a candidate's acquisition never rises during a batch. Any value it
     had earlier is an upper bound on its value now. The first bound is cheaper still: the
-    variance given one training point is at least the variance given all of them, so
-    ``k(a, a) - max_i k(a, x_i)^2 / (k(x_i, x_i) + noise)`` bounds each candidate's variance
-    from the one pass over ``k(candidates, X)`` that the means need anyway.
+    variance given a few training points is at least the variance given all of them, so the
+    variance given each candidate's two most correlated training points
+    (:func:`_two_point_variance`) bounds it, from the one pass over ``k(candidates, X)`` that
+    the means need anyway.
 
     Each step scores candidates exactly (:meth:`FantasyState.predict`, under all fantasies so
     far) in order of their bounds, in doubling blocks, until the best ``need`` exact values
@@ -467,13 +492,12 @@ class _LazyScores:
         self.bound = np.empty(m)
         self.level = np.full(m, -1, dtype=np.int32)
         self.step = 0
-        c = float(post.constant)
+        K_train = post.k(post.X, post.X) if post.n > 1 else None
         for start in range(0, m, rows):
             sl = slice(start, min(start + rows, m))
             Kc = post.k(self.C[sl], post.X)
             self.mu[sl] = model.y_mean_ + model.y_std_ * (Kc @ post.alpha_)
-            k_max = Kc.max(axis=1)
-            var_bound = c - k_max**2 / (c + post.noise)
+            var_bound = _two_point_variance(Kc, K_train, float(post.constant), post.noise)
             sd_bound = model.y_std_ * np.sqrt(np.maximum(var_bound, 0.0))
             self.bound[sl] = weighted(self.mu[sl], sd_bound, sl)
         # Candidates never scored exactly keep their first bound: visit them in its order.

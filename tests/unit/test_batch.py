@@ -290,3 +290,11 @@ def test_chunk_rows_bound_the_block_size() -> None:
     assert chunk_rows(40, 33) == 33
     assert chunk_rows(1000) * 1000 * 8 <= CHUNK_BYTES
     assert chunk_rows(10**9) == 1
+
+
+def test_lazy_scoring_with_one_training_point_equals_dense() -> None:
+    model = GPSurrogate(n_restarts=0).fit(np.array([[0.5, 0.5]]), np.array([1.0]))
+    C = np.random.default_rng(4).uniform(size=(500, 2))
+    lazy = select_batch(model, C, 4)
+    dense = select_batch(model, C, 4, lazy=False)
+    assert [p.index for p in lazy.picks] == [p.index for p in dense.picks]
