@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the target cell and N = 10^6 only")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of Kiln's batch")
     parser.add_argument("--cap", type=float, default=60.0, help="max seconds per alt. run")
+    parser.add_argument("--profile", action="store_true", help="profile the target cell")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     parser.add_argument("--ns", help="observation counts, comma-separated (default 50,200,1000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -433,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     load_end = os.getloadavg()
 
     report = summarise(rows_out, refits, skipped, load_start, load_end)
+    if args.profile or not (report["under_1s"] and report["ten_times_both"]):
+        report["profile"] = profile_target(models, data, candidates, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": "proposal",
@@ -464,6 +467,52 @@ def main(argv: list[str] | None = None) -> int:
     plot(rows_out, args.out / "proposal.png")
     print(f"wrote {args.out / 'proposal.json'} and {args.out / 'proposal.png'}")
     return 0
+
+
+def profile_target(
+    models: dict[int, GPSurrogate],
+    data: dict[int, tuple[np.ndarray, np.ndarray]],
+    candidates: dict[int, np.ndarray],
+    out: Path,
+) -> dict[str, Any]:
+    """pyinstrument over Kiln's target cell (warm refit + batch, three times)."""
+    from pyinstrument import Profiler
+
+    n, N, q = TARGET["n"], TARGET["N"], TARGET["q"]
+    X, y = data[n]
+    before = GPSurrogate(n_restarts=0).fit(X[:-1], y[:-1], start=models[n])
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    for _ in range(3):
+        model = GPSurrogate(n_restarts=0).fit(X, y, start=before)
+        run_kiln(model, candidates[N], q)
+    profiler.stop()
+    text = profiler.output_text(show_all=False, color=False)
+    path = out / "proposal-profile.txt"
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    session = profiler.last_session
+    assert session is not None
+    root = session.root_frame()
+    shares: dict[str, float] = {}
+
+    wanted = {"fit", "log_marginal_likelihood", "select_batch", "_evaluate", "matern52"}
+
+    def walk(frame: Any, active: frozenset[str] = frozenset()) -> None:
+        key = f"{frame.function} ({Path(frame.file_path or '').name})"
+        if frame.function in wanted and key not in active:  # outermost call only
+            shares[key] = shares.get(key, 0.0) + frame.time
+            active = active | {key}
+        for child_frame in frame.children:
+            walk(child_frame, active)
+
+    if root is not None:
+        walk(root)
+    total = root.time if root is not None else 0.0
+    print(f"\nprofile of Kiln's target cell (3 x warm refit + batch, {total:.2f} s): {path}")
+    for key, t in sorted(shares.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"  {t / max(total, 1e-9):6.1%}  {key}")
+    return {"file": str(path), "total_s": total, "inclusive_s": shares}
 
 
 def _fmt(x: float | None, spec: str = "7.3f") -> str:
@@ -626,6 +675,16 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
                     linestyle=ls,
                     label=f"{label.split(' (')[0]}, n={n}",
                 )
+    Ns = sorted(GRIDS)
+    for n, ls in ((200, "-"), (1000, "--")):
+        ax.plot(
+            Ns,
+            [n * N * 8 / 2**20 for N in Ns],
+            color="0.6",
+            linestyle=ls,
+            linewidth=1,
+            label=f"one n x N float64 matrix, n={n}",
+        )
     ax.set(xscale="log", yscale="log", xlabel="candidates N", ylabel="peak memory [MiB]")
     ax.set_title("peak memory above baseline, q = 6")
     if ax.get_legend_handles_labels()[0]:
