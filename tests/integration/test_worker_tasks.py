@@ -332,7 +332,8 @@ def _record_fits(monkeypatch: pytest.MonkeyPatch, fail_warm: bool = False) -> li
     real = pipeline.fit_model
 
     def recorded(*args: object, **kwargs: object) -> object:
-        calls.append({"warm": kwargs.get("warm_start") is not None, **kwargs})
+        n = len(args[2]) if len(args) > 2 else None  # type: ignore[arg-type]
+        calls.append({"warm": kwargs.get("warm_start") is not None, "n": n, **kwargs})
         if fail_warm and kwargs.get("warm_start") is not None:
             raise pipeline.KilnError("warm start refused")
         return real(*args, **kwargs)  # type: ignore[arg-type]
@@ -377,3 +378,20 @@ def test_a_failed_warm_fit_falls_back_to_a_cold_one(
     _, version = pipeline.fit_and_store(store, store.get_campaign(cid))
     assert [c["warm"] for c in calls] == [False, True, False]
     assert version == 2
+
+
+def test_a_campaign_larger_than_the_training_limit_fits_a_bounded_subset(
+    store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_fits(monkeypatch)
+    monkeypatch.setenv("KILN_MAX_TRAINING_POINTS", "12")
+    grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0)]
+    store.append_results(cid, [row(i, t, m) for i, (t, m) in enumerate(grid)])
+    _, version = pipeline.fit_and_store(store, store.get_campaign(cid))
+    model = store.get_model(cid)
+    assert version == 1 and model["data_version"] == len(grid) == 39
+    assert calls[0]["n"] == 12 and model["summary"]["n_observations"] == 12
+    assert model["summary"]["training"]["used"] == 12
+    assert model["summary"]["training"]["of"] == 39
+    best = max(store.all_results(cid), key=lambda r: r["objective"])
+    assert model["summary"]["best_observed"]["sample_id"] == best["sample_id"]
