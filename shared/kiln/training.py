@@ -123,7 +123,7 @@ def select_training_set(
     rest = np.array(sorted(set(range(total)) - chosen), dtype=int)
     n_sample = limit - len(chosen)
     rng = np.random.default_rng(seed)
-    sampled = rng.choice(rest, size=n_sample, replace=False) if n_sample > 0 else []
-    chosen.update(int(i) for i in sampled)
+    if n_sample > 0:
+        chosen.update(int(i) for i in rng.choice(rest, size=n_sample, replace=False))
     kept = [observations[i] for i in sorted(chosen)]
     return TrainingSet(kept, total, best=n_best, recent=n_recent, sampled=n_sample)
