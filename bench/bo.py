@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skopt-repeats", type=int, default=40, help="repeats for scikit-optimize (0: skip)"
     )
-    parser.add_argument("--skopt-strategies", default="ucb,ei")
+    parser.add_argument(
+        "--skopt-variants", default="lcb,ei,lcb_repeats", help="see bench/bo_skopt.py VARIANTS"
+    )
     args = parser.parse_args(argv)
 
     lab = VirtualLatpLab(seed=args.seed)
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.skopt_repeats > 0:
         payload["comparison"] = compare_skopt(
-            X, y, table, args, [s for s in args.skopt_strategies.split(",") if s], n_inits, jobs
+            X, y, table, args, [v for v in args.skopt_variants.split(",") if v], n_inits, jobs
         )
     (args.out / "bo.json").write_text(json.dumps(payload, indent=2) + "\n")
     fig = plot_virtual_experiments(
@@ -146,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 SKOPT_STYLE = {
-    "ucb": {"label": "skopt GP-LCB", "color": "tab:purple", "marker": "D"},
-    "ei": {"label": "skopt GP-EI", "color": "tab:brown", "marker": "v"},
+    "lcb": {"color": "tab:purple", "marker": "D"},
+    "ei": {"color": "tab:brown", "marker": "v"},
+    "lcb_repeats": {"color": "tab:pink", "marker": "x"},
 }
 
 
@@ -156,20 +159,20 @@ def compare_skopt(
     y: Any,
     kiln_table: dict[str, dict[int, dict[str, Any]]],
     args: argparse.Namespace,
-    strategies: list[str],
+    variants: list[str],
     n_inits: list[int],
     jobs: int,
 ) -> dict[str, Any]:
     """Run the protocol with scikit-optimize, print it beside Kiln's, return the JSON block."""
-    from bo_skopt import SKOPT_ACQ, run_skopt_protocol
+    from bo_skopt import VARIANTS, run_skopt_protocol
 
     load = os.getloadavg()[0]
     print(
         f"\nscikit-optimize on the same pool and protocol: {args.skopt_repeats} repeats per "
-        f"strategy and n (Kiln: {args.repeats}; each skopt try refits its GP with 2 restarts, "
-        f"so fewer repeats keep the run short), the first {args.skopt_repeats} of Kiln's seeds"
+        f"variant and n (Kiln: {args.repeats}; each skopt try refits its GP with 2 restarts, "
+        f"so fewer repeats keep the run short), Kiln's first {args.skopt_repeats} seeds"
     )
-    bar = tqdm(total=len(strategies) * len(n_inits) * args.skopt_repeats, unit="run")
+    bar = tqdm(total=len(variants) * len(n_inits) * args.skopt_repeats, unit="run")
 
     def progress(done: int, total: int) -> None:
         bar.update(done - bar.n)
@@ -178,7 +181,7 @@ def compare_skopt(
     table, replaced = run_skopt_protocol(
         X,
         y,
-        strategies=strategies,
+        variants=variants,
         n_inits=n_inits,
         repeats=args.skopt_repeats,
         noise_sd=args.noise_sd,
@@ -187,33 +190,57 @@ def compare_skopt(
     )
     wall = time.perf_counter() - start
     bar.close()
+    faced = sorted({VARIANTS[v][0] for v in variants}, key=["ucb", "ei"].index)
+    # Kiln on exactly skopt's seeds (the first repeats of its own run), for a paired view
+    same = run_protocol(
+        X,
+        y,
+        strategies=faced,
+        n_inits=n_inits,
+        repeats=args.skopt_repeats,
+        noise_sd=args.noise_sd,
+        refit_every=args.refit_every,
+        jobs=jobs,
+    )
 
     def cell(c: dict[str, Any]) -> str:
         mean = c["mean_extra_tries"]
         pct = 100 * c["found"] / c["runs"]
-        return f"{pct:5.1f}% / {'-' if mean is None else f'{mean:5.1f}':>5}"
+        return f"{pct:3.0f}% /{'-' if mean is None else f'{mean:5.1f}':>5}"
 
-    print("found the best (% of runs) / mean extra tries when found")
-    header = "n".rjust(4)
-    for s in strategies:
-        header += f"{'kiln ' + s.upper():>20}{'skopt ' + SKOPT_ACQ[s]:>20}"
-    print(header)
-    for n in n_inits:
-        line = f"{n:>4}"
-        for s in strategies:
-            line += f"{cell(kiln_table[s][n]):>20}{cell(table[s][n]):>20}"
-        print(line)
     print(
-        f"skopt wall time {wall:.0f} s on {jobs} process(es); {replaced} of its picks were "
-        "random stand-ins for a point it had seen (skopt's ask avoids repeats; Kiln's protocol "
+        "found the best (% of runs) / mean extra tries when found; "
+        f"kiln: all {args.repeats} runs, then the {args.skopt_repeats} with skopt's seeds"
+    )
+    columns: list[tuple[str, dict[str, dict[int, dict[str, Any]]], str]] = []
+    for strategy in faced:
+        columns.append((f"kiln {strategy.upper()}", kiln_table, strategy))
+        columns.append(("(same seeds)", same, strategy))
+        columns += [(v, table, v) for v in variants if VARIANTS[v][0] == strategy]
+    print(
+        "n".rjust(4) + "".join(f"{'skopt ' + k if k in VARIANTS else k:>18}" for k, _, _ in columns)
+    )
+    for n in n_inits:
+        print(f"{n:>4}" + "".join(f"{cell(t[key][n]):>18}" for _, t, key in columns))
+    print(
+        f"skopt wall time {wall:.0f} s on {jobs} process(es); {replaced} of the picks of its "
+        "repeat-avoiding variants were random stand-ins for a point seen before (Kiln's protocol "
         f"counts a repeated pick as a try); load average {load:.2f}"
     )
     return {
-        "skopt": {
-            SKOPT_ACQ[s]: {str(n): table[s][n] for n in n_inits if n in table[s]}
-            for s in strategies
+        "skopt": {v: {str(n): table[v][n] for n in n_inits if n in table[v]} for v in variants},
+        "kiln_same_seeds": {
+            s: {str(n): same[s][n] for n in n_inits if n in same[s]} for s in faced
         },
-        "kiln_strategy_for": {SKOPT_ACQ[s]: s for s in strategies},
+        "variants": {
+            v: {
+                "faces_kiln": VARIANTS[v][0],
+                "acq_func": VARIANTS[v][1],
+                "avoid_duplicates": VARIANTS[v][2],
+                "label": VARIANTS[v][3],
+            }
+            for v in variants
+        },
         "settings": {
             "model": 'skopt Optimizer(base_estimator="GP"): its default GP (constant x Matern '
             "5/2 ARD, gaussian noise, normalize_y, 2 restarts per fit), refitted at every tell",
@@ -232,11 +259,10 @@ def compare_skopt(
 def add_skopt_curves(fig: Any, comparison: dict[str, Any], kiln_runs: int) -> None:
     """skopt's curves on Kiln's figure; its found counts scaled to Kiln's number of runs."""
     ax_found, ax_tries = fig.axes[:2]
-    for acq_name, by_n in comparison["skopt"].items():
-        strategy = comparison["kiln_strategy_for"][acq_name]
-        style = dict(SKOPT_STYLE[strategy])
-        runs = comparison["settings"]["repeats"]
-        label = f"{style.pop('label')} ({runs} runs)"
+    runs = comparison["settings"]["repeats"]
+    for variant, by_n in comparison["skopt"].items():
+        style = SKOPT_STYLE.get(variant, {})
+        label = f"{comparison['variants'][variant]['label']} ({runs} runs)"
         ns = sorted(by_n, key=int)
         xs = [int(n) for n in ns]
         found = [by_n[n]["found"] * kiln_runs / by_n[n]["runs"] for n in ns]
@@ -253,7 +279,7 @@ def add_skopt_curves(fig: Any, comparison: dict[str, Any], kiln_runs: int) -> No
     ax_tries.relim()
     ax_tries.autoscale(axis="y")
     ax_tries.set_ylim(bottom=0)
-    ax_tries.legend(fontsize=8)
+    ax_tries.legend(fontsize=7)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ constant x Matern 5/2 with one length scale per column, Gaussian noise, normalis
 ``"EI"`` (xi 0.01) on the negated target, scored over exactly the pool
 (:class:`skopt_pool.PoolOptimizer`). Where Kiln's protocol lets a GP strategy pick a point it has
 seen again (and counts the try), skopt's ``ask`` replaces such a pick by a random pool point: that
-is skopt's own behaviour and it is kept.
+is skopt's own behaviour and it is kept; the variant "LCB, repeats allowed"
+(``avoid_duplicates=False``) re-picks like Kiln does, to separate the model from that rule.
 """
 
 from __future__ import annotations
@@ -25,14 +26,20 @@ from threadpoolctl import threadpool_limits
 
 from kiln.virtual_experiments import repeat_seed, summarise
 
-#: skopt's acquisition name for each of Kiln's.
-SKOPT_ACQ = {"ucb": "LCB", "ei": "EI"}
+#: skopt variants: id -> (Kiln's strategy it faces, skopt's acquisition, avoid repeated picks,
+#: label). "lcb_repeats" re-picks like Kiln's protocol does (``avoid_duplicates=False``), which
+#: separates skopt's model from its random stand-ins for repeated picks.
+VARIANTS: dict[str, tuple[str, str, bool, str]] = {
+    "lcb": ("ucb", "LCB", True, "skopt GP-LCB"),
+    "ei": ("ei", "EI", True, "skopt GP-EI"),
+    "lcb_repeats": ("ucb", "LCB", False, "skopt GP-LCB, repeats allowed"),
+}
 
 
 def run_skopt_repeat(
     X: np.ndarray,
     y: np.ndarray,
-    strategy: str,
+    variant: str,
     n_init: int,
     seed: int,
     *,
@@ -40,7 +47,10 @@ def run_skopt_repeat(
     kappa: float = 1.96,
     xi: float = 0.01,
 ) -> dict[str, Any]:
-    """One repeat with skopt choosing the picks; ``{"found", "extra_tries", "replaced"}``."""
+    """One repeat with skopt choosing the picks; ``{"found", "extra_tries", "replaced"}``.
+
+    ``variant`` is a key of :data:`VARIANTS`.
+    """
     from skopt.utils import cook_estimator
     from skopt_pool import PoolOptimizer
 
@@ -56,11 +66,13 @@ def run_skopt_repeat(
             return {"found": True, "extra_tries": 0, "replaced": 0}
         index = {tuple(row): i for i, row in enumerate(X.tolist())}
         gp = cook_estimator("GP", space=[(0.0, 1.0)] * X.shape[1], random_state=seed % 2**31)
+        _, acq_func, avoid, _ = VARIANTS[variant]
         opt = PoolOptimizer(
             X,
             base_estimator=gp,
-            acq_func=SKOPT_ACQ[strategy],
+            acq_func=acq_func,
             acq_func_kwargs={"kappa": kappa, "xi": xi},
+            avoid_duplicates=avoid,
             random_state=seed % 2**31,
         )
         opt.tell([X[i].tolist() for i in seen], [-v for v in y_seen])
@@ -76,7 +88,7 @@ def run_skopt_repeat(
 
 
 def _replaced(caught: Sequence[warnings.WarningMessage]) -> int:
-    return sum("evaluated at point" in str(w.message) for w in caught)
+    return sum("using random point" in str(w.message) for w in caught)
 
 
 def _run_chunk(
@@ -89,7 +101,7 @@ def run_skopt_protocol(
     X: np.ndarray,
     y: np.ndarray,
     *,
-    strategies: Sequence[str],
+    variants: Sequence[str],
     n_inits: Sequence[int],
     repeats: int,
     noise_sd: float,
@@ -102,10 +114,10 @@ def run_skopt_protocol(
     same initial draws and noise.
     """
     sizes = [n for n in n_inits if 1 <= n < y.shape[0]]
-    tasks = [(s, n, repeat_seed(n, r)) for n in sizes for r in range(repeats) for s in strategies]
+    tasks = [(v, n, repeat_seed(n, r)) for n in sizes for r in range(repeats) for v in variants]
     chunks = [tasks[i : i + 4] for i in range(0, len(tasks), 4)]
     outcomes: dict[tuple[str, int], list[dict[str, Any]]] = {
-        (s, n): [] for s in strategies for n in sizes
+        (v, n): [] for v in variants for n in sizes
     }
     replaced = 0
     done = 0
