@@ -19,6 +19,15 @@ TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
 LOCK_RETRIES = 2 * pipeline.LOCK_TTL_MS // 1000 // pipeline.LOCK_RETRY_S
 PROPOSE_RETRIES = 2 * pipeline.PROPOSE_LOCK_TTL_MS // 1000 // pipeline.PROPOSE_RETRY_S
 _stores: dict[str, Store] = {}
+#: Every task: bound, acknowledged after it ran (redelivered if its worker dies), Redis blips
+#: retried with backoff.
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "max_retries": 5,
+}
 
 
 def store_for(app: Celery) -> Store:
@@ -59,11 +68,7 @@ def on_job(store: Store, job_id: str, work: Callable[[], dict[str, Any]]) -> dic
 
 @shared_task(
     name=task_names.REFIT,
-    bind=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    max_retries=5,
+    **TASK_OPTIONS,
 )
 def refit(self: Task, campaign_id: str) -> dict[str, Any]:
     """Refit a campaign's surrogate on all its results (coalesced, one at a time)."""
@@ -81,11 +86,7 @@ def refit(self: Task, campaign_id: str) -> dict[str, Any]:
 
 @shared_task(
     name=task_names.PROPOSE,
-    bind=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    max_retries=5,
+    **TASK_OPTIONS,
 )
 def propose(self: Task, job_id: str) -> dict[str, Any]:
     """Compute the batch a proposals job asks for and store it on the campaign."""
@@ -100,11 +101,7 @@ def propose(self: Task, job_id: str) -> dict[str, Any]:
 
 @shared_task(
     name=task_names.BENCHMARK,
-    bind=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    max_retries=5,
+    **TASK_OPTIONS,
 )
 def benchmark(self: Task, job_id: str, chunk: int | None = None) -> dict[str, Any]:
     """Plan a virtual-experiments job into chunks (chunk=None), or run one chunk of it."""
