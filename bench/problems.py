@@ -268,7 +268,12 @@ def _grid_problem(
     campaign = {
         "name": f"bench-{name}",
         "parameters": parameters,
-        "objective": {"name": "y", "goal": goal, **({"unit": unit} if unit else {})},
+        "objective": {
+            "name": "y",
+            "goal": goal,
+            "transform": "none",
+            **({"unit": unit} if unit else {}),
+        },
         "strategy": {"batch_size": batch_size},
     }
     values = _grid_values(levels, [p["name"] for p in parameters], truth)
@@ -555,7 +560,7 @@ def _pool_problem(
     campaign = {
         "name": f"bench-{name}",
         "parameters": parameters,
-        "objective": {"name": _safe_name(target), "goal": goal},
+        "objective": {"name": _safe_name(target), "goal": goal, "transform": "none"},
         "strategy": {"batch_size": batch_size},
     }
     return Problem(
