@@ -15,7 +15,7 @@ Problems (``PROBLEMS`` builds them by name):
 - ``branin-cat``: Branin on a 0.25-stepped grid of [-5, 10] x [0, 15] with a 3-level categorical
   ``surface`` that shifts and scales it (one level holds the global minimum); minimise; noise
   sd 0.5.
-- ``decoy-3d``: three 0.02-stepped continuous inputs; a broad bump (height 0.8) and a narrow one
+- ``decoy-3d``: three 0.025-stepped continuous inputs; a broad bump (height 0.8) and a narrow one
   (height 1.0, a tenth of the width) far from it; maximise; noise sd 0.02.
 - ``mixed-4``: the issue's shape: two 0.05-stepped continuous, one discrete, one 3-level
   categorical; a smooth objective whose broad optimum (0.8) sits in one category and the narrow
@@ -452,7 +452,7 @@ def hartmann6() -> Problem:
         noise_sd=0.05,
         n_init=12,
         batch_size=4,
-        n_batches=12,
+        n_batches=10,
     )
 
 
@@ -482,16 +482,16 @@ def decoy3() -> Problem:
     names = ["x1", "x2", "x3"]
     return _grid_problem(
         "decoy-3d",
-        "broad decoy bump (0.8) and narrow global one (1.0), three 0.02-stepped inputs "
-        "(132,651 points); maximise",
-        [_stepped(n, 0.0, 1.0, 0.02) for n in names],
-        [_steps(0.0, 1.0, 0.02)] * 3,
+        "broad decoy bump (0.8) and narrow global one (1.0), three 0.025-stepped inputs "
+        "(68,921 points); maximise",
+        [_stepped(n, 0.0, 1.0, 0.025) for n in names],
+        [_steps(0.0, 1.0, 0.025)] * 3,
         _decoy3,
         goal="maximize",
         noise_sd=0.02,
         n_init=8,
         batch_size=4,
-        n_batches=10,
+        n_batches=8,
     )
 
 
@@ -599,7 +599,7 @@ def crossed_barrel() -> Problem:
         "toughness",
         discrete=["n", "theta", "r", "t"],
         batch_size=4,
-        n_batches=30,
+        n_batches=25,
     )
 
 
@@ -612,7 +612,7 @@ def agnp() -> Problem:
         "AgNP (Liang et al. 2021 data): five flow-rate ratios as continuous ranges; minimise loss",
         discrete=[],
         batch_size=4,
-        n_batches=15,
+        n_batches=12,
     )
 
 

@@ -33,7 +33,6 @@ import argparse
 import importlib
 import json
 import math
-import os
 import sys
 import tempfile
 import time
@@ -76,6 +75,9 @@ KILN_METHODS = ("kiln-service", "kiln-library")
 REFIT_FLAG_TTL_S = 300
 #: Budgets (experiments) the enhancement factor is reported at, per pool problem.
 EF_BUDGETS = {"crossed-barrel": (10, 25, 50, 100), "agnp": (10, 25, 50)}
+#: Seeds per problem of a default run: 10 keeps it near 15 minutes on 2 shared cores (a cold
+#: fit with restarts at every batch of the library path dominates); --full runs 20 (~35 min).
+DEFAULT_SEEDS = 10
 #: Shares of the top set the acceleration factor is reported at.
 AF_LEVELS = (0.5, 0.8)
 
@@ -284,7 +286,10 @@ def grid_curves(problem: Problem, trace: Mapping[str, Any]) -> dict[str, list[fl
     """Best true value, regret and share of the gap after the initial design and each batch."""
     truth = problem.truth(trace["points"])
     best = qm.best_so_far(truth, problem.goal)
-    ends = [min(problem.n_init + b * problem.batch_size, len(best)) - 1 for b in range(0, problem.n_batches + 1)]
+    ends = [
+        min(problem.n_init + b * problem.batch_size, len(best)) - 1
+        for b in range(0, problem.n_batches + 1)
+    ]
     values = [float(best[e]) for e in ends]
     return {
         "best": values,
@@ -350,9 +355,7 @@ def summarise_pool(problem: Problem, runs: Mapping[str, list[dict[str, Any]]]) -
             for b in EF_BUDGETS.get(problem.name, (budget,))
             if b <= budget
         }
-        entry["found_quartiles"] = [
-            qm.quartiles([c[i] for c in curves]) for i in range(budget)
-        ]
+        entry["found_quartiles"] = [qm.quartiles([c[i] for c in curves]) for i in range(budget)]
         entry["per_seed_found"] = curves
         entry.update(_timing(method_runs))
         out[method] = entry
@@ -488,15 +491,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run the suite, print the tables, write quality.json and the plots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default=",".join(PROBLEMS), help="comma-separated names")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per problem (default 20)")
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="seeds per problem (default 10, --full 20)"
+    )
     parser.add_argument("--peer-seeds", type=int, default=5, help="seeds for --peers")
     parser.add_argument("--quick", action="store_true", help="3 seeds: a smoke run")
-    parser.add_argument("--full", action="store_true", help="50 seeds per problem")
+    parser.add_argument("--full", action="store_true", help="20 seeds per problem")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--peers", action="store_true", help="also run BayBE (the peers extra)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    n_seeds = args.seeds or (3 if args.quick else 50 if args.full else 20)
+    n_seeds = args.seeds or (3 if args.quick else 20 if args.full else DEFAULT_SEEDS)
     names = [n for n in args.problems.split(",") if n]
     for n in names:
         load(n)  # fail early on a typo
@@ -523,18 +528,19 @@ def main(argv: list[str] | None = None) -> int:
     order = {"kiln-library": 0, "kiln-service": 1, "baybe": 0, "paper-gp": 2, "random": 3}
     tasks.sort(key=lambda t: (order[t[1]], t[0], t[2]))
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="kiln-bench-quality-") as tmp:
-        with RedisServer(Path(tmp)) as redis_server:
-            url = redis_server.url
-            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-                futures = {pool.submit(run_one, n, None, m, s, url): (n, m, s) for n, m, s in tasks}
-                for done, future in enumerate(as_completed(futures), 1):
-                    results.append(future.result())
-                    if done % max(1, len(tasks) // 20) == 0 or done == len(tasks):
-                        print(
-                            f"  {done}/{len(tasks)} runs, {time.perf_counter() - started:.0f} s",
-                            flush=True,
-                        )
+    with (
+        tempfile.TemporaryDirectory(prefix="kiln-bench-quality-") as tmp,
+        RedisServer(Path(tmp)) as redis_server,
+        ProcessPoolExecutor(max_workers=args.jobs) as pool,
+    ):
+        url = redis_server.url
+        futures = {pool.submit(run_one, n, None, m, s, url): (n, m, s) for n, m, s in tasks}
+        for done, future in enumerate(as_completed(futures), 1):
+            results.append(future.result())
+            if done % max(1, len(tasks) // 20) == 0 or done == len(tasks):
+                print(
+                    f"  {done}/{len(tasks)} runs, {time.perf_counter() - started:.0f} s", flush=True
+                )
     wall = time.perf_counter() - started
     report: dict[str, Any] = {
         "benchmark": "bench-quality",

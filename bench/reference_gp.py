@@ -21,11 +21,10 @@ import warnings
 from typing import Any
 
 import numpy as np
+from problems import Problem
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
-from problems import Problem
 
 #: The paper's exploration weight: mean + RATIO * std.
 RATIO = 1.0
@@ -58,8 +57,7 @@ def run_reference_gp(problem: Problem, seed: int, *, stop_when_all_found: bool =
         started = time.perf_counter()
         open_rows = np.setdiff1d(np.arange(len(X_pool)), rows)
         gp = GaussianProcessRegressor(
-            kernel=ConstantKernel(1.0)
-            * Matern(length_scale=np.ones(len(names)), nu=2.5)
+            kernel=ConstantKernel(1.0) * Matern(length_scale=np.ones(len(names)), nu=2.5)
             + WhiteKernel(),
             normalize_y=True,
             n_restarts_optimizer=RESTARTS,
