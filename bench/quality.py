@@ -83,13 +83,14 @@ AF_LEVELS = (0.5, 0.8)
 
 
 # ------------------------------------------------------------------------------------ pools
-def pools_supported() -> bool:
-    """Whether this checkout has candidate pools (kiln.pool and campaigns with "candidates")."""
+def pools_supported() -> dict[str, bool]:
+    """Which Kiln paths of this checkout take a candidate pool: the library (kiln.pool) and the
+    service (a campaign's "candidates")."""
     try:
         importlib.import_module("kiln.pool")
     except ImportError:
-        return False
-    return "candidates" in CampaignIn().fields
+        return {"kiln-library": False, "kiln-service": False}
+    return {"kiln-library": True, "kiln-service": "candidates" in CampaignIn().fields}
 
 
 # ------------------------------------------------------------------------------------ methods
@@ -177,7 +178,7 @@ def run_library(problem: Problem, seed: int) -> dict[str, Any]:
     strategy = Strategy.from_dict(definition["strategy"])
     extra: dict[str, Any] = {}
     if problem.pool is not None:
-        from kiln.pool import CandidatePool  # type: ignore[import-not-found,unused-ignore]
+        from kiln.pool import CandidatePool
 
         extra["pool"] = CandidatePool.from_rows(space, problem.pool)
     points, values = _initial(problem, seed)
@@ -467,9 +468,9 @@ def plot(problem: Problem, summary: Mapping[str, Any], path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ main
-def methods_for(problem: Problem, *, pools: bool, peers: bool) -> list[str]:
-    """The methods run on a problem (Kiln on pools only when this checkout has them)."""
-    out = ["kiln-service", "kiln-library"] if problem.pool is None or pools else []
+def methods_for(problem: Problem, *, pools: Mapping[str, bool], peers: bool) -> list[str]:
+    """The methods run on a problem (Kiln on pools only where this checkout has them)."""
+    out = [m for m in KILN_METHODS if problem.pool is None or pools[m]]
     out.append("random")
     if problem.pool is not None:
         out.append("paper-gp")
@@ -510,8 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     info = machine.describe()
     print(f"bench-quality: {machine.summary(info)}")
     print(f"seeds 0..{n_seeds - 1} per problem; {args.jobs} processes, one BLAS thread each")
-    if not pools:
-        print("candidate pools are not in this checkout: Kiln skipped on the pool problems")
+    for method, ok in pools.items():
+        if not ok:
+            print(f"candidate pools are not in this checkout's {method}: skipped on pool problems")
     if args.peers and not peers:
         print("peers skipped: bench/peers_baybe.py or the `peers` extra is not installed")
     elif not args.peers:
