@@ -371,6 +371,63 @@ def _timing(method_runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def acceptance(problem: Problem, summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Issue 12's checks: the service's median inside the library's quartiles (final regret /
+    experiments to 50 % and 80 % of the top set); on pools, its AF against the paper's loop."""
+    if not all(m in summary for m in KILN_METHODS):
+        return None
+    service, library = summary["kiln-service"], summary["kiln-library"]
+    if problem.pool is None:
+        q1, _, q3 = library["final"]["regret"]
+        median = service["final"]["regret"][1]
+        # Regret: lower is better, so a median below the library's quartiles passes too.
+        return {
+            "service_regret_median": median,
+            "library_regret_quartiles": [q1, q3],
+            "within_or_better": median <= q3,
+        }
+    out: dict[str, Any] = {}
+    for level in service["levels"]:
+        q1, _, q3 = library["levels"][level]["needed_quartiles"]
+        median = service["levels"][level]["needed_quartiles"][1]
+        out[level] = {
+            "service_needed_median": median,
+            "library_needed_quartiles": [q1, q3],
+            "within_or_better": median <= q3,
+        }
+        if "paper-gp" in summary and level in summary["paper-gp"]["levels"]:
+            out[level]["service_af"] = service["levels"][level]["af"]
+            out[level]["paper_gp_af"] = summary["paper-gp"]["levels"][level]["af"]
+    return out
+
+
+def print_acceptance(checks: Mapping[str, Any] | None) -> None:
+    """One line per check."""
+    if checks is None:
+        return
+    if "within_or_better" in checks:
+        q1, q3 = checks["library_regret_quartiles"]
+        print(
+            f"   service median regret {checks['service_regret_median']:.3g} vs library quartiles "
+            f"[{q1:.3g}, {q3:.3g}]: {'ok' if checks['within_or_better'] else 'OUTSIDE'}"
+        )
+        return
+    for level, c in checks.items():
+        q1, q3 = c["library_needed_quartiles"]
+        line = (
+            f"   {level}: service median {c['service_needed_median']:.3g} experiments vs library "
+            f"quartiles [{q1:.3g}, {q3:.3g}]: {'ok' if c['within_or_better'] else 'OUTSIDE'}"
+        )
+        if "paper_gp_af" in c:
+            af_s, af_p = c["service_af"], c["paper_gp_af"]
+            line += f"; AF service {_fmt_af(af_s)} vs paper-gp {_fmt_af(af_p)}"
+        print(line)
+
+
+def _fmt_af(af: float | None) -> str:
+    return "-" if af is None else f"{af:.2f}"
+
+
 def print_grid(problem: Problem, summary: Mapping[str, Any]) -> None:
     """The table of a grid problem."""
     print(
@@ -569,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             summary = summarise_pool(problem, runs)
             print_pool(problem, summary)
+        checks = acceptance(problem, summary)
+        print_acceptance(checks)
         plot(problem, summary, args.out / f"quality-{name}.png")
         report["problems"][name] = {
             "description": problem.description,
@@ -584,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
             "size": problem.size,
             "top_set_size": len(problem.top_set),
             "methods": summary,
+            "acceptance": checks,
         }
     print(
         f"\nwall time {wall:.0f} s; load average before {info['load_average']}, after "
