@@ -14,6 +14,7 @@ at every call.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
@@ -28,6 +29,18 @@ MAX_CANDIDATES = 100_000
 
 #: Relative tolerance of the range check (the same as the space's own).
 _REL_TOL = 1e-9
+
+
+def row_key(names: Sequence[str], point: Mapping[str, Any]) -> str:
+    """A canonical text of a point's values in ``names`` order: equal for exactly equal rows.
+
+    Numbers are written as floats (1 and 1.0 are the same value), labels as they are; a store
+    indexes rows by it, so a measured point is matched to its row with one lookup.
+
+    Raises:
+        KeyError: When the point misses one of ``names``.
+    """
+    return json.dumps([v if isinstance(v, str) else float(v) for v in (point[n] for n in names)])
 
 
 class CandidateError(OutsideSpaceError):
