@@ -599,7 +599,7 @@ def crossed_barrel() -> Problem:
         "toughness",
         discrete=["n", "theta", "r", "t"],
         batch_size=4,
-        n_batches=20,
+        n_batches=35,
     )
 
 
