@@ -158,7 +158,7 @@ class CandidatePool:
                 f"{held + len(rows)} candidates exceed the limit of {max_rows}; "
                 "split the campaign or thin the table",
             )
-        clean = [_checked_row(space, i, row) for i, row in enumerate(rows)]
+        clean = _checked_rows(space, rows)
         pool = cls(space, clean)
         if not clean:
             return pool
@@ -236,11 +236,73 @@ class CandidatePool:
         return int((~closed).sum())
 
 
+def _checked_rows(space: SearchSpace, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Every row checked and normalised, column by column (vectorised where it can be).
+
+    The first offending row (the lowest index of any column's first failure, or of a row of the
+    wrong shape) is then checked on its own to name the field and the reason.
+    """
+    names = space.names
+    expected = set(names)
+    first_bad = len(rows)
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or row.keys() != expected:
+            first_bad = i
+            break
+    columns: list[list[Any]] = []
+    for p in space.parameters:
+        values = [row[p.name] for row in rows[:first_bad]]
+        bad, clean = _column(p, values)
+        first_bad = min(first_bad, bad)
+        columns.append(clean)
+    if first_bad < len(rows):
+        _checked_row(space, first_bad, rows[first_bad])  # raises, naming field and reason
+        return [_checked_row(space, i, row) for i, row in enumerate(rows)]  # pragma: no cover
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _column(p: Any, values: list[Any]) -> tuple[int, list[Any]]:
+    """(index of the first bad value or len(values), the values normalised)."""
+    n = len(values)
+    if isinstance(p, CategoricalParameter):
+        labels = set(p.values)
+        for i, v in enumerate(values):
+            if v.__class__ is not str or v not in labels:
+                return i, values
+        return n, values
+    for i, v in enumerate(values):
+        if v.__class__ not in (int, float) and not (
+            isinstance(v, np.integer | np.floating) and not isinstance(v, bool)
+        ):
+            return i, values
+    x = np.asarray(values, dtype=np.float64) if values else np.empty(0)
+    if isinstance(p, DiscreteParameter):
+        listed = np.asarray(p.values, dtype=np.float64)
+        at = np.clip(np.searchsorted(listed, x), 1, max(len(listed) - 1, 1))
+        lower = listed[at - 1]
+        upper = listed[np.minimum(at, len(listed) - 1)]
+        nearest = np.where(np.abs(x - lower) <= np.abs(upper - x), at - 1, at)
+        nearest = np.minimum(nearest, len(listed) - 1)
+        ok = np.abs(x - listed[nearest]) <= np.maximum(_REL_TOL * np.abs(x), 1e-12)
+        bad = np.flatnonzero(~ok)
+        return (int(bad[0]) if bad.size else n), [p.values[k] for k in nearest]
+    tol = _REL_TOL * max(1.0, abs(p.low), abs(p.high))
+    ok = np.isfinite(x) & (x >= p.low - tol) & (x <= p.high + tol)
+    bad = np.flatnonzero(~ok)
+    clean = [v if v.__class__ in (int, float) else _plain(v) for v in values]
+    return (int(bad[0]) if bad.size else n), clean
+
+
+def _plain(v: Any) -> int | float:
+    return int(v) if isinstance(v, np.integer) else float(v)
+
+
 def _checked_row(space: SearchSpace, i: int, row: Any) -> dict[str, Any]:
     if not isinstance(row, Mapping):
         raise CandidateError(i, "parameters", f"{row!r} must be an object of parameter values")
+    names = set(space.names)
     for key in row:
-        if key not in space.names:
+        if key not in names:
             raise CandidateError(
                 i, str(key), f"unknown parameter {key!r}; this space has {space.names}"
             )

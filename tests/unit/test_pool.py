@@ -267,3 +267,27 @@ def test_masks_do_not_key_the_candidates(monkeypatch: pytest.MonkeyPatch) -> Non
     propose(s, OBJ, obs, [grid[1]], Strategy(batch_size=3))
     propose(s, OBJ, obs, [], Strategy(batch_size=3), pool=CandidatePool(s, grid))
     assert calls == []
+
+
+def test_the_first_offending_row_is_named_whatever_the_column() -> None:
+    rows = table(6)
+    rows[4] = {"x": 1.0, "n": 2}  # missing c
+    rows[2] = {**rows[2], "c": "zz"}  # an unknown label, earlier
+    with pytest.raises(CandidateError) as info:
+        CandidatePool.from_rows(space(), rows)
+    assert (info.value.row, info.value.parameter) == (2, "c")
+    rows[1] = {**rows[1], "n": 2.0000000001}  # within tolerance of a listed value: fine
+    rows[1]["n"] = np.int64(2)
+    rows[0] = {**rows[0], "x": np.float32(10.5)}  # numpy scalar, outside the range, earliest
+    with pytest.raises(CandidateError) as info:
+        CandidatePool.from_rows(space(), rows)
+    assert (info.value.row, info.value.parameter) == (0, "x")
+
+
+def test_numpy_scalars_and_near_values_are_normalised() -> None:
+    pool = CandidatePool.from_rows(
+        space(), [{"x": np.float64(2.5), "n": 4.0000000001, "c": "b"}, {"x": 3, "n": np.int64(1),
+                                                                          "c": "a"}]
+    )  # fmt: skip
+    assert pool.rows == [{"x": 2.5, "n": 4, "c": "b"}, {"x": 3, "n": 1, "c": "a"}]
+    assert type(pool.rows[0]["x"]) is float and type(pool.rows[1]["n"]) is int
