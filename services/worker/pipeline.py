@@ -352,8 +352,8 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         }
         for p in batch.proposals
     ]
-    stored, _ = store.store_batch(cid, job_id, header, proposals)
-    store.job_done(job_id, stored)
+    # One transaction: a reader never sees the batch while its job still says running.
+    stored, _ = store.store_batch(cid, job_id, header, proposals, job_id=job_id)
     return stored
 
 
