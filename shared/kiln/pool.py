@@ -114,7 +114,7 @@ class CandidatePool:
         removed: Collection[int] = (),
     ) -> None:
         self.space = space
-        self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
+        self.rows: list[dict[str, Any]] = [r if isinstance(r, dict) else dict(r) for r in rows]
         self.removed = frozenset(int(i) for i in removed)
         self._encoded: np.ndarray | None = None
         self._index: RowIndex | None = None
