@@ -17,14 +17,21 @@ from typing import Any
 import redis
 
 from kiln.ledger import PENDING, WITHDRAWN
-from kiln.pool import MAX_CANDIDATES, CandidateError, CandidatePool, row_key
+from kiln.pool import (
+    MAX_CANDIDATES,
+    MEASURED,
+    OPEN,
+    OUTSIDE,
+    REMOVED,
+    CandidateError,
+    CandidatePool,
+    row_key,
+)
+from kiln.pool import PENDING as CANDIDATE_PENDING
 from kiln.space import SearchSpace
 from store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
 from store.errors import CampaignNotFound, UnknownCandidate
 from store.keys import Keys
-
-#: Statuses of a candidate as GET /candidates shows them.
-OPEN, CANDIDATE_PENDING, CANDIDATE_MEASURED, REMOVED = "open", "pending", "measured", "removed"
 
 
 def _space(campaign: Mapping[str, Any]) -> SearchSpace:
@@ -354,13 +361,35 @@ class CandidatesMixin(StoreBase):
         }
         return measured, pending - measured
 
+    def outside_candidates(
+        self, cid: str, campaign: Mapping[str, Any]
+    ) -> dict[int, tuple[str, str]]:
+        """Rows the campaign's current space excludes: id -> (first such parameter, why).
 
-def status_of(row: int, measured: set[int], pending: set[int], removed: Mapping[int, Any]) -> str:
-    """A candidate's status: removed, measured, pending or open."""
+        Rows valid when added fall outside after a PATCH narrows a range or drops a listed
+        value or label; they are kept but not proposed (:meth:`kiln.pool.CandidatePool.closed`).
+        """
+        rows = [json.loads(r) for r in self.redis.lrange(Keys.candidates(cid), 0, -1)]
+        return CandidatePool(_space(campaign), rows).outside_rows()
+
+
+def status_of(
+    row: int,
+    measured: set[int],
+    pending: set[int],
+    removed: Mapping[int, Any],
+    outside: Mapping[int, Any] | None = None,
+) -> str:
+    """A candidate's status: removed, measured, pending, outside (the space excludes it) or open.
+
+    What happened to a row (removed, measured, proposed) wins over where it lies now.
+    """
     if row in removed:
         return REMOVED
     if row in measured:
-        return CANDIDATE_MEASURED
+        return MEASURED
     if row in pending:
         return CANDIDATE_PENDING
+    if outside and row in outside:
+        return OUTSIDE
     return OPEN

@@ -30,6 +30,12 @@ MAX_CANDIDATES = 100_000
 #: Relative tolerance of the range check (the same as the space's own).
 _REL_TOL = 1e-9
 
+#: A candidate's status, as listings show it: ``open`` (may be proposed), ``pending`` (proposed,
+#: not yet measured), ``measured``, ``removed`` (taken out for good) or ``outside`` (a value lies
+#: outside the campaign's current ranges, listed values or labels: not proposed while it does).
+OPEN, PENDING, MEASURED, REMOVED, OUTSIDE = "open", "pending", "measured", "removed", "outside"
+STATUSES = (OPEN, PENDING, MEASURED, REMOVED, OUTSIDE)
+
 
 def row_key(names: Sequence[str], point: Mapping[str, Any]) -> str:
     """A canonical text of a point's values in ``names`` order: equal for exactly equal rows.
@@ -213,20 +219,36 @@ class CandidatePool:
         return self._index.find(X)
 
     def closed(self) -> np.ndarray:
-        """Rows never to propose: removed ones and those outside the space's current ranges."""
-        mask = np.zeros(len(self), dtype=bool)
+        """Rows never to propose: removed ones and those outside the space (see :meth:`outside`)."""
+        mask = self.outside() >= 0
         if self.removed:
             mask[np.fromiter(self.removed, dtype=np.int64)] = True
-        X = self.encoded()
-        col = 0
-        for p in self.space.parameters:
-            if isinstance(p, CategoricalParameter):
-                col += len(p.values)
-                continue
-            tol = _REL_TOL * max(1.0, abs(p.low), abs(p.high)) / p.span
-            mask |= (X[:, col] < -tol) | (X[:, col] > 1.0 + tol)
-            col += 1
         return mask
+
+    def outside(self) -> np.ndarray:
+        """Per row, the index in ``space.parameters`` of its first value the space now excludes.
+
+        After a PATCH narrows a range, drops a listed value or a label, rows that were valid when
+        added may lie outside: they are kept (a later widening brings them back) but not
+        proposed. Works on the raw rows, so a label the space no longer lists is no error.
+
+        Returns:
+            ``(len,)`` int64: the parameter's index, or -1 for a row inside the space.
+        """
+        where = np.full(len(self), -1, dtype=np.int64)
+        for k in range(len(self.space.parameters) - 1, -1, -1):  # the first parameter wins
+            p = self.space.parameters[k]
+            where[~_inside(p, [row[p.name] for row in self.rows])] = k
+        return where
+
+    def outside_rows(self) -> dict[int, tuple[str, str]]:
+        """The rows outside the space: id -> (their first excluded parameter, why)."""
+        where = self.outside()
+        out: dict[int, tuple[str, str]] = {}
+        for i in np.flatnonzero(where >= 0).tolist():
+            p = self.space.parameters[int(where[i])]
+            out[i] = (p.name, _excluded(p, self.rows[i][p.name]))
+        return out
 
     def open_count(self, used: Collection[int] = ()) -> int:
         """Rows still open given the ids ``used`` (measured or pending)."""
@@ -277,6 +299,29 @@ def _column(p: Any, values: list[Any]) -> tuple[int, list[Any]]:
         ):
             return i, values
     x = np.asarray(values, dtype=np.float64) if values else np.empty(0)
+    ok, clean = _inside_numeric(p, x, values)
+    bad = np.flatnonzero(~ok)
+    return (int(bad[0]) if bad.size else n), clean
+
+
+def _excluded(p: Any, value: Any) -> str:
+    """Why the current space excludes a value of parameter ``p``."""
+    if isinstance(p, CategoricalParameter | DiscreteParameter):
+        return f"{p.name} = {value!r} is not one of the current values {p.values}"
+    return f"{p.name} = {value!r} is outside the current range [{p.low:g}, {p.high:g}]"
+
+
+def _inside(p: Any, values: list[Any]) -> np.ndarray:
+    """Which of a column's values (of the right types) the parameter's current space holds."""
+    if isinstance(p, CategoricalParameter):
+        labels = set(p.values)
+        return np.fromiter((v in labels for v in values), dtype=bool, count=len(values))
+    x = np.asarray(values, dtype=np.float64) if values else np.empty(0)
+    return _inside_numeric(p, x, values)[0]
+
+
+def _inside_numeric(p: Any, x: np.ndarray, values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """(inside mask, the values normalised) of a numeric column: listed values or the range."""
     if isinstance(p, DiscreteParameter):
         listed = np.asarray(p.values, dtype=np.float64)
         at = np.clip(np.searchsorted(listed, x), 1, max(len(listed) - 1, 1))
@@ -285,13 +330,11 @@ def _column(p: Any, values: list[Any]) -> tuple[int, list[Any]]:
         nearest = np.where(np.abs(x - lower) <= np.abs(upper - x), at - 1, at)
         nearest = np.minimum(nearest, len(listed) - 1)
         ok = np.abs(x - listed[nearest]) <= np.maximum(_REL_TOL * np.abs(x), 1e-12)
-        bad = np.flatnonzero(~ok)
-        return (int(bad[0]) if bad.size else n), [p.values[k] for k in nearest]
+        return ok, [p.values[k] for k in nearest]
     tol = _REL_TOL * max(1.0, abs(p.low), abs(p.high))
     ok = np.isfinite(x) & (x >= p.low - tol) & (x <= p.high + tol)
-    bad = np.flatnonzero(~ok)
     clean = [v if v.__class__ in (int, float) else _plain(v) for v in values]
-    return (int(bad[0]) if bad.size else n), clean
+    return ok, clean
 
 
 def _plain(v: Any) -> int | float:

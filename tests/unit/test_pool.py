@@ -207,6 +207,35 @@ def test_removed_and_out_of_range_rows_are_never_proposed() -> None:
     assert batch.exhausted is True
 
 
+def test_outside_names_the_first_excluded_parameter_and_closes_the_row() -> None:
+    rows = [
+        {"x": 1.0, "n": 1, "c": "a"},  # inside
+        {"x": 7.0, "n": 1, "c": "a"},  # x beyond the narrowed range
+        {"x": 2.0, "n": 2, "c": "a"},  # n no longer listed (though between listed values)
+        {"x": 8.0, "n": 2, "c": "c"},  # x, n and c: x, the first parameter, is named
+        {"x": 3.0, "n": 8, "c": "c"},  # a label the space dropped: no encoding needed
+    ]
+    narrowed = SearchSpace(
+        [
+            ContinuousParameter("x", 0.0, 5.0, step=0.5),
+            DiscreteParameter("n", [1, 4, 8]),
+            CategoricalParameter("c", ["a", "b"]),
+        ],
+        version=2,
+    )
+    pool = CandidatePool(narrowed, rows, removed={0})
+    assert pool.outside().tolist() == [-1, 0, 1, 0, 2]
+    assert pool.closed().tolist() == [True, True, True, True, True]
+    assert pool.outside_rows() == {
+        1: ("x", "x = 7.0 is outside the current range [0, 5]"),
+        2: ("n", "n = 2 is not one of the current values [1, 4, 8]"),
+        3: ("x", "x = 8.0 is outside the current range [0, 5]"),
+        4: ("c", "c = 'c' is not one of the current values ['a', 'b']"),
+    }
+    assert CandidatePool(space(), rows).outside().tolist() == [-1] * 5
+    assert CandidatePool(narrowed, []).outside().shape == (0,)
+
+
 def test_space_filling_in_a_pool_without_a_model() -> None:
     rows = table(30)
     pool = CandidatePool.from_rows(space(), rows)
