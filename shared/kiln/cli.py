@@ -112,6 +112,11 @@ def short_id(value: Any, width: int = 24) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless n is 1 ("1 candidate", "3 candidates")."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def sci(value: Any) -> str:
     """An objective in scientific notation (conductivities span orders of magnitude)."""
     return "-" if value is None else f"{float(value):.3e}"
@@ -482,7 +487,7 @@ def candidates_add(ctx: click.Context, file: Path, campaign_id: str, as_json: bo
     ids = answer.get("ids") or []
     span = f" (ids {ids[0]}-{ids[-1]})" if len(ids) > 1 else f" (id {ids[0]})" if ids else ""
     click.echo(
-        f"Added {answer.get('added', 0)} candidates{span}; the pool holds "
+        f"Added {counted(answer.get('added', 0), 'candidate')}{span}; the pool holds "
         f"{answer.get('total')} rows, space v{answer.get('space_version')} (campaign "
         f"{campaign_id})."
     )
@@ -546,7 +551,8 @@ def candidates_list(
     by_status: dict[str, int] = {}
     for c in items:
         by_status[c.get("status", "")] = by_status.get(c.get("status", ""), 0) + 1
-    click.echo(f"{len(items)} candidates: " + ", ".join(f"{n} {s}" for s, n in by_status.items()))
+    summary = ", ".join(f"{n} {s}" for s, n in by_status.items())
+    click.echo(f"{counted(len(items), 'candidate')}: {summary}")
 
 
 @candidates.command("remove")
@@ -573,11 +579,12 @@ def candidates_remove(
         return
     removed, already = answer.get("removed") or [], answer.get("already_removed") or []
     withdrawn = answer.get("withdrawn_proposals") or []
-    parts = [f"Removed {len(removed)} candidates" + (f" ({_ids(removed)})" if removed else "")]
+    head = f"Removed {counted(len(removed), 'candidate')}"
+    parts = [f"{head} ({_ids(removed)})" if removed else head]
     if already:
         parts.append(f"{len(already)} removed already ({_ids(already)})")
     if withdrawn:
-        parts.append(f"withdrew {len(withdrawn)} pending proposals")
+        parts.append(f"withdrew {counted(len(withdrawn), 'pending proposal')}")
     click.echo("; ".join(parts) + f"; space v{answer.get('space_version')}.")
 
 
