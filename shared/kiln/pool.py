@@ -241,15 +241,6 @@ class CandidatePool:
             where[~_inside(p, [row[p.name] for row in self.rows])] = k
         return where
 
-    def outside_rows(self) -> dict[int, tuple[str, str]]:
-        """The rows outside the space: id -> (their first excluded parameter, why)."""
-        where = self.outside()
-        out: dict[int, tuple[str, str]] = {}
-        for i in np.flatnonzero(where >= 0).tolist():
-            p = self.space.parameters[int(where[i])]
-            out[i] = (p.name, _excluded(p, self.rows[i][p.name]))
-        return out
-
     def open_count(self, used: Collection[int] = ()) -> int:
         """Rows still open given the ids ``used`` (measured or pending)."""
         closed = self.closed()
@@ -304,11 +295,41 @@ def _column(p: Any, values: list[Any]) -> tuple[int, list[Any]]:
     return (int(bad[0]) if bad.size else n), clean
 
 
-def _excluded(p: Any, value: Any) -> str:
-    """Why the current space excludes a value of parameter ``p``."""
-    if isinstance(p, CategoricalParameter | DiscreteParameter):
-        return f"{p.name} = {value!r} is not one of the current values {p.values}"
-    return f"{p.name} = {value!r} is outside the current range [{p.low:g}, {p.high:g}]"
+def outside_reason(space: SearchSpace, row: Mapping[str, Any]) -> str | None:
+    """Why ``space`` excludes a pool row (its first excluded value), or None when it holds it.
+
+    Unlike :func:`kiln.ledger.outside_reason` for proposals, steps do not apply to pool rows.
+
+    Returns:
+        E.g. ``"x=9.5 is outside [0, 8] in space version 3"``, or None.
+    """
+    for p in space.parameters:
+        value = row[p.name]
+        if _inside(p, [value])[0]:
+            continue
+        where = f"in space version {space.version}"
+        if isinstance(p, CategoricalParameter | DiscreteParameter):
+            return f"{p.name}={value!r} is not one of {list(p.values)} {where}"
+        return f"{p.name}={value!r} is outside [{p.low:g}, {p.high:g}] {where}"
+    return None
+
+
+def covers(space: SearchSpace, earlier: SearchSpace) -> bool:
+    """Whether ``space`` holds every value ``earlier`` allowed (same parameter names).
+
+    Then no pool row that was valid in ``earlier`` lies outside ``space``, which spares a
+    listing the check of every row while no range was ever narrowed.
+    """
+    for p in space.parameters:
+        q = earlier[p.name]
+        allowed: list[Any]
+        if isinstance(q, CategoricalParameter | DiscreteParameter):
+            allowed = list(q.values)
+        else:
+            allowed = [q.low, q.high]
+        if not _inside(p, allowed).all():
+            return False
+    return True
 
 
 def _inside(p: Any, values: list[Any]) -> np.ndarray:

@@ -278,8 +278,12 @@ def test_rows_a_range_patch_excludes_are_listed_as_outside(
     assert [c["status"] for c in page["items"]] == ["open", "outside", "outside", "measured"]
     assert page["counts"] == {"open": 1, "pending": 0, "measured": 1, "removed": 0, "outside": 2}
     row1, row2 = page["items"][1], page["items"][2]
-    assert row1["parameter"] == "n" and "not one of the current values [1, 4]" in row1["reason"]
-    assert row2["parameter"] == "x" and "outside the current range [0, 5]" in row2["reason"]
+    assert (
+        row1["parameter"] == "n" and row1["reason"] == "n=2 is not one of [1, 4] in space version 2"
+    )
+    assert (
+        row2["parameter"] == "x" and row2["reason"] == "x=7.0 is outside [0, 5] in space version 2"
+    )
     assert "parameter" not in page["items"][0] and "parameter" not in page["items"][3]
     only = listed(client, cid, status="outside")
     assert [c["id"] for c in only["items"]] == [1, 2] and only["total"] == 2

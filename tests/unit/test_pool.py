@@ -9,7 +9,7 @@ import pytest
 
 from kiln.errors import OutsideSpaceError
 from kiln.objective import Objective
-from kiln.pool import CandidateError, CandidatePool, RowIndex
+from kiln.pool import CandidateError, CandidatePool, RowIndex, covers, outside_reason
 from kiln.propose import propose
 from kiln.space import CategoricalParameter, ContinuousParameter, DiscreteParameter, SearchSpace
 from kiln.strategy import Strategy
@@ -226,14 +226,37 @@ def test_outside_names_the_first_excluded_parameter_and_closes_the_row() -> None
     pool = CandidatePool(narrowed, rows, removed={0})
     assert pool.outside().tolist() == [-1, 0, 1, 0, 2]
     assert pool.closed().tolist() == [True, True, True, True, True]
-    assert pool.outside_rows() == {
-        1: ("x", "x = 7.0 is outside the current range [0, 5]"),
-        2: ("n", "n = 2 is not one of the current values [1, 4, 8]"),
-        3: ("x", "x = 8.0 is outside the current range [0, 5]"),
-        4: ("c", "c = 'c' is not one of the current values ['a', 'b']"),
-    }
+    reasons = [outside_reason(narrowed, row) for row in rows]
+    assert reasons == [
+        None,
+        "x=7.0 is outside [0, 5] in space version 2",
+        "n=2 is not one of [1, 4, 8] in space version 2",
+        "x=8.0 is outside [0, 5] in space version 2",
+        "c='c' is not one of ['a', 'b'] in space version 2",
+    ]
     assert CandidatePool(space(), rows).outside().tolist() == [-1] * 5
     assert CandidatePool(narrowed, []).outside().shape == (0,)
+
+
+def test_a_space_covers_an_earlier_one_when_it_holds_every_value_it_allowed() -> None:
+    wider = SearchSpace(
+        [
+            ContinuousParameter("x", -1.0, 10.0),
+            DiscreteParameter("n", [1, 2, 4, 8, 16]),
+            CategoricalParameter("c", ["c", "b", "a", "d"]),
+        ]
+    )
+    assert covers(space(), space()) and covers(wider, space())
+    assert not covers(space(), wider)
+    for narrowed in (
+        [ContinuousParameter("x", 0.0, 9.5), DiscreteParameter("n", [1, 2, 4, 8]),
+         CategoricalParameter("c", ["a", "b", "c"])],
+        [ContinuousParameter("x", 0.0, 10.0), DiscreteParameter("n", [1, 4, 8]),
+         CategoricalParameter("c", ["a", "b", "c"])],
+        [ContinuousParameter("x", 0.0, 10.0), DiscreteParameter("n", [1, 2, 4, 8]),
+         CategoricalParameter("c", ["a", "c"])],
+    ):  # fmt: skip
+        assert not covers(SearchSpace(narrowed), space())
 
 
 def test_space_filling_in_a_pool_without_a_model() -> None:

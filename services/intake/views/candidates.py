@@ -24,7 +24,7 @@ from intake.schemas import (
     CandidatesPostOut,
     CandidatesQueryArgs,
 )
-from kiln.pool import OPEN, OUTSIDE, STATUSES, CandidateError
+from kiln.pool import OPEN, OUTSIDE, STATUSES, CandidateError, outside_reason
 from store import status_of
 
 blp = Blueprint(
@@ -104,7 +104,8 @@ class Candidates(MethodView):
             item["status"] = closed.get(item["id"], OPEN)
             item.update(removed.get(item["id"], {}))
             if item["status"] == OUTSIDE:
-                item["parameter"], item["reason"] = outside[item["id"]]
+                item["parameter"] = outside[item["id"]]
+                item["reason"] = outside_reason(domain.space_of(campaign), item["parameters"])
         end = offset + len(items)
         query = {"status": wanted} if wanted else {}
         return {
