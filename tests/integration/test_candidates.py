@@ -300,6 +300,26 @@ def test_rows_a_range_patch_excludes_are_listed_as_outside(
     assert listed(client, cid)["counts"]["outside"] == 0
 
 
+def test_a_range_patch_withdraws_pending_pool_rows_only_if_it_excludes_them(
+    client: FlaskClient, cid: str, store: Store
+) -> None:
+    # Rows 1 (x 2.25, off the 0.5 step: fine in a pool) and 2 (x 7.0) are pending.
+    header = {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600}
+    store.store_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
+                                          {"parameters": ROWS[2], "candidate": 2}])  # fmt: skip
+    narrowed = [{**SPACE[0], "high": 5}, SPACE[1], SPACE[2]]
+    response = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": narrowed},
+                            headers=ADMIN)  # fmt: skip
+    assert response.status_code == 200, response.json
+    kept, withdrawn = store.get_batch(cid, "b1")["proposals"]
+    assert kept["status"] == "pending"
+    assert withdrawn["status"] == "withdrawn"
+    assert withdrawn["reason"] == "x=7.0 is outside [0, 5] in space version 2"
+    assert [c["status"] for c in listed(client, cid)["items"]] == [
+        "open", "pending", "outside", "outside",
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
