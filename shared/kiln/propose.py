@@ -27,7 +27,7 @@ from kiln.feasibility import FeasibilityModel
 from kiln.objective import Objective
 from kiln.space import Point, SearchSpace
 from kiln.strategy import Strategy
-from kiln.surrogate import GPSurrogate
+from kiln.surrogate import GPSurrogate, length_scale_bounds
 
 #: Targets whose spread is below this (relative) are treated as all equal.
 EQUAL_TARGETS_RTOL = 1e-12
@@ -294,9 +294,11 @@ def _fit(
             f"all {y.size} targets are equal ({data.values[0]!r}): there is nothing to learn "
             "until a different value is measured"
         )
-    surrogate = GPSurrogate(n_restarts=n_restarts, random_state=random_state).fit(
-        space.encode(data.points), y, start=start
-    )
+    # One-hot columns get their own length-scale bounds (kiln.surrogate explains the range).
+    bounds = length_scale_bounds([label is not None for _, label in space.columns()])
+    surrogate = GPSurrogate(
+        n_restarts=n_restarts, random_state=random_state, length_scale_bounds=bounds
+    ).fit(space.encode(data.points), y, start=start)
     # Overflow is checked for below, on what the model reports, rather than warned about.
     with np.errstate(over="ignore", invalid="ignore"):
         return _reportable(space, objective, data, y, surrogate, random_state)
