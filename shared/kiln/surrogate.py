@@ -111,7 +111,7 @@ def _bounds_per_column(bounds: ArrayLike, dim: int) -> np.ndarray:
     b = np.asarray(bounds, dtype=float)
     if b.shape == (2,):
         b = np.tile(b, (dim, 1))
-    if b.shape != (dim, 2) or not (np.isfinite(b).all() and (0 < b[:, 0]).all()):
+    if b.shape != (dim, 2) or not (np.isfinite(b).all() and (b[:, 0] > 0).all()):
         raise ModelFitError(
             f"length-scale bounds must be positive (low, high) pairs, one per column ({dim}); "
             f"got shape {b.shape}"
