@@ -252,11 +252,14 @@ def fit_model(
         objective: The objective and its transform.
         observations: ``{"parameters": {...}, "objective": float, "sample_id"?: str}``.
         random_state: Seeds the optimiser restarts and the candidates for ``best_predicted``.
-        n_restarts: Optimiser restarts.
-        warm_start: A model fitted earlier on this campaign: the optimiser starts from its
-            hyperparameters (ignored when the encoding changed). After a few new results,
-            ``warm_start=previous, n_restarts=0`` reaches the same optimum as a cold fit with
-            restarts at a fraction of the cost (``make bench-proposal`` measures both).
+        n_restarts: Optimiser restarts. Length scales are bounded per encoded column: numeric
+            and one-hot columns have their own ranges (:func:`kiln.surrogate.length_scale_bounds`).
+        warm_start: A model fitted earlier on this campaign: the optimiser's first run starts
+            from its hyperparameters (ignored when the encoding changed); ``n_restarts`` random
+            restarts follow and the best optimum is kept. A warm start alone is cheap but can
+            stay in an optimum the new data has left (e.g. one-hot length scales at their bound
+            from a 12-point fit); the worker therefore adds seeded restarts from time to time
+            (``worker.pipeline.EXPLORE_GROWTH``, measured by ``make bench-refit``).
 
     Raises:
         NoObservationsError: Without usable observations.

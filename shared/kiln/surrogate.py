@@ -176,9 +176,10 @@ class GPSurrogate:
             y: Targets on the model scale, shape ``(n,)``.
             start: A surrogate fitted earlier (e.g. before the latest results arrived): the
                 optimiser's first run starts from its hyperparameters instead of the defaults
-                (a warm start; ``n_restarts`` random restarts still follow). With a few new
-                results the optimum has barely moved, so a warm start with no restarts finds
-                it in a fraction of the evaluations.
+                (a warm start; ``n_restarts`` random restarts still follow and the best
+                optimum is kept). With a few new results the optimum has usually barely moved,
+                so the warm run alone finds it in a fraction of the evaluations; it cannot
+                leave a local optimum, which is what the restarts are for.
 
         Returns:
             self
