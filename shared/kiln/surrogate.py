@@ -37,9 +37,9 @@ from kiln.posterior import JITTER, GPPosterior, matern52, normalisation
 
 #: Length-scale bounds of a numeric column (unit cube). Above 10 the kernel's correlation across
 #: the whole range exceeds 0.992: the input is already irrelevant, and a larger bound only adds a
-#: flat stretch of likelihood where an optimiser started there (a warm start) stays; the maximum
-#: likelihood reached with restarts was the same with 100 on the LATP and mixed problems
-#: (bench/refit.py).
+#: flat stretch of likelihood where an optimiser started there (a warm start) stays. Cold optima
+#: with 100 were equal on LATP data and at most 0.35 log-likelihood units higher on mixed data
+#: (README, bench-refit).
 LENGTH_SCALE_BOUNDS = (1e-2, 1e1)
 #: Length-scale bounds of a one-hot column. Two labels differ by 1 in two one-hot columns, so
 #: only the kernel at distances 0 and 1 matters: at 0.2 the correlation of two labels is already
