@@ -58,10 +58,11 @@ NUMERIC_FAILURES = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 WARM_START_SHARE = 0.8
 #: A warm refit also runs the optimiser from EXPLORE_RESTARTS seeded random points (new ones each
 #: time) and keeps the best optimum, whenever the results grew by this share since the last refit
-#: that did (or the last cold fit). A warm start alone stays in the first fit's optimum: on a mixed
-#: problem (issue 12) the one-hot length scales stayed at their upper bound from the 12-point fit,
-#: 3-77 log-likelihood units below a cold fit with restarts; with the restarts it reaches that
-#: fit's optimum (bench/refit.py). Rare at large n, so most refits cost a warm start only.
+#: that did (or the last cold fit). A warm start alone stays in an earlier fit's optimum: on the
+#: mixed problem of issue 12 it ended 3-169 log-likelihood units below a cold fit with restarts,
+#: one-hot length scales stuck at a bound; with the restarts it reached the cold fit's optimum at
+#: n = 50, 200 and 500 (README, make bench-refit). Rare at large n (every 10 %), so most refits
+#: cost a warm start only.
 EXPLORE_GROWTH = 0.1
 #: Random restarts of an exploring warm refit. One was not enough: on the test's mixed problem the
 #: refits stayed 1.3-7 log-likelihood units below the cold fit in 6 of 8 seeds; with two they
