@@ -358,9 +358,10 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
 
 
 #: Pools decoded and encoded by this worker process, by campaign: (space version, pool). A pool
-#: of 10^5 rows takes ~0.5 s to read and encode; it changes only with a new space version.
+#: of 10^5 rows takes ~0.3-1 s to read and encode and ~60 MB to hold; it changes only with a new
+#: space version.
 _POOLS: dict[str, tuple[int, CandidatePool]] = {}
-_MAX_POOLS = 8
+_MAX_POOLS = 4
 
 
 def pool_of(store: Store, cid: str, space: SearchSpace) -> CandidatePool:
