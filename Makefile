@@ -30,7 +30,7 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $(BENCH_STAMP)
 
 run: $(STAMP)  ## Start Redis, the intake and a worker; KILN_DEMO=1 (default) drives the virtual LATP lab
-	KILN_DEMO=$${KILN_DEMO:-1} $(PY) -m devstack
+	KILN_DEMO=$${KILN_DEMO:-1} $(PY) -m kiln_services.devstack
 
 demo: $(STAMP)  ## Drive 4 closed-loop iterations against a running stack (KILN_URL, KILN_TOKEN)
 	$(PY) -m instrument

@@ -40,10 +40,10 @@ from typing import Any
 
 import machine
 
-from devstack.redis_server import free_port
-from devstack.stack import Stack
 from kiln.client import Client
 from kiln.lab import VirtualLatpLab
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.devstack.stack import Stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_P50_S = 2.0

@@ -40,14 +40,14 @@ from typing import Any
 import machine
 import numpy as np
 
-from devstack.redis_server import RedisServer
 from kiln.lab import VirtualLatpLab
 from kiln.objective import Objective
 from kiln.presets import latp_space
 from kiln.space import SearchSpace
 from kiln.surrogate import GPSurrogate, length_scale_bounds
-from store import Store
-from worker import pipeline
+from kiln_services.devstack.redis_server import RedisServer
+from kiln_services.store import Store
+from kiln_services.worker import pipeline
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STOPS = (50, 200, 500)

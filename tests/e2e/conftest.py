@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack.redis_server import free_port
-from devstack.stack import Stack
 from instrument.client import KilnClient
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.devstack.stack import Stack
 
 
 def start_stack(var_dir: Path, *, redis_port: int | None = None) -> Stack:

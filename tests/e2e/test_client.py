@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from devstack.stack import Stack
 from kiln.client import AuthError, Client, KilnAPIError
 from kiln.lab import VirtualLatpLab
+from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.redis_server import free_port
-from devstack.stack import Stack
 from instrument.client import KilnClient, Unauthorised, Unreachable
 from instrument.demo import (
     find_campaign,
@@ -16,6 +14,8 @@ from instrument.demo import (
     wait_for_batch,
 )
 from kiln.lab import VirtualLatpLab
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

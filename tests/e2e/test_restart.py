@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from devstack.stack import Stack
 from instrument.client import KilnClient
 from instrument.demo import post_seed_grid
 from kiln.lab import VirtualLatpLab
+from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

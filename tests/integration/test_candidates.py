@@ -11,11 +11,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from intake import create_app
-from intake.domain import campaign_definition
 from kiln.pool import CandidatePool
 from kiln.space import SearchSpace
-from store import Keys, Store
+from kiln_services.intake import create_app
+from kiln_services.intake.domain import campaign_definition
+from kiln_services.store import Keys, Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [

@@ -16,13 +16,13 @@ from celery import Celery
 from flask import Flask, g
 from test_contract_validation import ADMIN, CAMPAIGN, Api, result, snapshot
 
-from devstack.redis_server import free_port
-from intake import create_app
-from intake.auth import digest
-from intake.idempotency import request_fingerprint, scope_key
 from kiln import task_names
-from store import Keys, Store
-from worker.celery_app import make_celery
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.intake import create_app
+from kiln_services.intake.auth import digest
+from kiln_services.intake.idempotency import request_fingerprint, scope_key
+from kiln_services.store import Keys, Store
+from kiln_services.worker.celery_app import make_celery
 
 
 @pytest.fixture

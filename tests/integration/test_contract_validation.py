@@ -15,8 +15,8 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from intake import create_app
 from kiln import task_names
+from kiln_services.intake import create_app
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [

@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from intake import create_app
 from kiln import task_names
-from store import Store
+from kiln_services.intake import create_app
+from kiln_services.store import Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [

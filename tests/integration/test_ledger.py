@@ -18,13 +18,13 @@ from celery import Celery
 from flask import Flask
 from flask.testing import FlaskClient
 
-from intake import create_app
 from kiln import presets, task_names
 from kiln.lab import VirtualLatpLab
 from kiln.space import SearchSpace
-from store import Store
-from worker import pipeline
-from worker.celery_app import make_celery
+from kiln_services.intake import create_app
+from kiln_services.store import Store
+from kiln_services.worker import pipeline
+from kiln_services.worker.celery_app import make_celery
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 OBJECTIVE = {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"}
@@ -352,7 +352,7 @@ def test_predicting_never_loads_sklearn_in_the_intake(
     cid = seeded(store, seed_grid)
     refit(celery_app, cid)
     code = (
-        "import sys, intake\n"
+        "import sys\nfrom kiln_services import intake\n"
         f"app = intake.create_app({{'KILN_ADMIN_TOKEN': 't', 'REDIS_URL': {redis_url!r}}})\n"
         "c = app.test_client()\n"
         "h = {'Authorization': 'Bearer t'}\n"
@@ -361,7 +361,7 @@ def test_predicting_never_loads_sklearn_in_the_intake(
         "assert r.status_code == 200, r.get_json()\n"
         f"r = c.get('/api/v1/campaigns/{cid}/model/slice?x=acid_wt_pct&y=time_min', headers=h)\n"
         "assert r.status_code == 200, r.get_json()\n"
-        "heavy = [m for m in ('sklearn', 'worker', 'kiln.surrogate', 'kiln.propose')"
+        "heavy = [m for m in ('sklearn', 'kiln_services.worker', 'kiln.surrogate', 'kiln.propose')"
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from intake import create_app
-from store import Store
+from kiln_services.intake import create_app
+from kiln_services.store import Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {

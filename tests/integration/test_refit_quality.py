@@ -15,8 +15,8 @@ import pytest
 
 from kiln.objective import Objective
 from kiln.propose import FittedModel, fit_model
-from store import Store
-from worker import pipeline
+from kiln_services.store import Store
+from kiln_services.worker import pipeline
 
 MIXED = {
     "name": "mixed",

@@ -17,9 +17,9 @@ from celery import Celery
 from kiln import task_names
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from store import Keys, Store
-from worker import pipeline, recovery
-from worker.celery_app import make_celery
+from kiln_services.store import Keys, Store
+from kiln_services.worker import pipeline, recovery
+from kiln_services.worker.celery_app import make_celery
 
 
 @pytest.fixture

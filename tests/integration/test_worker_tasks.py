@@ -16,11 +16,11 @@ import redis
 from celery import Celery
 from celery.exceptions import Retry
 
-from intake import create_app
 from kiln import task_names
-from store import Keys, Store
-from worker import heartbeat, pipeline
-from worker.celery_app import make_celery
+from kiln_services.intake import create_app
+from kiln_services.store import Keys, Store
+from kiln_services.worker import heartbeat, pipeline
+from kiln_services.worker.celery_app import make_celery
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
