@@ -21,7 +21,7 @@ from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
 from kiln_services.devstack.redis_server import RedisServer
 from kiln_services.store import Store
-from kiln_services.worker.celery_app import make_celery
+from kiln_services.worker.factory import make_celery
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

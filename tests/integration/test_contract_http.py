@@ -22,7 +22,7 @@ from kiln_services.intake import create_app
 from kiln_services.intake.auth import digest
 from kiln_services.intake.idempotency import request_fingerprint, scope_key
 from kiln_services.store import Keys, Store
-from kiln_services.worker.celery_app import make_celery
+from kiln_services.worker.factory import make_celery
 
 
 @pytest.fixture

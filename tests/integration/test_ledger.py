@@ -24,7 +24,7 @@ from kiln.space import SearchSpace
 from kiln_services.intake import create_app
 from kiln_services.store import Store
 from kiln_services.worker import pipeline
-from kiln_services.worker.celery_app import make_celery
+from kiln_services.worker.factory import make_celery
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 OBJECTIVE = {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"}

@@ -30,7 +30,7 @@ from kiln_services.store import Store
 from kiln_services.store.workers import REFIT_BUCKETS
 from kiln_services.worker import metrics as worker_metrics
 from kiln_services.worker import tasklog
-from kiln_services.worker.celery_app import make_celery
+from kiln_services.worker.factory import make_celery
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {

@@ -15,7 +15,7 @@ from celery import Celery
 
 from kiln import task_names
 from kiln_services.store import Store
-from kiln_services.worker.celery_app import make_celery
+from kiln_services.worker.factory import make_celery
 
 TEMPS = [800.0, 862.5, 905.0, 950.0, 1010.0, 1100.0]
 TIMES = [10.0, 30.0, 60.0, 480.0]

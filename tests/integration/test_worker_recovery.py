@@ -19,7 +19,7 @@ from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
 from kiln_services.store import Keys, Store
 from kiln_services.worker import pipeline, recovery
-from kiln_services.worker.celery_app import make_celery
+from kiln_services.worker.factory import make_celery
 
 
 @pytest.fixture

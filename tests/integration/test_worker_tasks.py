@@ -20,7 +20,7 @@ from kiln import task_names
 from kiln_services.intake import create_app
 from kiln_services.store import Keys, Store
 from kiln_services.worker import heartbeat, pipeline
-from kiln_services.worker.celery_app import make_celery
+from kiln_services.worker.factory import make_celery
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {

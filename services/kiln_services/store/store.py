@@ -16,9 +16,9 @@ from kiln_services.store.campaigns import CampaignsMixin
 from kiln_services.store.candidates import PoolSnapshot, status_of
 from kiln_services.store.coordination import RELEASE_LOCK, RELEASE_OWNED, CoordinationMixin
 from kiln_services.store.deliveries import DeliveriesMixin
+from kiln_services.store.fitted_models import SAVE_MODEL, ModelsMixin
 from kiln_services.store.idempotency import IdempotencyMixin
 from kiln_services.store.jobs import JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JobsMixin
-from kiln_services.store.models import SAVE_MODEL, ModelsMixin
 from kiln_services.store.proposals import EXPIRED, MEASURED, PENDING, WITHDRAWN, ProposalsMixin
 from kiln_services.store.results import (
     APPEND_RESULTS,

@@ -7,7 +7,7 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 
-from kiln_services.intake import loop
+from kiln_services.intake import enqueue
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.parsing import Blueprint
 from kiln_services.intake.schemas import BenchmarkIn, JobOut
@@ -29,5 +29,5 @@ class Benchmarks(MethodView):
         """Start virtual experiments comparing strategies on the campaign's results."""
         store = get_store()
         campaign = store.get_campaign(campaign_id)
-        job = loop.request_benchmark(store, get_tasks(), campaign, body)
+        job = enqueue.request_benchmark(store, get_tasks(), campaign, body)
         return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}

@@ -7,7 +7,7 @@ from typing import Any
 from flask import g, url_for
 from flask.views import MethodView
 
-from kiln_services.intake import loop
+from kiln_services.intake import enqueue
 from kiln_services.intake.auth import requires
 from kiln_services.intake.domain import campaign_definition, campaign_update
 from kiln_services.intake.extensions import get_store, get_tasks
@@ -97,5 +97,5 @@ class Campaign(MethodView):
 
         campaign = store.update_campaign(campaign_id, change)
         if changed[0] and store.data_version(campaign_id):
-            loop.request_refit(store, get_tasks(), campaign_id)  # the encoding changed
+            enqueue.request_refit(store, get_tasks(), campaign_id)  # the encoding changed
         return with_counts(campaign)

@@ -12,7 +12,7 @@ from flask import url_for
 from flask.views import MethodView
 
 from kiln.pool import OPEN, OUTSIDE, STATUSES, CandidateError, outside_reason
-from kiln_services.intake import domain, loop
+from kiln_services.intake import domain, enqueue
 from kiln_services.intake.auth import requires
 from kiln_services.intake.errors import InvalidRequest
 from kiln_services.intake.extensions import get_store, get_tasks
@@ -70,7 +70,7 @@ class Candidates(MethodView):
         else:
             added = store.add_candidates(campaign_id, body["candidates"])
         if store.data_version(campaign_id):
-            loop.request_refit(store, get_tasks(), campaign_id)  # a new space version
+            enqueue.request_refit(store, get_tasks(), campaign_id)  # a new space version
         return added, 201
 
     @blp.arguments(CandidatesQueryArgs, location="query")
@@ -137,5 +137,5 @@ class Candidates(MethodView):
         store = get_store()
         changed = store.remove_candidates(campaign_id, body["remove"], body["reason"])
         if changed["removed"] and store.data_version(campaign_id):
-            loop.request_refit(store, get_tasks(), campaign_id)  # a new space version
+            enqueue.request_refit(store, get_tasks(), campaign_id)  # a new space version
         return changed

@@ -15,7 +15,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from kiln_services.intake import longpoll, loop
+from kiln_services.intake import enqueue, longpoll
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.parsing import Blueprint
@@ -167,7 +167,7 @@ class Proposals(MethodView):
         """Ask the workers for a batch of proposals."""
         store = get_store()
         campaign = store.get_campaign(campaign_id)
-        job = loop.request_batch(store, get_tasks(), campaign, body)
+        job = enqueue.request_batch(store, get_tasks(), campaign, body)
         return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}
 
 

@@ -8,7 +8,7 @@ from flask import Response, current_app, url_for
 from flask.views import MethodView
 from marshmallow import ValidationError
 
-from kiln_services.intake import domain, loop
+from kiln_services.intake import domain, enqueue
 from kiln_services.intake.errors import InvalidRequest, flatten_messages
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.parsing import Blueprint
@@ -66,11 +66,13 @@ class Results(MethodView):
         campaign = store.get_campaign(campaign_id)
         valid = _rows(campaign, body)
         # Storing sets the refit flag in the same step (one round trip less per post).
-        outcome = store.append_results(campaign_id, valid, mark_refit_ttl_s=loop.refit_flag_ttl())
+        outcome = store.append_results(
+            campaign_id, valid, mark_refit_ttl_s=enqueue.refit_flag_ttl()
+        )
         if outcome.stored:
-            enqueued = outcome.refit_marked and loop.send_refit(store, tasks, campaign_id)
+            enqueued = outcome.refit_marked and enqueue.send_refit(store, tasks, campaign_id)
         else:
-            enqueued = loop.refit_if_stale(store, tasks, campaign_id, outcome.data_version)
+            enqueued = enqueue.refit_if_stale(store, tasks, campaign_id, outcome.data_version)
         answer = {
             "stored": outcome.stored,
             "duplicates": outcome.duplicates,

@@ -1,4 +1,6 @@
-"""Build the worker's Celery app: JSON only, late acknowledgement, one task prefetched at a time."""
+"""Build the worker's Celery app (`app.py` holds the one the worker runs): JSON only, late
+acknowledgement, one task prefetched at a time.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Models: the latest fitted surrogate of a campaign, as JSON state plus its summary."""
+"""Fitted models: the latest fitted surrogate of a campaign (not ORM models), as JSON state plus its summary."""
 
 from __future__ import annotations
 
