@@ -23,7 +23,7 @@ from kiln.lab import VirtualLatpLab
 from kiln.space import SearchSpace
 from kiln_services.intake import create_app
 from kiln_services.store import Store
-from kiln_services.worker import pipeline
+from kiln_services.worker import batches as worker_batches
 from kiln_services.worker.factory import make_celery
 
 ADMIN = {"Authorization": "Bearer admin-token"}
@@ -109,7 +109,7 @@ def test_two_clients_polling_one_campaign_get_disjoint_batches(
     def lab(job_id: str) -> None:
         # Two labs asking at the same moment: one computes, the other waits for the lock.
         while True:
-            outcome = pipeline.propose_for_job(store, job_id)
+            outcome = worker_batches.propose_for_job(store, job_id)
             if not outcome.get("skipped"):
                 batches[job_id] = outcome
                 return

@@ -15,7 +15,7 @@ from kiln.errors import KilnError
 from kiln.recommend import recommend
 from kiln.virtual_experiments import pool_from_results, repeat_seed, run_repeat, summarise
 from kiln_services.store import Store
-from kiln_services.worker.pipeline import Send
+from kiln_services.worker.refits import Send
 
 
 def _pool(store: Store, campaign_id: str, plan: dict[str, Any]) -> tuple[Any, Any]:

@@ -11,13 +11,13 @@ from celery import Celery, Task, shared_task
 from kiln import task_names
 from kiln.errors import KilnError
 from kiln_services.store import Store
-from kiln_services.worker import benchmarks, metrics, pipeline, tasklog
+from kiln_services.worker import batches, benchmarks, metrics, refits, tasklog
 
 # Redis blips are retried; everything else is recorded on the job and not retried.
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
 # Enough lock retries to outlast the lock of a refit whose worker died holding it.
-LOCK_RETRIES = 2 * pipeline.LOCK_TTL_MS // 1000 // pipeline.LOCK_RETRY_S
-PROPOSE_RETRIES = 2 * pipeline.PROPOSE_LOCK_TTL_MS // 1000 // pipeline.PROPOSE_RETRY_S
+LOCK_RETRIES = 2 * refits.LOCK_TTL_MS // 1000 // refits.LOCK_RETRY_S
+PROPOSE_RETRIES = 2 * batches.PROPOSE_LOCK_TTL_MS // 1000 // batches.PROPOSE_RETRY_S
 _stores: dict[str, Store] = {}
 #: Every task: bound, acknowledged after it ran (redelivered if its worker dies), Redis blips
 #: retried with backoff.
@@ -38,7 +38,7 @@ def store_for(app: Celery) -> Store:
     return _stores[url]
 
 
-def sender(app: Celery) -> pipeline.Send:
+def sender(app: Celery) -> refits.Send:
     """Enqueue follow-up tasks by name, like the intake does, with the same request id."""
 
     def send(name: str, args: list[Any], queue: str, task_id: str | None) -> Any:
@@ -75,12 +75,12 @@ def refit(self: Task, campaign_id: str) -> dict[str, Any]:
     store = store_for(self.app)
     outcome = metrics.timed_refit(
         store,
-        lambda: pipeline.refit_campaign(
+        lambda: refits.refit_campaign(
             store, campaign_id, sender(self.app), owner=self.request.hostname or ""
         ),
     )
     if outcome.get("skipped"):
-        raise self.retry(countdown=pipeline.LOCK_RETRY_S, max_retries=LOCK_RETRIES)
+        raise self.retry(countdown=refits.LOCK_RETRY_S, max_retries=LOCK_RETRIES)
     return outcome
 
 
@@ -92,10 +92,10 @@ def propose(self: Task, job_id: str) -> dict[str, Any]:
     """Compute the batch a proposals job asks for and store it on the campaign."""
     store = store_for(self.app)
     outcome = on_job(
-        store, job_id, lambda: pipeline.propose_for_job(store, job_id, self.request.hostname or "")
+        store, job_id, lambda: batches.propose_for_job(store, job_id, self.request.hostname or "")
     )
     if outcome.get("skipped"):
-        raise self.retry(countdown=pipeline.PROPOSE_RETRY_S, max_retries=PROPOSE_RETRIES)
+        raise self.retry(countdown=batches.PROPOSE_RETRY_S, max_retries=PROPOSE_RETRIES)
     return outcome
 
 
