@@ -21,6 +21,7 @@ from kiln_services.intake import create_app
 from kiln_services.store import Keys, Store
 from kiln_services.worker import heartbeat, refits
 from kiln_services.worker.factory import make_celery
+from kiln_services.worker.settings import WorkerSettings
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
@@ -405,10 +406,10 @@ def test_a_campaign_larger_than_the_training_limit_fits_a_bounded_subset(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = _record_fits(monkeypatch)
-    monkeypatch.setenv("KILN_MAX_TRAINING_POINTS", "12")
+    limit = WorkerSettings.from_env({"KILN_MAX_TRAINING_POINTS": "12"}).max_training_points
     grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0)]
     store.append_results(cid, [row(i, t, m) for i, (t, m) in enumerate(grid)])
-    _, version = refits.fit_and_store(store, store.get_campaign(cid))
+    _, version = refits.fit_and_store(store, store.get_campaign(cid), limit)
     model = store.get_model(cid)
     assert version == 1 and model["data_version"] == len(grid) == 39
     assert calls[0]["n"] == 12 and model["summary"]["n_observations"] == 12

@@ -15,7 +15,6 @@ of pollers, not thousands; the cap keeps the threaded server predictable. Raise 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,20 +27,12 @@ _KEY = "kiln_long_poll_slots"
 _create = threading.Lock()
 
 
-def default_slots() -> int:
-    """KILN_LONG_POLL_SLOTS, else half of gunicorn's threads per process (GUNICORN_THREADS)."""
-    explicit = os.environ.get("KILN_LONG_POLL_SLOTS")
-    if explicit:
-        return max(1, int(explicit))
-    return max(1, int(os.environ.get("GUNICORN_THREADS", "8")) // 2)
-
-
 def slots() -> threading.BoundedSemaphore:
     """This process's semaphore of long-poll slots (made on first use, one per app)."""
     extensions = current_app.extensions
     with _create:
         if _KEY not in extensions:
-            size = int(current_app.config.get("KILN_LONG_POLL_SLOTS") or default_slots())
+            size = max(1, int(current_app.config["KILN_LONG_POLL_SLOTS"]))
             extensions[_KEY] = threading.BoundedSemaphore(size)
         semaphore: threading.BoundedSemaphore = extensions[_KEY]
     return semaphore

@@ -4,18 +4,27 @@ acknowledgement, one task prefetched at a time.
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 
 from celery import Celery
 from kombu import Queue
 
 from kiln import task_names
 from kiln_services.worker.recovery import Recovery
+from kiln_services.worker.settings import CONF_KEY, WorkerSettings
 
 
-def make_celery(redis_url: str | None = None) -> Celery:
-    """Create the Celery app on REDIS_URL (broker; the store of record lives in the same Redis)."""
-    url = redis_url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+def make_celery(redis_url: str | None = None, settings: WorkerSettings | None = None) -> Celery:
+    """Create the Celery app on REDIS_URL (broker; the store of record lives in the same Redis).
+
+    Args:
+        redis_url: overrides the settings' REDIS_URL.
+        settings: the worker's settings; read from the environment (once, here) when None.
+    """
+    settings = settings or WorkerSettings.from_env()
+    if redis_url:
+        settings = replace(settings, redis_url=redis_url)
+    url = settings.redis_url
     app = Celery(
         "kiln", broker=url, include=["kiln_services.worker.tasks", "kiln_services.worker.heartbeat"]
     )
@@ -46,11 +55,10 @@ def make_celery(redis_url: str | None = None) -> Celery:
         # The last resort for a message whose worker died unnoticed: put back once this old.
         # A dead worker's messages are put back much sooner by worker.recovery; a longer task
         # than this would run twice (harmless: tasks are idempotent).
-        broker_transport_options={
-            "visibility_timeout": int(os.environ.get("KILN_VISIBILITY_TIMEOUT_S", "3600"))
-        },
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         worker_send_task_events=False,
     )
+    app.conf[CONF_KEY] = settings
     # Before consuming, on every (re)connection: put back what this worker held before.
     app.steps["consumer"].add(Recovery)
     return app

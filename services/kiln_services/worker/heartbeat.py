@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from typing import Any
@@ -19,26 +18,22 @@ import redis
 from celery import Celery, signals
 
 from kiln_services.store import Store
-from kiln_services.worker import recovery
+from kiln_services.worker import recovery, settings
 
 log = logging.getLogger(__name__)
 
 _state: dict[str, Any] = {}
 
 
-def interval_s() -> float:
-    """Seconds between heartbeats (KILN_HEARTBEAT_S, default 10)."""
-    return float(os.environ.get("KILN_HEARTBEAT_S", "10"))
-
-
 def _beat(app: Celery, store: Store, name: str, stop: threading.Event) -> None:
     healthy_since: float | None = None
+    every = settings.of(app)
     while True:
         try:
             store.heartbeat(name)
             now = time.monotonic()
             healthy_since = now if healthy_since is None else healthy_since
-            if now - healthy_since >= recovery.dead_after_s():
+            if now - healthy_since >= every.dead_after_s:
                 recovery.reap_dead_workers(app, store, name)
             recovery.prune(app, store, name)
         except recovery.UNAVAILABLE as exc:
@@ -46,7 +41,7 @@ def _beat(app: Celery, store: Store, name: str, stop: threading.Event) -> None:
             log.warning("heartbeat not written, Redis unavailable: %s", exc)
         except Exception:  # the thread must outlive any surprise; the next beat tries again
             log.exception("heartbeat or recovery failed")
-        if stop.wait(interval_s()):
+        if stop.wait(every.heartbeat_s):
             return
 
 

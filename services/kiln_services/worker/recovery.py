@@ -22,7 +22,6 @@ stays as the last resort for what no record names.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,6 +30,7 @@ from celery import Celery, bootsteps, signals
 from kombu.exceptions import OperationalError
 
 from kiln_services.store import Store
+from kiln_services.worker import settings
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,6 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, OperationalError)
 
 _stores: dict[str, Store] = {}
-
-
-def dead_after_s() -> float:
-    """Seconds without a heartbeat after which a worker counts as dead (KILN_WORKER_DEAD_AFTER_S)."""
-    return float(os.environ.get("KILN_WORKER_DEAD_AFTER_S", "60"))
 
 
 def store_for(app: Celery) -> Store:
@@ -92,7 +87,8 @@ def recover(app: Celery, store: Store, worker: str) -> tuple[int, int]:
 def reap_dead_workers(app: Celery, store: Store, me: str) -> list[str]:
     """Recover every other worker whose heartbeat went stale, then forget it; their names."""
     reaped = []
-    for worker in store.stale_workers(dead_after_s()):
+    dead_after_s = settings.of(app).dead_after_s
+    for worker in store.stale_workers(dead_after_s):
         if worker == me:
             continue
         restored, released = recover(app, store, worker)
@@ -102,7 +98,7 @@ def reap_dead_workers(app: Celery, store: Store, me: str) -> list[str]:
             "worker %s sent no heartbeat for %.0f s: %d task(s) put back in their queue, "
             "%d lock(s) released",
             worker,
-            dead_after_s(),
+            dead_after_s,
             restored,
             released,
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -61,11 +60,6 @@ EXPLORE_GROWTH = 0.1
 EXPLORE_RESTARTS = 2
 
 
-def training_limit() -> int:
-    """Observations one fit trains on at most (KILN_MAX_TRAINING_POINTS, see kiln.training)."""
-    return int(os.environ.get("KILN_MAX_TRAINING_POINTS", DEFAULT_LIMIT))
-
-
 def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
     """The campaign's current search space."""
     return SearchSpace.from_dict(
@@ -87,8 +81,14 @@ def seed_of(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
 
 
-def fit_and_store(store: Store, campaign: Mapping[str, Any]) -> tuple[int, int | None]:
-    """Fit the campaign's model on its whole log; return (data_version, model_version or None)."""
+def fit_and_store(
+    store: Store, campaign: Mapping[str, Any], training_limit: int = DEFAULT_LIMIT
+) -> tuple[int, int | None]:
+    """Fit the campaign's model on its whole log; return (data_version, model_version or None).
+
+    `training_limit` caps the observations one fit trains on (KILN_MAX_TRAINING_POINTS, see
+    kiln.training and worker.settings).
+    """
     cid = campaign["id"]
     results = store.all_results(cid)
     observations = observations_of(results)
@@ -109,7 +109,7 @@ def fit_and_store(store: Store, campaign: Mapping[str, Any]) -> tuple[int, int |
         )
         explore = start is None or len(results) >= (1 + EXPLORE_GROWTH) * explored_at
         training = select_training_set(
-            observations, objective, limit=training_limit(), seed=seed_of(f"{cid}:{len(results)}")
+            observations, objective, limit=training_limit, seed=seed_of(f"{cid}:{len(results)}")
         )
         model = fit(space_of(campaign), objective, training.observations, start, explore=explore)
         state, summary = model.to_dict(), model.summary()
@@ -186,10 +186,17 @@ def fit(
     return fit_model(space, objective, observations, random_state=0)
 
 
-def refit_campaign(store: Store, campaign_id: str, send: Send, owner: str = "") -> dict[str, Any]:
+def refit_campaign(
+    store: Store,
+    campaign_id: str,
+    send: Send,
+    owner: str = "",
+    training_limit: int = DEFAULT_LIMIT,
+) -> dict[str, Any]:
     """Refit under the campaign's lock until the model has seen the whole log; maybe auto-batch.
 
-    `owner` names the worker running this (it holds the lock), "" when unknown.
+    `owner` names the worker running this (it holds the lock), "" when unknown;
+    `training_limit` is passed on to `fit_and_store`.
     """
     token = store.acquire_refit_lock(campaign_id, LOCK_TTL_MS, owner=owner)
     if token is None:
@@ -202,7 +209,7 @@ def refit_campaign(store: Store, campaign_id: str, send: Send, owner: str = "") 
     try:
         while rounds < MAX_ROUNDS:
             campaign = store.get_campaign(campaign_id)
-            data_version, fitted = fit_and_store(store, campaign)
+            data_version, fitted = fit_and_store(store, campaign, training_limit)
             model_version = fitted if fitted is not None else model_version
             rounds += 1
             if store.data_version(campaign_id) == data_version:

@@ -11,7 +11,7 @@ from celery import Celery, Task, shared_task
 from kiln import task_names
 from kiln.errors import KilnError
 from kiln_services.store import Store
-from kiln_services.worker import batches, benchmarks, metrics, refits, tasklog
+from kiln_services.worker import batches, benchmarks, metrics, refits, settings, tasklog
 
 # Redis blips are retried; everything else is recorded on the job and not retried.
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
@@ -76,7 +76,11 @@ def refit(self: Task, campaign_id: str) -> dict[str, Any]:
     outcome = metrics.timed_refit(
         store,
         lambda: refits.refit_campaign(
-            store, campaign_id, sender(self.app), owner=self.request.hostname or ""
+            store,
+            campaign_id,
+            sender(self.app),
+            owner=self.request.hostname or "",
+            training_limit=settings.of(self.app).max_training_points,
         ),
     )
     if outcome.get("skipped"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from datetime import timedelta
 
@@ -29,11 +28,11 @@ def init_app(app: Flask) -> None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if app.config.get("SESSION_COOKIE_NAME") == "session":
         app.config["SESSION_COOKIE_NAME"] = "kiln_session"
-    app.config["SESSION_COOKIE_SECURE"] = _flag(
-        os.environ.get("KILN_COOKIE_SECURE"), app.config.get("SESSION_COOKIE_SECURE", False)
-    )
+    secure = app.config.get("KILN_COOKIE_SECURE")  # None: unset, Flask's own setting decides
+    if secure is not None:
+        app.config["SESSION_COOKIE_SECURE"] = bool(secure)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
-        hours=float(os.environ.get("KILN_SESSION_HOURS", "12"))
+        hours=float(app.config["KILN_SESSION_HOURS"])
     )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = session_key(app)
@@ -49,7 +48,7 @@ def session_key(app: Flask) -> str:
     already shares; rotating it signs everyone out); else a random key made once per process
     (sign-ins then do not carry across gunicorn workers or restarts, hence the warning).
     """
-    explicit = os.environ.get("KILN_SECRET_KEY")
+    explicit = app.config.get("KILN_SECRET_KEY")
     if explicit:
         return explicit
     admin = app.config.get("KILN_ADMIN_TOKEN")
@@ -60,9 +59,3 @@ def session_key(app: Flask) -> str:
         "with a key of this process only"
     )
     return secrets.token_hex(32)
-
-
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None:
-        return bool(default)
-    return value.strip().lower() in ("1", "true", "yes", "on")
