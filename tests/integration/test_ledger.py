@@ -11,20 +11,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from celery import Celery
-from flask import Flask
 from flask.testing import FlaskClient
 
 from kiln import presets, task_names
 from kiln.lab import VirtualLatpLab
 from kiln.space import SearchSpace
-from kiln_services.intake import create_app
 from kiln_services.store import Store
 from kiln_services.worker import batches as worker_batches
-from kiln_services.worker.factory import make_celery
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 OBJECTIVE = {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"}
@@ -46,29 +42,6 @@ def latp_definition(iterations: str = "1-2", **strategy: object) -> dict:
             **strategy,
         },
     }
-
-
-@pytest.fixture
-def celery_app(redis_url: str) -> Iterator[Celery]:
-    app = make_celery(redis_url)
-    app.loader.import_default_modules()
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def app(redis_url: str) -> Flask:
-    return create_app({"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token"})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def store(redis_url: str) -> Store:
-    return Store.from_url(redis_url)
 
 
 @pytest.fixture(scope="module")

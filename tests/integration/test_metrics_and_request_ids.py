@@ -57,21 +57,6 @@ def app_for(redis_url: str) -> Flask:
 
 
 @pytest.fixture
-def app(redis_url: str) -> Flask:
-    return app_for(redis_url)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def store(app: Flask) -> Store:
-    return app.extensions["kiln_store"]
-
-
-@pytest.fixture
 def cid(client: FlaskClient) -> str:
     response = client.post("/api/v1/campaigns", json=CAMPAIGN, headers=ADMIN)
     assert response.status_code == 201, response.get_json()

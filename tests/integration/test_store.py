@@ -22,11 +22,6 @@ def row(sid: str, x: float = 0.5, y: float = 1.0, **extra: object) -> dict:
 
 
 @pytest.fixture
-def store(redis_url: str) -> Store:
-    return Store.from_url(redis_url)
-
-
-@pytest.fixture
 def cid(store: Store) -> str:
     return store.create_campaign(CAMPAIGN)["id"]
 

@@ -30,11 +30,6 @@ def app(redis_url: str) -> Iterator[Celery]:
 
 
 @pytest.fixture
-def store(redis_url: str) -> Store:
-    return Store.from_url(redis_url)
-
-
-@pytest.fixture
 def cid(store: Store) -> str:
     return str(store.create_campaign(latp_campaign("recovery"))["id"])
 

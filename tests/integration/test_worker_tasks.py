@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -20,7 +19,6 @@ from kiln import task_names
 from kiln_services.intake import create_app
 from kiln_services.store import Keys, Store
 from kiln_services.worker import heartbeat, refits
-from kiln_services.worker.factory import make_celery
 from kiln_services.worker.settings import WorkerSettings
 
 ADMIN = {"Authorization": "Bearer admin-token"}
@@ -51,19 +49,6 @@ def row(i: int, t: float, minutes: float, **extra: object) -> dict:
 SEED = [row(i, t, m) for i, (t, m) in enumerate(
     [(800, 10), (850, 60), (900, 480), (950, 30), (1000, 120), (1050, 10), (1100, 60), (925, 60)]
 )]  # fmt: skip
-
-
-@pytest.fixture
-def celery_app(redis_url: str) -> Iterator[Celery]:
-    app = make_celery(redis_url)
-    app.loader.import_default_modules()  # what a worker does at start: import worker.tasks
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def store(redis_url: str) -> Store:
-    return Store.from_url(redis_url)
 
 
 @pytest.fixture
