@@ -42,8 +42,8 @@ import machine
 
 from devstack.redis_server import free_port
 from devstack.stack import Stack
-from kiln.client import Client
 from kiln.lab import VirtualLatpLab
+from kiln_client.client import Client
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_P50_S = 2.0

@@ -1,6 +1,6 @@
 """A Python client of Kiln's v1 HTTP API, for LIMS and instrument integrations (requests only).
 
-    from kiln.client import Client
+    from kiln_client.client import Client
 
     kiln = Client("http://kiln.lab:8000", token="...")
     campaign = kiln.create_campaign(preset="latp", name="latp-2026")
@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import IO, Any, TypedDict, cast
 
 import requests
+
+from kiln_client import settings
 
 API_PREFIX = "/api/v1"
 #: Methods that can be repeated after a lost connection without doing the work twice.
@@ -339,18 +341,18 @@ class Client:
 
     @classmethod
     def from_env(cls, **options: Any) -> Client:
-        """A client for ``KILN_URL`` (default ``http://127.0.0.1:8000``) with ``KILN_TOKEN``.
+        """A client for ``KILN_URL`` with ``KILN_TOKEN``, as :mod:`kiln_client.settings` finds them.
 
         Args:
             **options: Passed to :class:`Client` (timeout, retries, ...).
 
         Raises:
-            ClientError: When KILN_TOKEN is not set.
+            ClientError: When no token is found.
         """
-        token = os.environ.get("KILN_TOKEN")
+        token = settings.resolve_token()
         if not token:
-            raise ClientError("set KILN_TOKEN to a Kiln token (and KILN_URL to the server)")
-        return cls(os.environ.get("KILN_URL") or "http://127.0.0.1:8000", token, **options)
+            raise ClientError(settings.missing_token_hint())
+        return cls(settings.default_url(), token, **options)
 
     def __repr__(self) -> str:
         return f"Client({self.base_url!r})"  # never the token
