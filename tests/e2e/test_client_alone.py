@@ -8,6 +8,7 @@ talk to a live stack.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,13 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
 def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new virtualenv holding kiln_client (not editable) and its two dependencies only."""
     home = tmp_path_factory.mktemp("lims")
+    # a copy, so pip's in-tree build leaves nothing (build/, *.egg-info) in the checkout
+    source = home / "kiln_client"
+    shutil.copytree(
+        ROOT / "shared" / "kiln_client",
+        source,
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+    )
     venv = home / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     installed = run(
@@ -42,7 +50,7 @@ def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            str(ROOT / "shared" / "kiln_client"),
+            str(source),
         ],
         cwd=home,
     )
