@@ -1,4 +1,4 @@
-"""kiln.client against the live stack: the calls a LIMS integration makes, end to end."""
+"""kiln_client against the live stack: the calls a LIMS integration makes, end to end."""
 
 from __future__ import annotations
 
