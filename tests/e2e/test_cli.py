@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from kiln.cli import cli
 from kiln.lab import VirtualLatpLab
+from kiln_client.cli import cli
 from kiln_services.devstack.redis_server import free_port
 from kiln_services.devstack.stack import Stack
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import requests
 
-from instrument.demo import measure, wait_for_batch
-from kiln.client import Client
 from kiln.lab import VirtualLatpLab
+from kiln_client.client import Client
+from kiln_client.demo import measure, wait_for_batch
 from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from instrument.demo import best_result, completed_iterations
+from kiln_client.demo import best_result, completed_iterations
 from kiln_services.devstack.stack import Stack, admin_token, choose_redis_port, port_is_free
 
 
