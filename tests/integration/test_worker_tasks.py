@@ -331,6 +331,7 @@ def _record_fits(monkeypatch: pytest.MonkeyPatch, fail_warm: bool = False) -> li
 def test_a_refit_after_a_few_results_starts_from_the_stored_model(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(refits, "COLD_REFIT_MAX_POINTS", 0)  # the regime of large campaigns
     calls = _record_fits(monkeypatch)
     store.append_results(cid, SEED)
     refits.fit_and_store(store, store.get_campaign(cid))
@@ -342,9 +343,36 @@ def test_a_refit_after_a_few_results_starts_from_the_stored_model(
     assert version == 2 and store.get_model(cid)["data_version"] == 9
 
 
+def test_a_small_campaign_refits_warm_and_cold_and_keeps_the_better_likelihood(
+    store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_fits(monkeypatch)
+    fitted: list[float] = []
+    real = refits.fit_model
+
+    def spy(*args: object, **kwargs: object) -> object:
+        model = real(*args, **kwargs)  # type: ignore[arg-type]
+        fitted.append(model.surrogate.log_marginal_likelihood_)  # type: ignore[attr-defined]
+        return model
+
+    monkeypatch.setattr(refits, "fit_model", spy)
+    store.append_results(cid, SEED)
+    refits.fit_and_store(store, store.get_campaign(cid))
+    store.append_results(cid, [row(20, 975, 120)])  # 9 <= COLD_REFIT_MAX_POINTS
+    refits.fit_and_store(store, store.get_campaign(cid))
+    assert [(c["warm"], c.get("n_restarts")) for c in calls] == [
+        (False, None),
+        (True, 0),
+        (False, None),
+    ]
+    stored = store.get_model(cid)["summary"]["log_marginal_likelihood"]
+    assert stored == pytest.approx(max(fitted[1:]))
+
+
 def test_a_warm_refit_explores_again_once_the_results_grew_by_a_tenth(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(refits, "COLD_REFIT_MAX_POINTS", 0)  # the regime of large campaigns
     calls = _record_fits(monkeypatch)
     grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0)][:22]
     rows = [row(i, t, m) for i, (t, m) in enumerate(grid)]
