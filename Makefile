@@ -11,7 +11,7 @@ export PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run demo test test-fast lint format bench bench-proposal bench-bo bench-believer \
-	bench-intake bench-loop bench-refit clean
+	bench-intake bench-loop bench-refit bench-quality clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -52,7 +52,7 @@ format: $(STAMP)  ## Apply ruff's formatting and safe fixes
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: bench-proposal bench-intake bench-loop bench-bo  ## Run every benchmark
+bench: bench-proposal bench-intake bench-loop bench-bo bench-quality  ## Run every benchmark
 
 bench-proposal: $(BENCH_STAMP)  ## Refit + batch latency: fast believer vs naive believer vs scikit-optimize
 	$(PY) bench/proposal.py
@@ -71,6 +71,9 @@ bench-loop: $(BENCH_STAMP)  ## Result posted -> a batch with it at a long-pollin
 
 bench-refit: $(BENCH_STAMP)  ## The worker's refits against the previous path and a cold fit: LML and fit time
 	$(PY) bench/refit.py
+
+bench-quality: $(BENCH_STAMP)  ## Closed-loop quality: the worker's path beside kiln.propose, random and the paper's GP loop
+	$(PY) bench/quality.py $(BENCH_QUALITY_ARGS)
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
