@@ -6,12 +6,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
+PEERS_STAMP := $(VENV)/.peers-installed
 PORT   ?= 8000
 export PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run demo test test-fast lint format bench bench-proposal bench-bo bench-believer \
-	bench-intake bench-loop clean
+	bench-intake bench-loop bench-quality-peers clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -28,6 +29,12 @@ venv: $(STAMP)  ## Create .venv and install Kiln with its dev tools
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $(BENCH_STAMP)
+
+# The peer (the `peers` extra: BayBE with PyTorch's CPU wheel), installed only by
+# bench-quality-peers; `make venv`, `make test` and the other benchmarks never install it.
+$(PEERS_STAMP): $(BENCH_STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench,peers]'
+	@touch $(PEERS_STAMP)
 
 run: $(STAMP)  ## Start Redis, the intake and a worker; KILN_DEMO=1 (default) drives the virtual LATP lab
 	KILN_DEMO=$${KILN_DEMO:-1} $(PY) -m devstack
@@ -66,6 +73,9 @@ bench-intake: $(BENCH_STAMP)  ## Results/s and p50/p99 of the intake (gunicorn +
 
 bench-loop: $(BENCH_STAMP)  ## Result posted -> a batch with it at a long-polling client, 1 and 3 workers
 	$(PY) bench/loop.py
+
+bench-quality-peers: $(PEERS_STAMP)  ## BayBE on bench-quality's problems (opt-in: installs the peers extra, ~30 min)
+	$(PY) bench/peers.py
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
