@@ -12,7 +12,7 @@ export PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run demo test test-fast lint format bench bench-proposal bench-bo bench-believer \
-	bench-intake bench-loop bench-quality-peers clean
+	bench-intake bench-loop bench-quality bench-quality-peers clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -57,7 +57,7 @@ format: $(STAMP)  ## Apply ruff's formatting and safe fixes
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: bench-proposal bench-intake bench-loop bench-bo  ## Run every benchmark
+bench: bench-proposal bench-intake bench-loop bench-bo bench-quality  ## Run every benchmark
 
 bench-proposal: $(BENCH_STAMP)  ## Refit + batch latency: fast believer vs naive believer vs scikit-optimize
 	$(PY) bench/proposal.py
@@ -74,8 +74,11 @@ bench-intake: $(BENCH_STAMP)  ## Results/s and p50/p99 of the intake (gunicorn +
 bench-loop: $(BENCH_STAMP)  ## Result posted -> a batch with it at a long-polling client, 1 and 3 workers
 	$(PY) bench/loop.py
 
+bench-quality: $(BENCH_STAMP)  ## Closed-loop quality: the worker's path beside kiln.propose, random and the paper's GP loop
+	$(PY) bench/quality.py $(BENCH_QUALITY_ARGS)
+
 bench-quality-peers: $(PEERS_STAMP)  ## BayBE on bench-quality's problems (opt-in: installs the peers extra, ~30 min)
-	$(PY) bench/peers.py
+	$(PY) bench/peers.py $(BENCH_PEERS_ARGS)
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -30,8 +30,17 @@ resetting it through ``/proc/self/clear_refs``). Alternatives' cells that would 
 ``--cap`` seconds per run, or need more than 2 GiB for their unchunked prediction, are skipped and
 listed with the reason; the target cell (q = 6, n = 200, N = 10^5) always runs for all three.
 
+**Candidate pools** (``--pool`` runs only this part): the whole ``kiln.propose.propose`` call
+the worker makes (a stored model reused, 6 pending proposals, q = 6, n = 200) over a 10^5-row
+pool, side by side with the grid path over the same 10^5 points: (a) the grid's points as pool
+rows (shuffled), (b) 10^5 random off-grid rows of the same box without steps. Also the one-off
+cost of validating and encoding the pool (``CandidatePool.from_rows``), and the pending/measured
+masks of the grid path as they were (``SearchSpace.key`` over every candidate, twice) against
+now (index arithmetic on the grid).
+
 Run: ``make bench-proposal`` (all cells) or ``.venv/bin/python bench/proposal.py --quick``.
-Writes ``bench/results/proposal.json`` and ``bench/results/proposal.png``.
+Writes ``bench/results/proposal.json`` and ``bench/results/proposal.png`` (``--pool``:
+``bench/results/proposal_pool.json``).
 """
 
 from __future__ import annotations
@@ -245,6 +254,105 @@ def plan_alternative(
     return (3 if predicted <= 20 else 1), None, predicted
 
 
+# ------------------------------------------------------------------------- candidate pools
+POOL_ROWS = 100_000
+POOL_TARGET_SECONDS = 1.0
+
+
+def pool_case(repeats: int, q: int = TARGET["q"], n: int = TARGET["n"]) -> dict[str, Any]:
+    """Time ``propose`` over a 10^5-row pool beside the grid path (see the module docstring)."""
+    from kiln.objective import Objective
+    from kiln.pool import CandidatePool
+    from kiln.propose import _candidate_rows, fit_model, propose
+    from kiln.strategy import Strategy
+
+    grid_space = space_for(POOL_ROWS)
+    free_space = SearchSpace([ContinuousParameter(k, lo, hi) for k, (lo, hi) in RANGES.items()])
+    X, y = observations(n)
+    lows = np.array([lo for lo, _ in RANGES.values()])
+    spans = np.array([hi - lo for lo, hi in RANGES.values()])
+    obs = [
+        {"parameters": dict(zip(RANGES, map(float, row), strict=True)), "objective": float(v)}
+        for row, v in zip(lows + X * spans, y, strict=True)
+    ]
+    objective = Objective("log10_conductivity", transform="none")
+    strategy = Strategy(batch_size=q)
+    rng = np.random.default_rng(7)
+    grid = grid_space.grid()
+    shuffled = [grid[i] for i in rng.permutation(len(grid))]
+    U = lows + rng.uniform(size=(POOL_ROWS, 3)) * spans
+    free_rows = [dict(zip(RANGES, map(float, row), strict=True)) for row in U]
+    pending_grid = [{"parameters": grid[i]} for i in rng.choice(len(grid), 6, replace=False)]
+    pending_free = [{"parameters": free_rows[i]} for i in rng.choice(POOL_ROWS, 6, replace=False)]
+
+    t_grid_pool, grid_pool = timed(lambda: CandidatePool.from_rows(grid_space, shuffled))
+    t_free_pool, free_pool = timed(lambda: CandidatePool.from_rows(free_space, free_rows))
+    grid_model = fit_model(grid_space, objective, obs)
+    free_model = fit_model(free_space, objective, obs)
+    cases: dict[str, Callable[[], Any]] = {
+        "grid path (10^5 grid points)": lambda: propose(
+            grid_space, objective, obs, pending_grid, strategy, model=grid_model
+        ),
+        "pool = the grid's 10^5 points": lambda: propose(
+            grid_space, objective, obs, pending_grid, strategy, model=grid_model, pool=grid_pool
+        ),
+        "pool of 10^5 off-grid rows": lambda: propose(
+            free_space, objective, obs, pending_free, strategy, model=free_model, pool=free_pool
+        ),
+    }
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    picks: dict[str, Any] = {}
+    for _ in range(repeats):  # interleaved: load hits every case alike
+        for name, call in cases.items():
+            t, batch = timed(call)
+            times[name].append(t)
+            assert batch.model is not None and len(batch.proposals) == q
+            picks[name] = [p.candidate for p in batch.proposals]
+    points = [p["parameters"] for p in obs] + [p["parameters"] for p in pending_grid]
+    candidates = grid_space.candidates(rng)
+    Xc = grid_space.encode(candidates)
+    t_old_masks, _ = timed(lambda: [[grid_space.key(c) for c in candidates] for _ in range(2)])
+    t_new_masks, _ = timed(lambda: _candidate_rows(grid_space, candidates, Xc, points))
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    grid_s = medians["grid path (10^5 grid points)"]
+    out = {
+        "rows": POOL_ROWS,
+        "q": q,
+        "n": n,
+        "pending": 6,
+        "repeats": repeats,
+        "propose_median_s": medians,
+        "propose_all_s": times,
+        "ratio_to_grid_path": {k: v / grid_s for k, v in medians.items()},
+        "from_rows_s": {"grid points": t_grid_pool, "off-grid rows": t_free_pool},
+        "grid_masks_s": {"before (key every candidate, twice)": t_old_masks, "now": t_new_masks},
+        "picks": picks,
+        "target_s": POOL_TARGET_SECONDS,
+        "load_average": os.getloadavg(),
+    }
+    print(
+        f"\ncandidate pools: propose() with a stored model, q = {q}, n = {n}, 6 pending, "
+        f"median of {repeats}"
+    )
+    for name, t in medians.items():
+        print(f"  {name:<32} {t:7.3f} s  ({t / grid_s:4.2f} x the grid path)")
+    print(
+        f"  one-off: from_rows (validate + encode) {t_grid_pool:.2f} s (grid points), "
+        f"{t_free_pool:.2f} s (off-grid rows)"
+    )
+    print(
+        f"  grid path masks: {t_old_masks:.3f} s before (key x 2 x 10^5), "
+        f"{t_new_masks * 1e3:.1f} ms now"
+    )
+    worst = max(medians["pool = the grid's 10^5 points"], medians["pool of 10^5 off-grid rows"])
+    verdict = "met" if worst < POOL_TARGET_SECONDS else "MISSED"
+    print(
+        f"  target: a proposal over 10^5 rows < {POOL_TARGET_SECONDS:.0f} s: {verdict} "
+        f"(worst pool median {worst:.3f} s); load average {os.getloadavg()[0]:.2f}"
+    )
+    return out
+
+
 # ----------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -255,10 +363,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     parser.add_argument("--ns", help="observation counts, comma-separated (default 50,200,1000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--pool", action="store_true", help="the candidate-pool case only")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
+        return 0
+    if args.pool:
+        load = os.getloadavg()
+        print(
+            f"bench-proposal --pool on {platform.node()} ({os.cpu_count()} cores); load "
+            f"average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        )
+        pools = pool_case(args.repeats)
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / "proposal_pool.json"
+        path.write_text(json.dumps({"benchmark": "proposal-pool", **pools}, indent=2) + "\n")
+        print(f"wrote {path}")
         return 0
 
     load_start = os.getloadavg()
@@ -462,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         "refits": {str(n): v for n, v in refits.items()},
         "results": rows_out,
         "skipped": skipped,
+        "pool": pool_case(args.repeats),
     }
     (args.out / "proposal.json").write_text(json.dumps(payload, indent=2, default=float) + "\n")
     plot(rows_out, args.out / "proposal.png")

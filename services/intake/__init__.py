@@ -58,9 +58,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     idempotency.init_app(app)
 
-    from intake.views import benchmarks, campaigns, health, jobs, proposals, results, tokens
+    from intake.views import (
+        benchmarks,
+        campaigns,
+        candidates,
+        health,
+        jobs,
+        proposals,
+        results,
+        tokens,
+    )
 
-    for module in (campaigns, results, proposals, benchmarks, jobs, tokens):
+    for module in (campaigns, candidates, results, proposals, benchmarks, jobs, tokens):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.bp)
     api.finish_spec()

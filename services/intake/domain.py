@@ -64,6 +64,10 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
     }
     if definition.get("description"):
         out["description"] = definition["description"]
+    if "candidates" in body:
+        # Checked row by row against the parameters where they are stored (store.create_campaign
+        # calls kiln.pool), so a campaign made in-process gets exactly the same checks.
+        out["candidates"] = body["candidates"]
     return out
 
 
@@ -347,6 +351,38 @@ def _number(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(text)
     return value
+
+
+def candidates_from_csv(
+    campaign: Mapping[str, Any], rows: Sequence[Mapping[str, str]]
+) -> list[dict[str, Any]]:
+    """Map CSV rows (a header of parameter names, as in a results CSV) to candidate rows.
+
+    Numbers are parsed for numeric parameters; every other check (unknown or missing columns,
+    ranges, labels, duplicates) is kiln.pool's. Errors are keyed ``row.<row>.<column>``.
+    """
+    kinds = {p["name"]: p["kind"] for p in campaign["parameters"]}
+    errors: dict[str, list[str]] = {}
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        line = row.get(LINE_KEY, "?")
+        candidate: dict[str, Any] = {}
+        for column, cell in row.items():
+            if column == LINE_KEY or cell == "":
+                continue
+            if kinds.get(column, "categorical") == "categorical":
+                candidate[column] = cell
+                continue
+            try:
+                candidate[column] = _number(cell)
+            except ValueError:
+                errors.setdefault(f"row.{line}.{column}", []).append(
+                    f"not a finite number: {cell!r}"
+                )
+        out.append(candidate)
+    if errors:
+        raise InvalidRequest(errors, _csv_detail(errors))
+    return out
 
 
 def objective_column(campaign: Mapping[str, Any], header: Sequence[str]) -> str:

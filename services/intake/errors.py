@@ -27,12 +27,14 @@ from kiln.errors import (
     SpaceError,
     SpaceTooLargeError,
 )
+from kiln.pool import CandidateError
 from store import (
     CampaignNotFound,
     JobNotFound,
     ProposalNotFound,
     ProposalNotPending,
     SampleConflict,
+    UnknownCandidate,
     UnknownProposal,
 )
 
@@ -152,7 +154,12 @@ def _webargs_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def _kiln_error(exc: KilnError) -> Response:
-    if isinstance(exc, OutsideSpaceError):
+    if isinstance(exc, CandidateError):
+        where = "candidates" if exc.parameter == "candidates" else f"candidates.{exc.row}"
+        if exc.parameter not in ("candidates", "parameters"):
+            where = f"{where}.{exc.parameter}"
+        errors = {where: [exc.reason]}
+    elif isinstance(exc, OutsideSpaceError):
         errors = {f"parameters.{exc.parameter}": [exc.reason]}
     elif isinstance(exc, InvalidObservationError):
         errors = {exc.field: [exc.reason]}
@@ -209,7 +216,7 @@ def to_problem(exc: BaseException) -> Response:
             ]
         }
         return problem(409, "Conflict", str(exc), errors=errors, kind="sample-conflict")
-    if isinstance(exc, UnknownProposal):
+    if isinstance(exc, UnknownProposal | UnknownCandidate):
         return problem(
             422, "Unprocessable Entity", _summary(exc.errors), errors=exc.errors,
             kind="validation-error",

@@ -17,8 +17,8 @@ from intake.errors import ApiProblem, InvalidRequest
 from intake.schemas import CsvRows
 
 CSV_MIMETYPES = ("text/csv", "application/csv")
-# The endpoints whose body may be text/csv (results, as LIMS export them).
-CSV_ENDPOINTS = frozenset({"results.Results"})
+# The endpoints whose body may be text/csv (results as LIMS export them, candidate tables).
+CSV_ENDPOINTS = frozenset({"results.Results", "candidates.Candidates"})
 
 
 def is_json(mimetype: str) -> bool:

@@ -17,6 +17,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from kiln.pool import MAX_CANDIDATES
+
 ACQUISITIONS = ("ucb", "ei", "pi", "random")
 BATCH_METHODS = (
     "kriging_believer",
@@ -145,6 +147,32 @@ class StrategyIn(StrictSchema):
     proposal_ttl_s = _integer(validate=validate.Range(min=1, max=10 * 365 * 86400))
 
 
+class CandidateRows(fields.Field):
+    """A list of candidate rows (objects of parameter values), checked row by row by kiln.pool.
+
+    Only the shape is checked here: marshmallow would take seconds over 10^5 rows, and kiln's
+    check names the row and parameter (``candidates.<row>.<parameter>``).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {
+            "type": "array",
+            "items": {"type": "object", "additionalProperties": {}},
+            "maxItems": MAX_CANDIDATES,
+            "description": "candidate rows: {parameter name: value}, every parameter; a row's "
+            "id is its position in the campaign's pool",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValidationError("must be a list of objects of parameter values")
+        if len(value) > MAX_CANDIDATES:
+            raise ValidationError(f"at most {MAX_CANDIDATES} candidates")
+        return value
+
+
 class CampaignIn(StrictSchema):
     """A campaign definition, or {"preset": "latp"} (optionally with a name)."""
 
@@ -154,6 +182,7 @@ class CampaignIn(StrictSchema):
     parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
     objective = fields.Nested(ObjectiveIn)
     strategy = fields.Nested(StrategyIn)
+    candidates = CandidateRows()
 
     @validates_schema
     def _definition_or_preset(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -185,6 +214,9 @@ class CampaignDefinitionIn(StrictSchema):
     )
     objective = fields.Nested(ObjectiveIn, required=True)
     strategy = fields.Nested(StrategyIn)
+    candidates = CandidateRows(
+        metadata={"description": "optional candidate pool: proposals come only from its rows"}
+    )
 
 
 class CampaignPresetIn(StrictSchema):
@@ -218,6 +250,7 @@ class CountsOut(Schema):
     proposals = fields.Integer()
     batches = fields.Integer()
     model_version = fields.Integer(allow_none=True)
+    candidates = fields.Integer(metadata={"description": "rows in the candidate pool (0: none)"})
 
 
 class CampaignOut(Schema):
@@ -367,6 +400,75 @@ class ResultPageOut(PageOut):
     data_version = fields.Integer()
 
 
+# -- candidate pools ------------------------------------------------------------------------------
+
+
+class CandidatesIn(Schema):
+    """Rows to add: a bare array, {"candidates": [...]}, or text/csv (parsed into `csv` rows)."""
+
+    class Meta:
+        unknown = RAISE
+
+    candidates = CandidateRows()
+    csv = CsvRowsField(load_only=True)
+
+    @pre_load
+    def _normalise(self, data: Any, **kwargs: Any) -> Any:
+        return {"candidates": data} if isinstance(data, list) else data
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "candidates" not in data and "csv" not in data:
+            raise ValidationError({"candidates": ["Missing data for required field."]})
+        if data.get("candidates") == []:
+            raise ValidationError({"candidates": ["no rows"]})
+
+
+class CandidatesPostOut(Schema):
+    added = fields.Integer()
+    ids = fields.List(fields.Integer(), metadata={"description": "ids of the new rows, in order"})
+    total = fields.Integer()
+    space_version = fields.Integer()
+
+
+class CandidatesPatchIn(StrictSchema):
+    """Take rows out of the pool for good (their ids stay; pending proposals are withdrawn)."""
+
+    remove = fields.List(
+        _integer(validate=validate.Range(min=0)),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_CANDIDATES),
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class CandidatesPatchOut(Schema):
+    removed = fields.List(fields.Integer())
+    already_removed = fields.List(fields.Integer())
+    withdrawn_proposals = fields.List(fields.String())
+    space_version = fields.Integer()
+
+
+class CandidateOut(Schema):
+    id = fields.Integer()
+    parameters = fields.Dict()
+    status = fields.String(metadata={"enum": ["open", "pending", "measured", "removed"]})
+    reason = fields.String(metadata={"description": "why a removed row was removed"})
+    removed_at = fields.String()
+
+
+class CandidatesQueryArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(("open", "pending", "measured", "removed")))
+
+
+class CandidatePageOut(PageOut):
+    items = fields.List(fields.Nested(CandidateOut))
+    counts = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": "rows by status"}
+    )
+    space_version = fields.Integer()
+
+
 # -- proposals, jobs, models ----------------------------------------------------------------------
 
 
@@ -408,6 +510,7 @@ class ProposalOut(Schema):
     predicted_mean = fields.Float(allow_none=True)
     predicted_std = fields.Float(allow_none=True)
     acquisition_value = fields.Float(allow_none=True)
+    candidate = fields.Integer(metadata={"description": "the pool row proposed (pools only)"})
     status = fields.String()
     model_version = fields.Integer(allow_none=True)
     data_version = fields.Integer()

@@ -1,7 +1,7 @@
 """Kiln's Redis store of record: the key layout and every Redis read and write of both services.
 
-Nothing here imports Flask, Celery or scikit-learn (of `kiln`, only the space and the ledger
-rules); the intake and the worker each build a `Store` around their own Redis client.
+Nothing here imports Flask, Celery or scikit-learn (of `kiln`, only the space, the candidate pool
+and the ledger rules); the intake and the worker each build a `Store` around their own Redis client.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from store.errors import (
     ProposalNotPending,
     SampleConflict,
     StoreError,
+    UnknownCandidate,
     UnknownProposal,
 )
 from store.keys import Keys
@@ -26,9 +27,11 @@ from store.store import (
     PENDING,
     WITHDRAWN,
     AppendOutcome,
+    PoolSnapshot,
     Store,
     fingerprint,
     same_point,
+    status_of,
     utcnow,
 )
 
@@ -45,13 +48,16 @@ __all__ = [
     "CampaignNotFound",
     "JobNotFound",
     "Keys",
+    "PoolSnapshot",
     "ProposalNotFound",
     "ProposalNotPending",
     "SampleConflict",
     "Store",
     "StoreError",
+    "UnknownCandidate",
     "UnknownProposal",
     "fingerprint",
     "same_point",
+    "status_of",
     "utcnow",
 ]

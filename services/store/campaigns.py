@@ -12,26 +12,40 @@ import redis
 
 from kiln.ledger import PENDING, WITHDRAWN, outside_reason
 from kiln.space import SearchSpace
-from store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
+from store.base import WATCH_RETRIES, dumps, utcnow
+from store.candidates import CandidatesMixin, validated_candidates
 from store.errors import CampaignNotFound
 from store.keys import Keys
 
 
-class CampaignsMixin(StoreBase):
+class CampaignsMixin(CandidatesMixin):
     """Campaign reads and writes."""
 
     def create_campaign(self, definition: Mapping[str, Any]) -> dict[str, Any]:
-        """Store a validated campaign definition; return it with id, space_version, created_at."""
+        """Store a validated campaign definition; return it with id, space_version, created_at.
+
+        A ``"candidates"`` list (the campaign's pool) is checked against its parameters
+        (:func:`store.candidates.validated_candidates`) and stored apart from the record in the
+        same transaction; the returned campaign does not carry the rows.
+
+        Raises:
+            CandidateError: For a bad or duplicate candidate row; nothing is stored.
+        """
         cid = uuid.uuid4().hex
         doc = {
-            **definition,
+            **{k: v for k, v in definition.items() if k != "candidates"},
             "id": cid,
             "space_version": int(definition.get("space_version", 1)),
             "created_at": utcnow(),
         }
+        rows = definition.get("candidates")
+        clean = validated_candidates(doc, rows) if rows is not None else []
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(Keys.campaign(cid), dumps(doc))
             pipe.zadd(Keys.campaigns, {cid: time.time()})
+            if clean:
+                names = [p["name"] for p in doc["parameters"]]
+                self._write_rows(pipe, cid, names, clean, 0)  # CandidatesMixin, in Store
             pipe.execute()
         return doc
 
@@ -128,7 +142,8 @@ class CampaignsMixin(StoreBase):
         return [json.loads(raw) for raw in raws if raw is not None], int(total)
 
     def counts(self, cid: str) -> dict[str, Any]:
-        """Return the campaign's counters: results, pending/total proposals, batches, model.
+        """Return the campaign's counters: results, pending/total proposals, batches, model,
+        candidate rows (0 without a pool).
 
         Pending proposals past their time-to-live are retired first, so they do not count.
         """
@@ -138,11 +153,13 @@ class CampaignsMixin(StoreBase):
             pipe.hlen(Keys.proposals(cid))
             pipe.llen(Keys.batches(cid))
             pipe.hget(Keys.model(cid), "model_version")
-            n_results, n_proposals, n_batches, model_version = pipe.execute()
+            pipe.llen(Keys.candidates(cid))
+            n_results, n_proposals, n_batches, model_version, n_candidates = pipe.execute()
         return {
             "results": int(n_results),
             "proposals_pending": int(n_pending),
             "proposals": int(n_proposals),
             "batches": int(n_batches),
             "model_version": int(model_version) if model_version is not None else None,
+            "candidates": int(n_candidates),
         }

@@ -58,3 +58,11 @@ class ProposalNotPending(StoreError):
         super().__init__(f"proposal {proposal_id!r} is {status}, not pending; nothing to withdraw")
         self.proposal_id = proposal_id
         self.status = status
+
+
+class UnknownCandidate(StoreError):
+    """A request names candidate ids the campaign's pool does not hold."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("unknown candidate id")
+        self.errors = errors

@@ -19,6 +19,16 @@ JOB_DONE = "done"
 JOB_FAILED = "failed"
 
 
+def done_fields(result: Mapping[str, Any] | None) -> dict[str, str]:
+    """The fields of a job hash that say it is done with `result`."""
+    return {
+        "state": JOB_DONE,
+        "finished_at": utcnow(),
+        "error": "",
+        "result": dumps(result) if result is not None else "",
+    }
+
+
 class JobsMixin(StoreBase):
     """Job reads and writes."""
 
@@ -105,9 +115,7 @@ class JobsMixin(StoreBase):
 
     def job_done(self, jid: str, result: Mapping[str, Any] | None) -> None:
         """Mark a job done with its result."""
-        mapping = {"state": JOB_DONE, "finished_at": utcnow(), "error": ""}
-        mapping["result"] = dumps(result) if result is not None else ""
-        self.redis.hset(Keys.job(jid), mapping=mapping)
+        self.redis.hset(Keys.job(jid), mapping=done_fields(result))
 
     def job_failed(self, jid: str, error: str) -> None:
         """Mark a job failed with the reason."""

@@ -11,6 +11,10 @@ kiln:campaign:{cid}:pending          SET   ids of pending proposals
 kiln:campaign:{cid}:batches          LIST  batch ids, oldest first
 kiln:campaign:{cid}:batch:{bid}      STR   batch JSON (header + proposal ids); SET NX
 kiln:campaign:{cid}:proposals_rev    STR   counter, bumped on every ledger change (ETag)
+kiln:campaign:{cid}:candidates       LIST  candidate pool rows (parameter JSON); id = list index
+kiln:campaign:{cid}:candidates_index HASH  kiln.pool.row_key(row) -> id, for open rows (exact
+                                           match of a result, duplicate checks)
+kiln:campaign:{cid}:candidates_removed HASH id -> {"reason", "removed_at"} of removed rows
 kiln:campaign:{cid}:model            HASH  state (JSON), summary (JSON), model_version,
                                            data_version, space_version, fitted_at
 kiln:campaign:{cid}:model_version    STR   counter
@@ -81,6 +85,18 @@ class Keys:
     @staticmethod
     def pending(cid: str) -> str:
         return f"{PREFIX}:campaign:{cid}:pending"
+
+    @staticmethod
+    def candidates(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:candidates"
+
+    @staticmethod
+    def candidates_index(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:candidates_index"
+
+    @staticmethod
+    def candidates_removed(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:candidates_removed"
 
     @staticmethod
     def batches(cid: str) -> str:

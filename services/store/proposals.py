@@ -13,6 +13,7 @@ import redis
 from kiln.ledger import EXPIRED, MEASURED, PENDING, WITHDRAWN
 from store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
 from store.errors import ProposalNotFound, ProposalNotPending
+from store.jobs import done_fields
 from store.keys import Keys
 
 __all__ = ["EXPIRED", "MEASURED", "PENDING", "WITHDRAWN", "ProposalsMixin"]
@@ -28,9 +29,19 @@ class ProposalsMixin(StoreBase):
     """Batch and proposal-ledger reads and writes."""
 
     def store_batch(
-        self, cid: str, batch_id: str, header: Mapping[str, Any], proposals: Iterable[Mapping]
+        self,
+        cid: str,
+        batch_id: str,
+        header: Mapping[str, Any],
+        proposals: Iterable[Mapping],
+        *,
+        job_id: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Store a batch once: a second call with the same batch_id changes nothing.
+
+        With `job_id`, that job is marked done with the batch as its result in the same
+        transaction, so no reader sees the batch while its job still says running (nor a done
+        job whose batch is not there yet). A second call only marks the job done again.
 
         Returns the stored batch (expanded) and whether this call created it.
         """
@@ -75,7 +86,13 @@ class ProposalsMixin(StoreBase):
                     pipe.watch(key)
                     if pipe.exists(key):
                         pipe.unwatch()
-                        return self.get_batch(cid, batch_id), False
+                        stored = self.get_batch(cid, batch_id)
+                        if job_id is not None:
+                            self.redis.hset(Keys.job(job_id), mapping=done_fields(stored))
+                        return stored, False
+                    # What get_batch will read back: the header and the ledger entries, in order.
+                    expanded = {k: v for k, v in doc.items() if k != "proposal_ids"}
+                    expanded["proposals"] = [json.loads(ledger[pid]) for pid in ids]
                     pipe.multi()
                     pipe.set(key, dumps(doc))
                     pipe.rpush(Keys.batches(cid), batch_id)
@@ -83,8 +100,10 @@ class ProposalsMixin(StoreBase):
                         pipe.hset(Keys.proposals(cid), mapping=ledger)
                         pipe.sadd(Keys.pending(cid), *ids)
                     pipe.incr(Keys.proposals_rev(cid))
+                    if job_id is not None:
+                        pipe.hset(Keys.job(job_id), mapping=done_fields(expanded))
                     pipe.execute()
-                    return self.get_batch(cid, batch_id), True
+                    return expanded, True
                 except redis.WatchError:
                     continue
         raise RuntimeError("batch could not be stored: too much contention")

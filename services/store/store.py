@@ -3,7 +3,7 @@
 Every multi-key write is one MULTI/EXEC transaction (optimistic, WATCH-guarded where it depends on
 what it read), so a reader never sees half of a request and a crash never leaves half of one.
 The parts live in modules named for what they hold: campaigns, results, proposals, models, jobs,
-coordination (locks and coalescing), deliveries (the messages each worker holds), workers, tokens
+candidates (a campaign's pool), coordination (locks and coalescing), deliveries (the messages each worker holds), workers, tokens
 and idempotency keys.
 """
 
@@ -13,6 +13,7 @@ import redis
 
 from store.base import utcnow
 from store.campaigns import CampaignsMixin
+from store.candidates import PoolSnapshot, status_of
 from store.coordination import RELEASE_LOCK, RELEASE_OWNED, CoordinationMixin
 from store.deliveries import DeliveriesMixin
 from store.idempotency import IdempotencyMixin
@@ -33,9 +34,11 @@ __all__ = [
     "PENDING",
     "WITHDRAWN",
     "AppendOutcome",
+    "PoolSnapshot",
     "Store",
     "fingerprint",
     "same_point",
+    "status_of",
     "utcnow",
 ]
 

@@ -25,6 +25,7 @@ from kiln.errors import KilnError, NoObservationsError
 from kiln.feasibility import FeasibilityModel, fit_feasibility
 from kiln.ledger import data_hash, provenance
 from kiln.objective import Objective
+from kiln.pool import CandidatePool
 from kiln.propose import FittedModel, fit_model, propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
@@ -277,9 +278,19 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
             fallback = f"space_filling: model fit failed ({failure['reason']})"
         else:
             feasibility = fit_feasibility(space, results)
-    pending = [p["parameters"] for p in store.pending_proposals(cid)]
+    pool = pool_of(store, cid, space) if store.has_candidates(cid) else None
+    if pool is None:
+        pending: list[dict[str, Any]] = [p["parameters"] for p in store.pending_proposals(cid)]
+        observations = observations_of(results)
+    else:
+        # Rows by index: a proposal's own `candidate`, a result's via its proposal or an exact
+        # match of its values (store.candidate_ids); failed syntheses close their rows too.
+        pending = [
+            {"parameters": p["parameters"], "candidate": p.get("candidate")}
+            for p in store.pending_proposals(cid)
+        ]
+        observations = pool_observations(results, store.candidate_ids(cid, campaign, results))
     objective = Objective.from_dict(campaign["objective"])
-    observations = observations_of(results)
 
     def make(reason: str | None) -> Any:
         return propose(
@@ -292,6 +303,7 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
             random_state=seed_of(job_id),
             feasibility=feasibility,
             fallback=reason,
+            pool=pool,
         )
 
     try:
@@ -334,14 +346,54 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
             "predicted_mean": _number(p.predicted_mean),
             "predicted_std": _number(p.predicted_std),
             "acquisition_value": _number(p.acquisition_value),
+            **({"candidate": p.candidate} if p.candidate is not None else {}),
             **versions,
             "provenance": origin,
         }
         for p in batch.proposals
     ]
-    stored, _ = store.store_batch(cid, job_id, header, proposals)
-    store.job_done(job_id, stored)
+    # One transaction: a reader never sees the batch while its job still says running.
+    stored, _ = store.store_batch(cid, job_id, header, proposals, job_id=job_id)
     return stored
+
+
+#: Pools decoded and encoded by this worker process, by campaign: (space version, pool). A pool
+#: of 10^5 rows takes ~0.5 s to read and encode; it changes only with a new space version.
+_POOLS: dict[str, tuple[int, CandidatePool]] = {}
+_MAX_POOLS = 8
+
+
+def pool_of(store: Store, cid: str, space: SearchSpace) -> CandidatePool:
+    """The campaign's candidate pool (cached per space version), encoded in ``space``."""
+    hit = _POOLS.get(cid)
+    if hit is not None and hit[0] == space.version and hit[1].space == space:
+        return hit[1]
+    snapshot = store.candidate_pool(cid)
+    pool = CandidatePool(space, snapshot.rows, removed=snapshot.removed)
+    if snapshot.space_version == space.version:  # else the pool changed meanwhile: no caching
+        if len(_POOLS) >= _MAX_POOLS:
+            _POOLS.pop(next(iter(_POOLS)))
+        _POOLS[cid] = (space.version, pool)
+    return pool
+
+
+def pool_observations(
+    results: Sequence[Mapping[str, Any]], rows: Sequence[int | None]
+) -> list[dict[str, Any]]:
+    """Results as observations for a pool campaign: each with its ``candidate`` row (if any),
+    failed syntheses included (``status: failed``: they train nothing but close their row)."""
+    out: list[dict[str, Any]] = []
+    for r, row in zip(results, rows, strict=True):
+        failed = r.get("status", "ok") != "ok" or r.get("objective") is None
+        obs: dict[str, Any] = {"parameters": r["parameters"], "sample_id": r["sample_id"]}
+        if failed:
+            obs["status"] = "failed"
+        else:
+            obs["objective"] = r["objective"]
+        if row is not None:
+            obs["candidate"] = row
+        out.append(obs)
+    return out
 
 
 def feasibility_of(state: Mapping[str, Any]) -> FeasibilityModel | None:

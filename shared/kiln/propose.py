@@ -25,7 +25,8 @@ from kiln.errors import (
 )
 from kiln.feasibility import FeasibilityModel
 from kiln.objective import Objective
-from kiln.space import Point, SearchSpace
+from kiln.pool import CandidatePool, RowIndex
+from kiln.space import CategoricalParameter, DiscreteParameter, Point, SearchSpace
 from kiln.strategy import Strategy
 from kiln.surrogate import GPSurrogate
 
@@ -346,21 +347,26 @@ class Proposal:
         predicted_std: Model's std in the original unit (None in a space-filling batch).
         acquisition_value: Acquisition at pick time, on the model scale, under the fantasies of
             the pending points and earlier picks (None for space filling and ``random``).
+        candidate: The pool row proposed (its id), None without a pool.
     """
 
     parameters: dict[str, Any]
     predicted_mean: float | None = None
     predicted_std: float | None = None
     acquisition_value: float | None = None
+    candidate: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON payload."""
-        return {
+        """JSON payload (``candidate`` only with a pool)."""
+        out: dict[str, Any] = {
             "parameters": dict(self.parameters),
             "predicted_mean": self.predicted_mean,
             "predicted_std": self.predicted_std,
             "acquisition_value": self.acquisition_value,
         }
+        if self.candidate is not None:
+            out["candidate"] = self.candidate
+        return out
 
 
 @dataclass
@@ -370,8 +376,10 @@ class Batch:
     Attributes:
         proposals: The proposals, best first.
         exhausted: True when the space ran out of unmeasured, non-pending candidates (fewer
-            proposals than asked for, or some repeat measured points).
-        fallback: Why a space-filling design was used instead of the model, else None.
+            proposals than asked for, or some repeat measured points); with a pool, when its
+            open rows ran out (fewer proposals, never repeats).
+        fallback: Why a space-filling design was used instead of the model (or, with a pool
+            that has no open row left, why there are no proposals), else None.
         model: The model that made the batch (None for space filling).
     """
 
@@ -416,6 +424,7 @@ def propose(
     random_state: int = 0,
     feasibility: FeasibilityModel | None = None,
     fallback: str | None = None,
+    pool: CandidatePool | None = None,
 ) -> Batch:
     """Propose the next batch of experiments.
 
@@ -428,7 +437,8 @@ def propose(
     Args:
         space: Current search space.
         objective: Objective and transform.
-        observations: ``{"parameters", "objective"}`` mappings (failed syntheses skipped).
+        observations: ``{"parameters", "objective"}`` mappings (failed syntheses skipped; with a
+            pool they still close their row).
         pending: Parameter mappings (or ``{"parameters": ...}``) of proposals still out.
         strategy: Acquisition, batch size and batch method.
         model: A model fitted earlier; reused when it was fitted on this space, objective and
@@ -438,6 +448,12 @@ def propose(
             probability multiplies the acquisition of every candidate.
         fallback: When given, no model is fitted or used: a space-filling design is made and
             this reason reported (e.g. the caller already knows the fit fails on this data).
+        pool: A finite table of candidates (:mod:`kiln.pool`): proposals then come only from
+            its open rows (not removed, measured or pending, inside the current ranges),
+            scored exactly on the rows (no grid, no polishing), each with its ``candidate``
+            id. An observation or pending entry may name its row as ``"candidate"``; one that
+            does not is matched to an equal row. With no open row left the batch is empty,
+            ``exhausted`` and ``fallback`` says so.
 
     Returns:
         The batch; ``fallback`` says why a space-filling design was used (no observations,
@@ -450,13 +466,24 @@ def propose(
     data = _parse_observations(space, objective, observations)
     pend = _parse_pending(space, pending)
     rng = np.random.default_rng(random_state)
-    candidates: list[Point] = space.candidates(rng)
-    Xc = space.encode(candidates)
-    pending_keys = {space.key(p) for p in pend}
-    measured_keys = {space.key(p) for p in data.points}
-    keys = [space.key(c) for c in candidates]
-    excluded = np.fromiter((k in pending_keys for k in keys), bool, len(keys))
-    measured = np.fromiter((k in measured_keys for k in keys), bool, len(keys))
+    candidates: list[Point] | None = None
+    if pool is not None:
+        if pool.space != space:  # built on another version: encode its rows in this one
+            pool = CandidatePool(space, pool.rows, pool.removed)
+        Xc = pool.encoded()
+        excluded = pool.closed()
+        excluded[_pool_rows(pool, observations)] = True
+        excluded[_pool_rows(pool, pending)] = True
+        measured = np.zeros(len(pool), dtype=bool)  # a pool never repeats a measured row
+        if not (~excluded).any():
+            return Batch([], True, _pool_exhausted(pool), None)
+    else:
+        candidates = space.candidates(rng)
+        Xc = space.encode(candidates)
+        excluded = np.zeros(len(candidates), dtype=bool)
+        measured = np.zeros(len(candidates), dtype=bool)
+        excluded[_candidate_rows(space, candidates, Xc, pend)] = True
+        measured[_candidate_rows(space, candidates, Xc, data.points)] = True
     X_obs = space.encode(data.points) if data.points else np.empty((0, space.dim))
     X_pend = space.encode(pend) if pend else np.empty((0, space.dim))
     y = objective.to_model(data.values) if data.values else np.empty(0)
@@ -492,7 +519,7 @@ def propose(
     else:
         polisher = None
         columns = space.continuous_columns()
-        if columns and not space.is_enumerable():
+        if pool is None and columns and not space.is_enumerable():
             polisher = Polisher(columns, lambda row: space.encode([space.decode(row)])[0])
         selection = select_batch(
             fitted.surrogate,
@@ -512,14 +539,89 @@ def propose(
 
     proposals: list[Proposal] = []
     for pick in selection.picks:
-        params = dict(candidates[pick.index]) if pick.index is not None else space.decode(pick.x)
+        row = pick.index if pool is not None else None
+        if row is not None and pool is not None:
+            params = dict(pool.rows[row])
+        elif pick.index is not None and candidates is not None:
+            params = dict(candidates[pick.index])
+        else:
+            params = space.decode(pick.x)
         if fitted is None:
-            proposals.append(Proposal(params))
+            proposals.append(Proposal(params, candidate=row))
             continue
         mu, sd = fitted.surrogate.predict(pick.x[None, :])
         with np.errstate(over="ignore"):
             mean, std = objective.from_model(mu[0], sd[0])
         value = None if strategy.acquisition == "random" else _clean_float(pick.acquisition_value)
         # Beyond float64 in the objective's unit: reported as unknown rather than as inf.
-        proposals.append(Proposal(params, _clean_float(mean), _clean_float(std), value))
+        proposals.append(Proposal(params, _clean_float(mean), _clean_float(std), value, row))
     return Batch(proposals, selection.exhausted, fallback, fitted)
+
+
+def _candidate_rows(
+    space: SearchSpace, candidates: Sequence[Point], Xc: np.ndarray, points: Sequence[Mapping]
+) -> np.ndarray:
+    """Indices of the candidates equal to ``points`` (the few measured or pending ones).
+
+    On a full grid by index arithmetic; on sampled candidates by an exact comparison of encoded
+    rows, after snapping each value that lies on a step (or a listed value) to it. Only the few
+    points are keyed, never the tens of thousands of candidates.
+    """
+    if not points:
+        return np.empty(0, dtype=np.int64)
+    if space.is_enumerable() and len(candidates) == space.grid_size():
+        rows = space.grid_index(points)
+    else:
+        rows = RowIndex(Xc).find(space.encode([_snapped(space, p) for p in points]))
+    return rows[rows >= 0]
+
+
+def _snapped(space: SearchSpace, point: Mapping[str, Any]) -> dict[str, Any]:
+    # Values as the sampler writes them: grid values where the point is on one, else rounded
+    # like ContinuousParameter.snap rounds an unstepped value.
+    out: dict[str, Any] = {}
+    for p in space.parameters:
+        v = point[p.name]
+        if isinstance(p, CategoricalParameter):
+            out[p.name] = v
+        elif (
+            p.on_grid(float(v))
+            if isinstance(p, DiscreteParameter) or p.step is not None
+            else p.low <= float(v) <= p.high
+        ):
+            out[p.name] = p.snap(float(v))
+        else:
+            out[p.name] = v
+    return out
+
+
+def _pool_rows(pool: CandidatePool, entries: Sequence[Any]) -> np.ndarray:
+    """Pool row ids of observations or pending entries: their ``candidate`` when they name
+    one, else the row equal to their parameters (one exact lookup of just those points).
+
+    Failed syntheses count too (the row was run); entries that cannot be encoded match none.
+    """
+    named: list[int] = []
+    unnamed: list[Mapping[str, Any]] = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        point = entry.get("parameters", entry)
+        row = entry.get("candidate") if "parameters" in entry else None
+        if isinstance(row, int) and not isinstance(row, bool) and 0 <= row < len(pool):
+            named.append(row)
+            continue
+        try:
+            pool.space.check_point(point)
+        except OutsideSpaceError:
+            continue
+        unnamed.append(point)
+    found = pool.locate(unnamed)
+    return np.concatenate([np.asarray(named, dtype=np.int64), found[found >= 0]])
+
+
+def _pool_exhausted(pool: CandidatePool) -> str:
+    return (
+        f"pool_exhausted: none of the {len(pool)} candidates is open (each is measured, pending, "
+        "removed or outside the current ranges); add candidates to continue"
+    )

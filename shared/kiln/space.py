@@ -268,6 +268,28 @@ def _num(v: Any) -> Number:
     return float(v)
 
 
+def _listed_position(p: DiscreteParameter, x: Any) -> int:
+    """Index of the listed value ``x`` is (within tolerance), else -1."""
+    if not _is_number(x):
+        return -1
+    k = int(np.searchsorted(p.values, float(x)))
+    for j in (k - 1, k):
+        if 0 <= j < len(p.values) and math.isclose(
+            float(x), p.values[j], rel_tol=_REL_TOL, abs_tol=1e-12
+        ):
+            return j
+    return -1
+
+
+def _step_position(p: ContinuousParameter, n: int, x: Any) -> int:
+    """Index of the grid step ``x`` is on (within tolerance), else -1."""
+    if not _is_number(x) or not p.on_grid(float(x)):
+        return -1
+    if n == 1 or p.step is None:
+        return 0
+    return min(max(round((float(x) - p.low) / p.step), 0), n - 1)
+
+
 def _check_name(name: Any) -> None:
     if not isinstance(name, str) or not name.strip():
         raise SpaceError(f"name {name!r} must be a non-empty string", field="name")
@@ -460,6 +482,14 @@ class SearchSpace:
                 p.name, f"value {value!r} must be finite; report the set-point actually used"
             )
 
+    def check_value(self, name: str, value: Any) -> None:
+        """Check one parameter's value: its type, finiteness, a listed label (no range check).
+
+        Raises:
+            OutsideSpaceError: Naming the parameter and the reason.
+        """
+        self._check_value(self._by_name[name], value)
+
     def check_point(self, point: Mapping[str, Any]) -> None:
         """Check that ``point`` can be encoded: known and complete names, types, labels.
 
@@ -556,6 +586,35 @@ class SearchSpace:
             else:
                 size *= len(p.values)
         return size
+
+    def grid_index(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Position of each point in :meth:`grid` (index arithmetic, no hashing), -1 off it.
+
+        A numeric value counts as a grid value when it lies in the current range and on a step
+        (or a listed value) within the tolerance of :meth:`ContinuousParameter.on_grid`.
+
+        Raises:
+            SpaceTooLargeError: When the space has no finite grid.
+        """
+        if self.grid_size() is None:
+            raise SpaceTooLargeError("the space has a continuous parameter without a step")
+        index = np.zeros(len(points), dtype=np.int64)
+        found = np.ones(len(points), dtype=bool)
+        for p in self.parameters:
+            if isinstance(p, CategoricalParameter):
+                n = len(p.values)
+                labels = {v: i for i, v in enumerate(p.values)}
+                ks = [labels.get(pt[p.name], -1) for pt in points]
+            elif isinstance(p, DiscreteParameter):
+                n = len(p.values)
+                ks = [_listed_position(p, pt[p.name]) for pt in points]
+            else:
+                n = p.n_steps() or 1
+                ks = [_step_position(p, n, pt[p.name]) for pt in points]
+            k = np.asarray(ks, dtype=np.int64)
+            found &= k >= 0
+            index = index * n + np.maximum(k, 0)
+        return np.where(found, index, -1)
 
     def iter_grid(self) -> Iterator[Point]:
         """Iterate over the grid lazily (last parameter varies fastest)."""

@@ -93,6 +93,33 @@ def test_batches_are_stored_once_and_results_settle_the_ledger(store: Store, cid
     assert stored[1]["matched_proposal_id"] == by_point
 
 
+def test_a_batch_and_its_job_being_done_are_one_transaction(store: Store, cid: str) -> None:
+    """No reader can see the batch while its job still says running (issue 14, item 1)."""
+    job, _ = store.create_job("proposals", cid, job_id="j-atomic")
+    store.job_running(job["id"], "w1")
+    header = {"data_version": 0, "space_version": 1, "model_version": None, "proposal_ttl_s": 60}
+    commands: list[str] = []
+    with store.redis.monitor() as monitor:
+        # MONITOR lists every command the server runs, in order, MULTI/EXEC included; an ECHO
+        # after the write marks where to stop reading.
+        store.store_batch(cid, job["id"], header, [{"parameters": {"x": 0.5}}], job_id=job["id"])
+        store.redis.echo("end-of-batch")
+        for event in monitor.listen():
+            if "end-of-batch" in event["command"]:
+                break
+            commands.append(event["command"])
+    start = max(i for i, c in enumerate(commands) if c.upper().startswith("MULTI"))
+    inside = commands[start:]
+    batch_key, job_key = Keys.batch(cid, job["id"]), Keys.job(job["id"])
+    assert any(c.startswith(f"SET {batch_key}") for c in inside), inside
+    assert any(c.startswith(f"HSET {job_key}") and " done" in c for c in inside), inside
+    done = store.get_job(job["id"])
+    assert done["state"] == "done" and done["result"] == store.latest_batch(cid)
+    # Stored once: a redelivered task finds the batch and leaves the job done with it.
+    again, created = store.store_batch(cid, job["id"], header, [], job_id=job["id"])
+    assert not created and store.get_job(job["id"])["result"] == again
+
+
 def test_unknown_proposal_id_stores_nothing(store: Store, cid: str) -> None:
     with pytest.raises(UnknownProposal) as info:
         store.append_results(cid, [row("a"), row("b", proposal_id="nope")])
