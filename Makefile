@@ -12,7 +12,7 @@ export PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run demo test test-fast lint format bench bench-proposal bench-bo bench-believer \
-	bench-intake bench-loop bench-quality bench-quality-peers clean
+	bench-intake bench-loop bench-refit bench-quality bench-quality-peers clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench-intake: $(BENCH_STAMP)  ## Results/s and p50/p99 of the intake (gunicorn +
 
 bench-loop: $(BENCH_STAMP)  ## Result posted -> a batch with it at a long-polling client, 1 and 3 workers
 	$(PY) bench/loop.py
+
+bench-refit: $(BENCH_STAMP)  ## The worker's refits against the previous path and a cold fit: LML and fit time
+	$(PY) bench/refit.py
 
 bench-quality: $(BENCH_STAMP)  ## Closed-loop quality: the worker's path beside kiln.propose, random and the paper's GP loop
 	$(PY) bench/quality.py $(BENCH_QUALITY_ARGS)

@@ -5,6 +5,10 @@ Kiln's strategies (UCB, EI, PI, random) run the protocol; then scikit-optimize's
 protocol from the same seeded initial draws, with fewer repeats (each of its tries refits the GP
 with restarts), and the two are printed side by side.
 
+It reports, and has no pass/fail target: the old goal for GP-UCB (>= 95 % found and <= 6 extra
+tries for every n >= 15) is retired, because the virtual grid's best is one of several near-equal
+conditions lifted by measurement noise, which no model can single out (see the README).
+
 Usage: ``make bench-bo`` or ``.venv/bin/python bench/bo.py [--repeats 200] [--jobs N]
 [--skopt-repeats 40]``. Writes ``bench/results/bo.json`` (Kiln's table under ``results``, the
 comparison under ``comparison``) and ``bench/results/bo.png``, and prints the tables.

@@ -115,6 +115,12 @@ RESULTS_CSV_EXAMPLE = (
     "LATP-043,-7.5,1000,540,,\n"
 )
 
+CANDIDATES_EXAMPLE = [
+    {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 480},
+    {"acid_wt_pct": -7.5, "temperature_c": 950, "time_min": 240},
+]
+CANDIDATES_CSV_EXAMPLE = "acid_wt_pct,temperature_c,time_min\n-11.25,1000,480\n-7.5,950,240\n"
+
 
 JOB_EXAMPLE = {
     "id": "9f1c2e7a4b2d4c0e8e6f1a2b3c4d5e6f",
@@ -441,6 +447,31 @@ def finish(spec: APISpec) -> None:
                 body["text/csv"] = {
                     "schema": {"type": "string"},
                     "example": RESULTS_CSV_EXAMPLE,
+                }
+            if method == "post" and path.endswith("/candidates"):
+                body = operation.get("requestBody", {}).get("content", {})
+                rows = {
+                    "type": "array",
+                    "items": {"type": "object", "additionalProperties": {}},
+                    "minItems": 1,
+                }
+                body["application/json"] = {
+                    "schema": {
+                        "oneOf": [
+                            rows,
+                            {
+                                "type": "object",
+                                "required": ["candidates"],
+                                "additionalProperties": False,
+                                "properties": {"candidates": rows},
+                            },
+                        ]
+                    },
+                    "example": CANDIDATES_EXAMPLE,
+                }
+                body["text/csv"] = {
+                    "schema": {"type": "string"},
+                    "example": CANDIDATES_CSV_EXAMPLE,
                 }
             if method == "get" and path.endswith("/results"):
                 ok = responses.get("200", {}).get("content")

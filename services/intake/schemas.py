@@ -18,6 +18,7 @@ from marshmallow import (
 )
 
 from kiln.pool import MAX_CANDIDATES
+from kiln.pool import STATUSES as CANDIDATE_STATUSES
 
 ACQUISITIONS = ("ucb", "ei", "pi", "random")
 BATCH_METHODS = (
@@ -452,13 +453,25 @@ class CandidatesPatchOut(Schema):
 class CandidateOut(Schema):
     id = fields.Integer()
     parameters = fields.Dict()
-    status = fields.String(metadata={"enum": ["open", "pending", "measured", "removed"]})
-    reason = fields.String(metadata={"description": "why a removed row was removed"})
+    status = fields.String(
+        metadata={
+            "enum": list(CANDIDATE_STATUSES),
+            "description": "open: may be proposed; pending: proposed, not yet measured; "
+            "measured; removed: taken out for good; outside: a value the campaign's current "
+            "ranges, listed values or labels exclude (not proposed until a PATCH widens them)",
+        }
+    )
+    parameter = fields.String(
+        metadata={"description": "outside rows: the first parameter whose value is excluded"}
+    )
+    reason = fields.String(
+        metadata={"description": "why a removed row was removed, or why an outside row is"}
+    )
     removed_at = fields.String()
 
 
 class CandidatesQueryArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(("open", "pending", "measured", "removed")))
+    status = fields.String(validate=validate.OneOf(CANDIDATE_STATUSES))
 
 
 class CandidatePageOut(PageOut):

@@ -11,6 +11,7 @@ from typing import Any
 import redis
 
 from kiln.ledger import PENDING, WITHDRAWN, outside_reason
+from kiln.pool import outside_reason as pool_outside_reason
 from kiln.space import SearchSpace
 from store.base import WATCH_RETRIES, dumps, utcnow
 from store.candidates import CandidatesMixin, validated_candidates
@@ -112,7 +113,13 @@ class CampaignsMixin(CandidatesMixin):
             proposal = json.loads(raw)
             if proposal.get("status") != PENDING:
                 continue
-            reason = outside_reason(space, proposal["parameters"])
+            # A pool row is run as it is: steps do not apply to it, only ranges and listed values.
+            check = (
+                pool_outside_reason
+                if isinstance(proposal.get("candidate"), int)
+                else outside_reason
+            )
+            reason = check(space, proposal["parameters"])
             if reason is not None:
                 out[proposal["id"]] = dumps(
                     {**proposal, "status": WITHDRAWN, "withdrawn_at": now, "reason": reason}

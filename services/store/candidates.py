@@ -14,17 +14,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import redis
 
 from kiln.ledger import PENDING, WITHDRAWN
-from kiln.pool import MAX_CANDIDATES, CandidateError, CandidatePool, row_key
+from kiln.pool import (
+    MAX_CANDIDATES,
+    MEASURED,
+    OPEN,
+    OUTSIDE,
+    REMOVED,
+    CandidateError,
+    CandidatePool,
+    covers,
+    row_key,
+)
+from kiln.pool import PENDING as CANDIDATE_PENDING
 from kiln.space import SearchSpace
 from store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
 from store.errors import CampaignNotFound, UnknownCandidate
 from store.keys import Keys
-
-#: Statuses of a candidate as GET /candidates shows them.
-OPEN, CANDIDATE_PENDING, CANDIDATE_MEASURED, REMOVED = "open", "pending", "measured", "removed"
 
 
 def _space(campaign: Mapping[str, Any]) -> SearchSpace:
@@ -354,13 +363,50 @@ class CandidatesMixin(StoreBase):
         }
         return measured, pending - measured
 
+    def outside_candidates(self, cid: str, campaign: Mapping[str, Any]) -> dict[int, str]:
+        """Rows the campaign's current space excludes: id -> the first such parameter.
 
-def status_of(row: int, measured: set[int], pending: set[int], removed: Mapping[int, Any]) -> str:
-    """A candidate's status: removed, measured, pending or open."""
+        Rows valid when added fall outside after a PATCH narrows a range or drops a listed
+        value or label; they are kept but not proposed (:meth:`kiln.pool.CandidatePool.closed`).
+        Every row was checked against the space of its time, the current one or one in the
+        history: while the current space covers them all (nothing was ever narrowed), no row
+        is read.
+        """
+        space = _space(campaign)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.exists(Keys.candidates(cid))
+            pipe.lrange(Keys.spaces(cid), 0, -1)
+            has_rows, history = pipe.execute()
+        if not has_rows:
+            return {}
+        earlier = {json.dumps(json.loads(h)["parameters"], sort_keys=True) for h in history}
+        if all(covers(space, _space({"parameters": json.loads(e)})) for e in earlier):
+            return {}
+        # One decode of the whole list: 2-3x faster than one json.loads per row at 10^5 rows.
+        rows = json.loads("[" + ",".join(self.redis.lrange(Keys.candidates(cid), 0, -1)) + "]")
+        where = CandidatePool(space, rows).outside()
+        ids = np.flatnonzero(where >= 0)
+        names = space.names
+        return dict(zip(ids.tolist(), [names[k] for k in where[ids].tolist()], strict=True))
+
+
+def status_of(
+    row: int,
+    measured: set[int],
+    pending: set[int],
+    removed: Mapping[int, Any],
+    outside: Mapping[int, Any] | None = None,
+) -> str:
+    """A candidate's status: removed, measured, pending, outside (the space excludes it) or open.
+
+    What happened to a row (removed, measured, proposed) wins over where it lies now.
+    """
     if row in removed:
         return REMOVED
     if row in measured:
-        return CANDIDATE_MEASURED
+        return MEASURED
     if row in pending:
         return CANDIDATE_PENDING
+    if outside and row in outside:
+        return OUTSIDE
     return OPEN

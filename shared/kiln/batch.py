@@ -338,7 +338,7 @@ def select_batch(
         q: Batch size.
         acquisition: ``"ucb"``, ``"ei"``, ``"pi"`` or ``"random"``.
         kappa: UCB weight.
-        xi: EI/PI margin.
+        xi: EI/PI margin in units of the training targets' std (see :mod:`kiln.acquisition`).
         batch_method: Kriging believer or a constant liar.
         pending: Encoded points already handed out; they become fantasies first.
         excluded: Candidates never to pick (e.g. those equal to pending points).
@@ -366,7 +366,7 @@ def select_batch(
     pending = np.empty((0, candidates.shape[1])) if pending is None else pending
 
     def score(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
-        return acq.score(acquisition, mu, sd, best, kappa, xi, rng=rng)
+        return acq.score(acquisition, mu, sd, best, kappa, xi, spread=surrogate.y_std_, rng=rng)
 
     floor = acquisition_floor(acquisition, y_train)
     if success_probability is not None:
@@ -691,7 +691,9 @@ def naive_select_batch(
         # scikit-learn's std includes the white noise (k(x, x) of the WhiteKernel): remove it
         sd = ys * np.sqrt(np.maximum(sd_total**2 - noise, 0.0))
         mu = ym + ys * mu_n
-        values = np.where(pool, acq.score(acquisition, mu, sd, best, kappa, xi, rng=rng), -np.inf)
+        values = np.where(
+            pool, acq.score(acquisition, mu, sd, best, kappa, xi, spread=ys, rng=rng), -np.inf
+        )
         i = int(np.argmax(values))
         picks.append(Pick(i, candidates[i], float(values[i]), float(mu[i]), float(sd[i])))
         excluded[i] = True

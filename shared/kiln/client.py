@@ -96,6 +96,40 @@ class ResultsPosted(TypedDict, total=False):
     refit_enqueued: bool
 
 
+class Candidate(TypedDict, total=False):
+    """One row of a campaign's candidate pool, with its status.
+
+    ``status`` is open, pending, measured, removed or outside; a removed row carries the
+    ``reason`` and ``removed_at`` of its removal, an outside row the ``parameter`` the current
+    space excludes and the ``reason``.
+    """
+
+    id: int
+    parameters: dict[str, Any]
+    status: str
+    parameter: str
+    reason: str
+    removed_at: str
+
+
+class CandidatesAdded(TypedDict, total=False):
+    """The answer to adding candidates: the new rows' ids and the pool's new space version."""
+
+    added: int
+    ids: list[int]
+    total: int
+    space_version: int
+
+
+class CandidatesRemoved(TypedDict, total=False):
+    """The answer to removing candidates."""
+
+    removed: list[int]
+    already_removed: list[int]
+    withdrawn_proposals: list[str]
+    space_version: int
+
+
 class Proposal(TypedDict, total=False):
     """One proposed experiment."""
 
@@ -579,6 +613,76 @@ class Client:
             headers={"Accept": "text/csv"},
         )
         return response.text
+
+    # -- candidate pools ------------------------------------------------------------------------
+
+    def add_candidates(
+        self,
+        campaign_id: str,
+        rows_or_csv_path: Sequence[Mapping[str, Any]] | str | os.PathLike[str],
+        *,
+        idempotency_key: str | None = None,
+    ) -> CandidatesAdded:
+        """Add rows to a campaign's candidate pool, all-or-nothing (admin token).
+
+        One request, whatever the size: the server checks every row against the parameters and
+        refuses duplicates (within the rows or of an open row of the pool); each addition is a
+        new space version.
+
+        Args:
+            campaign_id: The campaign.
+            rows_or_csv_path: Rows (``{parameter: value}`` each), or the path of a CSV file
+                whose header holds the parameter names.
+            idempotency_key: Sent as ``Idempotency-Key`` (a retry is replayed, not added twice).
+        """
+        path = f"/campaigns/{campaign_id}/candidates"
+        if isinstance(rows_or_csv_path, str | os.PathLike):
+            data = read_text(Path(rows_or_csv_path)).encode("utf-8")
+            response = self.request(
+                "POST",
+                path,
+                data=data,
+                headers={"Content-Type": "text/csv; charset=utf-8"},
+                idempotency_key=idempotency_key,
+            )
+        else:
+            rows = [dict(r) for r in rows_or_csv_path]
+            response = self.request("POST", path, json=rows, idempotency_key=idempotency_key)
+        return cast(CandidatesAdded, response.json())
+
+    def iter_candidates(
+        self, campaign_id: str, *, status: str | None = None, page_size: int = 1000
+    ) -> Iterator[Candidate]:
+        """Yield a campaign's candidates in id order, page by page, optionally of one status."""
+        query = {"status": status} if status else None
+        path = f"/campaigns/{campaign_id}/candidates"
+        for item in self.paged(path, page_size=page_size, query=query):
+            yield cast(Candidate, item)
+
+    def list_candidates(self, campaign_id: str, status: str | None = None) -> list[Candidate]:
+        """Every candidate of a campaign in id order, or only those of one ``status``.
+
+        Args:
+            campaign_id: The campaign.
+            status: open, pending, measured, removed or outside; None for every row.
+        """
+        return list(self.iter_candidates(campaign_id, status=status))
+
+    def remove_candidates(
+        self, campaign_id: str, ids: Sequence[int], reason: str
+    ) -> CandidatesRemoved:
+        """Take rows out of the pool for good (admin token); their pending proposals are withdrawn.
+
+        Rows removed already are listed in ``already_removed``, so repeating the call is safe
+        (it is retried after a lost connection).
+        """
+        response = self.request(
+            "PATCH",
+            f"/campaigns/{campaign_id}/candidates",
+            json={"remove": [int(i) for i in ids], "reason": reason},
+            retry_connection=True,
+        )
+        return cast(CandidatesRemoved, response.json())
 
     # -- proposals ------------------------------------------------------------------------------
 

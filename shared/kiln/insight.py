@@ -119,7 +119,15 @@ class ModelReader:
         if strategy.acquisition == "random":
             value = np.full(mu.shape, np.nan)
         else:
-            value = acq.score(strategy.acquisition, mu, sd, best, strategy.kappa, strategy.xi)
+            value = acq.score(
+                strategy.acquisition,
+                mu,
+                sd,
+                best,
+                strategy.kappa,
+                strategy.xi,
+                spread=acq.spread(self.y_train),
+            )
         probability = np.ones(mu.shape)
         if self.feasibility is not None:
             probability = self.feasibility.probability(X)

@@ -6,14 +6,24 @@ small phenomenological sintering model, not a fit of a black box:
 
 * **Thermal dose.** Temperature and time enter through one Arrhenius-scaled time,
   ``x = log10(t) + E / ln(10) * (1/T_ref - 1/T)`` ("master sintering curve" idea: equal dose,
-  equal microstructure), with ``T_ref`` = 1000 °C.
+  equal microstructure), with ``T_ref`` = 1000 °C. The activation energy is high (E/R = 65,000 K,
+  about 540 kJ/mol): 50 °C is worth about a decade of holding time near 1000 °C.
 * **Densification.** The density rises from the green density along a logistic curve in ``x``.
   Acid deficiency slows densification (the TiO2 / LiTiOPO4 particles it leaves behind drag on pores
-  and grain boundaries), so deficient batches need a larger dose: short holds stay under-sintered.
+  and grain boundaries), so deficient batches need a larger dose: short holds stay under-sintered,
+  and a -15 wt% batch held 8 h at 950 °C is still porous (Table 2: 78 %).
 * **Over-sintering.** Past a second dose threshold abnormal grain growth sets in; the large grains
   crack on cooling (anisotropic thermal expansion of NASICON), which costs density and, through the
-  cracks, conductivity. Fine TiO2 particles at moderate deficiency (around -10 wt%) pin the grain
-  boundaries and push this threshold to much larger doses; a stoichiometric batch collapses early.
+  cracks, conductivity. A stoichiometric batch collapses early (1000 °C / 450 min: 78 %).
+* **Grain-boundary pinning.** The second-phase particles of an acid deficit pin the grain boundaries
+  (Zener pinning) and push the onset of abnormal grain growth to larger doses by
+  ``pin_height * P``, where the pinning factor ``P`` (:func:`pinning_factor`, 0-1) is the product
+  of two smooth steps: it grows with the deficit (more particles; half at ``pin_centre`` -6.4 wt%,
+  nearly full from about -10 wt% on) and fades above about 1040 °C (``pin_release_c``; the
+  particles coarsen and the boundaries break away). Where the grains are pinned, densification
+  simply proceeds: strongly deficient batches (-11 to -22 wt%) sintered long at 1000 °C end dense
+  (about 97 %), and their conductivity is then limited by the blocking second phases, not by
+  cracks; the same batches fired at 1050-1100 °C overgrow and crack like a stoichiometric one.
 * **Secondary phases.** Acid excess forms AlPO4 and strong deficiency LiTiOPO4 / TiO2 at the grain
   boundaries; both block Li+ transport and lower the conductivity by a smooth penalty.
 * **Lithium loss.** Above about 1050 °C Li2O evaporates; a steeply activated dose term lowers the
@@ -21,15 +31,23 @@ small phenomenological sintering model, not a fit of a black box:
 * **Conductivity.** ``log10 sigma`` follows the density through a percolation-like law
   ``sigma ∝ ((rho - rho_c) / (rho_max - rho_c))**beta`` minus the crack and phase penalties.
 
-Eleven of the constants (conductivity scale, densification centre/width/shift, over-sintering
-onset/width, pinning height/width, crack density loss and penalty, activation temperature) were
-fitted by bounded least squares (scipy) to the 16 published samples of the study (Table 2,
-``kiln/data/latp_table2_bo_samples.csv``; log10 conductivity residuals plus 5x the density
-residuals), then rounded and frozen here; the percolation law and the phase penalties were kept at
-physical guesses, because Table 2 holds no sample that constrains them (freeing them flattens the
-landscape to an unphysical 1e-5 floor). Calibration error on those 16 samples
-(:func:`calibration_error`): RMS 0.17 and max 0.39 decades of conductivity, bias < 0.001;
-density RMS 0.023, max 0.044. An RMS below the measurement noise (0.2) is all one can ask.
+Nine constants (conductivity scale, densification centre/width/shift, over-sintering onset/width,
+pinning centre, crack density loss and penalty) were fitted by bounded least squares (scipy) to
+the 16 published samples of the study (Table 2, ``kiln/data/latp_table2_bo_samples.csv``; log10
+conductivity residuals plus 5x the density residuals, several random starts), then rounded and
+frozen here. Held, not fitted: the activation energy (freed, the fit drifts to its 70,000 K bound
+for an RMS gain under 0.01 decade), the densification width at its lower bound 0.25
+decade (narrower would make a cliff), the pinning height (6 decades: fully pinned grains do not
+overgrow below the release temperature), width (2 wt%) and release (1040 ± 20 °C, from the study:
+pinning holds up to about 1000 °C), the percolation law and the phase penalties (physical guesses;
+Table 2 holds no sample that constrains them). The study's observation that -15 wt% batches
+sintered at 1000 °C reach about a decade more conductivity and density than an unpinned model
+gives was *not* used in the fit: the pinning mechanism fitted to Table 2 alone predicts it
+(5.1e-4 S/cm and 96.8 % at -15 wt% / 1000 °C / 480 min, against 8.4e-5 S/cm and 79 % for the
+previous lab, whose pinning was a bump around -10 wt% with no temperature dependence).
+Calibration error on those 16 samples (:func:`calibration_error`): RMS 0.14 and max 0.23 decades
+of conductivity, bias +0.002; density RMS 0.021, max 0.044 (the previous lab: 0.17, 0.39,
+-0.0005; 0.023, 0.044). An RMS below the measurement noise (0.2) is all one can ask.
 
 Measurement noise is log-normal on the conductivity. In Table 2 four neighbouring holds at
 -7.5 wt% / 1000 °C (450, 480, 510, 540 min) read 4.02e-4, 1.09e-3, 4.37e-4 and 1.06e-3 S/cm: a
@@ -58,6 +76,8 @@ __all__ = [
     "VirtualLatpLab",
     "calibration_error",
     "load_table2",
+    "pinning_factor",
+    "truth_arrays",
 ]
 
 #: Standard deviation of log10(conductivity) measurement noise (see the module docstring).
@@ -77,33 +97,37 @@ SEED_GRID: dict[str, list[float]] = {
 #: grid point comes out best is partly luck, so this stream was chosen as the first one (searching
 #: 0, 1, 2, ...) for which seed 0 reproduces that published best within 15 %. It changes only which
 #: noise realisation seed 0 gets, never the ground truth.
-SEED_GRID_STREAM = 4
+SEED_GRID_STREAM = 10
 _MEASURE_STREAM = 1
 
 #: The frozen constants of the ground truth (fitted to Table 2, see the module docstring).
 TRUTH_PARAMETERS: dict[str, float] = {
-    # thermal dose: activation temperature E/R in K (E ≈ 250 kJ/mol), reference 1000 °C
-    "activation_k": 30100.0,
+    # thermal dose: activation temperature E/R in K (E ≈ 540 kJ/mol), reference 1000 °C
+    "activation_k": 65000.0,
     # densification: green density, dense limit, logistic centre at stoichiometry and width
     "rho_green": 0.60,
     "rho_max": 0.98,
-    "dens_x0": -0.56,
-    "dens_width": 0.30,
+    "dens_x0": -2.24,
+    "dens_width": 0.25,
     # extra dose (decades) deficiency needs to densify, saturating around -8 wt%
-    "dens_shift": 1.93,
+    "dens_shift": 3.99,
     "dens_shift_centre": -4.0,
     "dens_shift_width": 1.6,
-    # abnormal grain growth: onset dose at stoichiometry, width, pinning bump (decades) around -10 wt%
-    "agg_x0": 0.99,
-    "agg_width": 0.22,
-    "pin_height": 2.77,
-    "pin_centre": -10.0,
-    "pin_width": 3.27,
+    # abnormal grain growth: onset dose and width of an unpinned batch
+    "agg_x0": 0.40,
+    "agg_width": 0.68,
+    # Zener pinning by the deficit's second phases: onset shift (decades) when fully pinned,
+    # half-pinned deficit (wt%) and its width, release temperature (°C) and its width
+    "pin_height": 6.0,
+    "pin_centre": -6.4,
+    "pin_width": 2.0,
+    "pin_release_c": 1040.0,
+    "pin_release_width": 20.0,
     # density lost to cracks / pores when over-sintered, and the extra log10 penalty of cracks
-    "agg_density_loss": 0.187,
-    "agg_log_penalty": 0.02,
+    "agg_density_loss": 0.207,
+    "agg_log_penalty": 0.29,
     # conductivity of dense single-phase LATP, percolation threshold and exponent
-    "log10_sigma_max": -3.02,
+    "log10_sigma_max": -2.96,
     "rho_c": 0.55,
     "beta": 3.0,
     # secondary phases: AlPO4 (acid excess), LiTiOPO4/TiO2 (strong deficiency), in decades
@@ -125,6 +149,29 @@ _T_REF_K = 1273.15
 
 def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def pinning_factor(
+    acid_wt_pct: NDArray[np.float64], temp_k: NDArray[np.float64], params: Mapping[str, float]
+) -> NDArray[np.float64]:
+    """Zener pinning of the grain boundaries by the second phases of an acid deficit.
+
+    Grows with the deficit (more TiO2 / LiTiOPO4 particles at the boundaries) and fades above
+    ``pin_release_c`` as the particles coarsen and the boundaries break away.
+
+    Args:
+        acid_wt_pct: Phosphoric-acid deviation from stoichiometry, wt%.
+        temp_k: Sintering temperature, K.
+        params: The model constants (``pin_centre``, ``pin_width``, ``pin_release_c``,
+            ``pin_release_width``).
+
+    Returns:
+        The pinning factor, 0 (free boundaries) to 1 (fully pinned), broadcast over the inputs.
+    """
+    p = params
+    amount = _sigmoid(-(acid_wt_pct - p["pin_centre"]) / p["pin_width"])
+    held = _sigmoid(-(temp_k - 273.15 - p["pin_release_c"]) / p["pin_release_width"])
+    return amount * held
 
 
 def truth_arrays(
@@ -158,8 +205,9 @@ def truth_arrays(
     )
     densified = _sigmoid((x - dens_centre) / p["dens_width"])
 
-    pinning = p["pin_height"] * np.exp(-0.5 * ((a - p["pin_centre"]) / p["pin_width"]) ** 2)
-    overgrown = _sigmoid((x - (p["agg_x0"] + pinning)) / p["agg_width"])
+    overgrown = _sigmoid(
+        (x - (p["agg_x0"] + p["pin_height"] * pinning_factor(a, temp_k, p))) / p["agg_width"]
+    )
 
     rho = p["rho_green"] + (p["rho_max"] - p["rho_green"]) * densified
     rho = rho - p["agg_density_loss"] * overgrown

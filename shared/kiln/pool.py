@@ -30,6 +30,12 @@ MAX_CANDIDATES = 100_000
 #: Relative tolerance of the range check (the same as the space's own).
 _REL_TOL = 1e-9
 
+#: A candidate's status, as listings show it: ``open`` (may be proposed), ``pending`` (proposed,
+#: not yet measured), ``measured``, ``removed`` (taken out for good) or ``outside`` (a value lies
+#: outside the campaign's current ranges, listed values or labels: not proposed while it does).
+OPEN, PENDING, MEASURED, REMOVED, OUTSIDE = "open", "pending", "measured", "removed", "outside"
+STATUSES = (OPEN, PENDING, MEASURED, REMOVED, OUTSIDE)
+
 
 def row_key(names: Sequence[str], point: Mapping[str, Any]) -> str:
     """A canonical text of a point's values in ``names`` order: equal for exactly equal rows.
@@ -114,7 +120,7 @@ class CandidatePool:
         removed: Collection[int] = (),
     ) -> None:
         self.space = space
-        self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
+        self.rows: list[dict[str, Any]] = [r if isinstance(r, dict) else dict(r) for r in rows]
         self.removed = frozenset(int(i) for i in removed)
         self._encoded: np.ndarray | None = None
         self._index: RowIndex | None = None
@@ -158,7 +164,7 @@ class CandidatePool:
                 f"{held + len(rows)} candidates exceed the limit of {max_rows}; "
                 "split the campaign or thin the table",
             )
-        clean = [_checked_row(space, i, row) for i, row in enumerate(rows)]
+        clean = _checked_rows(space, rows)
         pool = cls(space, clean)
         if not clean:
             return pool
@@ -213,20 +219,27 @@ class CandidatePool:
         return self._index.find(X)
 
     def closed(self) -> np.ndarray:
-        """Rows never to propose: removed ones and those outside the space's current ranges."""
-        mask = np.zeros(len(self), dtype=bool)
+        """Rows never to propose: removed ones and those outside the space (see :meth:`outside`)."""
+        mask = self.outside() >= 0
         if self.removed:
             mask[np.fromiter(self.removed, dtype=np.int64)] = True
-        X = self.encoded()
-        col = 0
-        for p in self.space.parameters:
-            if isinstance(p, CategoricalParameter):
-                col += len(p.values)
-                continue
-            tol = _REL_TOL * max(1.0, abs(p.low), abs(p.high)) / p.span
-            mask |= (X[:, col] < -tol) | (X[:, col] > 1.0 + tol)
-            col += 1
         return mask
+
+    def outside(self) -> np.ndarray:
+        """Per row, the index in ``space.parameters`` of its first value the space now excludes.
+
+        After a PATCH narrows a range, drops a listed value or a label, rows that were valid when
+        added may lie outside: they are kept (a later widening brings them back) but not
+        proposed. Works on the raw rows, so a label the space no longer lists is no error.
+
+        Returns:
+            ``(len,)`` int64: the parameter's index, or -1 for a row inside the space.
+        """
+        where = np.full(len(self), -1, dtype=np.int64)
+        for k in range(len(self.space.parameters) - 1, -1, -1):  # the first parameter wins
+            p = self.space.parameters[k]
+            where[~_inside(p, [row[p.name] for row in self.rows])] = k
+        return where
 
     def open_count(self, used: Collection[int] = ()) -> int:
         """Rows still open given the ids ``used`` (measured or pending)."""
@@ -236,11 +249,125 @@ class CandidatePool:
         return int((~closed).sum())
 
 
+def _checked_rows(space: SearchSpace, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Every row checked and normalised, column by column (vectorised where it can be).
+
+    The first offending row (the lowest index of any column's first failure, or of a row of the
+    wrong shape) is then checked on its own to name the field and the reason.
+    """
+    names = space.names
+    expected = set(names)
+    first_bad = len(rows)
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or row.keys() != expected:
+            first_bad = i
+            break
+    columns: list[list[Any]] = []
+    for p in space.parameters:
+        values = [row[p.name] for row in rows[:first_bad]]
+        bad, clean = _column(p, values)
+        first_bad = min(first_bad, bad)
+        columns.append(clean)
+    if first_bad < len(rows):
+        _checked_row(space, first_bad, rows[first_bad])  # raises, naming field and reason
+        # Only reached when the tolerances of the two checks disagree: the per-row one decides.
+        return [_checked_row(space, i, row) for i, row in enumerate(rows)]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _column(p: Any, values: list[Any]) -> tuple[int, list[Any]]:
+    """(index of the first bad value or len(values), the values normalised)."""
+    n = len(values)
+    if isinstance(p, CategoricalParameter):
+        labels = set(p.values)
+        for i, v in enumerate(values):
+            if v.__class__ is not str or v not in labels:
+                return i, values
+        return n, values
+    for i, v in enumerate(values):
+        if v.__class__ not in (int, float) and not (
+            isinstance(v, np.integer | np.floating) and not isinstance(v, bool)
+        ):
+            return i, values
+    x = np.asarray(values, dtype=np.float64) if values else np.empty(0)
+    ok, clean = _inside_numeric(p, x, values)
+    bad = np.flatnonzero(~ok)
+    return (int(bad[0]) if bad.size else n), clean
+
+
+def outside_reason(space: SearchSpace, row: Mapping[str, Any]) -> str | None:
+    """Why ``space`` excludes a pool row (its first excluded value), or None when it holds it.
+
+    Unlike :func:`kiln.ledger.outside_reason` for proposals, steps do not apply to pool rows.
+
+    Returns:
+        E.g. ``"x=9.5 is outside [0, 8] in space version 3"``, or None.
+    """
+    for p in space.parameters:
+        value = row[p.name]
+        if _inside(p, [value])[0]:
+            continue
+        where = f"in space version {space.version}"
+        if isinstance(p, CategoricalParameter | DiscreteParameter):
+            return f"{p.name}={value!r} is not one of {list(p.values)} {where}"
+        return f"{p.name}={value!r} is outside [{p.low:g}, {p.high:g}] {where}"
+    return None
+
+
+def covers(space: SearchSpace, earlier: SearchSpace) -> bool:
+    """Whether ``space`` holds every value ``earlier`` allowed (same parameter names).
+
+    Then no pool row that was valid in ``earlier`` lies outside ``space``, which spares a
+    listing the check of every row while no range was ever narrowed.
+    """
+    for p in space.parameters:
+        q = earlier[p.name]
+        allowed: list[Any]
+        if isinstance(q, CategoricalParameter | DiscreteParameter):
+            allowed = list(q.values)
+        else:
+            allowed = [q.low, q.high]
+        if not _inside(p, allowed).all():
+            return False
+    return True
+
+
+def _inside(p: Any, values: list[Any]) -> np.ndarray:
+    """Which of a column's values (of the right types) the parameter's current space holds."""
+    if isinstance(p, CategoricalParameter):
+        labels = set(p.values)
+        return np.fromiter((v in labels for v in values), dtype=bool, count=len(values))
+    x = np.asarray(values, dtype=np.float64) if values else np.empty(0)
+    return _inside_numeric(p, x, values)[0]
+
+
+def _inside_numeric(p: Any, x: np.ndarray, values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """(inside mask, the values normalised) of a numeric column: listed values or the range."""
+    if isinstance(p, DiscreteParameter):
+        listed = np.asarray(p.values, dtype=np.float64)
+        at = np.clip(np.searchsorted(listed, x), 1, max(len(listed) - 1, 1))
+        lower = listed[at - 1]
+        upper = listed[np.minimum(at, len(listed) - 1)]
+        nearest = np.where(np.abs(x - lower) <= np.abs(upper - x), at - 1, at)
+        nearest = np.minimum(nearest, len(listed) - 1)
+        ok = np.abs(x - listed[nearest]) <= np.maximum(_REL_TOL * np.abs(x), 1e-12)
+        return ok, [p.values[k] for k in nearest]
+    tol = _REL_TOL * max(1.0, abs(p.low), abs(p.high))
+    ok = np.isfinite(x) & (x >= p.low - tol) & (x <= p.high + tol)
+    clean = [v if v.__class__ in (int, float) else _plain(v) for v in values]
+    return ok, clean
+
+
+def _plain(v: Any) -> int | float:
+    return int(v) if isinstance(v, np.integer) else float(v)
+
+
 def _checked_row(space: SearchSpace, i: int, row: Any) -> dict[str, Any]:
     if not isinstance(row, Mapping):
         raise CandidateError(i, "parameters", f"{row!r} must be an object of parameter values")
+    names = set(space.names)
     for key in row:
-        if key not in space.names:
+        if key not in names:
             raise CandidateError(
                 i, str(key), f"unknown parameter {key!r}; this space has {space.names}"
             )

@@ -28,7 +28,7 @@ from kiln.objective import Objective
 from kiln.pool import CandidatePool, RowIndex
 from kiln.space import CategoricalParameter, DiscreteParameter, Point, SearchSpace
 from kiln.strategy import Strategy
-from kiln.surrogate import GPSurrogate
+from kiln.surrogate import GPSurrogate, length_scale_bounds
 
 #: Targets whose spread is below this (relative) are treated as all equal.
 EQUAL_TARGETS_RTOL = 1e-12
@@ -253,11 +253,14 @@ def fit_model(
         objective: The objective and its transform.
         observations: ``{"parameters": {...}, "objective": float, "sample_id"?: str}``.
         random_state: Seeds the optimiser restarts and the candidates for ``best_predicted``.
-        n_restarts: Optimiser restarts.
-        warm_start: A model fitted earlier on this campaign: the optimiser starts from its
-            hyperparameters (ignored when the encoding changed). After a few new results,
-            ``warm_start=previous, n_restarts=0`` reaches the same optimum as a cold fit with
-            restarts at a fraction of the cost (``make bench-proposal`` measures both).
+        n_restarts: Optimiser restarts. Length scales are bounded per encoded column: numeric
+            and one-hot columns have their own ranges (:func:`kiln.surrogate.length_scale_bounds`).
+        warm_start: A model fitted earlier on this campaign: the optimiser's first run starts
+            from its hyperparameters (ignored when the encoding changed); ``n_restarts`` random
+            restarts follow and the best optimum is kept. A warm start alone is cheap but can
+            stay in an optimum the new data has left (e.g. one-hot length scales at their bound
+            from a 12-point fit); the worker therefore adds seeded restarts from time to time
+            (``worker.pipeline.EXPLORE_GROWTH``, measured by ``make bench-refit``).
 
     Raises:
         NoObservationsError: Without usable observations.
@@ -295,9 +298,11 @@ def _fit(
             f"all {y.size} targets are equal ({data.values[0]!r}): there is nothing to learn "
             "until a different value is measured"
         )
-    surrogate = GPSurrogate(n_restarts=n_restarts, random_state=random_state).fit(
-        space.encode(data.points), y, start=start
-    )
+    # One-hot columns get their own length-scale bounds (kiln.surrogate explains the range).
+    bounds = length_scale_bounds([label is not None for _, label in space.columns()])
+    surrogate = GPSurrogate(
+        n_restarts=n_restarts, random_state=random_state, length_scale_bounds=bounds
+    ).fit(space.encode(data.points), y, start=start)
     # Overflow is checked for below, on what the model reports, rather than warned about.
     with np.errstate(over="ignore", invalid="ignore"):
         return _reportable(space, objective, data, y, surrogate, random_state)

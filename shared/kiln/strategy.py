@@ -26,7 +26,9 @@ class Strategy:
     Args:
         acquisition: ``"ucb"``, ``"ei"``, ``"pi"`` or ``"random"``.
         kappa: UCB exploration weight (model-scale standard deviations).
-        xi: EI/PI improvement margin on the model scale.
+        xi: EI/PI improvement margin relative to the spread of the results: an improvement
+            counts from the best result plus ``xi`` times the std of the training targets on
+            the model scale (so it means the same in any unit; see :mod:`kiln.acquisition`).
         batch_size: Proposals per batch (1..100).
         batch_method: ``"kriging_believer"`` or ``"constant_liar_{min,mean,max}"``.
         auto_batch: Whether the service computes a new batch after every refit.

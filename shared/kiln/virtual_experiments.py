@@ -34,7 +34,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from threadpoolctl import threadpool_limits
 
-from kiln.acquisition import score
+from kiln.acquisition import score, spread
 from kiln.errors import KilnError, ModelFitError
 from kiln.objective import Objective
 from kiln.space import SearchSpace
@@ -211,7 +211,7 @@ def run_repeat(
         seed: Seed of the initial picks, the observation noise and the random strategy.
         noise_sd: Std of the Gaussian noise added to every target the model sees.
         kappa: UCB exploration weight.
-        xi: EI / PI margin.
+        xi: EI / PI margin, relative to the std of the targets seen (see kiln.acquisition).
         n_restarts: Optimiser restarts of the first GP fit of the repeat.
         refit_every: Re-optimise the hyperparameters (warm start) every this many new
             observations; in between only the posterior is updated.
@@ -264,7 +264,7 @@ def _run_repeat(
         else:
             model = gp.fit(X[seen], np.asarray(y_seen))
             mu, sd = model.predict(X)
-            values = score(strategy, mu, sd, max(y_seen), kappa, xi)
+            values = score(strategy, mu, sd, max(y_seen), kappa, xi, spread=spread(y_seen))
             pick = int(np.argmax(values))
         if pick == best:
             return {"found": True, "extra_tries": tries}
@@ -333,7 +333,7 @@ def run_protocol(
         repeats: Repeats per strategy and size (the study used 200).
         noise_sd: Observation noise added to what the model sees (model scale).
         kappa: UCB exploration weight.
-        xi: EI / PI margin.
+        xi: EI / PI margin, relative to the std of the targets seen (see kiln.acquisition).
         n_restarts: Optimiser restarts of each repeat's first GP fit.
         refit_every: See :func:`run_repeat`.
         base_seed: Seed of the whole protocol (see :func:`repeat_seed`).

@@ -150,6 +150,57 @@ def test_proposals_watch_prints_a_batch_and_export_writes_csv(
     assert {p["status"] for p in in_flight} == {"pending"}
 
 
+def test_candidates_add_list_remove(kiln: Any, unique_name: str, tmp_path: Path) -> None:
+    spec = {
+        "name": unique_name,
+        "parameters": [
+            {"name": "x", "kind": "continuous", "low": 0, "high": 10},
+            {"name": "lot", "kind": "categorical", "values": ["A", "B"]},
+        ],
+        "objective": {"name": "yield", "transform": "none"},
+        "strategy": {"batch_size": 2, "auto_batch": False},
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    cid = json.loads(kiln("campaigns", "create", "--file", str(tmp_path / "spec.json"),
+                          "--json").stdout)["id"]  # fmt: skip
+
+    (tmp_path / "lots.csv").write_text("x,lot\n1.5,A\n2.5,B\n7.25,A\n")
+    added = kiln("candidates", "add", str(tmp_path / "lots.csv"), "--campaign", cid)
+    assert "Added 3 candidates (ids 0-2); the pool holds 3 rows, space v2" in added.stdout
+    (tmp_path / "more.json").write_text(json.dumps({"candidates": [{"x": 9.0, "lot": "B"}]}))
+    more = kiln("candidates", "add", str(tmp_path / "more.json"), "--campaign", cid)
+    assert "Added 1 candidate (id 3); the pool holds 4 rows, space v3" in more.stdout
+
+    # A bad row refuses the whole file and the error names its line and column.
+    (tmp_path / "bad.csv").write_text("x,lot\n4.0,A\n12.0,B\n")
+    refused = kiln("candidates", "add", str(tmp_path / "bad.csv"), "--campaign", cid, ok=False)
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "HTTP 422" in refused.stderr and "row.3.x" in refused.stderr
+    dup = kiln("candidates", "add", str(tmp_path / "lots.csv"), "--campaign", cid, ok=False)
+    assert dup.exit_code == 1 and "duplicates" in dup.stderr
+
+    listing = kiln("candidates", "list", "--campaign", cid)
+    assert "4 candidates: 4 open" in listing.stdout and "7.25" in listing.stdout
+
+    # Proposals come from the pool; a removed row's pending proposal is withdrawn.
+    kiln("proposals", "request", cid, "--batch-size", "2")
+    pending = json.loads(kiln("candidates", "list", "--campaign", cid, "--status", "pending",
+                              "--json").stdout)  # fmt: skip
+    assert len(pending) == 2
+    target = pending[0]["id"]
+    removed = kiln(
+        "candidates", "remove", str(target), "--campaign", cid, "--reason", "lot used up"
+    )
+    assert f"Removed 1 candidate ({target}); withdrew 1 pending proposal;" in removed.stdout
+    again = kiln("candidates", "remove", str(target), "--campaign", cid, "--reason", "again")
+    assert f"Removed 0 candidates; 1 removed already ({target})" in again.stdout
+    gone = json.loads(kiln("candidates", "list", "--campaign", cid, "--status", "removed",
+                           "--json").stdout)  # fmt: skip
+    assert [(c["id"], c["reason"]) for c in gone] == [(target, "lot used up")]
+    unknown = kiln("candidates", "remove", "99", "--campaign", cid, "--reason", "x", ok=False)
+    assert unknown.exit_code == 1 and "no candidate 99" in unknown.stderr
+
+
 def test_benchmark_shows_the_table(kiln: Any, unique_name: str, tmp_path: Path) -> None:
     cid = create(kiln, unique_name)
     seed = seed_csv(tmp_path / "seed.csv", VirtualLatpLab().seed_grid()[:30])
@@ -183,6 +234,7 @@ def test_every_command_has_readable_help() -> None:
     commands = [
         [], ["campaigns"], ["campaigns", "create"], ["campaigns", "list"], ["campaigns", "show"],
         ["results"], ["results", "post"], ["results", "export"], ["proposals"],
+        ["candidates"], ["candidates", "add"], ["candidates", "list"], ["candidates", "remove"],
         ["proposals", "watch"], ["proposals", "export"], ["proposals", "request"],
         ["proposals", "list"],
         ["proposals", "withdraw"], ["model"], ["benchmark"], ["demo"],

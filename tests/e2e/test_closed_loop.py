@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 
 from instrument.client import KilnClient
@@ -74,3 +75,48 @@ def test_two_closed_loop_iterations(client: KilnClient, unique_name: str) -> Non
     stored = {r["sample_id"]: r for r in client.results(cid)}
     for result in measured:
         assert stored[result["sample_id"]]["proposal_id"] == result["proposal_id"]
+
+
+def test_a_pool_campaign_proposes_only_its_open_rows(client: KilnClient, unique_name: str) -> None:
+    lab = VirtualLatpLab(seed=3)
+    rng = np.random.default_rng(3)
+    rows = [
+        {"acid_wt_pct": round(float(a), 2), "temperature_c": round(float(t), 1),
+         "time_min": int(m)}
+        for a, t, m in zip(rng.uniform(-22.5, 7.5, 60), rng.uniform(800, 1100, 60),
+                           rng.choice([10, 30, 60, 120, 240, 480, 540], 60), strict=True)
+    ]  # fmt: skip
+    definition = {
+        "name": unique_name,
+        "parameters": [
+            {"name": "acid_wt_pct", "kind": "continuous", "low": -22.5, "high": 7.5},
+            {"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100},
+            {"name": "time_min", "kind": "discrete", "values": [10, 30, 60, 120, 240, 480, 540]},
+        ],
+        "objective": {"name": "conductivity", "unit": "S/cm"},
+        "strategy": {"batch_size": 4},
+        "candidates": rows,
+    }
+    cid = client.create_campaign(definition)["id"]
+    seed_rows = rows[:8]
+    client.post_results(
+        cid,
+        [
+            {"sample_id": f"P-{i}", "parameters": r,
+             "objective": float(lab.measure(r, rng)["objective"])}
+            for i, r in enumerate(seed_rows)
+        ],
+    )  # fmt: skip
+    used = set(range(8))
+    for iteration in (1, 2):
+        batch, _ = wait_for_batch(client, cid, min_data_version=8 + 4 * (iteration - 1),
+                                  wait=30, timeout=180)  # fmt: skip
+        ids = [p["candidate"] for p in batch["proposals"]]
+        assert len(ids) == 4 and len(set(ids)) == 4 and not set(ids) & used
+        assert all(p["parameters"] == rows[p["candidate"]] for p in batch["proposals"])
+        used |= set(ids)
+        client.post_results(cid, measure(lab, batch, iteration=iteration, seed=3))
+    listed = client.request("GET", f"/campaigns/{cid}/candidates", params={"limit": 1000}).json()
+    statuses = {c["id"]: c["status"] for c in listed["items"]}
+    assert {i for i, s in statuses.items() if s == "measured"} == used
+    assert listed["counts"]["open"] + listed["counts"]["pending"] == 60 - len(used)

@@ -13,6 +13,8 @@ from flask.testing import FlaskClient
 
 from intake import create_app
 from intake.domain import campaign_definition
+from kiln.pool import CandidatePool
+from kiln.space import SearchSpace
 from store import Keys, Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
@@ -98,7 +100,7 @@ def test_created_with_candidates(client: FlaskClient, cid: str, store: Store) ->
     assert [c["id"] for c in page["items"]] == [0, 1, 2, 3]
     assert [c["parameters"] for c in page["items"]] == ROWS
     assert {c["status"] for c in page["items"]} == {"open"}
-    assert page["counts"] == {"open": 4, "pending": 0, "measured": 0, "removed": 0}
+    assert page["counts"] == {"open": 4, "pending": 0, "measured": 0, "removed": 0, "outside": 0}
 
 
 @pytest.mark.parametrize(
@@ -230,7 +232,7 @@ def test_statuses_follow_results_and_proposals(client: FlaskClient, cid: str, st
                        headers=ADMIN).status_code == 201  # fmt: skip
     page = listed(client, cid)
     assert [c["status"] for c in page["items"]] == ["open", "measured", "pending", "measured"]
-    assert page["counts"] == {"open": 1, "pending": 1, "measured": 2, "removed": 0}
+    assert page["counts"] == {"open": 1, "pending": 1, "measured": 2, "removed": 0, "outside": 0}
     only = listed(client, cid, status="measured")
     assert [c["id"] for c in only["items"]] == [1, 3] and only["total"] == 2
     assert [c["id"] for c in listed(client, cid, status="open")["items"]] == [0]
@@ -259,6 +261,63 @@ def test_patch_removes_rows_and_withdraws_their_proposals(
     # a removed row's values may come back as a new row
     back = client.post(url, json=[ROWS[0]], headers=ADMIN)
     assert back.status_code == 201 and back.json["ids"] == [4]
+
+
+def test_rows_a_range_patch_excludes_are_listed_as_outside(
+    client: FlaskClient, cid: str, store: Store
+) -> None:
+    # Row 3 (x 9.5) is measured: that stays its status whatever the ranges.
+    measured = {"sample_id": "s1", "parameters": ROWS[3], "objective": 1.0}
+    assert client.post(f"/api/v1/campaigns/{cid}/results", json=measured,
+                       headers=ADMIN).status_code == 201  # fmt: skip
+    narrowed = [{**SPACE[0], "high": 5}, {**SPACE[1], "values": [1, 4]}, SPACE[2]]
+    response = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": narrowed},
+                            headers=ADMIN)  # fmt: skip
+    assert response.status_code == 200, response.json
+    page = listed(client, cid)
+    assert [c["status"] for c in page["items"]] == ["open", "outside", "outside", "measured"]
+    assert page["counts"] == {"open": 1, "pending": 0, "measured": 1, "removed": 0, "outside": 2}
+    row1, row2 = page["items"][1], page["items"][2]
+    assert (
+        row1["parameter"] == "n" and row1["reason"] == "n=2 is not one of [1, 4] in space version 2"
+    )
+    assert (
+        row2["parameter"] == "x" and row2["reason"] == "x=7.0 is outside [0, 5] in space version 2"
+    )
+    assert "parameter" not in page["items"][0] and "parameter" not in page["items"][3]
+    only = listed(client, cid, status="outside")
+    assert [c["id"] for c in only["items"]] == [1, 2] and only["total"] == 2
+    assert [c["id"] for c in listed(client, cid, status="open")["items"]] == [0]
+    # The proposer closes the same rows (the measured row 3 lies outside too; the listing
+    # shows what happened to it, measured).
+    campaign = store.get_campaign(cid)
+    space = SearchSpace.from_dict({"parameters": campaign["parameters"], "version": 2})
+    assert CandidatePool(space, store.candidate_pool(cid).rows).closed().tolist() == [
+        False, True, True, True,
+    ]  # fmt: skip
+    widened = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": SPACE}, headers=ADMIN)
+    assert widened.status_code == 200
+    assert listed(client, cid)["counts"]["outside"] == 0
+
+
+def test_a_range_patch_withdraws_pending_pool_rows_only_if_it_excludes_them(
+    client: FlaskClient, cid: str, store: Store
+) -> None:
+    # Rows 1 (x 2.25, off the 0.5 step: fine in a pool) and 2 (x 7.0) are pending.
+    header = {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600}
+    store.store_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
+                                          {"parameters": ROWS[2], "candidate": 2}])  # fmt: skip
+    narrowed = [{**SPACE[0], "high": 5}, SPACE[1], SPACE[2]]
+    response = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": narrowed},
+                            headers=ADMIN)  # fmt: skip
+    assert response.status_code == 200, response.json
+    kept, withdrawn = store.get_batch(cid, "b1")["proposals"]
+    assert kept["status"] == "pending"
+    assert withdrawn["status"] == "withdrawn"
+    assert withdrawn["reason"] == "x=7.0 is outside [0, 5] in space version 2"
+    assert [c["status"] for c in listed(client, cid)["items"]] == [
+        "open", "pending", "outside", "outside",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -350,8 +350,29 @@ def test_a_refit_after_a_few_results_starts_from_the_stored_model(
     pipeline.fit_and_store(store, store.get_campaign(cid))
     store.append_results(cid, [row(20, 975, 120)])  # 9 results, the model saw 8 of them
     _, version = pipeline.fit_and_store(store, store.get_campaign(cid))
-    assert [(c["warm"], c.get("n_restarts")) for c in calls] == [(False, None), (True, 0)]
+    # 9 results are 12.5 % more than the cold fit saw: the warm start explores with restarts
+    explore = (True, pipeline.EXPLORE_RESTARTS)
+    assert [(c["warm"], c.get("n_restarts")) for c in calls] == [(False, None), explore]
     assert version == 2 and store.get_model(cid)["data_version"] == 9
+
+
+def test_a_warm_refit_explores_again_once_the_results_grew_by_a_tenth(
+    store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_fits(monkeypatch)
+    grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0)][:22]
+    rows = [row(i, t, m) for i, (t, m) in enumerate(grid)]
+    store.append_results(cid, rows[:20])
+    pipeline.fit_and_store(store, store.get_campaign(cid))  # cold: explored at 20 results
+    for i in (20, 21):  # 21 results: 5 % more, warm only; 22: 10 % more, warm with restarts
+        store.append_results(cid, [rows[i]])
+        pipeline.fit_and_store(store, store.get_campaign(cid))
+    assert [(c["warm"], c.get("n_restarts")) for c in calls] == [
+        (False, None),
+        (True, 0),
+        (True, pipeline.EXPLORE_RESTARTS),
+    ]
+    assert store.get_model(cid, with_state=True)["state"]["explored_at"] == 22
 
 
 def test_a_large_import_or_a_new_space_fits_cold(

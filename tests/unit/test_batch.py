@@ -245,11 +245,11 @@ def test_lazy_first_bounds_are_upper_bounds(acquisition: str) -> None:
     best = float(np.max(model.y_train_))
 
     def weighted(mu, sd, rows):
-        return acq.score(acquisition, mu, sd, best)
+        return acq.score(acquisition, mu, sd, best, spread=model.y_std_)
 
     view = _LazyScores(FantasyState(model), C, weighted, rows=500)
     mu, sd = model.predict(C)
-    exact = acq.score(acquisition, mu, sd, best)
+    exact = acq.score(acquisition, mu, sd, best, spread=model.y_std_)
     np.testing.assert_allclose(view.mu, mu, atol=1e-10)
     assert np.all(view.bound >= exact - 1e-12)
     # and they are bounds worth having: close to the exact value next to the data
@@ -298,3 +298,18 @@ def test_lazy_scoring_with_one_training_point_equals_dense() -> None:
     lazy = select_batch(model, C, 4)
     dense = select_batch(model, C, 4, lazy=False)
     assert [p.index for p in lazy.picks] == [p.index for p in dense.picks]
+
+
+@pytest.mark.parametrize("acquisition", ["ei", "pi"])
+def test_xi_means_the_same_in_any_unit(acquisition: str) -> None:
+    """The same data in a unit 1000 times smaller: the same picks (xi counts in target spreads)."""
+    rng = np.random.default_rng(5)
+    X = rng.uniform(size=(30, 2))
+    y = np.sin(4 * X[:, 0]) + X[:, 1] + 0.05 * rng.normal(size=30)
+    C = rng.uniform(size=(500, 2))
+    picks = []
+    for unit in (1.0, 1e3):
+        model = GPSurrogate(n_restarts=0).fit(X, unit * y)
+        selection = select_batch(model, C, 4, acquisition=acquisition, xi=0.5, lazy=False)
+        picks.append([p.index for p in selection.picks])
+    assert picks[0] == picks[1]

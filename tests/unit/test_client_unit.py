@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import requests
 from requests.adapters import BaseAdapter
@@ -298,3 +300,84 @@ def test_a_long_poll_refused_with_429_waits_retry_after_and_polls_again() -> Non
     latest = client.poll_proposals("c1", etag='"b0.1"', wait=30)
     assert latest.batch is None and latest.etag == '"b0.1"' and not latest.changed
     assert slept == [5.0, 5.0, 5.0] and len(server.seen) == 4
+
+
+# -- candidate pools ------------------------------------------------------------------------------
+
+
+def test_candidates_are_added_as_json_rows_or_as_a_csv_file(tmp_path: Path) -> None:
+    answer = {"added": 2, "ids": [4, 5], "total": 6, "space_version": 3}
+    server = FakeServer((201, answer, {}))
+    client, _ = client_with(server)
+    rows = [{"x": 1.5, "c": "a"}, {"x": 2.0, "c": "b"}]
+    assert client.add_candidates("c1", rows) == answer
+    sent = server.seen[0]
+    assert (sent.method, sent.url) == ("POST", "http://kiln.test/api/v1/campaigns/c1/candidates")
+    assert json.loads(sent.body or b"[]") == rows
+    assert sent.headers["Content-Type"] == "application/json"
+
+    path = tmp_path / "lots.csv"
+    path.write_text("x,c\n1.5,a\n2.0,b\n", encoding="utf-8")
+    client.add_candidates("c1", path)
+    client.add_candidates("c1", str(path), idempotency_key="lots-1")
+    for sent in server.seen[1:]:
+        assert sent.headers["Content-Type"].startswith("text/csv")
+        assert sent.body == b"x,c\n1.5,a\n2.0,b\n"
+    keys = [r.headers["Idempotency-Key"] for r in server.seen]
+    assert len(set(keys)) == 3 and keys[2] == "lots-1"
+
+
+def test_a_refused_candidate_row_is_an_api_error_naming_it() -> None:
+    problem = {
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "detail": "candidates.1.x: 12 is outside the range [0, 10]; nothing was stored",
+        "errors": {"candidates.1.x": ["12 is outside the range [0, 10]"]},
+    }
+    client, _ = client_with(FakeServer((422, problem, {})))
+    with pytest.raises(KilnAPIError) as info:
+        client.add_candidates("c1", [{"x": 1}, {"x": 12}])
+    assert info.value.status == 422
+    assert info.value.errors == {"candidates.1.x": ["12 is outside the range [0, 10]"]}
+
+
+def test_listing_candidates_follows_pages_and_passes_the_status() -> None:
+    first = {
+        "items": [{"id": 0, "status": "outside"}, {"id": 3, "status": "outside"}],
+        "next": "/api/v1/campaigns/c1/candidates?offset=2&limit=2&status=outside",
+    }
+    second = {"items": [{"id": 7, "status": "outside"}], "next": None}
+    server = FakeServer((200, first, {}), (200, second, {}))
+    client, _ = client_with(server)
+    assert [c["id"] for c in client.list_candidates("c1", status="outside")] == [0, 3, 7]
+    assert server.seen[0].url == (
+        "http://kiln.test/api/v1/campaigns/c1/candidates?status=outside&limit=1000"
+    )
+    assert server.seen[1].url == (
+        "http://kiln.test/api/v1/campaigns/c1/candidates?offset=2&limit=2&status=outside"
+    )
+    client, _ = client_with(FakeServer((200, {"items": [], "next": None}, {})))
+    assert client.list_candidates("c1") == []
+
+
+def test_removing_candidates_is_a_patch_retried_after_a_lost_connection() -> None:
+    answer = {"removed": [2], "already_removed": [0], "withdrawn_proposals": [],
+              "space_version": 4}  # fmt: skip
+    lost = requests.ConnectionError("reset")
+    server = FakeServer(lost, (200, answer, {}))
+    client, slept = client_with(server, backoff=0.1)
+    assert client.remove_candidates("c1", [2, 0], "lot used up") == answer
+    assert len(server.seen) == 2 and slept == [0.1]
+    sent = server.seen[1]
+    assert (sent.method, sent.url) == ("PATCH", "http://kiln.test/api/v1/campaigns/c1/candidates")
+    assert json.loads(sent.body or b"{}") == {"remove": [2, 0], "reason": "lot used up"}
+
+
+def test_the_cli_offers_every_candidate_status_the_domain_has() -> None:
+    # The CLI stays light (no numpy at start-up), so it spells the statuses out: keep them equal.
+    from kiln.cli import candidates_list
+    from kiln.pool import STATUSES
+
+    option = next(p for p in candidates_list.params if p.name == "status")
+    assert isinstance(option.type, click.Choice)
+    assert tuple(option.type.choices) == STATUSES

@@ -66,11 +66,43 @@ def test_stoichiometric_batch_peaks_near_900c_30min(lab: VirtualLatpLab) -> None
 
 def test_over_sintering_collapses_stoichiometric_but_not_pinned_batch(lab: VirtualLatpLab) -> None:
     stoich = lab.truth(0.0, 1000, 450)
-    pinned = lab.truth(-11.25, 1000, 450)
-    assert pinned["conductivity"] > 4 * stoich["conductivity"]
-    assert pinned["conductivity"] > 5e-4
-    assert pinned["relative_density"] > 0.95
+    for acid in (-11.25, -15.0):
+        pinned = lab.truth(acid, 1000, 450)
+        assert pinned["conductivity"] > 4 * stoich["conductivity"]
+        assert pinned["conductivity"] > 5e-4
+        assert pinned["relative_density"] > 0.95
     assert stoich["relative_density"] < 0.9
+    assert stoich["conductivity"] < 2e-4
+
+
+@pytest.mark.parametrize("time", [450.0, 480.0, 540.0])
+def test_strong_acid_deficit_densifies_at_1000c_because_its_grains_are_pinned(
+    lab: VirtualLatpLab, time: float
+) -> None:
+    # The acid-optimal pellet at 1000 °C and this hold, over a fine acid scan.
+    acids = np.linspace(-22.5, 7.5, 121)
+    scan = lab.truth(acids, np.full_like(acids, 1000.0), np.full_like(acids, time))
+    best_sigma = scan["conductivity"].max()
+    best_porosity = 1.0 - scan["relative_density"].max()
+    deficient = lab.truth(-15.0, 1000, time)
+    # within a factor of 2 of the optimum in conductivity and in porosity (the old lab: ~10x below)
+    assert deficient["conductivity"] > best_sigma / 2
+    assert 1.0 - deficient["relative_density"] < 2 * best_porosity
+    assert deficient["relative_density"] > 0.95
+
+
+def test_pinning_fades_above_1000c_and_needs_a_deficit(lab: VirtualLatpLab) -> None:
+    pinned = lab.truth(-15.0, 1000, 480)
+    released = lab.truth(-15.0, 1100, 480)
+    assert released["relative_density"] < 0.85
+    assert released["conductivity"] < pinned["conductivity"] / 10
+    # the same mechanism lifts the whole deficient side smoothly, not one point
+    acids = np.array([-22.5, -18.75, -15.0, -11.25, -7.5, -3.75, 0.0])
+    rho = lab.truth(acids, np.full_like(acids, 1000.0), np.full_like(acids, 480.0))[
+        "relative_density"
+    ]
+    assert np.all(np.diff(rho) <= 1e-9)  # denser the stronger the deficit
+    assert rho[0] > 0.95 and rho[-1] < 0.85
 
 
 def test_short_holds_are_under_sintered(lab: VirtualLatpLab) -> None:
@@ -92,8 +124,9 @@ def test_secondary_phases_lower_conductivity_at_both_ends(lab: VirtualLatpLab) -
             for a in acids
         ]
     )
-    assert best[0] < best.max() / 5  # LiTiOPO4 / TiO2 at -22.5 wt%
-    assert best[-1] < best.max() / 3  # AlPO4 at +7.5 wt%
+    # LiTiOPO4 / TiO2 at -22.5 wt%: dense when pinned at 1000 °C, but its phases block Li+
+    assert best[0] < best.max() / 4
+    assert best[-1] < best.max() / 2.5  # AlPO4 at +7.5 wt%
 
 
 def test_values_span_the_study_range_and_the_truth_is_not_a_spike(lab: VirtualLatpLab) -> None:

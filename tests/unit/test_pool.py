@@ -9,7 +9,7 @@ import pytest
 
 from kiln.errors import OutsideSpaceError
 from kiln.objective import Objective
-from kiln.pool import CandidateError, CandidatePool, RowIndex
+from kiln.pool import CandidateError, CandidatePool, RowIndex, covers, outside_reason
 from kiln.propose import propose
 from kiln.space import CategoricalParameter, ContinuousParameter, DiscreteParameter, SearchSpace
 from kiln.strategy import Strategy
@@ -207,6 +207,58 @@ def test_removed_and_out_of_range_rows_are_never_proposed() -> None:
     assert batch.exhausted is True
 
 
+def test_outside_names_the_first_excluded_parameter_and_closes_the_row() -> None:
+    rows = [
+        {"x": 1.0, "n": 1, "c": "a"},  # inside
+        {"x": 7.0, "n": 1, "c": "a"},  # x beyond the narrowed range
+        {"x": 2.0, "n": 2, "c": "a"},  # n no longer listed (though between listed values)
+        {"x": 8.0, "n": 2, "c": "c"},  # x, n and c: x, the first parameter, is named
+        {"x": 3.0, "n": 8, "c": "c"},  # a label the space dropped: no encoding needed
+    ]
+    narrowed = SearchSpace(
+        [
+            ContinuousParameter("x", 0.0, 5.0, step=0.5),
+            DiscreteParameter("n", [1, 4, 8]),
+            CategoricalParameter("c", ["a", "b"]),
+        ],
+        version=2,
+    )
+    pool = CandidatePool(narrowed, rows, removed={0})
+    assert pool.outside().tolist() == [-1, 0, 1, 0, 2]
+    assert pool.closed().tolist() == [True, True, True, True, True]
+    reasons = [outside_reason(narrowed, row) for row in rows]
+    assert reasons == [
+        None,
+        "x=7.0 is outside [0, 5] in space version 2",
+        "n=2 is not one of [1, 4, 8] in space version 2",
+        "x=8.0 is outside [0, 5] in space version 2",
+        "c='c' is not one of ['a', 'b'] in space version 2",
+    ]
+    assert CandidatePool(space(), rows).outside().tolist() == [-1] * 5
+    assert CandidatePool(narrowed, []).outside().shape == (0,)
+
+
+def test_a_space_covers_an_earlier_one_when_it_holds_every_value_it_allowed() -> None:
+    wider = SearchSpace(
+        [
+            ContinuousParameter("x", -1.0, 10.0),
+            DiscreteParameter("n", [1, 2, 4, 8, 16]),
+            CategoricalParameter("c", ["c", "b", "a", "d"]),
+        ]
+    )
+    assert covers(space(), space()) and covers(wider, space())
+    assert not covers(space(), wider)
+    for narrowed in (
+        [ContinuousParameter("x", 0.0, 9.5), DiscreteParameter("n", [1, 2, 4, 8]),
+         CategoricalParameter("c", ["a", "b", "c"])],
+        [ContinuousParameter("x", 0.0, 10.0), DiscreteParameter("n", [1, 4, 8]),
+         CategoricalParameter("c", ["a", "b", "c"])],
+        [ContinuousParameter("x", 0.0, 10.0), DiscreteParameter("n", [1, 2, 4, 8]),
+         CategoricalParameter("c", ["a", "c"])],
+    ):  # fmt: skip
+        assert not covers(SearchSpace(narrowed), space())
+
+
 def test_space_filling_in_a_pool_without_a_model() -> None:
     rows = table(30)
     pool = CandidatePool.from_rows(space(), rows)
@@ -267,3 +319,27 @@ def test_masks_do_not_key_the_candidates(monkeypatch: pytest.MonkeyPatch) -> Non
     propose(s, OBJ, obs, [grid[1]], Strategy(batch_size=3))
     propose(s, OBJ, obs, [], Strategy(batch_size=3), pool=CandidatePool(s, grid))
     assert calls == []
+
+
+def test_the_first_offending_row_is_named_whatever_the_column() -> None:
+    rows = table(6)
+    rows[4] = {"x": 1.0, "n": 2}  # missing c
+    rows[2] = {**rows[2], "c": "zz"}  # an unknown label, earlier
+    with pytest.raises(CandidateError) as info:
+        CandidatePool.from_rows(space(), rows)
+    assert (info.value.row, info.value.parameter) == (2, "c")
+    rows[1] = {**rows[1], "n": 2.0000000001}  # within tolerance of a listed value: fine
+    rows[1]["n"] = np.int64(2)
+    rows[0] = {**rows[0], "x": np.float32(10.5)}  # numpy scalar, outside the range, earliest
+    with pytest.raises(CandidateError) as info:
+        CandidatePool.from_rows(space(), rows)
+    assert (info.value.row, info.value.parameter) == (0, "x")
+
+
+def test_numpy_scalars_and_near_values_are_normalised() -> None:
+    pool = CandidatePool.from_rows(
+        space(), [{"x": np.float64(2.5), "n": 4.0000000001, "c": "b"}, {"x": 3, "n": np.int64(1),
+                                                                          "c": "a"}]
+    )  # fmt: skip
+    assert pool.rows == [{"x": 2.5, "n": 4, "c": "b"}, {"x": 3, "n": 1, "c": "a"}]
+    assert type(pool.rows[0]["x"]) is float and type(pool.rows[1]["n"]) is int

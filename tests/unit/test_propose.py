@@ -367,3 +367,28 @@ def test_fitted_model_round_trip(batch: Batch) -> None:
 def test_fit_model_without_observations() -> None:
     with pytest.raises(NoObservationsError, match="post measured results"):
         fit_model(latp_space(), OBJ, [])
+
+
+def test_fit_model_bounds_one_hot_columns_apart_from_numeric_ones() -> None:
+    from kiln.surrogate import CATEGORICAL_LENGTH_SCALE_BOUNDS, LENGTH_SCALE_BOUNDS
+
+    space = SearchSpace.from_dict(
+        {
+            "parameters": [
+                {"name": "t", "kind": "continuous", "low": 0.0, "high": 1.0},
+                {"name": "gas", "kind": "categorical", "values": ["air", "n2"]},
+            ]
+        }
+    )
+    rng = np.random.default_rng(2)
+    points = space.sample(12, rng)
+    obs = [{"parameters": p, "objective": 1.0 + p["t"] + (p["gas"] == "air")} for p in points]
+    model = fit_model(space, OBJ, obs, n_restarts=1)
+    np.testing.assert_array_equal(
+        model.surrogate.length_scale_bounds_,
+        [LENGTH_SCALE_BOUNDS, CATEGORICAL_LENGTH_SCALE_BOUNDS, CATEGORICAL_LENGTH_SCALE_BOUNDS],
+    )
+    again = FittedModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    np.testing.assert_array_equal(
+        again.surrogate.length_scale_bounds_, model.surrogate.length_scale_bounds_
+    )

@@ -10,7 +10,14 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 
 import kiln.surrogate as surrogate_module
 from kiln.errors import ModelFitError, NoObservationsError
-from kiln.surrogate import JITTER, NOISE_BOUNDS, GPSurrogate
+from kiln.surrogate import (
+    CATEGORICAL_LENGTH_SCALE_BOUNDS,
+    JITTER,
+    LENGTH_SCALE_BOUNDS,
+    NOISE_BOUNDS,
+    GPSurrogate,
+    length_scale_bounds,
+)
 
 
 def _data(n: int = 30, d: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -180,3 +187,39 @@ def test_mean_alone_equals_the_mean_with_std(fitted: GPSurrogate) -> None:
     C = np.random.default_rng(9).uniform(size=(300, fitted.X_train_.shape[1]))
     mu, _ = fitted.predict(C)
     np.testing.assert_allclose(fitted.predict(C, return_std=False), mu, rtol=0, atol=1e-12)
+
+
+def test_one_hot_columns_get_their_own_length_scale_bounds() -> None:
+    bounds = length_scale_bounds([False, True, True])
+    np.testing.assert_array_equal(
+        bounds,
+        [LENGTH_SCALE_BOUNDS, CATEGORICAL_LENGTH_SCALE_BOUNDS, CATEGORICAL_LENGTH_SCALE_BOUNDS],
+    )
+    rng = np.random.default_rng(4)
+    label = rng.integers(0, 2, size=30)
+    X = np.column_stack([rng.uniform(size=30), label, 1 - label])
+    y = np.sin(6 * X[:, 0]) + 0.01 * rng.normal(size=30)  # the label does not matter
+    model = GPSurrogate(n_restarts=1, length_scale_bounds=bounds).fit(X, y)
+    assert np.all(model.length_scale_ >= bounds[:, 0] * (1 - 1e-9)) and np.all(
+        model.length_scale_ <= bounds[:, 1] * (1 + 1e-9)
+    )
+    np.testing.assert_array_equal(model.length_scale_bounds_, bounds)
+    # a warm start from a model with other bounds is clipped into these
+    start = GPSurrogate(n_restarts=0).fit(X, y)
+    warm = GPSurrogate(n_restarts=0, length_scale_bounds=bounds).fit(X, y, start=start)
+    assert np.all(warm.length_scale_ <= bounds[:, 1] * (1 + 1e-9))
+    # the bounds travel with the model; a payload from before they existed still loads
+    again = GPSurrogate.from_dict(json.loads(json.dumps(model.to_dict())))
+    np.testing.assert_array_equal(again.length_scale_bounds_, bounds)
+    old = {k: v for k, v in model.to_dict().items() if k != "length_scale_bounds"}
+    np.testing.assert_array_equal(
+        GPSurrogate.from_dict(old).predict(X, return_std=False), model.predict(X, return_std=False)
+    )
+
+
+def test_bad_length_scale_bounds_are_fit_errors() -> None:
+    X, y = _latp_like(10)
+    with pytest.raises(ModelFitError, match="one per column"):
+        GPSurrogate(n_restarts=0, length_scale_bounds=[(0.1, 1.0)] * 2).fit(X, y)
+    with pytest.raises(ModelFitError, match="swap"):
+        GPSurrogate(n_restarts=0, length_scale_bounds=(1.0, 0.1)).fit(X, y)

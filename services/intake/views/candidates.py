@@ -24,7 +24,7 @@ from intake.schemas import (
     CandidatesPostOut,
     CandidatesQueryArgs,
 )
-from kiln.pool import CandidateError
+from kiln.pool import OPEN, OUTSIDE, STATUSES, CandidateError, outside_reason
 from store import status_of
 
 blp = Blueprint(
@@ -77,16 +77,20 @@ class Candidates(MethodView):
     @blp.response(200, CandidatePageOut)
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
-        """List a campaign's candidates with their status (open, pending, measured, removed)."""
+        """List a campaign's candidates with their status and the counts by status."""
         store = get_store()
         campaign = store.get_campaign(campaign_id)
         measured, pending = store.candidate_statuses(campaign_id, campaign)
         offset, limit, wanted = args["offset"], args["limit"], args.get("status")
         total = store.counts(campaign_id)["candidates"]
         removed = store.removed_candidates(campaign_id)
-        closed = {i: status_of(i, measured, pending, removed) for i in measured | pending}
-        closed.update({i: "removed" for i in removed})
-        counts = {"open": total - len(closed), "pending": 0, "measured": 0, "removed": 0}
+        outside = store.outside_candidates(campaign_id, campaign)
+        closed = {
+            i: status_of(i, measured, pending, removed, outside)
+            for i in measured | pending | removed.keys() | outside.keys()
+        }
+        counts = dict.fromkeys(STATUSES, 0)
+        counts[OPEN] = total - len(closed)
         for status in closed.values():
             counts[status] += 1
         if wanted is None:
@@ -97,8 +101,11 @@ class Candidates(MethodView):
             n = counts[wanted]
             items = store.candidates_by_id(campaign_id, ids[offset : offset + limit])
         for item in items:
-            item["status"] = closed.get(item["id"], "open")
+            item["status"] = closed.get(item["id"], OPEN)
             item.update(removed.get(item["id"], {}))
+            if item["status"] == OUTSIDE:
+                item["parameter"] = outside[item["id"]]
+                item["reason"] = outside_reason(domain.space_of(campaign), item["parameters"])
         end = offset + len(items)
         query = {"status": wanted} if wanted else {}
         return {
@@ -117,7 +124,7 @@ class Candidates(MethodView):
 
     @staticmethod
     def _ids_of(status: str, closed: dict[int, str], total: int) -> list[int]:
-        if status != "open":
+        if status != OPEN:
             return sorted(i for i, s in closed.items() if s == status)
         return [i for i in range(total) if i not in closed]
 
