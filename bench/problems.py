@@ -16,7 +16,7 @@ Problems (``PROBLEMS`` builds them by name):
   ``surface`` that shifts and scales it (one level holds the global minimum); minimise; noise
   sd 0.5.
 - ``decoy-3d``: three 0.025-stepped continuous inputs; a broad bump (height 0.8) and a narrow one
-  (height 1.0, a tenth of the width) far from it; maximise; noise sd 0.02.
+  (height 1.0, 0.4 of its width) far from it; maximise; noise sd 0.02.
 - ``mixed-4``: the issue's shape: two 0.05-stepped continuous, one discrete, one 3-level
   categorical; a smooth objective whose broad optimum (0.8) sits in one category and the narrow
   global one (1.0) in another; maximise; noise sd 0.02.
@@ -366,7 +366,7 @@ def _bump(sq_dist: np.ndarray, width: float) -> np.ndarray:
 def _decoy3(cols: Mapping[str, np.ndarray]) -> np.ndarray:
     x = np.stack([cols[n] for n in ("x1", "x2", "x3")], axis=1)
     broad = 0.8 * _bump(((x - [0.3, 0.35, 0.6]) ** 2).sum(1), 0.22)
-    narrow = 1.0 * _bump(((x - [0.82, 0.78, 0.18]) ** 2).sum(1), 0.06)
+    narrow = 1.0 * _bump(((x - [0.82, 0.78, 0.18]) ** 2).sum(1), 0.09)
     return np.maximum(broad, narrow) + 0.05 * x[:, 0]
 
 
@@ -374,7 +374,7 @@ MIXED_COUNTS = [1, 2, 3, 4, 6, 8, 12]
 #: Per category: (centre x1, centre x2, centre of log2(count), height, width).
 MIXED_PEAKS = {
     "A": (0.30, 0.60, 1.5, 0.80, 0.30),  # the broad decoy
-    "B": (0.75, 0.25, 2.8, 1.00, 0.12),  # the narrow global optimum
+    "B": (0.75, 0.25, 2.8, 1.00, 0.18),  # the narrower global optimum
     "C": (0.50, 0.50, 2.0, 0.45, 0.35),
 }
 
@@ -599,7 +599,7 @@ def crossed_barrel() -> Problem:
         "toughness",
         discrete=["n", "theta", "r", "t"],
         batch_size=4,
-        n_batches=25,
+        n_batches=35,
     )
 
 

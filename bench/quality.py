@@ -76,7 +76,7 @@ REFIT_FLAG_TTL_S = 300
 #: Budgets (experiments) the enhancement factor is reported at, per pool problem.
 EF_BUDGETS = {"crossed-barrel": (10, 25, 50, 100), "agnp": (10, 25, 50)}
 #: Seeds per problem of a default run: 10 keeps it near 15 minutes on 2 shared cores (a cold
-#: fit with restarts at every batch of the library path dominates); --full runs 20 (~35 min).
+#: fit with restarts at every batch of the library path dominates); --full runs 20 (~30 min).
 DEFAULT_SEEDS = 10
 #: Shares of the top set the acceleration factor is reported at.
 AF_LEVELS = (0.5, 0.8)
@@ -387,7 +387,7 @@ def acceptance(problem: Problem, summary: Mapping[str, Any]) -> dict[str, Any] |
             "within_or_better": median <= q3,
         }
     out: dict[str, Any] = {}
-    for level in service["levels"]:
+    for level in (f"{lv:.0%}" for lv in AF_LEVELS):
         q1, _, q3 = library["levels"][level]["needed_quartiles"]
         median = service["levels"][level]["needed_quartiles"][1]
         out[level] = {
