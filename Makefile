@@ -17,13 +17,15 @@ export PORT
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml shared/kiln_client/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e shared/kiln_client -e '.[dev]'
+	@# a venv made before the client was split off: upgrading the old `kiln` removed its bin/kiln
+	@test -x $(VENV)/bin/kiln || $(PY) -m pip install --quiet --no-deps --force-reinstall -e shared/kiln_client
 	@touch $(STAMP)
 
-venv: $(STAMP)  ## Create .venv and install Kiln with its dev tools
+venv: $(STAMP)  ## Create .venv and install Kiln (and its client, shared/kiln_client) with its dev tools
 
 # The benchmark-only tools (the `bench` extra), installed by the bench targets that need them.
 $(BENCH_STAMP): $(STAMP)
@@ -40,7 +42,7 @@ run: $(STAMP)  ## Start Redis, the intake and a worker; KILN_DEMO=1 (default) dr
 	KILN_DEMO=$${KILN_DEMO:-1} $(PY) -m devstack
 
 demo: $(STAMP)  ## Drive 4 closed-loop iterations against a running stack (KILN_URL, KILN_TOKEN)
-	$(PY) -m instrument
+	$(PY) -m kiln_client.demo
 
 test: $(STAMP)  ## Run every test: unit, integration (real Redis), end-to-end (gunicorn + Celery)
 	$(PY) -m pytest

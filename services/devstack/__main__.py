@@ -41,11 +41,11 @@ def _lock(var_dir: Path) -> int:
 
 def run_demo_once(stack: Stack) -> None:
     """Run the instrument's four iterations unless the demo campaign already exists."""
-    from instrument.client import InstrumentError, KilnClient
-    from instrument.demo import DEMO_NAME, find_campaign, run_demo
     from kiln.lab import VirtualLatpLab
+    from kiln_client.client import Client, ClientError
+    from kiln_client.demo import DEMO_NAME, find_campaign, run_demo
 
-    client = KilnClient(stack.base_url, stack.admin_token)
+    client = Client(stack.base_url, stack.admin_token)
     try:
         existing = find_campaign(client, DEMO_NAME)
         if existing is not None:
@@ -57,7 +57,7 @@ def run_demo_once(stack: Stack) -> None:
         print("\nThe virtual LATP lab now drives four closed-loop iterations over HTTP.")
         run_demo(client, VirtualLatpLab())
         print("\nDemo done. `make demo` continues it; the stack keeps serving.")
-    except InstrumentError as exc:
+    except ClientError as exc:
         print(f"devstack: the demo failed: {exc}\n{stack.logs()}", file=sys.stderr)
 
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 
 from devstack.redis_server import free_port
 from devstack.stack import Stack
-from kiln.cli import cli
 from kiln.lab import VirtualLatpLab
+from kiln_client.cli import cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

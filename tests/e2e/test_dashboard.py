@@ -18,9 +18,9 @@ import pytest
 import requests
 
 from devstack.stack import Stack
-from instrument.demo import measure, wait_for_batch
-from kiln.client import Client
 from kiln.lab import VirtualLatpLab
+from kiln_client.client import Client
+from kiln_client.demo import measure, wait_for_batch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

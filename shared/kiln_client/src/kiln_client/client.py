@@ -1,6 +1,6 @@
 """A Python client of Kiln's v1 HTTP API, for LIMS and instrument integrations (requests only).
 
-    from kiln.client import Client
+    from kiln_client.client import Client
 
     kiln = Client("http://kiln.lab:8000", token="...")
     campaign = kiln.create_campaign(preset="latp", name="latp-2026")
@@ -22,476 +22,70 @@ Return values are plain JSON dicts typed with ``TypedDict`` (so they print and s
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Any, TypedDict, cast
+from typing import IO, Any, cast
 
-import requests
+from kiln_client.csvtext import csv_chunks, read_text
+from kiln_client.errors import (
+    AuthError,
+    ClientError,
+    ConnectionFailed,
+    JobFailed,
+    KilnAPIError,
+    WaitTimeout,
+)
+from kiln_client.payloads import (
+    Batch,
+    Campaign,
+    Candidate,
+    CandidatesAdded,
+    CandidatesRemoved,
+    Counts,
+    Job,
+    Latest,
+    ModelInfo,
+    Proposal,
+    Result,
+    ResultsPosted,
+)
+from kiln_client.transport import API_PREFIX, Transport, json_or_none
 
-API_PREFIX = "/api/v1"
-#: Methods that can be repeated after a lost connection without doing the work twice.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
-
-
-# -- typed payloads -------------------------------------------------------------------------------
-
-
-class Counts(TypedDict, total=False):
-    """How much a campaign holds."""
-
-    results: int
-    proposals_pending: int
-    proposals: int
-    batches: int
-    model_version: int | None
-
-
-class Campaign(TypedDict, total=False):
-    """A campaign as the server returns it."""
-
-    id: str
-    name: str
-    description: str
-    parameters: list[dict[str, Any]]
-    objective: dict[str, Any]
-    strategy: dict[str, Any]
-    space_version: int
-    created_at: str
-    updated_at: str
-    counts: Counts
-
-
-class Result(TypedDict, total=False):
-    """One stored measurement."""
-
-    sample_id: str
-    parameters: dict[str, Any]
-    objective: float | None
-    measurements: dict[str, Any]
-    status: str
-    proposal_id: str | None
-    matched_proposal_id: str | None
-    measured_at: str | None
-    instrument: str | None
-    flags: list[str]
-    space_version: int
-    received_at: str
-
-
-class ResultsPosted(TypedDict, total=False):
-    """The answer to a results post."""
-
-    stored: int
-    duplicates: int
-    data_version: int
-    flags: list[dict[str, Any]]
-    measured_proposals: list[str]
-    refit_enqueued: bool
+__all__ = [
+    "API_PREFIX",
+    "AuthError",
+    "Batch",
+    "Campaign",
+    "Candidate",
+    "CandidatesAdded",
+    "CandidatesRemoved",
+    "Client",
+    "ClientError",
+    "ConnectionFailed",
+    "Counts",
+    "Job",
+    "JobFailed",
+    "KilnAPIError",
+    "Latest",
+    "ModelInfo",
+    "Proposal",
+    "Result",
+    "ResultsPosted",
+    "WaitTimeout",
+    "csv_chunks",
+    "read_text",
+]
 
 
-class Candidate(TypedDict, total=False):
-    """One row of a campaign's candidate pool, with its status.
+class Client(Transport):
+    """Speak to one Kiln server with one bearer token: every call of the v1 API.
 
-    ``status`` is open, pending, measured, removed or outside; a removed row carries the
-    ``reason`` and ``removed_at`` of its removal, an outside row the ``parameter`` the current
-    space excludes and the ``reason``.
+    The constructor's arguments are :class:`kiln_client.transport.Transport`'s (url, token,
+    timeout, retries, backoff, max_retry_after, session); ``Client.from_env()`` reads them from
+    :mod:`kiln_client.settings`.
     """
-
-    id: int
-    parameters: dict[str, Any]
-    status: str
-    parameter: str
-    reason: str
-    removed_at: str
-
-
-class CandidatesAdded(TypedDict, total=False):
-    """The answer to adding candidates: the new rows' ids and the pool's new space version."""
-
-    added: int
-    ids: list[int]
-    total: int
-    space_version: int
-
-
-class CandidatesRemoved(TypedDict, total=False):
-    """The answer to removing candidates."""
-
-    removed: list[int]
-    already_removed: list[int]
-    withdrawn_proposals: list[str]
-    space_version: int
-
-
-class Proposal(TypedDict, total=False):
-    """One proposed experiment."""
-
-    id: str
-    batch_id: str
-    parameters: dict[str, Any]
-    predicted_mean: float | None
-    predicted_std: float | None
-    acquisition_value: float | None
-    status: str
-    model_version: int | None
-    data_version: int
-    space_version: int
-    created_at: str
-    expires_at: str | None
-    withdrawn_at: str
-    sample_id: str
-
-
-class Batch(TypedDict, total=False):
-    """A batch of proposals and the versions that made it."""
-
-    batch_id: str
-    campaign_id: str
-    job_id: str | None
-    created_at: str
-    model_version: int | None
-    data_version: int
-    space_version: int
-    acquisition: str
-    batch_method: str
-    exhausted: bool
-    fallback: str | None
-    proposals: list[Proposal]
-
-
-class Job(TypedDict, total=False):
-    """Background work: queued, running, done (with a result) or failed (with an error)."""
-
-    id: str
-    kind: str
-    state: str
-    campaign_id: str | None
-    params: dict[str, Any]
-    result: Any
-    error: str | None
-    created_at: str | None
-    started_at: str | None
-    finished_at: str | None
-    progress: dict[str, Any] | None
-
-
-class ModelInfo(TypedDict, total=False):
-    """The summary of a campaign's latest fitted model."""
-
-    campaign_id: str
-    model_version: int
-    data_version: int
-    space_version: int
-    fitted_at: str
-    summary: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Latest:
-    """The answer to one look at the latest batch: the batch (None if unchanged/none) and ETag."""
-
-    batch: Batch | None
-    etag: str | None
-    changed: bool
-
-
-# -- errors ---------------------------------------------------------------------------------------
-
-
-class ClientError(Exception):
-    """Anything the client could not do; the message says what to change."""
-
-
-class ConnectionFailed(ClientError):
-    """No Kiln server answered at the URL (refused, unresolvable or timed out)."""
-
-
-class WaitTimeout(ClientError):
-    """A wait (for a batch or a job) ran out of time."""
-
-
-class JobFailed(ClientError):
-    """A background job ended in the failed state."""
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        super().__init__(f"job {job.get('id')} ({job.get('kind')}) failed: {job.get('error')}")
-
-
-class KilnAPIError(ClientError):
-    """The server answered with an error (``application/problem+json``).
-
-    Attributes:
-        status: The HTTP status.
-        title: The problem's title (e.g. "Unprocessable Entity").
-        detail: The human explanation, naming the first offending field.
-        errors: Field path (e.g. ``results.2.objective``) to messages.
-        body: The decoded body (a dict for problems, else the text).
-    """
-
-    def __init__(
-        self,
-        status: int,
-        title: str,
-        detail: str | None = None,
-        *,
-        errors: Mapping[str, list[str]] | None = None,
-        method: str = "",
-        path: str = "",
-        body: Any = None,
-        hint: str | None = None,
-    ) -> None:
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.errors = dict(errors or {})
-        self.method = method
-        self.path = path
-        self.body = body
-        where = f"{method} {path} -> " if method else ""
-        message = f"{where}HTTP {status} {title}"
-        if detail and detail != title:
-            message += f": {detail}"
-        if hint:
-            message += f". {hint}"
-        super().__init__(message)
-
-    @classmethod
-    def from_response(
-        cls, response: requests.Response, method: str, path: str, hint: str | None = None
-    ) -> KilnAPIError:
-        """Build the error from a response, problem+json or not."""
-        body: Any
-        try:
-            body = response.json()
-        except ValueError:
-            body = response.text[:500]
-        if isinstance(body, dict):
-            title = str(body.get("title") or response.reason or "Error")
-            detail = body.get("detail")
-            raw = body.get("errors") or {}
-            errors = {
-                str(k): [str(m) for m in (v if isinstance(v, list) else [v])]
-                for k, v in (raw.items() if isinstance(raw, dict) else [])
-            }
-        else:
-            title, detail, errors = response.reason or "Error", body or None, {}
-        kind = AuthError if response.status_code in (401, 403) else cls
-        return kind(
-            response.status_code,
-            title,
-            None if detail is None else str(detail),
-            errors=errors,
-            method=method,
-            path=path,
-            body=body,
-            hint=hint,
-        )
-
-
-class AuthError(KilnAPIError):
-    """The server refused the token (401) or its scope (403)."""
-
-
-# -- the client -----------------------------------------------------------------------------------
-
-
-class Client:
-    """Speak to one Kiln server with one bearer token.
-
-    Args:
-        url: The server's root, e.g. ``http://127.0.0.1:8000`` (``/api/v1`` is added).
-        token: A bearer token with the scopes the calls need (read, write or admin).
-        timeout: Seconds allowed for one request, on top of any long-poll wait.
-        retries: How many times a 503, a 429 or (for safe calls) a lost connection is retried.
-        backoff: First pause (s) after a lost connection; it doubles per attempt.
-        max_retry_after: Upper bound (s) on one pause asked for by ``Retry-After``.
-        session: A ``requests.Session`` to use (e.g. with custom adapters or proxies).
-    """
-
-    def __init__(
-        self,
-        url: str,
-        token: str,
-        *,
-        timeout: float = 15.0,
-        retries: int = 3,
-        backoff: float = 0.5,
-        max_retry_after: float = 30.0,
-        session: requests.Session | None = None,
-    ) -> None:
-        self.base_url = url.rstrip("/")
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-        self.max_retry_after = max_retry_after
-        self.session = session or requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.headers.setdefault("Accept", "application/json")
-        self.sleep: Callable[[float], None] = time.sleep
-
-    @classmethod
-    def from_env(cls, **options: Any) -> Client:
-        """A client for ``KILN_URL`` (default ``http://127.0.0.1:8000``) with ``KILN_TOKEN``.
-
-        Args:
-            **options: Passed to :class:`Client` (timeout, retries, ...).
-
-        Raises:
-            ClientError: When KILN_TOKEN is not set.
-        """
-        token = os.environ.get("KILN_TOKEN")
-        if not token:
-            raise ClientError("set KILN_TOKEN to a Kiln token (and KILN_URL to the server)")
-        return cls(os.environ.get("KILN_URL") or "http://127.0.0.1:8000", token, **options)
-
-    def __repr__(self) -> str:
-        return f"Client({self.base_url!r})"  # never the token
-
-    def close(self) -> None:
-        """Close the underlying HTTP connections."""
-        self.session.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- transport ------------------------------------------------------------------------------
-
-    def url(self, path: str) -> str:
-        """The absolute URL of an API path (``/campaigns``) or of a server link (``/api/v1/...``)."""
-        if path.startswith(("http://", "https://")):
-            return path
-        if path.startswith(API_PREFIX + "/") or path == API_PREFIX:
-            return f"{self.base_url}{path}"
-        return f"{self.base_url}{API_PREFIX}{path}"
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        ok: tuple[int, ...] = (200, 201, 202, 204),
-        wait: float = 0.0,
-        idempotency_key: str | None = None,
-        retry_connection: bool | None = None,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        """Send one API request with retries; return the response or raise a ClientError.
-
-        Args:
-            method: HTTP method.
-            path: API path (``/campaigns/ID``); the ``/api/v1`` prefix is added.
-            ok: Statuses returned rather than raised.
-            wait: Seconds the server may hold the request (long-poll), added to the timeout.
-            idempotency_key: For POSTs; a fresh uuid4 when not given, kept across retries.
-            retry_connection: Retry after a lost connection (default: yes; POSTs are deduplicated
-                by their Idempotency-Key). False for calls that must not be repeated.
-            headers: Extra headers.
-            **kwargs: Passed to ``requests.Session.request`` (json, data, params).
-        """
-        method = method.upper()
-        sent = dict(headers or {})
-        if method == "POST":
-            sent.setdefault("Idempotency-Key", idempotency_key or str(uuid.uuid4()))
-        if retry_connection is None:
-            retry_connection = method in SAFE_METHODS or "Idempotency-Key" in sent
-        url = self.url(path)
-        attempt = 0
-        while True:
-            try:
-                response = self.session.request(
-                    method, url, headers=sent, timeout=self.timeout + wait, **kwargs
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if retry_connection and attempt < self.retries:
-                    self.sleep(min(self.backoff * 2**attempt, self.max_retry_after))
-                    attempt += 1
-                    continue
-                raise self._unreachable(method, path, exc, wait) from exc
-            # 503: the store is away; 429: too many long-polls wait. Neither did anything.
-            if response.status_code in (429, 503) and attempt < self.retries:
-                self.sleep(self._retry_after(response, attempt))
-                attempt += 1
-                continue
-            if _in_progress(response) and attempt < self.retries:
-                # An earlier attempt under this key still runs on the server: wait for its answer.
-                self.sleep(min(self.backoff * 2**attempt, self.max_retry_after))
-                attempt += 1
-                continue
-            if response.status_code in ok:
-                return response
-            raise KilnAPIError.from_response(
-                response, method, path, hint=self._hint(response.status_code)
-            )
-
-    def _retry_after(self, response: requests.Response, attempt: int) -> float:
-        value = response.headers.get("Retry-After", "")
-        seconds: float
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                seconds = parsedate_to_datetime(value).timestamp() - time.time()
-            except (TypeError, ValueError, IndexError):
-                seconds = self.backoff * 2**attempt
-        return max(0.0, min(seconds, self.max_retry_after))
-
-    def _unreachable(self, method: str, path: str, exc: Exception, wait: float) -> ConnectionFailed:
-        if isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout):
-            return ConnectionFailed(
-                f"Kiln at {self.base_url} did not answer {method} {path} within "
-                f"{self.timeout + wait:.0f} s"
-            )
-        return ConnectionFailed(
-            f"cannot reach Kiln at {self.base_url} ({exc.__class__.__name__}); is the server "
-            "running and the URL right? Locally, start it with `make run`; elsewhere set "
-            "KILN_URL or --url."
-        )
-
-    def _hint(self, status: int) -> str | None:
-        if status == 401:
-            return (
-                "Set KILN_TOKEN (or --token) to a valid token; `make run` prints the admin token "
-                "and keeps it in var/admin_token"
-            )
-        if status == 403:
-            return "ask an admin for a token with that scope (POST /api/v1/tokens)"
-        return None
-
-    def get_json(self, path: str, **kwargs: Any) -> Any:
-        """GET a path and decode its JSON body."""
-        return self.request("GET", path, **kwargs).json()
-
-    def post_json(self, path: str, payload: Any, **kwargs: Any) -> Any:
-        """POST a JSON body and decode the JSON answer."""
-        return self.request("POST", path, json=payload, **kwargs).json()
-
-    def paged(
-        self, path: str, *, page_size: int = 500, query: Mapping[str, Any] | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Yield the items of a paged listing, following its ``next`` links."""
-        link: str | None = path
-        params: dict[str, Any] | None = {**(query or {}), "limit": page_size}
-        while link is not None:
-            body = self.get_json(link, params=params)
-            if isinstance(body, list):  # an unpaged listing
-                yield from body
-                return
-            items = body.get("items") or []
-            yield from items
-            link = body.get("next") if items else None
-            params = None  # the link carries offset and limit
 
     # -- health ---------------------------------------------------------------------------------
 
@@ -733,7 +327,7 @@ class Client:
             params=params,
         )
         if response.status_code == 404:
-            problem = _json_or_none(response)
+            problem = json_or_none(response)
             if not (isinstance(problem, dict) and problem.get("type", "").endswith("no-batch")):
                 raise KilnAPIError.from_response(
                     response, "GET", f"/campaigns/{campaign_id}/proposals/latest"
@@ -921,63 +515,3 @@ class Client:
                 f"/campaigns/{campaign_id}/benchmarks", body, idempotency_key=idempotency_key
             ),
         )
-
-
-# -- helpers --------------------------------------------------------------------------------------
-
-
-def read_text(source: str | bytes | Path | IO[str] | IO[bytes]) -> str:
-    """The text of a path, an open file, bytes, or a string that already is the content."""
-    if isinstance(source, Path):
-        return source.read_text(encoding="utf-8-sig")
-    if isinstance(source, bytes):
-        return source.decode("utf-8-sig")
-    if isinstance(source, str):
-        return source
-    data = source.read()
-    return data.decode("utf-8-sig") if isinstance(data, bytes) else data
-
-
-def csv_chunks(text: str, size: int) -> Iterator[tuple[str, int]]:
-    """Split CSV text into CSV texts of at most ``size`` rows, each with the header.
-
-    Yields:
-        ``(csv_text, rows)`` per chunk.
-    """
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None:
-        return
-    rows: list[list[str]] = []
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        rows.append(row)
-        if len(rows) >= size:
-            yield _csv_text(header, rows), len(rows)
-            rows = []
-    if rows:
-        yield _csv_text(header, rows), len(rows)
-
-
-def _csv_text(header: list[str], rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _in_progress(response: requests.Response) -> bool:
-    if response.status_code != 409:
-        return False
-    body = _json_or_none(response)
-    kind = body.get("type", "") if isinstance(body, dict) else ""
-    return str(kind).endswith("idempotency-key-in-progress")
-
-
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None

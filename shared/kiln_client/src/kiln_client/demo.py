@@ -1,20 +1,26 @@
 """The closed loop a lab runs against Kiln, with the virtual LATP lab standing in for the furnace.
 
-Each step is a function of a `kiln.client.Client`, so the tests drive the same code against a live stack:
-find or create the campaign, post the seed grid, wait for a batch, synthesise it, post the results.
+Each step is a function of a `kiln_client.client.Client`, so the tests drive the same code against
+a live stack: find or create the campaign, post the seed grid, wait for a batch, synthesise it,
+post the results. ``python -m kiln_client.demo`` (``make demo``) runs four iterations.
+
+The virtual lab is the domain's (``kiln.lab``, NumPy): it is imported only when the demo runs, so
+the client installs and imports without it; ``pip install 'kiln-client[demo]'`` adds it.
+Environment: KILN_URL, KILN_TOKEN (see :mod:`kiln_client.settings`), KILN_DEMO_ITERATIONS (4).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from kiln.client import Client, ClientError
+from kiln_client import settings
+from kiln_client.client import Client, ClientError
 
 DEMO_NAME = "latp-demo"
 INSTRUMENT = "virtual-latp-lab"
@@ -35,6 +41,19 @@ class Iteration:
     data_version: int | None = None
     seconds_waited: float = 0.0
     proposals: list[dict[str, Any]] = field(default_factory=list)
+
+
+def virtual_lab() -> Any:
+    """The domain's virtual LATP lab (``kiln.lab``), or a ClientError saying how to install it."""
+    try:
+        from kiln.lab import VirtualLatpLab
+    except ImportError as exc:
+        raise ClientError(
+            "the demo needs the virtual lab of the `kiln` domain package (NumPy, SciPy): "
+            "install the client with its `demo` extra, or run it from the repository's .venv "
+            f"(`make venv`) ({exc})"
+        ) from None
+    return VirtualLatpLab()
 
 
 def find_campaign(client: Client, name: str = DEMO_NAME) -> dict[str, Any] | None:
@@ -115,6 +134,8 @@ def measure(
     lab: Any, batch: Mapping[str, Any], iteration: int, *, seed: int = 0
 ) -> list[dict[str, Any]]:
     """Synthesise a batch's pending proposals in the virtual lab; results ready to post."""
+    import numpy as np  # the virtual lab's own dependency (the `demo` extra)
+
     rng = np.random.default_rng([seed, iteration])
     results = []
     for position, proposal in enumerate(pending_proposals(batch), start=1):
@@ -261,3 +282,34 @@ def format_iteration(it: Iteration) -> str:
         )
     lines.append(f"  best so far: {format_best(it.best)}")
     return "\n".join(lines)
+
+
+# -- `python -m kiln_client.demo` (`make demo`) ----------------------------------------------------
+
+
+def main() -> int:
+    """Four closed-loop iterations against the server of :mod:`kiln_client.settings`.
+
+    Returns:
+        The exit status: 0, 2 on a client error (the message says what to fix), 130 if interrupted.
+    """
+    url = settings.default_url()
+    try:
+        token = settings.resolve_token()
+        if not token:
+            raise ClientError(settings.missing_token_hint())
+        lab = virtual_lab()
+        client = Client(url, token)
+        print(f"Virtual LATP instrument -> {url}")
+        run_demo(client, lab, iterations=int(os.environ.get("KILN_DEMO_ITERATIONS", "4")))
+    except ClientError as exc:
+        print(f"instrument: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("instrument: interrupted; run it again to continue", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
