@@ -75,8 +75,9 @@ KILN_METHODS = ("kiln-service", "kiln-library")
 REFIT_FLAG_TTL_S = 300
 #: Budgets (experiments) the enhancement factor is reported at, per pool problem.
 EF_BUDGETS = {"crossed-barrel": (10, 25, 50, 100), "agnp": (10, 25, 50)}
-#: Seeds per problem of a default run: 10 keeps it near 15 minutes on 2 shared cores (a cold
-#: fit with restarts at every batch of the library path dominates); --full runs 20 (~30 min).
+#: Seeds per problem of a default run: 10 keeps it under 15 minutes on 2 shared cores (a cold
+#: fit with restarts at every batch of the library path dominates); --full runs 20 (22 min at a
+#: load average of 5-6).
 DEFAULT_SEEDS = 10
 #: Shares of the top set the acceleration factor is reported at.
 AF_LEVELS = (0.5, 0.8)
