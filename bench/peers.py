@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import quality  # first: it sets the import path the services need (bench/quality.py)
+import quality
 from quality import (
     KILN_METHODS,
     RESULTS,
