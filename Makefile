@@ -6,34 +6,43 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
+PEERS_STAMP := $(VENV)/.peers-installed
 PORT   ?= 8000
 export PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run demo test test-fast lint format bench bench-proposal bench-bo bench-believer \
-	bench-intake bench-loop bench-refit bench-quality clean
+	bench-intake bench-loop bench-refit bench-quality bench-quality-peers clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml shared/kiln_client/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e shared/kiln_client -e '.[dev]'
+	@# a venv made before the client was split off: upgrading the old `kiln` removed its bin/kiln
+	@test -x $(VENV)/bin/kiln || $(PY) -m pip install --quiet --no-deps --force-reinstall -e shared/kiln_client
 	@touch $(STAMP)
 
-venv: $(STAMP)  ## Create .venv and install Kiln with its dev tools
+venv: $(STAMP)  ## Create .venv and install Kiln (and its client, shared/kiln_client) with its dev tools
 
 # The benchmark-only tools (the `bench` extra), installed by the bench targets that need them.
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $(BENCH_STAMP)
 
+# The peer (the `peers` extra: BayBE with PyTorch's CPU wheel), installed only by
+# bench-quality-peers; `make venv`, `make test` and the other benchmarks never install it.
+$(PEERS_STAMP): $(BENCH_STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench,peers]'
+	@touch $(PEERS_STAMP)
+
 run: $(STAMP)  ## Start Redis, the intake and a worker; KILN_DEMO=1 (default) drives the virtual LATP lab
-	KILN_DEMO=$${KILN_DEMO:-1} $(PY) -m devstack
+	KILN_DEMO=$${KILN_DEMO:-1} $(PY) -m kiln_services.devstack
 
 demo: $(STAMP)  ## Drive 4 closed-loop iterations against a running stack (KILN_URL, KILN_TOKEN)
-	$(PY) -m instrument
+	$(PY) -m kiln_client.demo
 
 test: $(STAMP)  ## Run every test: unit, integration (real Redis), end-to-end (gunicorn + Celery)
 	$(PY) -m pytest
@@ -72,6 +81,9 @@ bench-refit: $(BENCH_STAMP)  ## The worker's refits against the previous path an
 
 bench-quality: $(BENCH_STAMP)  ## Closed-loop quality: the worker's path beside kiln.propose, random and the paper's GP loop
 	$(PY) bench/quality.py $(BENCH_QUALITY_ARGS)
+
+bench-quality-peers: $(PEERS_STAMP)  ## BayBE on bench-quality's problems (opt-in: installs the peers extra, ~30 min)
+	$(PY) bench/peers.py $(BENCH_PEERS_ARGS)
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -45,9 +45,13 @@ from typing import Any
 import machine
 import requests
 
-from devstack.redis_server import RedisServer, free_port, own_session_dying_with_parent
-from devstack.stack import HEALTH_PATH, Stack
 from kiln.lab import VirtualLatpLab
+from kiln_services.devstack.redis_server import (
+    RedisServer,
+    free_port,
+    own_session_dying_with_parent,
+)
+from kiln_services.devstack.stack import HEALTH_PATH, Stack
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results"
@@ -127,7 +131,7 @@ def servers(var_dir: Path, admin: str) -> Iterator[dict[str, Any]]:
             )
             argv = stack.intake_argv()
             if name == "noop":  # the same server and settings, another app
-                argv[argv.index("intake:create_app()")] = "noop_app:create_app()"
+                argv[argv.index("kiln_services.intake:create_app()")] = "noop_app:create_app()"
                 argv += ["--pythonpath", str(BENCH_DIR)]
             server = Gunicorn(name, argv, stack.env, stack.log_dir / f"{name}.log").start()
             started.append(server)
@@ -288,7 +292,7 @@ def intake_package() -> Any:
     saved = sys.path[:]
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
     try:
-        return importlib.import_module("intake")
+        return importlib.import_module("kiln_services.intake")
     finally:
         sys.path[:] = saved
 

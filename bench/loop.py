@@ -1,7 +1,7 @@
 """End-to-end latency: results posted -> a batch made with them, at a long-polling client.
 
 Starts the whole stack as `make run` does (devstack.Stack: Redis on a free port, the intake
-under gunicorn, one Celery worker with `--concurrency` 1 or 3) and drives it with kiln.client
+under gunicorn, one Celery worker with `--concurrency` 1 or 3) and drives it with kiln_client
 as a lab would: the virtual LATP lab measures the 80-point seed grid, then each loop
 
 1. takes the latest batch (q = 6 proposals), measures its proposals in the virtual lab;
@@ -40,10 +40,10 @@ from typing import Any
 
 import machine
 
-from devstack.redis_server import free_port
-from devstack.stack import Stack
-from kiln.client import Client
 from kiln.lab import VirtualLatpLab
+from kiln_client.client import Client
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.devstack.stack import Stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_P50_S = 2.0

@@ -46,28 +46,22 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-# bench/intake.py (the intake benchmark) would shadow the service's `intake` package: import the
-# services with this directory off the path, the benchmark's own modules after.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from devstack.redis_server import RedisServer  # noqa: E402
-from intake import domain  # noqa: E402
-from intake.schemas import CampaignIn, ResultIn  # noqa: E402
-from kiln.objective import Objective  # noqa: E402
-from kiln.propose import propose  # noqa: E402
-from kiln.space import SearchSpace  # noqa: E402
-from kiln.strategy import Strategy  # noqa: E402
-from store import Store  # noqa: E402
-from worker import pipeline  # noqa: E402
-
-sys.path.append(str(HERE))
 
 import machine  # noqa: E402
 import quality_metrics as qm  # noqa: E402
 import reference_gp  # noqa: E402
 from problems import PROBLEMS, Problem, load  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from kiln.objective import Objective  # noqa: E402
+from kiln.propose import propose  # noqa: E402
+from kiln.space import SearchSpace  # noqa: E402
+from kiln.strategy import Strategy  # noqa: E402
+from kiln_services.devstack.redis_server import RedisServer  # noqa: E402
+from kiln_services.intake import domain  # noqa: E402
+from kiln_services.intake.schemas import CampaignIn, ResultIn  # noqa: E402
+from kiln_services.store import Store  # noqa: E402
+from kiln_services.worker import batches, refits  # noqa: E402
 
 RESULTS = HERE / "results"
 KILN_METHODS = ("kiln-service", "kiln-library")
@@ -146,11 +140,11 @@ def run_service(problem: Problem, seed: int, redis_url: str) -> dict[str, Any]:
         if _all_top_found(problem, points):
             break
         started = time.perf_counter()
-        outcome = pipeline.refit_campaign(store, cid, send)
+        outcome = refits.refit_campaign(store, cid, send)
         job_id = outcome["auto_batch_job"]
         if job_id is None:  # auto_batch off: ask as POST /proposals does
             job_id = store.create_job("proposals", cid, {"overrides": {}})[0]["id"]
-        batch = pipeline.propose_for_job(store, job_id)
+        batch = batches.propose_for_job(store, job_id)
         seconds.append(time.perf_counter() - started)
         proposals = batch.get("proposals") or []
         if not proposals:

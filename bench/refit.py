@@ -2,7 +2,7 @@
 
 Issue 12: the worker warm-started every refit from the stored model without restarts, and on a
 mixed campaign stayed in the first 12-point fit's optimum. This replays campaigns through the
-worker's own code (``worker.pipeline.fit_and_store``, the store on a real Redis started here on
+worker's own code (``worker.refits.fit_and_store``, the store on a real Redis started here on
 a free port) and, side by side in one run on the same data:
 
 * **worker** (this code): per-column length-scale bounds (numeric 0.01..10, one-hot 0.2..100);
@@ -40,14 +40,14 @@ from typing import Any
 import machine
 import numpy as np
 
-from devstack.redis_server import RedisServer
 from kiln.lab import VirtualLatpLab
 from kiln.objective import Objective
 from kiln.presets import latp_space
 from kiln.space import SearchSpace
 from kiln.surrogate import GPSurrogate, length_scale_bounds
-from store import Store
-from worker import pipeline
+from kiln_services.devstack.redis_server import RedisServer
+from kiln_services.store import Store
+from kiln_services.worker import refits
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STOPS = (50, 200, 500)
@@ -145,7 +145,7 @@ class WorkerPath:
         self.store.append_results(self.cid, rows)
         GPSurrogate.fit = self._recorded  # type: ignore[method-assign]
         try:
-            pipeline.fit_and_store(self.store, self.store.get_campaign(self.cid))
+            refits.fit_and_store(self.store, self.store.get_campaign(self.cid))
         finally:
             GPSurrogate.fit = self._real  # type: ignore[method-assign]
         stored = self.store.get_model(self.cid, with_state=True)

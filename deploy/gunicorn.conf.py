@@ -1,4 +1,4 @@
-"""gunicorn settings for the intake: `gunicorn 'intake:create_app()' -c deploy/gunicorn.conf.py`.
+"""gunicorn settings for the intake: `gunicorn 'kiln_services.intake:create_app()' -c deploy/gunicorn.conf.py`.
 
 Read from the environment: PORT (8000), WEB_CONCURRENCY (2 processes), GUNICORN_THREADS (8),
 LOG_FORMAT (json or text), LOG_LEVEL (info) and PROMETHEUS_MULTIPROC_DIR (a fresh temporary

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from devstack.redis_server import RedisServer
+from kiln_services.devstack.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

@@ -260,7 +260,7 @@ def fit_model(
             restarts follow and the best optimum is kept. A warm start alone is cheap but can
             stay in an optimum the new data has left (e.g. one-hot length scales at their bound
             from a 12-point fit); the worker therefore adds seeded restarts from time to time
-            (``worker.pipeline.EXPLORE_GROWTH``, measured by ``make bench-refit``).
+            (``kiln_services.worker.refits.EXPLORE_GROWTH``, measured by ``make bench-refit``).
 
     Raises:
         NoObservationsError: Without usable observations.

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack.redis_server import free_port
-from devstack.stack import Stack
-from instrument.client import KilnClient
+from kiln_client.client import Client
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.devstack.stack import Stack
 
 
 def start_stack(var_dir: Path, *, redis_port: int | None = None) -> Stack:
@@ -61,9 +61,9 @@ def stack_factory() -> Iterator[Callable[..., Stack]]:
 
 
 @pytest.fixture
-def client(stack: Stack) -> KilnClient:
+def client(stack: Stack) -> Client:
     """An HTTP client of the live stack holding its admin token."""
-    return KilnClient(stack.base_url, stack.admin_token, timeout=30)
+    return Client(stack.base_url, stack.admin_token, timeout=30)
 
 
 @pytest.fixture

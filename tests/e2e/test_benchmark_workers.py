@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from devstack.redis_server import RedisServer
 from kiln import task_names
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from store import Store
-from worker.celery_app import make_celery
+from kiln_services.devstack.redis_server import RedisServer
+from kiln_services.store import Store
+from kiln_services.worker.factory import make_celery
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -43,7 +43,7 @@ def start_workers(url: str, count: int, log_dir: Path) -> list[subprocess.Popen[
     for i in range(count):
         # No -Q: a worker started without it consumes both queues.
         argv = [
-            sys.executable, "-m", "celery", "-A", "worker.app", "worker",
+            sys.executable, "-m", "celery", "-A", "kiln_services.worker.app", "worker",
             "--concurrency", "1", "--hostname", f"bench{i}-{os.getpid()}@%h",
             "--without-gossip", "--without-mingle", "--loglevel", "INFO",
         ]  # fmt: skip

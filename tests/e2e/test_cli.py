@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from devstack.redis_server import free_port
-from devstack.stack import Stack
-from kiln.cli import cli
 from kiln.lab import VirtualLatpLab
+from kiln_client.cli import cli
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

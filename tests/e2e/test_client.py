@@ -1,4 +1,4 @@
-"""kiln.client against the live stack: the calls a LIMS integration makes, end to end."""
+"""kiln_client against the live stack: the calls a LIMS integration makes, end to end."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from devstack.stack import Stack
-from kiln.client import AuthError, Client, KilnAPIError
 from kiln.lab import VirtualLatpLab
+from kiln_client.client import AuthError, Client, KilnAPIError
+from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from instrument.client import KilnClient
-from instrument.demo import measure, wait_for_batch
 from kiln.lab import VirtualLatpLab
+from kiln_client.client import Client
+from kiln_client.demo import measure, wait_for_batch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -44,7 +44,7 @@ def assert_valid_batch(campaign: dict[str, Any], batch: dict[str, Any], size: in
     assert len({p["id"] for p in proposals}) == len(proposals)
 
 
-def test_two_closed_loop_iterations(client: KilnClient, unique_name: str) -> None:
+def test_two_closed_loop_iterations(client: Client, unique_name: str) -> None:
     lab = VirtualLatpLab(seed=7)
     campaign = client.create_campaign({"preset": "latp", "name": unique_name})
     cid = campaign["id"]
@@ -53,7 +53,7 @@ def test_two_closed_loop_iterations(client: KilnClient, unique_name: str) -> Non
 
     seed = lab.seed_grid()
     client.post_results(cid, seed)
-    assert len(client.results(cid)) == 80
+    assert len(client.list_results(cid)) == 80
 
     first, _ = wait_for_batch(client, cid, min_data_version=80, wait=30, timeout=180)
     assert first["data_version"] == 80
@@ -61,7 +61,7 @@ def test_two_closed_loop_iterations(client: KilnClient, unique_name: str) -> Non
 
     measured = measure(lab, first, iteration=1, seed=7)
     client.post_results(cid, measured)
-    assert len(client.results(cid)) == 86
+    assert len(client.list_results(cid)) == 86
 
     second, _ = wait_for_batch(client, cid, min_data_version=86, wait=30, timeout=180)
     assert second["batch_id"] != first["batch_id"]
@@ -72,12 +72,12 @@ def test_two_closed_loop_iterations(client: KilnClient, unique_name: str) -> Non
     assert not first_points & {tuple(sorted(p["parameters"].items())) for p in second["proposals"]}
 
     # The first batch's proposals are no longer in flight: results named them.
-    stored = {r["sample_id"]: r for r in client.results(cid)}
+    stored = {r["sample_id"]: r for r in client.list_results(cid)}
     for result in measured:
         assert stored[result["sample_id"]]["proposal_id"] == result["proposal_id"]
 
 
-def test_a_pool_campaign_proposes_only_its_open_rows(client: KilnClient, unique_name: str) -> None:
+def test_a_pool_campaign_proposes_only_its_open_rows(client: Client, unique_name: str) -> None:
     lab = VirtualLatpLab(seed=3)
     rng = np.random.default_rng(3)
     rows = [

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.stack import Stack
-from instrument.demo import measure, wait_for_batch
-from kiln.client import Client
 from kiln.lab import VirtualLatpLab
+from kiln_client.client import Client
+from kiln_client.demo import measure, wait_for_batch
+from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -255,7 +255,7 @@ def test_a_campaign_limited_token_sees_its_campaign_only(
 
 
 def test_the_session_key_is_shared_by_every_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    from intake import create_app
+    from kiln_services.intake import create_app
 
     def key(**config: Any) -> Any:
         return create_app({"REDIS_URL": "redis://127.0.0.1:1/0", **config}).config["SECRET_KEY"]
@@ -274,8 +274,8 @@ def test_the_session_key_is_shared_by_every_process(monkeypatch: pytest.MonkeyPa
      ("https://evil.example/", False), ("/\\evil.example", False), (None, False)],
 )  # fmt: skip
 def test_sign_in_only_returns_to_pages_of_this_site(target: str | None, kept: bool) -> None:
-    from intake import create_app
-    from intake.dashboard.views import _safe_next
+    from kiln_services.intake import create_app
+    from kiln_services.intake.dashboard.views import _safe_next
 
     app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "KILN_ADMIN_TOKEN": "a" * 32})
     with app.test_request_context("/login"):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.redis_server import free_port
-from devstack.stack import Stack
-from instrument.client import KilnClient, Unauthorised, Unreachable
-from instrument.demo import (
+from kiln.lab import VirtualLatpLab
+from kiln_client.client import AuthError, Client, ConnectionFailed
+from kiln_client.demo import (
     find_campaign,
     format_iteration,
     pending_proposals,
@@ -15,13 +14,14 @@ from instrument.demo import (
     run_demo,
     wait_for_batch,
 )
-from kiln.lab import VirtualLatpLab
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_demo_runs_and_resumes_without_duplicating_seed_data(
-    client: KilnClient, unique_name: str
+    client: Client, unique_name: str
 ) -> None:
     lab = VirtualLatpLab()
     lines: list[str] = []
@@ -30,7 +30,7 @@ def test_demo_runs_and_resumes_without_duplicating_seed_data(
     assert all(len(it.results) == 6 for it in report)
     campaign = find_campaign(client, unique_name)
     assert campaign is not None
-    stored = client.results(campaign["id"])
+    stored = client.list_results(campaign["id"])
     assert report[-1].best["objective"] == max(r["objective"] for r in stored)
     # Each iteration's batch came from a model that had seen the previous iteration's results.
     assert [it.batch["data_version"] for it in report] == [80, 86]
@@ -39,13 +39,13 @@ def test_demo_runs_and_resumes_without_duplicating_seed_data(
     # Again: the campaign is found, the seed grid is not posted twice, numbering continues.
     again = run_demo(client, lab, iterations=1, name=unique_name, out=lines.append)
     assert [it.number for it in again] == [3]
-    sample_ids = [r["sample_id"] for r in client.results(campaign["id"])]
+    sample_ids = [r["sample_id"] for r in client.list_results(campaign["id"])]
     assert len(sample_ids) == len(set(sample_ids)) == 80 + 3 * 6
     assert any(line.startswith("Seed grid: already stored") for line in lines)
 
 
 def test_without_auto_batch_the_instrument_asks_for_a_batch(
-    client: KilnClient, unique_name: str
+    client: Client, unique_name: str
 ) -> None:
     campaign = client.create_campaign(
         {"preset": "latp", "name": unique_name, "strategy": {"auto_batch": False, "batch_size": 3}}
@@ -57,16 +57,16 @@ def test_without_auto_batch_the_instrument_asks_for_a_batch(
 
 
 def test_unreachable_server_is_reported_clearly() -> None:
-    dead = KilnClient(f"http://127.0.0.1:{free_port()}", "token", timeout=2)
-    with pytest.raises(Unreachable, match="make run"):
-        dead.campaigns()
+    dead = Client(f"http://127.0.0.1:{free_port()}", "token", timeout=2)
+    with pytest.raises(ConnectionFailed, match="make run"):
+        dead.list_campaigns()
 
 
 def test_wrong_token_is_reported_clearly(stack: Stack) -> None:
-    with pytest.raises(Unauthorised, match="KILN_TOKEN"):
-        KilnClient(stack.base_url, "not-a-token").campaigns()
+    with pytest.raises(AuthError, match="KILN_TOKEN"):
+        Client(stack.base_url, "not-a-token").list_campaigns()
 
 
-def test_a_campaign_outlives_four_auto_batches(client: KilnClient, unique_name: str) -> None:
+def test_a_campaign_outlives_four_auto_batches(client: Client, unique_name: str) -> None:
     report = run_demo(client, VirtualLatpLab(), iterations=5, name=unique_name, out=lambda _: None)
     assert [it.number for it in report] == [1, 2, 3, 4, 5]

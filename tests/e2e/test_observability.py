@@ -13,7 +13,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from devstack.stack import Stack
+from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e]
 

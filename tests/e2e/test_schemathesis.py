@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.redis_server import RedisServer, free_port
+from kiln_services.devstack.redis_server import RedisServer, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -61,7 +61,7 @@ def live_intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIntake
             "FLASK_KILN_LONG_POLL_MAX_S": "2",
         }
         argv = [
-            sys.executable, "-m", "gunicorn", "intake:create_app()",
+            sys.executable, "-m", "gunicorn", "kiln_services.intake:create_app()",
             "--config", str(REPO / "deploy" / "gunicorn.conf.py"),
             "--bind", f"127.0.0.1:{port}",
         ]  # fmt: skip

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from instrument.client import KilnClient
-from instrument.demo import measure, wait_for_batch
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign, latp_space
 from kiln.space import SearchSpace
+from kiln_client.client import Client
+from kiln_client.demo import measure, wait_for_batch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def test_the_two_space_schedule_replays_end_to_end(client: KilnClient, unique_name: str) -> None:
+def test_the_two_space_schedule_replays_end_to_end(client: Client, unique_name: str) -> None:
     lab = VirtualLatpLab(seed=3)
     definition = {
         **latp_campaign(unique_name),
@@ -35,7 +35,7 @@ def test_the_two_space_schedule_replays_end_to_end(client: KilnClient, unique_na
         if iteration == 3:
             # The auto batch made from iteration 2's results may predate the PATCH (its
             # proposals inside the new space stay pending): ask for one in the new space.
-            job = client.request_batch(cid)
+            job = client.request_proposals(cid)
             batch = client.wait_for_job(job["id"], timeout=240, interval=0.5)["result"]
         else:
             batch, _ = wait_for_batch(client, cid, min_data_version=data_version, timeout=240)
@@ -48,6 +48,6 @@ def test_the_two_space_schedule_replays_end_to_end(client: KilnClient, unique_na
         results = measure(lab, batch, iteration, seed=3)
         client.post_results(cid, results)
         data_version += len(results)
-    assert len(client.results(cid)) == data_version
+    assert len(client.list_results(cid)) == data_version
     measured = client.get_json(f"/api/v1/campaigns/{cid}/proposals?status=measured")
     assert measured["total"] == data_version - 80

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from faultkit import start_stack
 
-from devstack.stack import Stack
-from store import Store
+from kiln_services.devstack.stack import Stack
+from kiln_services.store import Store
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 import requests
 
-from devstack.redis_server import free_port
-from devstack.stack import Child, Stack
-from store import Store
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.devstack.stack import Child, Stack
+from kiln_services.store import Store
 
 T = TypeVar("T")
 

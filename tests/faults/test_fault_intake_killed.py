@@ -26,9 +26,9 @@ import pytest
 import requests
 from faultkit import Api, child, children_of, wait_until
 
-from devstack.stack import Stack
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
+from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -16,10 +16,10 @@ import pytest
 import requests
 from faultkit import Api, wait_until
 
-from devstack.stack import Stack
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from store import Store
+from kiln_services.devstack.stack import Stack
+from kiln_services.store import Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

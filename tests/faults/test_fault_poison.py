@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from faultkit import Api, wait_until
 
-from devstack.stack import Stack
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from store import Store
+from kiln_services.devstack.stack import Stack
+from kiln_services.store import Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -25,10 +25,10 @@ from faultkit import (
     worker_name,
 )
 
-from devstack.stack import Stack
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from store import Keys, Store
+from kiln_services.devstack.stack import Stack
+from kiln_services.store import Keys, Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -5,17 +5,13 @@ Every refused request is checked to leave the store as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from intake import create_app
-from intake.domain import campaign_definition
 from kiln.pool import CandidatePool
 from kiln.space import SearchSpace
-from store import Keys, Store
+from kiln_services.intake.domain import campaign_definition
+from kiln_services.store import Keys, Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
@@ -36,21 +32,6 @@ CAMPAIGN = {
     "strategy": {"batch_size": 2, "auto_batch": False},
     "candidates": ROWS,
 }
-
-
-@pytest.fixture
-def app(redis_url: str) -> Iterator[Flask]:
-    yield create_app({"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token"})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def store(app: Flask) -> Store:
-    return app.extensions["kiln_store"]
 
 
 @pytest.fixture

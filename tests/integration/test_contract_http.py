@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,25 +15,17 @@ from celery import Celery
 from flask import Flask, g
 from test_contract_validation import ADMIN, CAMPAIGN, Api, result, snapshot
 
-from devstack.redis_server import free_port
-from intake import create_app
-from intake.auth import digest
-from intake.idempotency import request_fingerprint, scope_key
 from kiln import task_names
-from store import Keys, Store
-from worker.celery_app import make_celery
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.intake import create_app
+from kiln_services.intake.auth import digest
+from kiln_services.intake.idempotency import request_fingerprint, scope_key
+from kiln_services.store import Keys, Store
 
 
 @pytest.fixture
-def app(redis_url: str) -> Iterator[Flask]:
-    yield create_app(
-        {
-            "TESTING": True,
-            "REDIS_URL": redis_url,
-            "KILN_ADMIN_TOKEN": "admin-token",
-            "MAX_CONTENT_LENGTH": 64 * 1024,
-        }
-    )
+def app_config() -> dict[str, Any]:
+    return {"MAX_CONTENT_LENGTH": 64 * 1024}
 
 
 @pytest.fixture
@@ -409,14 +400,6 @@ def test_openapi_is_complete_enough_to_generate_a_client(api: Api) -> None:
 
 
 # -- the loop ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def celery_app(redis_url: str) -> Iterator[Celery]:
-    app = make_celery(redis_url)
-    app.loader.import_default_modules()
-    yield app
-    app.close()
 
 
 def test_counted_results_are_stored_and_in_the_next_models_data(

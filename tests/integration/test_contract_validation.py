@@ -7,7 +7,6 @@ Real Redis (the `redis_url` fixture), Flask's test client; results, CSV, errors.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from intake import create_app
 from kiln import task_names
 
 ADMIN = {"Authorization": "Bearer admin-token"}
@@ -83,11 +81,6 @@ class Api:
         response = self.client.open(url, method=method, **kwargs)
         assert response.status_code == status, response.get_data(as_text=True)
         return response.get_json() if response.is_json else response.get_data(as_text=True)
-
-
-@pytest.fixture
-def app(redis_url: str) -> Iterator[Flask]:
-    yield create_app({"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token"})
 
 
 @pytest.fixture

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
-from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from intake import create_app
 from kiln import task_names
-from store import Store
+from kiln_services.store import Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
@@ -58,25 +56,8 @@ def queued(client: redis.Redis, name: str) -> list[dict]:
 
 
 @pytest.fixture
-def app(redis_url: str) -> Iterator[Flask]:
-    yield create_app(
-        {
-            "TESTING": True,
-            "REDIS_URL": redis_url,
-            "KILN_ADMIN_TOKEN": "admin-token",
-            "KILN_LONG_POLL_INTERVAL_S": 0.05,
-        }
-    )
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def store(app: Flask) -> Store:
-    return app.extensions["kiln_store"]
+def app_config() -> dict[str, Any]:
+    return {"KILN_LONG_POLL_INTERVAL_S": 0.05}
 
 
 @pytest.fixture

@@ -11,20 +11,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from celery import Celery
-from flask import Flask
 from flask.testing import FlaskClient
 
-from intake import create_app
 from kiln import presets, task_names
 from kiln.lab import VirtualLatpLab
 from kiln.space import SearchSpace
-from store import Store
-from worker import pipeline
-from worker.celery_app import make_celery
+from kiln_services.store import Store
+from kiln_services.worker import batches as worker_batches
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 OBJECTIVE = {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"}
@@ -46,29 +42,6 @@ def latp_definition(iterations: str = "1-2", **strategy: object) -> dict:
             **strategy,
         },
     }
-
-
-@pytest.fixture
-def celery_app(redis_url: str) -> Iterator[Celery]:
-    app = make_celery(redis_url)
-    app.loader.import_default_modules()
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def app(redis_url: str) -> Flask:
-    return create_app({"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token"})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def store(redis_url: str) -> Store:
-    return Store.from_url(redis_url)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +82,7 @@ def test_two_clients_polling_one_campaign_get_disjoint_batches(
     def lab(job_id: str) -> None:
         # Two labs asking at the same moment: one computes, the other waits for the lock.
         while True:
-            outcome = pipeline.propose_for_job(store, job_id)
+            outcome = worker_batches.propose_for_job(store, job_id)
             if not outcome.get("skipped"):
                 batches[job_id] = outcome
                 return
@@ -352,7 +325,7 @@ def test_predicting_never_loads_sklearn_in_the_intake(
     cid = seeded(store, seed_grid)
     refit(celery_app, cid)
     code = (
-        "import sys, intake\n"
+        "import sys\nfrom kiln_services import intake\n"
         f"app = intake.create_app({{'KILN_ADMIN_TOKEN': 't', 'REDIS_URL': {redis_url!r}}})\n"
         "c = app.test_client()\n"
         "h = {'Authorization': 'Bearer t'}\n"
@@ -361,7 +334,7 @@ def test_predicting_never_loads_sklearn_in_the_intake(
         "assert r.status_code == 200, r.get_json()\n"
         f"r = c.get('/api/v1/campaigns/{cid}/model/slice?x=acid_wt_pct&y=time_min', headers=h)\n"
         "assert r.status_code == 200, r.get_json()\n"
-        "heavy = [m for m in ('sklearn', 'worker', 'kiln.surrogate', 'kiln.propose')"
+        "heavy = [m for m in ('sklearn', 'kiln_services.worker', 'kiln.surrogate', 'kiln.propose')"
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

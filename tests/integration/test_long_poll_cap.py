@@ -7,13 +7,12 @@ tests/faults/test_fault_slow_consumers.py; this checks the cap's rules on one ap
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
 
-from intake import create_app
-from store import Store
+from kiln_services.store import Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
@@ -24,16 +23,8 @@ CAMPAIGN = {
 
 
 @pytest.fixture
-def app(redis_url: str) -> Iterator[Flask]:
-    yield create_app(
-        {
-            "TESTING": True,
-            "REDIS_URL": redis_url,
-            "KILN_ADMIN_TOKEN": "admin-token",
-            "KILN_LONG_POLL_INTERVAL_S": 0.02,
-            "KILN_LONG_POLL_SLOTS": 1,
-        }
-    )
+def app_config() -> dict[str, Any]:
+    return {"KILN_LONG_POLL_INTERVAL_S": 0.02, "KILN_LONG_POLL_SLOTS": 1}
 
 
 def store_batch(store: Store, cid: str, batch_id: str) -> None:

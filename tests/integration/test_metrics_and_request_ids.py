@@ -24,13 +24,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from intake import create_app
 from kiln import logs, task_names
-from store import Store
-from store.workers import REFIT_BUCKETS
-from worker import metrics as worker_metrics
-from worker import tasklog
-from worker.celery_app import make_celery
+from kiln_services.intake import create_app
+from kiln_services.store import Store
+from kiln_services.store.workers import REFIT_BUCKETS
+from kiln_services.worker import metrics as worker_metrics
+from kiln_services.worker import tasklog
+from kiln_services.worker.factory import make_celery
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
@@ -54,21 +54,6 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 def app_for(redis_url: str) -> Flask:
     return create_app({"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token"})
-
-
-@pytest.fixture
-def app(redis_url: str) -> Flask:
-    return app_for(redis_url)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def store(app: Flask) -> Store:
-    return app.extensions["kiln_store"]
 
 
 @pytest.fixture
@@ -187,7 +172,7 @@ def test_counts_of_every_process_are_summed(redis_url: str, tmp_path: Path) -> N
     script = textwrap.dedent(
         f"""
         import sys
-        from intake import create_app
+        from kiln_services.intake import create_app
         app = create_app({{"TESTING": True, "REDIS_URL": {redis_url!r},
                           "KILN_ADMIN_TOKEN": "admin-token"}})
         client = app.test_client()
@@ -293,7 +278,7 @@ def test_the_request_id_travels_with_the_task_to_the_worker_log(
 
 
 def test_an_enqueue_outside_a_request_has_no_request_id(app: Flask, cid: str) -> None:
-    from intake.observability import task_headers
+    from kiln_services.intake.observability import task_headers
 
     with app.app_context():
         assert task_headers() == {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from devstack.redis_server import RedisServer
+from kiln_services.devstack.redis_server import RedisServer
 
 
 def test_fixture_redis_is_real_and_appends(

@@ -1,4 +1,4 @@
-"""The worker's refits (pipeline.fit_and_store on a real Redis) keep up with a cold fit.
+"""The worker's refits (refits.fit_and_store on a real Redis) keep up with a cold fit.
 
 Issue 12: warm-started refits without restarts stayed in the first 12-point fit's optimum, where
 the one-hot length scales of a categorical sat at their upper bound, so the model never learned
@@ -15,8 +15,8 @@ import pytest
 
 from kiln.objective import Objective
 from kiln.propose import FittedModel, fit_model
-from store import Store
-from worker import pipeline
+from kiln_services.store import Store
+from kiln_services.worker import refits
 
 MIXED = {
     "name": "mixed",
@@ -52,7 +52,7 @@ def test_refits_reach_the_cold_fit_and_learn_the_category(redis_url: str, seed: 
     store = Store.from_url(redis_url)
     campaign = store.create_campaign(MIXED)
     cid = campaign["id"]
-    space = pipeline.space_of(campaign)
+    space = refits.space_of(campaign)
     rng = np.random.default_rng(seed)
     points = space.sample(12 + 4 * 10, rng)
     rows = [
@@ -61,15 +61,15 @@ def test_refits_reach_the_cold_fit_and_learn_the_category(redis_url: str, seed: 
         for i, p in enumerate(points)
     ]  # fmt: skip
     store.append_results(cid, rows[:12])
-    pipeline.fit_and_store(store, store.get_campaign(cid))  # the first fit: cold
+    refits.fit_and_store(store, store.get_campaign(cid))  # the first fit: cold
     for start in range(12, len(rows), 4):  # then one warm refit per batch of 4 results
         store.append_results(cid, rows[start : start + 4])
-        _, version = pipeline.fit_and_store(store, store.get_campaign(cid))
+        _, version = refits.fit_and_store(store, store.get_campaign(cid))
     assert version == 11
 
     stored = store.get_model(cid, with_state=True)
     path = FittedModel.from_dict(stored["state"]).surrogate
-    observations = pipeline.observations_of(store.all_results(cid))
+    observations = refits.observations_of(store.all_results(cid))
     cold = fit_model(space, Objective.from_dict(MIXED["objective"]), observations).surrogate
     assert path.log_marginal_likelihood_ >= cold.log_marginal_likelihood_ - LML_TOLERANCE
     # The category matters: the best cold fit has a one-hot length scale far below the upper

@@ -7,7 +7,7 @@ import json
 import pytest
 import redis
 
-from store import Keys, SampleConflict, Store, UnknownProposal, fingerprint
+from kiln_services.store import Keys, SampleConflict, Store, UnknownProposal, fingerprint
 
 CAMPAIGN = {
     "name": "t",
@@ -19,11 +19,6 @@ CAMPAIGN = {
 
 def row(sid: str, x: float = 0.5, y: float = 1.0, **extra: object) -> dict:
     return {"sample_id": sid, "parameters": {"x": x}, "objective": y, "status": "ok", **extra}
-
-
-@pytest.fixture
-def store(redis_url: str) -> Store:
-    return Store.from_url(redis_url)
 
 
 @pytest.fixture
@@ -189,7 +184,7 @@ def test_heartbeats(store: Store) -> None:
 
 
 def test_store_down_raises_connection_error() -> None:
-    from devstack.redis_server import free_port
+    from kiln_services.devstack.redis_server import free_port
 
     dead = Store.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
     with pytest.raises(redis.ConnectionError):
@@ -197,7 +192,7 @@ def test_store_down_raises_connection_error() -> None:
 
 
 def test_withdrawing_a_pending_proposal(store: Store, cid: str) -> None:
-    from store import ProposalNotFound, ProposalNotPending
+    from kiln_services.store import ProposalNotFound, ProposalNotPending
 
     store.store_batch(cid, "j", {}, [{"parameters": {"x": 0.2}}, {"parameters": {"x": 0.4}}])
     withdrawn = store.withdraw_proposal(cid, "j-0")

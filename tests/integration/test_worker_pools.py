@@ -7,15 +7,12 @@ proposal or by equal values); a used-up pool says so without failing the job.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
-import pytest
 from celery import Celery
 
 from kiln import task_names
-from store import Store
-from worker.celery_app import make_celery
+from kiln_services.store import Store
 
 TEMPS = [800.0, 862.5, 905.0, 950.0, 1010.0, 1100.0]
 TIMES = [10.0, 30.0, 60.0, 480.0]
@@ -36,19 +33,6 @@ def truth(p: dict) -> float:
     return 1e-4 * math.exp(
         -(((p["temperature_c"] - 950) / 120) ** 2) - ((math.log(p["time_min"]) - 4) / 2) ** 2
     )
-
-
-@pytest.fixture
-def celery_app(redis_url: str) -> Iterator[Celery]:
-    app = make_celery(redis_url)
-    app.loader.import_default_modules()
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def store(redis_url: str) -> Store:
-    return Store.from_url(redis_url)
 
 
 def batch(app: Celery, store: Store, cid: str) -> dict:

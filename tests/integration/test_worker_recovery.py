@@ -17,9 +17,9 @@ from celery import Celery
 from kiln import task_names
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from store import Keys, Store
-from worker import pipeline, recovery
-from worker.celery_app import make_celery
+from kiln_services.store import Keys, Store
+from kiln_services.worker import batches, recovery, refits
+from kiln_services.worker.factory import make_celery
 
 
 @pytest.fixture
@@ -27,11 +27,6 @@ def app(redis_url: str) -> Iterator[Celery]:
     celery = make_celery(redis_url)
     yield celery
     celery.close()
-
-
-@pytest.fixture
-def store(redis_url: str) -> Store:
-    return Store.from_url(redis_url)
 
 
 @pytest.fixture
@@ -99,20 +94,20 @@ def test_identical_targets_record_the_failed_refit_and_the_batch_says_why(
     sent: list[list[Any]] = []
     rows = [{**r, "objective": 2e-4} for r in VirtualLatpLab(seed=1).seed_grid()[:4]]
     store.append_results(cid, rows)
-    outcome = pipeline.refit_campaign(store, cid, lambda *a: sent.append(list(a)), owner="w@h")
+    outcome = refits.refit_campaign(store, cid, lambda *a: sent.append(list(a)), owner="w@h")
     assert outcome["model_version"] is None
     failure = store.model_failure(cid)
     assert failure is not None and failure["data_version"] == 4
     assert "targets are equal" in failure["reason"]
     job_id = outcome["auto_batch_job"]
-    batch = pipeline.propose_for_job(store, job_id, owner="w@h")
+    batch = batches.propose_for_job(store, job_id, owner="w@h")
     assert batch["fallback"].startswith("space_filling: model fit failed")
     assert store.job_worker(job_id) == "w@h" and store.get_job(job_id)["state"] == "done"
 
     # A different value: a model again, and the failure is forgotten.
     better = {**VirtualLatpLab(seed=1).seed_grid()[5], "sample_id": "better"}
     store.append_results(cid, [better])
-    assert pipeline.refit_campaign(store, cid, lambda *a: None)["model_version"] == 1
+    assert refits.refit_campaign(store, cid, lambda *a: None)["model_version"] == 1
     assert store.model_failure(cid) is None
 
 
@@ -124,11 +119,11 @@ def test_a_failed_automatic_batch_is_sent_again_on_new_data(store: Store, cid: s
 
     store.append_results(cid, VirtualLatpLab(seed=2).seed_grid()[:6])
     campaign = store.get_campaign(cid)
-    job_id = pipeline.maybe_auto_batch(store, campaign, send)
+    job_id = refits.maybe_auto_batch(store, campaign, send)
     assert job_id is not None and sent == [job_id]
     store.job_failed(job_id, "unexpected ValueError: a crash")
     # The same state asks for the same job: failed, so it is queued and sent again.
-    assert pipeline.maybe_auto_batch(store, campaign, send) == job_id
+    assert refits.maybe_auto_batch(store, campaign, send) == job_id
     assert sent == [job_id, job_id] and store.get_job(job_id)["state"] == "queued"
     # Queued (or running) already: not sent twice.
-    assert pipeline.maybe_auto_batch(store, campaign, send) is None
+    assert refits.maybe_auto_batch(store, campaign, send) is None

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -16,11 +15,11 @@ import redis
 from celery import Celery
 from celery.exceptions import Retry
 
-from intake import create_app
 from kiln import task_names
-from store import Keys, Store
-from worker import heartbeat, pipeline
-from worker.celery_app import make_celery
+from kiln_services.intake import create_app
+from kiln_services.store import Keys, Store
+from kiln_services.worker import heartbeat, refits
+from kiln_services.worker.settings import WorkerSettings
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
@@ -50,19 +49,6 @@ def row(i: int, t: float, minutes: float, **extra: object) -> dict:
 SEED = [row(i, t, m) for i, (t, m) in enumerate(
     [(800, 10), (850, 60), (900, 480), (950, 30), (1000, 120), (1050, 10), (1100, 60), (925, 60)]
 )]  # fmt: skip
-
-
-@pytest.fixture
-def celery_app(redis_url: str) -> Iterator[Celery]:
-    app = make_celery(redis_url)
-    app.loader.import_default_modules()  # what a worker does at start: import worker.tasks
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def store(redis_url: str) -> Store:
-    return Store.from_url(redis_url)
 
 
 @pytest.fixture
@@ -204,7 +190,7 @@ def test_a_model_fitted_on_this_exact_data_is_not_refit(
     def no_fit(*args: object, **kwargs: object) -> None:
         raise AssertionError("refit of unchanged data")
 
-    monkeypatch.setattr(pipeline, "fit_model", no_fit)
+    monkeypatch.setattr(refits, "fit_model", no_fit)
     assert run(celery_app, task_names.REFIT, cid)["model_version"] == 1
 
 
@@ -212,7 +198,7 @@ def test_refit_runs_again_when_data_arrives_while_it_fits(
     celery_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.append_results(cid, SEED[:5])
-    real_fit = pipeline.fit_model
+    real_fit = refits.fit_model
     calls: list[int] = []
 
     def fit_while_results_arrive(space, objective, observations, **kwargs):  # type: ignore[no-untyped-def]
@@ -221,7 +207,7 @@ def test_refit_runs_again_when_data_arrives_while_it_fits(
             store.append_results(cid, SEED[5:])  # a post lands mid-fit
         return real_fit(space, objective, observations, **kwargs)
 
-    monkeypatch.setattr(pipeline, "fit_model", fit_while_results_arrive)
+    monkeypatch.setattr(refits, "fit_model", fit_while_results_arrive)
     outcome = run(celery_app, task_names.REFIT, cid)
     assert calls == [5, len(SEED)] and outcome["rounds"] == 2
     assert store.get_model(cid)["data_version"] == len(SEED)
@@ -327,50 +313,78 @@ def test_benchmarks_need_data(celery_app: Celery, store: Store, cid: str) -> Non
 
 
 def _record_fits(monkeypatch: pytest.MonkeyPatch, fail_warm: bool = False) -> list[dict]:
-    """Record how pipeline.fit calls kiln's fit_model (warm or cold); optionally fail warm fits."""
+    """Record how refits.fit calls kiln's fit_model (warm or cold); optionally fail warm fits."""
     calls: list[dict] = []
-    real = pipeline.fit_model
+    real = refits.fit_model
 
     def recorded(*args: object, **kwargs: object) -> object:
         n = len(args[2]) if len(args) > 2 else None  # type: ignore[arg-type]
         calls.append({"warm": kwargs.get("warm_start") is not None, "n": n, **kwargs})
         if fail_warm and kwargs.get("warm_start") is not None:
-            raise pipeline.KilnError("warm start refused")
+            raise refits.KilnError("warm start refused")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "fit_model", recorded)
+    monkeypatch.setattr(refits, "fit_model", recorded)
     return calls
 
 
 def test_a_refit_after_a_few_results_starts_from_the_stored_model(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(refits, "COLD_REFIT_MAX_POINTS", 0)  # the regime of large campaigns
     calls = _record_fits(monkeypatch)
     store.append_results(cid, SEED)
-    pipeline.fit_and_store(store, store.get_campaign(cid))
+    refits.fit_and_store(store, store.get_campaign(cid))
     store.append_results(cid, [row(20, 975, 120)])  # 9 results, the model saw 8 of them
-    _, version = pipeline.fit_and_store(store, store.get_campaign(cid))
+    _, version = refits.fit_and_store(store, store.get_campaign(cid))
     # 9 results are 12.5 % more than the cold fit saw: the warm start explores with restarts
-    explore = (True, pipeline.EXPLORE_RESTARTS)
+    explore = (True, refits.EXPLORE_RESTARTS)
     assert [(c["warm"], c.get("n_restarts")) for c in calls] == [(False, None), explore]
     assert version == 2 and store.get_model(cid)["data_version"] == 9
+
+
+def test_a_small_campaign_refits_warm_and_cold_and_keeps_the_better_likelihood(
+    store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record_fits(monkeypatch)
+    fitted: list[float] = []
+    real = refits.fit_model
+
+    def spy(*args: object, **kwargs: object) -> object:
+        model = real(*args, **kwargs)  # type: ignore[arg-type]
+        fitted.append(model.surrogate.log_marginal_likelihood_)  # type: ignore[attr-defined]
+        return model
+
+    monkeypatch.setattr(refits, "fit_model", spy)
+    store.append_results(cid, SEED)
+    refits.fit_and_store(store, store.get_campaign(cid))
+    store.append_results(cid, [row(20, 975, 120)])  # 9 <= COLD_REFIT_MAX_POINTS
+    refits.fit_and_store(store, store.get_campaign(cid))
+    assert [(c["warm"], c.get("n_restarts")) for c in calls] == [
+        (False, None),
+        (True, 0),
+        (False, None),
+    ]
+    stored = store.get_model(cid)["summary"]["log_marginal_likelihood"]
+    assert stored == pytest.approx(max(fitted[1:]))
 
 
 def test_a_warm_refit_explores_again_once_the_results_grew_by_a_tenth(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(refits, "COLD_REFIT_MAX_POINTS", 0)  # the regime of large campaigns
     calls = _record_fits(monkeypatch)
     grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0)][:22]
     rows = [row(i, t, m) for i, (t, m) in enumerate(grid)]
     store.append_results(cid, rows[:20])
-    pipeline.fit_and_store(store, store.get_campaign(cid))  # cold: explored at 20 results
+    refits.fit_and_store(store, store.get_campaign(cid))  # cold: explored at 20 results
     for i in (20, 21):  # 21 results: 5 % more, warm only; 22: 10 % more, warm with restarts
         store.append_results(cid, [rows[i]])
-        pipeline.fit_and_store(store, store.get_campaign(cid))
+        refits.fit_and_store(store, store.get_campaign(cid))
     assert [(c["warm"], c.get("n_restarts")) for c in calls] == [
         (False, None),
         (True, 0),
-        (True, pipeline.EXPLORE_RESTARTS),
+        (True, refits.EXPLORE_RESTARTS),
     ]
     assert store.get_model(cid, with_state=True)["state"]["explored_at"] == 22
 
@@ -380,12 +394,12 @@ def test_a_large_import_or_a_new_space_fits_cold(
 ) -> None:
     calls = _record_fits(monkeypatch)
     store.append_results(cid, SEED[:4])
-    pipeline.fit_and_store(store, store.get_campaign(cid))
+    refits.fit_and_store(store, store.get_campaign(cid))
     store.append_results(cid, SEED[4:])  # the model saw 4 of 8: too few to start from
-    pipeline.fit_and_store(store, store.get_campaign(cid))
+    refits.fit_and_store(store, store.get_campaign(cid))
     store.append_results(cid, [row(20, 975, 120)])
     campaign = {**store.get_campaign(cid), "space_version": 2}  # as after a PATCH of the ranges
-    pipeline.fit_and_store(store, campaign)
+    refits.fit_and_store(store, campaign)
     assert [c["warm"] for c in calls] == [False, False, False]
 
 
@@ -394,9 +408,9 @@ def test_a_failed_warm_fit_falls_back_to_a_cold_one(
 ) -> None:
     calls = _record_fits(monkeypatch, fail_warm=True)
     store.append_results(cid, SEED)
-    pipeline.fit_and_store(store, store.get_campaign(cid))
+    refits.fit_and_store(store, store.get_campaign(cid))
     store.append_results(cid, [row(20, 975, 120)])
-    _, version = pipeline.fit_and_store(store, store.get_campaign(cid))
+    _, version = refits.fit_and_store(store, store.get_campaign(cid))
     assert [c["warm"] for c in calls] == [False, True, False]
     assert version == 2
 
@@ -405,10 +419,10 @@ def test_a_campaign_larger_than_the_training_limit_fits_a_bounded_subset(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = _record_fits(monkeypatch)
-    monkeypatch.setenv("KILN_MAX_TRAINING_POINTS", "12")
+    limit = WorkerSettings.from_env({"KILN_MAX_TRAINING_POINTS": "12"}).max_training_points
     grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0)]
     store.append_results(cid, [row(i, t, m) for i, (t, m) in enumerate(grid)])
-    _, version = pipeline.fit_and_store(store, store.get_campaign(cid))
+    _, version = refits.fit_and_store(store, store.get_campaign(cid), limit)
     model = store.get_model(cid)
     assert version == 1 and model["data_version"] == len(grid) == 39
     assert calls[0]["n"] == 12 and model["summary"]["n_observations"] == 12

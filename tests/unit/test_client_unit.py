@@ -1,4 +1,4 @@
-"""kiln.client without a server: a requests adapter plays the server, so retries can be counted."""
+"""kiln_client.client without a server: a requests adapter plays the server, so retries can be counted."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from kiln.client import (
+from kiln_client.client import (
     AuthError,
     Client,
     ClientError,
@@ -271,13 +271,15 @@ def test_slices_and_predictions_send_their_arguments() -> None:
     }
 
 
-def test_from_env_reads_kiln_url_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_from_env_reads_kiln_url_and_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KILN_URL", "http://lab:9000/")
     monkeypatch.setenv("KILN_TOKEN", "t0k")
     client = Client.from_env(timeout=3)
     assert client.base_url == "http://lab:9000" and client.timeout == 3
     assert client.session.headers["Authorization"] == "Bearer t0k"
     monkeypatch.delenv("KILN_TOKEN")
+    monkeypatch.delenv("KILN_ADMIN_TOKEN", raising=False)
+    monkeypatch.setenv("KILN_TOKEN_FILE", str(tmp_path / "absent"))
     with pytest.raises(ClientError, match="KILN_TOKEN"):
         Client.from_env()
 
@@ -375,8 +377,8 @@ def test_removing_candidates_is_a_patch_retried_after_a_lost_connection() -> Non
 
 def test_the_cli_offers_every_candidate_status_the_domain_has() -> None:
     # The CLI stays light (no numpy at start-up), so it spells the statuses out: keep them equal.
-    from kiln.cli import candidates_list
     from kiln.pool import STATUSES
+    from kiln_client.cli import candidates_list
 
     option = next(p for p in candidates_list.params if p.name == "status")
     assert isinstance(option.type, click.Choice)

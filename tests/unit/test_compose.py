@@ -71,7 +71,9 @@ def test_worker_scales(compose: dict[str, Any]) -> None:
     command = (
         worker["command"] if isinstance(worker["command"], str) else " ".join(worker["command"])
     )
-    assert re.search(r"celery -A worker\.app worker -Q proposals,benchmarks\b", command)
+    assert re.search(
+        r"celery -A kiln_services\.worker\.app worker -Q proposals,benchmarks\b", command
+    )
     assert worker["build"] == compose["services"]["intake"]["build"], "one image for both"
     assert worker["environment"]["REDIS_URL"] == "redis://redis:6379/0"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack.stack import Stack, admin_token, choose_redis_port, port_is_free
-from instrument.demo import best_result, completed_iterations
+from kiln_client.demo import best_result, completed_iterations
+from kiln_services.devstack.stack import Stack, admin_token, choose_redis_port, port_is_free
 
 
 def test_redis_port_falls_back_when_the_preferred_one_is_taken() -> None:

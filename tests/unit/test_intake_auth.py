@@ -8,9 +8,9 @@ import fakeredis
 import pytest
 from flask import Flask
 
-from intake import create_app
-from intake.auth import digest, grants
-from store import Keys, Store
+from kiln_services.intake import create_app
+from kiln_services.intake.auth import digest, grants
+from kiln_services.store import Keys, Store
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intake.domain import LINE_KEY, csv_errors, parse_csv, results_from_csv
-from intake.errors import InvalidRequest, flatten_messages
+from kiln_services.intake.domain import LINE_KEY, csv_errors, parse_csv, results_from_csv
+from kiln_services.intake.errors import InvalidRequest, flatten_messages
 
 CAMPAIGN = {
     "parameters": [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intake import domain
-from intake.errors import InvalidRequest
+from kiln_services.intake import domain
+from kiln_services.intake.errors import InvalidRequest
 
 
 def campaign(high: float, transform: str = "none") -> dict:

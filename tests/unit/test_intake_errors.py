@@ -6,11 +6,11 @@ import fakeredis
 import pytest
 from flask import Flask
 
-from devstack.redis_server import free_port
-from intake import create_app
-from intake.errors import field_path, flatten_messages, to_problem
 from kiln.errors import InvalidObservationError, OutsideSpaceError, SpaceError
-from store import SampleConflict, Store
+from kiln_services.devstack.redis_server import free_port
+from kiln_services.intake import create_app
+from kiln_services.intake.errors import field_path, flatten_messages, to_problem
+from kiln_services.store import SampleConflict, Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 

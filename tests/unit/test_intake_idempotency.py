@@ -5,7 +5,7 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from store import Keys, Store
+from kiln_services.store import Keys, Store
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import math
 import pytest
 from marshmallow import ValidationError
 
-from intake.schemas import CampaignIn, ProposalRequestIn, ResultIn, ResultsIn
+from kiln_services.intake.schemas import CampaignIn, ProposalRequestIn, ResultIn, ResultsIn
 
 ROW = {"sample_id": "S1", "parameters": {"x": 1.0}, "objective": 2.0}
 

@@ -1,1 +1,0 @@
-"""A virtual instrument that drives Kiln's HTTP API as a lab would (`python -m instrument`)."""

@@ -1,0 +1,33 @@
+"""Benchmarks: virtual experiments on a campaign's data, fanned out over the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+
+from kiln_services.intake import enqueue
+from kiln_services.intake.extensions import get_store, get_tasks
+from kiln_services.intake.parsing import Blueprint
+from kiln_services.intake.schemas import BenchmarkIn, JobOut
+
+blp = Blueprint(
+    "benchmarks",
+    __name__,
+    url_prefix="/api/v1/campaigns",
+    description="Virtual experiments (model selection) on a campaign's data",
+)
+
+
+@blp.route("/<campaign_id>/benchmarks")
+class Benchmarks(MethodView):
+    @blp.arguments(BenchmarkIn)
+    @blp.response(202, JobOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict, int, dict[str, str]]:
+        """Start virtual experiments comparing strategies on the campaign's results."""
+        store = get_store()
+        campaign = store.get_campaign(campaign_id)
+        job = enqueue.request_benchmark(store, get_tasks(), campaign, body)
+        return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}

@@ -1,0 +1,101 @@
+"""Campaigns: create (admin), list and read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, url_for
+from flask.views import MethodView
+
+from kiln_services.intake import enqueue
+from kiln_services.intake.auth import requires
+from kiln_services.intake.domain import campaign_definition, campaign_update
+from kiln_services.intake.extensions import get_store, get_tasks
+from kiln_services.intake.parsing import Blueprint
+from kiln_services.intake.schemas import (
+    CampaignIn,
+    CampaignOut,
+    CampaignPageOut,
+    CampaignPatchIn,
+    PageArgs,
+)
+from kiln_services.store import CampaignNotFound
+
+blp = Blueprint(
+    "campaigns", __name__, url_prefix="/api/v1/campaigns", description="Optimisation campaigns"
+)
+
+
+def with_counts(campaign: dict[str, Any]) -> dict[str, Any]:
+    """A campaign as GET shows it: with its counters."""
+    return {**campaign, "counts": get_store().counts(campaign["id"])}
+
+
+def _only(campaign_id: str, offset: int) -> tuple[list[dict[str, Any]], int]:
+    try:
+        campaign = get_store().get_campaign(campaign_id)
+    except CampaignNotFound:
+        return [], 0
+    return ([campaign] if offset == 0 else []), 1
+
+
+@blp.route("")
+class Campaigns(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, CampaignPageOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List campaigns, oldest first."""
+        limited = (getattr(g, "token", None) or {}).get("campaign_id")
+        if limited:  # a token limited to one campaign sees only that one
+            items, total = _only(limited, args["offset"])
+        else:
+            items, total = get_store().list_campaigns(args["offset"], args["limit"])
+        end = args["offset"] + len(items)
+        return {
+            "items": [with_counts(c) for c in items],
+            "offset": args["offset"],
+            "limit": args["limit"],
+            "total": total,
+            "next": url_for(".Campaigns", offset=end, limit=args["limit"])
+            if end < total and items
+            else None,
+        }
+
+    @requires("admin")
+    @blp.arguments(CampaignIn)
+    @blp.response(201, CampaignOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Create a campaign from a definition or a preset."""
+        campaign = get_store().create_campaign(campaign_definition(body))
+        location = url_for(".Campaign", campaign_id=campaign["id"])
+        return with_counts(campaign), 201, {"Location": location}
+
+
+@blp.route("/<campaign_id>")
+class Campaign(MethodView):
+    @blp.response(200, CampaignOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, campaign_id: str) -> dict[str, Any]:
+        """Read a campaign with its space version and counts."""
+        return with_counts(get_store().get_campaign(campaign_id))
+
+    @requires("admin")
+    @blp.arguments(CampaignPatchIn)
+    @blp.response(200, CampaignOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def patch(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
+        """Change ranges (a new space version; all data kept) or the strategy."""
+        store = get_store()
+        changed: list[bool] = []
+
+        def change(current: dict[str, Any]) -> dict[str, Any]:
+            updated, space_changed = campaign_update(current, body)
+            changed[:] = [space_changed]
+            return updated
+
+        campaign = store.update_campaign(campaign_id, change)
+        if changed[0] and store.data_version(campaign_id):
+            enqueue.request_refit(store, get_tasks(), campaign_id)  # the encoding changed
+        return with_counts(campaign)

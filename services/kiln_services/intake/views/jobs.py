@@ -1,0 +1,25 @@
+"""Jobs: the state of work the workers do (queued, running, done with a result, failed with why)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from kiln_services.intake.auth import check_campaign
+from kiln_services.intake.extensions import get_store
+from kiln_services.intake.parsing import Blueprint
+from kiln_services.intake.schemas import JobOut
+
+blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Background jobs")
+
+
+@blp.route("/<job_id>")
+class Job(MethodView):
+    @blp.response(200, JobOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, job_id: str) -> dict[str, Any]:
+        """Read a job (proposals or benchmarks): queued, running, done or failed."""
+        job = get_store().get_job(job_id)
+        check_campaign(job.get("campaign_id"))
+        return job

@@ -1,0 +1,334 @@
+"""Proposals and the model behind them.
+
+Request a batch (202 + job), read the latest batch (ETag, long-poll), list the proposal ledger,
+withdraw a proposal; read the model's summary, predict at points, and draw a 2-D slice. The
+predictions are computed here from the stored model with numpy (kiln.insight, imported on first
+use): no job, and never scikit-learn in the web process.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from flask.views import MethodView
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from kiln_services.intake import enqueue, longpoll
+from kiln_services.intake.errors import ApiProblem
+from kiln_services.intake.extensions import get_store, get_tasks
+from kiln_services.intake.parsing import Blueprint
+from kiln_services.intake.schemas import (
+    ACQUISITIONS,
+    BatchOut,
+    JobOut,
+    LatestQueryArgs,
+    ModelOut,
+    PageArgs,
+    PageOut,
+    ProposalOut,
+    ProposalRequestIn,
+    StrictSchema,
+)
+
+blp = Blueprint(
+    "proposals",
+    __name__,
+    url_prefix="/api/v1/campaigns",
+    description="Proposed experiments and the model behind them",
+)
+
+
+STATUSES = ("pending", "measured", "withdrawn", "expired")
+
+
+class LedgerProposalOut(ProposalOut):
+    provenance = fields.Dict(
+        metadata={
+            "description": "how it was made: model, data (and sha256), space versions, "
+            "acquisition and its settings, kernel hyperparameters"
+        }
+    )
+    reason = fields.String(metadata={"description": "why it was withdrawn"})
+
+
+class LedgerBatchOut(BatchOut):
+    provenance = fields.Dict()
+    proposals = fields.List(fields.Nested(LedgerProposalOut))
+
+
+class ProposalPageArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class ProposalPageOut(PageOut):
+    items = fields.List(fields.Nested(LedgerProposalOut))
+
+
+class PredictIn(StrictSchema):
+    points = fields.List(
+        fields.Dict(keys=fields.String(), values=fields.Raw()),
+        required=True,
+        validate=validate.Length(min=1, max=10_000),
+        metadata={"description": "parameter objects, as in a result"},
+    )
+    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
+    kappa = fields.Float(allow_nan=False, validate=validate.Range(min=0))
+    xi = fields.Float(allow_nan=False, validate=validate.Range(min=0))
+
+
+class PredictionOut(Schema):
+    parameters = fields.Dict()
+    mean = fields.Float(allow_none=True)
+    std = fields.Float(allow_none=True)
+    acquisition_value = fields.Float(allow_none=True)
+    probability_of_success = fields.Float()
+
+
+class PredictOut(Schema):
+    campaign_id = fields.String()
+    model_version = fields.Integer()
+    data_version = fields.Integer()
+    space_version = fields.Integer()
+    acquisition = fields.String()
+    unit = fields.String(allow_none=True)
+    predictions = fields.List(fields.Nested(PredictionOut))
+
+
+class SliceArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE  # fixed.<parameter>=value pairs are read from the query string
+
+    x = fields.String(required=True)
+    y = fields.String(required=True)
+    points = fields.Integer(validate=validate.Range(min=2, max=101))
+    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
+
+
+class SliceOut(Schema):
+    campaign_id = fields.String()
+    model_version = fields.Integer()
+    data_version = fields.Integer()
+    space_version = fields.Integer()
+    x = fields.Dict()
+    y = fields.Dict()
+    fixed = fields.Dict()
+    objective = fields.Dict()
+    acquisition_name = fields.String()
+    mean = fields.List(fields.List(fields.Float(allow_none=True)))
+    std = fields.List(fields.List(fields.Float(allow_none=True)))
+    acquisition = fields.List(fields.List(fields.Float(allow_none=True)))
+    probability_of_success = fields.List(fields.List(fields.Float()), allow_none=True)
+    observations = fields.List(fields.Dict())
+    best_observed = fields.Dict()
+
+
+def etag_of(batch_id: str | None, revision: int) -> str | None:
+    """The ETag of a campaign's latest batch: its id and the ledger revision."""
+    return f'"{batch_id}.{revision}"' if batch_id else None
+
+
+def etag_matches(header: str | None, etag: str | None) -> bool:
+    """True when an If-None-Match header names the current ETag (or '*' and one exists)."""
+    if not header or etag is None:
+        return False
+    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+@blp.route("/<campaign_id>/proposals")
+class Proposals(MethodView):
+    @blp.arguments(ProposalPageArgs, location="query")
+    @blp.response(200, ProposalPageOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
+        """List the proposal ledger, oldest first; ?status=pending lists those in flight."""
+        store = get_store()
+        store.get_campaign(campaign_id)
+        offset, limit, status = args["offset"], args["limit"], args.get("status")
+        items, total = store.list_proposals(campaign_id, status, offset, limit)
+        end = offset + len(items)
+        query = {"offset": end, "limit": limit, **({"status": status} if status else {})}
+        return {
+            "items": items,
+            "offset": offset,
+            "limit": limit,
+            "total": total,
+            "next": url_for(".Proposals", campaign_id=campaign_id, **query)
+            if end < total and items
+            else None,
+        }
+
+    @blp.arguments(ProposalRequestIn)
+    @blp.response(202, JobOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict, int, dict[str, str]]:
+        """Ask the workers for a batch of proposals."""
+        store = get_store()
+        campaign = store.get_campaign(campaign_id)
+        job = enqueue.request_batch(store, get_tasks(), campaign, body)
+        return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}
+
+
+@blp.route("/<campaign_id>/proposals/latest")
+class LatestProposals(MethodView):
+    @blp.arguments(LatestQueryArgs, location="query")
+    @blp.response(200, LedgerBatchOut)
+    @blp.alt_response(304, description="Unchanged (If-None-Match) after the wait")
+    @blp.alt_response(404, description="No batch yet")
+    @blp.alt_response(
+        429, description="Too many clients wait already (per process): poll after Retry-After"
+    )
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, args: dict[str, Any], campaign_id: str) -> Any:
+        """Read the latest batch; with ?wait=S and If-None-Match, wait for a new one."""
+        store = get_store()
+        store.get_campaign(campaign_id)
+        wait = min(args["wait"], float(current_app.config["KILN_LONG_POLL_MAX_S"]))
+        interval = float(current_app.config["KILN_LONG_POLL_INTERVAL_S"])
+        seen = request.headers.get("If-None-Match")
+        deadline = time.monotonic() + wait
+
+        def look() -> tuple[str | None, str | None, bool]:
+            # Two cheap reads per poll; the batch itself is loaded once, when it is sent.
+            batch_id, revision = store.proposals_state(campaign_id)
+            etag = etag_of(batch_id, revision)
+            return batch_id, etag, etag is not None and not etag_matches(seen, etag)
+
+        batch_id, etag, changed = look()
+        if not changed and wait > 0:
+            # Waiting holds a thread: only a few requests per process may (429 beyond them).
+            with longpoll.waiting_slot():
+                while not changed and time.monotonic() < deadline:
+                    time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+                    batch_id, etag, changed = look()
+        if batch_id is None:
+            raise ApiProblem(
+                404,
+                "Not Found",
+                "no batch yet: post results (a batch follows automatically) or POST proposals",
+                kind="no-batch",
+            )
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if not changed:
+            return Response(status=304, headers=headers)
+        return store.get_batch(campaign_id, batch_id), 200, headers
+
+
+@blp.route("/<campaign_id>/proposals/<proposal_id>")
+class Proposal(MethodView):
+    @blp.response(200, LedgerProposalOut)
+    @blp.alt_response(409, description="Not pending any more")
+    @blp.doc(security=[{"bearerAuth": []}])
+    def delete(self, campaign_id: str, proposal_id: str) -> dict[str, Any]:
+        """Withdraw a pending proposal."""
+        store = get_store()
+        store.get_campaign(campaign_id)
+        return store.withdraw_proposal(campaign_id, proposal_id)
+
+
+@blp.route("/<campaign_id>/model")
+class Model(MethodView):
+    @blp.response(200, ModelOut)
+    @blp.alt_response(404, description="No model fitted yet")
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, campaign_id: str) -> dict[str, Any]:
+        """Read the summary of the campaign's latest model."""
+        store = get_store()
+        store.get_campaign(campaign_id)
+        model = store.get_model(campaign_id)
+        if model is None:
+            raise ApiProblem(
+                404,
+                "Not Found",
+                "no model yet: one is fitted after results are posted",
+                kind="no-model",
+            )
+        return {**model, "campaign_id": campaign_id}
+
+
+def stored_model(campaign_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The campaign and its latest model (with its state), or a 404 problem."""
+    store = get_store()
+    campaign = store.get_campaign(campaign_id)
+    model = store.get_model(campaign_id, with_state=True)
+    if model is None:
+        raise ApiProblem(
+            404,
+            "Not Found",
+            "no model yet: one is fitted after results are posted",
+            kind="no-model",
+        )
+    return campaign, model
+
+
+def reader_of(model: dict[str, Any]) -> Any:
+    """The stored model rebuilt for prediction (numpy/scipy only; imported on first use)."""
+    from kiln.insight import ModelReader
+
+    return ModelReader.from_state(model["state"])
+
+
+def strategy_of(campaign: dict[str, Any], overrides: dict[str, Any]) -> Any:
+    """The campaign's strategy with a request's acquisition settings."""
+    from kiln.strategy import Strategy
+
+    return Strategy.from_dict({**campaign["strategy"], **overrides})
+
+
+def versions_of(campaign_id: str, model: dict[str, Any]) -> dict[str, Any]:
+    """The ids and versions a model answer carries."""
+    keys = ("model_version", "data_version", "space_version")
+    return {"campaign_id": campaign_id, **{k: model[k] for k in keys}}
+
+
+@blp.route("/<campaign_id>/predict")
+class Predict(MethodView):
+    @blp.arguments(PredictIn)
+    @blp.response(200, PredictOut)
+    @blp.alt_response(404, description="No model fitted yet")
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
+        """Predict mean, std and acquisition value at points from the latest model."""
+        campaign, model = stored_model(campaign_id)
+        overrides = {k: body[k] for k in ("acquisition", "kappa", "xi") if k in body}
+        strategy = strategy_of(campaign, overrides)
+        reader = reader_of(model)
+        return {
+            **versions_of(campaign_id, model),
+            "acquisition": strategy.acquisition,
+            "unit": reader.objective.unit,
+            "predictions": reader.predict(body["points"], strategy),
+        }
+
+
+def _query_value(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text  # a categorical label
+
+
+@blp.route("/<campaign_id>/model/slice")
+class ModelSlice(MethodView):
+    @blp.arguments(SliceArgs, location="query")
+    @blp.response(200, SliceOut)
+    @blp.alt_response(404, description="No model fitted yet")
+    @blp.doc(
+        security=[{"bearerAuth": []}],
+        description="Two parameters vary on a grid; fix others with fixed.<name>=value "
+        "(default: the best observed sample's values).",
+    )
+    def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
+        """Draw a 2-D slice of the model's mean and acquisition (like the study's Figure 2)."""
+        campaign, model = stored_model(campaign_id)
+        fixed = {
+            key.removeprefix("fixed."): _query_value(value)
+            for key, value in request.args.items()
+            if key.startswith("fixed.")
+        }
+        overrides = {"acquisition": args["acquisition"]} if "acquisition" in args else {}
+        strategy = strategy_of(campaign, overrides)
+        sliced = reader_of(model).slice(args["x"], args["y"], strategy, fixed, args.get("points"))
+        return {**versions_of(campaign_id, model), **sliced}

@@ -1,0 +1,118 @@
+"""Results: post (all-or-nothing, idempotent by sample_id; JSON or CSV) and list/export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, url_for
+from flask.views import MethodView
+from marshmallow import ValidationError
+
+from kiln_services.intake import domain, enqueue
+from kiln_services.intake.errors import InvalidRequest, flatten_messages
+from kiln_services.intake.extensions import get_store, get_tasks
+from kiln_services.intake.parsing import Blueprint
+from kiln_services.intake.schemas import (
+    ResultIn,
+    ResultPageOut,
+    ResultsIn,
+    ResultsPostOut,
+    ResultsQueryArgs,
+)
+
+blp = Blueprint("results", __name__, url_prefix="/api/v1/campaigns", description="Measured results")
+
+_DEFAULT_PAGE = 100
+
+
+def _rows(campaign: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
+    if "results" in body:
+        return domain.validate_results(campaign, _capped(body["results"]))
+    rows = _capped(body["csv"])
+    column = domain.objective_column(campaign, list(rows[0]))
+    try:
+        mapped = domain.results_from_csv(campaign, rows)
+        try:
+            loaded = ResultIn(many=True).load(mapped)
+        except ValidationError as exc:
+            raise InvalidRequest(flatten_messages(exc.messages, "results")) from exc
+        return domain.validate_results(campaign, loaded)
+    except InvalidRequest as exc:
+        raise domain.csv_problem(exc, rows, column) from exc
+
+
+def _capped(rows: list[Any]) -> list[Any]:
+    limit = current_app.config["KILN_MAX_RESULTS_PER_REQUEST"]
+    if len(rows) > limit:
+        raise InvalidRequest({"results": [f"at most {limit} results per request"]})
+    return rows
+
+
+@blp.route("/<campaign_id>/results")
+class Results(MethodView):
+    @blp.arguments(
+        ResultsIn,
+        description="One result, {'results': [...]}, a bare array, or text/csv with a header "
+        "(sample_id, parameter names, the objective's name or 'objective', other columns are "
+        "measurements).",
+    )
+    @blp.response(201, ResultsPostOut, description="New results stored")
+    @blp.alt_response(200, schema=ResultsPostOut, description="All duplicates: nothing new")
+    @blp.alt_response(409, description="A sample_id exists with a different payload")
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict[str, Any], int]:
+        """Store results for a campaign."""
+        store, tasks = get_store(), get_tasks()
+        campaign = store.get_campaign(campaign_id)
+        valid = _rows(campaign, body)
+        # Storing sets the refit flag in the same step (one round trip less per post).
+        outcome = store.append_results(
+            campaign_id, valid, mark_refit_ttl_s=enqueue.refit_flag_ttl()
+        )
+        if outcome.stored:
+            enqueued = outcome.refit_marked and enqueue.send_refit(store, tasks, campaign_id)
+        else:
+            enqueued = enqueue.refit_if_stale(store, tasks, campaign_id, outcome.data_version)
+        answer = {
+            "stored": outcome.stored,
+            "duplicates": outcome.duplicates,
+            "data_version": outcome.data_version,
+            "flags": [
+                {"index": i, "sample_id": row["sample_id"], "flags": row["flags"]}
+                for i, row in enumerate(valid)
+                if row["flags"]
+            ],
+            "measured_proposals": outcome.measured_proposals,
+            "refit_enqueued": enqueued,
+        }
+        return answer, 201 if outcome.stored else 200
+
+    @blp.arguments(ResultsQueryArgs, location="query")
+    @blp.response(200, ResultPageOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, args: dict[str, Any], campaign_id: str) -> Any:
+        """List a campaign's results, oldest first (paged); ?format=csv exports text/csv."""
+        store = get_store()
+        campaign = store.get_campaign(campaign_id)
+        offset, limit = args["offset"], args.get("limit")
+        if args["format"] == "csv":
+            items = store.list_results(campaign_id, offset, limit)
+            return Response(
+                domain.results_to_csv(campaign, items),
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{campaign_id}.csv"'},
+            )
+        limit = limit or _DEFAULT_PAGE
+        total = store.data_version(campaign_id)
+        items = store.list_results(campaign_id, offset, limit)
+        end = offset + len(items)
+        return {
+            "items": items,
+            "offset": offset,
+            "limit": limit,
+            "total": total,
+            "data_version": total,
+            "next": url_for(".Results", campaign_id=campaign_id, offset=end, limit=limit)
+            if end < total and items
+            else None,
+        }

@@ -1,0 +1,172 @@
+"""Campaigns: definitions, their space history, listing and counters."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import redis
+
+from kiln.ledger import PENDING, WITHDRAWN, outside_reason
+from kiln.pool import outside_reason as pool_outside_reason
+from kiln.space import SearchSpace
+from kiln_services.store.base import WATCH_RETRIES, dumps, utcnow
+from kiln_services.store.candidates import CandidatesMixin, validated_candidates
+from kiln_services.store.errors import CampaignNotFound
+from kiln_services.store.keys import Keys
+
+
+class CampaignsMixin(CandidatesMixin):
+    """Campaign reads and writes."""
+
+    def create_campaign(self, definition: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a validated campaign definition; return it with id, space_version, created_at.
+
+        A ``"candidates"`` list (the campaign's pool) is checked against its parameters
+        (:func:`store.candidates.validated_candidates`) and stored apart from the record in the
+        same transaction; the returned campaign does not carry the rows.
+
+        Raises:
+            CandidateError: For a bad or duplicate candidate row; nothing is stored.
+        """
+        cid = uuid.uuid4().hex
+        doc = {
+            **{k: v for k, v in definition.items() if k != "candidates"},
+            "id": cid,
+            "space_version": int(definition.get("space_version", 1)),
+            "created_at": utcnow(),
+        }
+        rows = definition.get("candidates")
+        clean = validated_candidates(doc, rows) if rows is not None else []
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(Keys.campaign(cid), dumps(doc))
+            pipe.zadd(Keys.campaigns, {cid: time.time()})
+            if clean:
+                names = [p["name"] for p in doc["parameters"]]
+                self._write_rows(pipe, cid, names, clean, 0)  # CandidatesMixin, in Store
+            pipe.execute()
+        return doc
+
+    def update_campaign(
+        self, cid: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Replace a campaign by `change(current)`, atomically against concurrent updates.
+
+        A new space version also appends the replaced space to the campaign's space history
+        and, in the same transaction, withdraws the pending proposals that are not candidates
+        of the new space, each with the reason (``"reason"`` on the proposal). Every result
+        stays: it keeps training the model.
+        """
+        key = Keys.campaign(cid)
+        proposals_key, pending_key = Keys.proposals(cid), Keys.pending(cid)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(key, proposals_key, pending_key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        raise CampaignNotFound(cid)
+                    current = json.loads(raw)
+                    updated = {**change(current), "id": cid, "created_at": current["created_at"]}
+                    updated["updated_at"] = utcnow()
+                    new_space = updated.get("space_version") != current.get("space_version")
+                    withdrawn = self._outside_new_space(pipe, cid, updated) if new_space else {}
+                    pipe.multi()
+                    pipe.set(key, dumps(updated))
+                    if withdrawn:
+                        pipe.hset(proposals_key, mapping=withdrawn)
+                        pipe.srem(pending_key, *withdrawn)
+                        pipe.incr(Keys.proposals_rev(cid))
+                    if new_space:
+                        pipe.rpush(
+                            Keys.spaces(cid),
+                            dumps(
+                                {
+                                    "space_version": current.get("space_version", 1),
+                                    "parameters": current["parameters"],
+                                    "replaced_at": updated["updated_at"],
+                                }
+                            ),
+                        )
+                    pipe.execute()
+                    return updated
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("campaign could not be updated: too much contention")
+
+    def _outside_new_space(
+        self, pipe: redis.client.Pipeline, cid: str, campaign: Mapping[str, Any]
+    ) -> dict[str, str]:
+        # Pending proposals (read under WATCH) that the new space rules out, as withdrawn JSON.
+        space = SearchSpace.from_dict(
+            {"parameters": campaign["parameters"], "version": campaign.get("space_version", 1)}
+        )
+        ids = sorted(pipe.smembers(Keys.pending(cid)))
+        out: dict[str, str] = {}
+        now = utcnow()
+        for raw in pipe.hmget(Keys.proposals(cid), ids) if ids else []:
+            if raw is None:
+                continue
+            proposal = json.loads(raw)
+            if proposal.get("status") != PENDING:
+                continue
+            # A pool row is run as it is: steps do not apply to it, only ranges and listed values.
+            check = (
+                pool_outside_reason
+                if isinstance(proposal.get("candidate"), int)
+                else outside_reason
+            )
+            reason = check(space, proposal["parameters"])
+            if reason is not None:
+                out[proposal["id"]] = dumps(
+                    {**proposal, "status": WITHDRAWN, "withdrawn_at": now, "reason": reason}
+                )
+        return out
+
+    def space_history(self, cid: str) -> list[dict[str, Any]]:
+        """The campaign's earlier spaces, oldest first."""
+        return [json.loads(raw) for raw in self.redis.lrange(Keys.spaces(cid), 0, -1)]
+
+    def get_campaign(self, cid: str) -> dict[str, Any]:
+        """Return a campaign or raise CampaignNotFound."""
+        raw = self.redis.get(Keys.campaign(cid))
+        if raw is None:
+            raise CampaignNotFound(cid)
+        return json.loads(raw)
+
+    def list_campaigns(self, offset: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
+        """Return a page of campaigns, oldest first, and the total count."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(Keys.campaigns, offset, offset + limit - 1)
+            pipe.zcard(Keys.campaigns)
+            ids, total = pipe.execute()
+        if not ids:
+            return [], int(total)
+        raws = self.redis.mget([Keys.campaign(cid) for cid in ids])
+        return [json.loads(raw) for raw in raws if raw is not None], int(total)
+
+    def counts(self, cid: str) -> dict[str, Any]:
+        """Return the campaign's counters: results, pending/total proposals, batches, model,
+        candidate rows (0 without a pool).
+
+        Pending proposals past their time-to-live are retired first, so they do not count.
+        """
+        n_pending = len(self.pending_proposals(cid))  # ProposalsMixin, composed in Store
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.llen(Keys.results(cid))
+            pipe.hlen(Keys.proposals(cid))
+            pipe.llen(Keys.batches(cid))
+            pipe.hget(Keys.model(cid), "model_version")
+            pipe.llen(Keys.candidates(cid))
+            n_results, n_proposals, n_batches, model_version, n_candidates = pipe.execute()
+        return {
+            "results": int(n_results),
+            "proposals_pending": int(n_pending),
+            "proposals": int(n_proposals),
+            "batches": int(n_batches),
+            "model_version": int(model_version) if model_version is not None else None,
+            "candidates": int(n_candidates),
+        }

@@ -1,0 +1,177 @@
+"""Jobs: background work that a client follows (state, result, progress, fan-out chunks)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+
+from kiln_services.store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
+from kiln_services.store.errors import JobNotFound
+from kiln_services.store.keys import Keys
+
+JOB_QUEUED = "queued"
+JOB_RUNNING = "running"
+JOB_DONE = "done"
+JOB_FAILED = "failed"
+
+
+def done_fields(result: Mapping[str, Any] | None) -> dict[str, str]:
+    """The fields of a job hash that say it is done with `result`."""
+    return {
+        "state": JOB_DONE,
+        "finished_at": utcnow(),
+        "error": "",
+        "result": dumps(result) if result is not None else "",
+    }
+
+
+class JobsMixin(StoreBase):
+    """Job reads and writes."""
+
+    def create_job(
+        self,
+        kind: str,
+        campaign_id: str | None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        job_id: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Create a queued job; with an explicit job_id, only once. Returns (job, created)."""
+        jid = job_id or uuid.uuid4().hex
+        key = Keys.job(jid)
+        record = {
+            "id": jid,
+            "kind": kind,
+            "campaign_id": campaign_id or "",
+            "state": JOB_QUEUED,
+            "params": dumps(dict(params or {})),
+            "created_at": utcnow(),
+        }
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(key)
+                    if pipe.exists(key):
+                        pipe.unwatch()
+                        return self.get_job(jid), False
+                    pipe.multi()
+                    pipe.hset(key, mapping=record)
+                    pipe.execute()
+                    return self.get_job(jid), True
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("job could not be created: too much contention")
+
+    def get_job(self, jid: str) -> dict[str, Any]:
+        """Return a job (result and params decoded) or raise JobNotFound."""
+        raw = self.redis.hgetall(Keys.job(jid))
+        if not raw:
+            raise JobNotFound(jid)
+        return {
+            "id": raw["id"],
+            "kind": raw["kind"],
+            "campaign_id": raw.get("campaign_id") or None,
+            "state": raw["state"],
+            "params": json.loads(raw.get("params") or "{}"),
+            "result": json.loads(raw["result"]) if raw.get("result") else None,
+            "error": raw.get("error") or None,
+            "created_at": raw.get("created_at"),
+            "started_at": raw.get("started_at"),
+            "finished_at": raw.get("finished_at"),
+            "progress": json.loads(raw["progress"]) if raw.get("progress") else None,
+        }
+
+    def job_running(self, jid: str, worker: str = "") -> None:
+        """Mark a job running (again, after a redelivery), on `worker` (its name) if known."""
+        self.redis.hset(
+            Keys.job(jid), mapping={"state": JOB_RUNNING, "started_at": utcnow(), "worker": worker}
+        )
+
+    def job_worker(self, jid: str) -> str | None:
+        """The worker that last started the job ("" if unknown), or None if it never started."""
+        return self.redis.hget(Keys.job(jid), "worker")
+
+    def requeue_job(self, jid: str) -> bool:
+        """Put a failed job back to queued (to be sent again); False unless it had failed."""
+        key = Keys.job(jid)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(key)
+                    if pipe.hget(key, "state") != JOB_FAILED:
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, mapping={"state": JOB_QUEUED, "error": "", "finished_at": ""})
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("job could not be requeued: too much contention")
+
+    def job_done(self, jid: str, result: Mapping[str, Any] | None) -> None:
+        """Mark a job done with its result."""
+        self.redis.hset(Keys.job(jid), mapping=done_fields(result))
+
+    def job_failed(self, jid: str, error: str) -> None:
+        """Mark a job failed with the reason."""
+        self.redis.hset(
+            Keys.job(jid), mapping={"state": JOB_FAILED, "finished_at": utcnow(), "error": error}
+        )
+
+    def set_job_plan(self, jid: str, plan: Mapping[str, Any]) -> bool:
+        """Record a fan-out job's plan once (a redelivered planner keeps the first); True if new."""
+        return bool(self.redis.hsetnx(Keys.job(jid), "plan", dumps(plan)))
+
+    def job_plan(self, jid: str) -> dict[str, Any] | None:
+        """The plan of a fan-out job, or None."""
+        raw = self.redis.hget(Keys.job(jid), "plan")
+        return None if raw is None else json.loads(raw)
+
+    def save_chunk(self, jid: str, index: int, outcome: Any, total: int) -> int:
+        """Store one chunk's outcome (idempotent by index); return how many chunks are done.
+
+        The job's progress counts work items (``done``/``total``) as well as chunks.
+        """
+        size = len(outcome) if isinstance(outcome, list) else 1
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(Keys.job_chunks(jid), str(index), dumps(outcome))
+            pipe.hset(Keys.job_chunk_sizes(jid), str(index), size)
+            pipe.hlen(Keys.job_chunks(jid))
+            pipe.hvals(Keys.job_chunk_sizes(jid))
+            pipe.hget(Keys.job(jid), "progress")
+            _, _, done, sizes, before = pipe.execute()
+        items = json.loads(before).get("total") if before else None
+        progress = {
+            "done": sum(int(v) for v in sizes),
+            "total": items,
+            "chunks_done": int(done),
+            "chunks_total": total,
+        }
+        self.redis.hset(Keys.job(jid), "progress", dumps(progress))
+        return int(done)
+
+    def set_job_progress(
+        self, jid: str, done: int, total: int, chunks_total: int, *, chunks_done: int = 0
+    ) -> None:
+        """Record a fan-out job's progress: ``done`` of ``total`` work items."""
+        progress = {
+            "done": done,
+            "total": total,
+            "chunks_done": chunks_done,
+            "chunks_total": chunks_total,
+        }
+        self.redis.hset(Keys.job(jid), "progress", dumps(progress))
+
+    def job_chunks(self, jid: str) -> dict[int, Any]:
+        """Every stored chunk outcome of a fan-out job, by index."""
+        raw = self.redis.hgetall(Keys.job_chunks(jid))
+        return {int(k): json.loads(v) for k, v in raw.items()}
+
+    def claim_job_finish(self, jid: str) -> bool:
+        """Let exactly one of the chunks that see the job complete write its result."""
+        return bool(self.redis.hsetnx(Keys.job(jid), "finishing", utcnow()))

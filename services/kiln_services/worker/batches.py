@@ -1,0 +1,211 @@
+"""Batches, around the pure kiln calls: load the campaign, its model and pool, propose, store.
+
+Batches are keyed by their job id, so a task that is redelivered after a crash stores nothing
+twice; batches of one campaign are made one at a time under a lock that names its worker
+(`owner`, see `worker.recovery`). When the model cannot make a batch, a space-filling design that
+says why is stored instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kiln.errors import KilnError
+from kiln.feasibility import FeasibilityModel, fit_feasibility
+from kiln.ledger import data_hash, provenance
+from kiln.objective import Objective
+from kiln.pool import CandidatePool
+from kiln.propose import FittedModel, propose
+from kiln.space import SearchSpace
+from kiln.strategy import Strategy
+from kiln_services.store import Store
+from kiln_services.worker.refits import NUMERIC_FAILURES, observations_of, seed_of, space_of
+
+log = logging.getLogger(__name__)
+
+#: Seconds between attempts of a batch that found the campaign's batch lock taken.
+PROPOSE_RETRY_S = 1
+#: How long the batch lock lives: longer than a batch takes, short enough to outlive a crash.
+PROPOSE_LOCK_TTL_MS = 120_000
+
+
+def propose_for_job(store: Store, job_id: str, owner: str = "") -> dict[str, Any]:
+    """Compute and store the batch a job asks for; the batch id is the job id.
+
+    Batches of one campaign are made one at a time (a lock), so each sees the proposals of the
+    one before as pending and proposes other experiments. Returns ``{"skipped": ...}`` when
+    another batch of the campaign is being made (the task retries shortly). `owner` names the
+    worker running this, "" when unknown.
+    """
+    job = store.get_job(job_id)
+    if job["state"] == "done" and job["result"]:
+        return job["result"]
+    cid = job["campaign_id"]
+    token = store.acquire_propose_lock(cid, PROPOSE_LOCK_TTL_MS, owner=owner)
+    if token is None:
+        return {"job_id": job_id, "skipped": "another batch of this campaign is being made"}
+    try:
+        store.job_running(job_id, owner)
+        return _propose(store, job_id, job, cid)
+    finally:
+        store.release_propose_lock(cid, token)
+
+
+def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dict[str, Any]:
+    campaign = store.get_campaign(cid)
+    strategy = Strategy.from_dict({**campaign["strategy"], **job["params"].get("overrides", {})})
+    results = store.all_results(cid)
+    space = space_of(campaign)
+    space_version = int(campaign.get("space_version", 1))
+    stored_model = store.get_model(cid, with_state=True)
+    model = None
+    feasibility = None
+    fallback = None
+    if (
+        stored_model is not None
+        and stored_model["data_version"] == len(results)
+        and stored_model["space_version"] == space_version
+    ):
+        model = FittedModel.from_dict(stored_model["state"])
+        feasibility = feasibility_of(stored_model["state"])
+    else:
+        failure = store.model_failure(cid)
+        if failure and (failure["data_version"], failure["space_version"]) == (
+            len(results),
+            space_version,
+        ):
+            # The refit on exactly this data failed: no second failed fit, say why instead.
+            fallback = f"space_filling: model fit failed ({failure['reason']})"
+        else:
+            feasibility = fit_feasibility(space, results)
+    pool = pool_of(store, cid, space) if store.has_candidates(cid) else None
+    if pool is None:
+        pending: list[dict[str, Any]] = [p["parameters"] for p in store.pending_proposals(cid)]
+        observations = observations_of(results)
+    else:
+        # Rows by index: a proposal's own `candidate`, a result's via its proposal or an exact
+        # match of its values (store.candidate_ids); failed syntheses close their rows too.
+        pending = [
+            {"parameters": p["parameters"], "candidate": p.get("candidate")}
+            for p in store.pending_proposals(cid)
+        ]
+        observations = pool_observations(results, store.candidate_ids(cid, campaign, results))
+    objective = Objective.from_dict(campaign["objective"])
+
+    def make(reason: str | None) -> Any:
+        return propose(
+            space,
+            objective,
+            observations,
+            pending,
+            strategy,
+            model=model,
+            random_state=seed_of(job_id),
+            feasibility=feasibility,
+            fallback=reason,
+            pool=pool,
+        )
+
+    try:
+        batch = make(fallback)
+    except KilnError:
+        raise  # bad data or settings: the job fails with the domain's reason
+    except NUMERIC_FAILURES as exc:
+        log.warning("job %s: the model could not make a batch, space filling: %s", job_id, exc)
+        batch = make(f"space_filling: the model could not make a batch ({exc})")
+    used_stored = model is not None and batch.model is model
+    versions = {
+        "model_version": stored_model["model_version"] if used_stored and stored_model else None,
+        "data_version": len(results),
+        "space_version": space_version,
+    }
+    summary = None
+    if batch.model is not None:
+        summary = stored_model["summary"] if used_stored and stored_model else batch.model.summary()
+    origin = provenance(
+        **versions,
+        data_sha256=data_hash(results),
+        strategy=strategy.to_dict(),
+        model_summary=summary,
+        fallback=batch.fallback,
+        feasibility=feasibility.summary() if feasibility is not None and batch.model else None,
+    )
+    header = {
+        **versions,
+        "job_id": job_id,
+        "acquisition": strategy.acquisition,
+        "batch_method": strategy.batch_method,
+        "exhausted": bool(batch.exhausted),
+        "fallback": batch.fallback,
+        "proposal_ttl_s": strategy.proposal_ttl_s,
+        "provenance": origin,
+    }
+    proposals = [
+        {
+            "parameters": p.parameters,
+            "predicted_mean": _number(p.predicted_mean),
+            "predicted_std": _number(p.predicted_std),
+            "acquisition_value": _number(p.acquisition_value),
+            **({"candidate": p.candidate} if p.candidate is not None else {}),
+            **versions,
+            "provenance": origin,
+        }
+        for p in batch.proposals
+    ]
+    # One transaction: a reader never sees the batch while its job still says running.
+    stored, _ = store.store_batch(cid, job_id, header, proposals, job_id=job_id)
+    return stored
+
+
+#: Pools decoded and encoded by this worker process, by campaign: (space version, pool). A pool
+#: of 10^5 rows takes ~0.3-1 s to read and encode and ~60 MB to hold; it changes only with a new
+#: space version.
+_POOLS: dict[str, tuple[int, CandidatePool]] = {}
+_MAX_POOLS = 4
+
+
+def pool_of(store: Store, cid: str, space: SearchSpace) -> CandidatePool:
+    """The campaign's candidate pool (cached per space version), encoded in ``space``."""
+    hit = _POOLS.get(cid)
+    if hit is not None and hit[0] == space.version and hit[1].space == space:
+        return hit[1]
+    snapshot = store.candidate_pool(cid)
+    pool = CandidatePool(space, snapshot.rows, removed=snapshot.removed)
+    if snapshot.space_version == space.version:  # else the pool changed meanwhile: no caching
+        if len(_POOLS) >= _MAX_POOLS:
+            _POOLS.pop(next(iter(_POOLS)))
+        _POOLS[cid] = (space.version, pool)
+    return pool
+
+
+def pool_observations(
+    results: Sequence[Mapping[str, Any]], rows: Sequence[int | None]
+) -> list[dict[str, Any]]:
+    """Results as observations for a pool campaign: each with its ``candidate`` row (if any),
+    failed syntheses included (``status: failed``: they train nothing but close their row)."""
+    out: list[dict[str, Any]] = []
+    for r, row in zip(results, rows, strict=True):
+        failed = r.get("status", "ok") != "ok" or r.get("objective") is None
+        obs: dict[str, Any] = {"parameters": r["parameters"], "sample_id": r["sample_id"]}
+        if failed:
+            obs["status"] = "failed"
+        else:
+            obs["objective"] = r["objective"]
+        if row is not None:
+            obs["candidate"] = row
+        out.append(obs)
+    return out
+
+
+def feasibility_of(state: Mapping[str, Any]) -> FeasibilityModel | None:
+    """The feasibility classifier stored with a model, if any."""
+    payload = state.get("feasibility")
+    return FeasibilityModel.from_dict(payload) if payload else None
+
+
+def _number(value: Any) -> float | None:
+    # NaN or infinity (beyond float64 in the objective's unit) is reported as unknown.
+    return None if value is None or not math.isfinite(float(value)) else float(value)

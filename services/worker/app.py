@@ -1,8 +1,0 @@
-"""The worker entry point: `celery -A worker.app worker -Q proposals,benchmarks`."""
-
-from __future__ import annotations
-
-from worker import tasklog  # noqa: F401  (its signals set up the log lines before the worker logs)
-from worker.celery_app import make_celery
-
-app = make_celery()

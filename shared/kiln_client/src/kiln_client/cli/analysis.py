@@ -1,0 +1,168 @@
+"""`kiln model` and `kiln benchmark`: what the model holds, and strategies compared on a campaign."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from kiln_client.cli.output import (
+    echo_json,
+    number,
+    sci,
+    table,
+)
+from kiln_client.cli.root import client_of
+from kiln_client.client import (
+    Job,
+)
+from kiln_client.vocabulary import ACQUISITIONS
+
+
+@click.command("model")
+@click.argument("campaign_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the model summary as JSON.")
+@click.pass_context
+def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
+    """Show a campaign's latest model.
+
+    Kernel, log marginal likelihood, best observed and best predicted.
+    """
+    info = client_of(ctx).model(campaign_id)
+    if as_json:
+        echo_json(info)
+        return
+    summary = info.get("summary", {})
+    click.echo(
+        f"Model v{info.get('model_version')} (data v{info.get('data_version')}, "
+        f"space v{info.get('space_version')}), fitted {info.get('fitted_at', '')[:19]}"
+    )
+    for key in ("kernel", "log_marginal_likelihood", "n_observations"):
+        if key in summary:
+            click.echo(f"  {key.replace('_', ' ')}: {number(summary[key])}")
+    scales = (summary.get("hyperparameters") or {}).get("length_scales") or {}
+    if scales:
+        click.echo("  length scales: " + ", ".join(f"{k} {number(v)}" for k, v in scales.items()))
+    loo = summary.get("leave_one_out") or {}
+    if loo.get("rmse") is not None:
+        unit = f" {loo['unit']}" if loo.get("unit") else ""
+        click.echo(f"  leave-one-out error: rmse {sci(loo['rmse'])}{unit} over {loo.get('n')}")
+    for key in ("best_observed", "best_predicted"):
+        best = summary.get(key) or {}
+        if best:
+            where = ", ".join(f"{k}={number(v)}" for k, v in (best.get("parameters") or {}).items())
+            value = best.get("objective", best.get("mean"))
+            click.echo(f"  {key.replace('_', ' ')}: {sci(value)} at {where}")
+
+
+@click.command("benchmark")
+@click.argument("campaign_id")
+@click.option(
+    "--strategy",
+    "strategies",
+    multiple=True,
+    type=click.Choice(ACQUISITIONS),
+    help="A strategy to compare (repeatable; default all four).",
+)
+@click.option(
+    "--n-init",
+    "n_inits",
+    multiple=True,
+    type=click.IntRange(1),
+    help="Initial sample count n (repeatable; default 1 5 10 15 20 30 40 50).",
+)
+@click.option("--repeats", type=click.IntRange(1, 1000), help="Runs per strategy and n (200).")
+@click.option("--seed", type=click.IntRange(0), help="Random seed (0).")
+@click.option("--no-wait", is_flag=True, help="Print the job id and return at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print the finished job as JSON.")
+@click.option(
+    "--max-wait",
+    type=float,
+    default=3600,
+    show_default=True,
+    help="Seconds to wait for the result.",
+)
+@click.pass_context
+def benchmark(
+    ctx: click.Context,
+    campaign_id: str,
+    strategies: tuple[str, ...],
+    n_inits: tuple[int, ...],
+    repeats: int | None,
+    seed: int | None,
+    no_wait: bool,
+    as_json: bool,
+    max_wait: float,
+) -> None:
+    """Compare strategies by virtual experiments on a campaign's data.
+
+    The study's model-selection protocol: draw n initial samples from the campaign's own data,
+    let each strategy pick from the same pool and count the extra tries until it finds the best
+    sample. The workers run the repeats in parallel; progress is shown as chunks finish.
+
+    \b
+    Examples:
+      kiln benchmark c-1a2b3c
+      kiln benchmark c-1a2b3c --strategy ucb --strategy random --n-init 5 --n-init 15 --repeats 50
+    """
+    client = client_of(ctx)
+    job = client.start_benchmark(
+        campaign_id,
+        strategies=list(strategies) or None,
+        n_inits=list(n_inits) or None,
+        repeats=repeats,
+        seed=seed,
+    )
+    click.echo(f"Benchmark job {job['id']} started.", err=True)
+    click.echo(
+        f"Dashboard: {client.base_url}/campaigns/{campaign_id}?benchmark={job['id']}", err=True
+    )
+    if no_wait:
+        click.echo(job["id"])
+        return
+    with click.progressbar(
+        length=1, label="Virtual experiments", file=sys.stderr, show_pos=True
+    ) as bar:
+
+        def update(seen: Job) -> None:
+            progress = seen.get("progress") or {}
+            total = int(progress.get("chunks_total") or 0)
+            if total:
+                bar.length = total
+                bar.update(int(progress.get("chunks_done", 0)) - bar.pos)
+            if seen.get("state") == "done":
+                bar.update(max(0, (bar.length or 0) - bar.pos))
+
+        finished = client.wait_for_job(job["id"], timeout=max_wait, on_update=update)
+    if as_json:
+        echo_json(finished)
+        return
+    click.echo(format_benchmark(finished.get("result") or {}))
+
+
+def format_benchmark(result: Mapping[str, Any]) -> str:
+    """The virtual-experiment table: per strategy and n, how often it found the best, in how many.
+
+    Each cell reads "found/runs  mean extra tries" (the mean over the runs that found it).
+    """
+    table_data: Mapping[str, Mapping[str, Any]] = result.get("table") or {}
+    ns = sorted({int(n) for rows in table_data.values() for n in rows})
+    rows = []
+    for strategy, per_n in table_data.items():
+        cells = []
+        for n in ns:
+            cell = per_n.get(str(n)) or {}
+            if not cell:
+                cells.append("-")
+                continue
+            tries = cell.get("mean_extra_tries")
+            mean = "-" if tries is None else f"{tries:.1f}"
+            cells.append(f"{cell.get('found')}/{cell.get('runs')} {mean:>5}")
+        rows.append([strategy, *cells])
+    heading = (
+        f"Virtual experiments on {result.get('pool_size')} results "
+        f"({result.get('repeats')} repeats; cell: found best/runs, mean extra tries)"
+    )
+    return f"{heading}\n{table(['strategy', *[f'n={n}' for n in ns]], rows)}"

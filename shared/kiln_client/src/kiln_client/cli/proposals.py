@@ -1,0 +1,245 @@
+"""`kiln proposals`: watch, list, request, export and withdraw proposed experiments."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from kiln_client.cli.output import (
+    CONTEXT,
+    echo_json,
+    fail,
+    number,
+    sci,
+    short_id,
+    table,
+)
+from kiln_client.cli.root import client_of
+from kiln_client.client import (
+    Batch,
+)
+from kiln_client.vocabulary import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
+
+
+@click.group(context_settings=CONTEXT)
+def proposals() -> None:
+    """Watch, request, export and withdraw proposed experiments."""
+
+
+@proposals.command("watch")
+@click.argument("campaign_id")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document per batch (for scripts).")
+@click.option(
+    "--wait",
+    type=click.FloatRange(1, 60),
+    default=30,
+    show_default=True,
+    help="Seconds each long-poll may wait on the server.",
+)
+@click.option("--count", type=click.IntRange(1), help="Stop after this many batches.")
+@click.pass_context
+def proposals_watch(
+    ctx: click.Context, campaign_id: str, as_json: bool, wait: float, count: int | None
+) -> None:
+    """Print the latest batch, then each new batch as it appears (Ctrl-C to stop).
+
+    Long-polls the server with the batch's ETag, so a new batch shows up within moments of the
+    workers computing it, without hammering the server.
+
+    \b
+    Examples:
+      kiln proposals watch c-1a2b3c
+      kiln proposals watch c-1a2b3c --json --count 1 | jq '.proposals[].parameters'
+    """
+    client = client_of(ctx)
+    campaign = client.get_campaign(campaign_id)
+    if not as_json:
+        click.echo(f"Watching {campaign.get('name')} ({campaign_id}); Ctrl-C to stop.", err=True)
+    for seen, batch in enumerate(client.watch_proposals(campaign_id, wait=wait), start=1):
+        if as_json:
+            click.echo(json.dumps(batch))
+        else:
+            click.echo(format_batch(batch, campaign))
+        sys.stdout.flush()
+        if count is not None and seen >= count:
+            return
+
+
+def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str:
+    """A batch as a heading and a table: parameters, prediction ± std, acquisition, status."""
+    items = batch.get("proposals", [])
+    names = list(items[0]["parameters"]) if items else []
+    unit = ((campaign or {}).get("objective") or {}).get("unit") or ""
+    heading = (
+        f"\nBatch {short_id(batch.get('batch_id'))} ({batch.get('created_at', '')[:19]}): "
+        f"{len(items)} proposals, {batch.get('acquisition')}/{batch.get('batch_method')}, "
+        f"model v{number(batch.get('model_version'))}, data v{batch.get('data_version')}, "
+        f"space v{batch.get('space_version')}"
+    )
+    if batch.get("fallback"):
+        heading += f"\n  note: {batch['fallback']}"
+    rows = []
+    for p in items:
+        mean, std = p.get("predicted_mean"), p.get("predicted_std")
+        predicted = f"{mean:.3e} ± {std:.1e}" if mean is not None and std is not None else "-"
+        rows.append(
+            [
+                short_id(p.get("id")),
+                *[number(p["parameters"].get(n)) for n in names],
+                predicted,
+                number(p.get("acquisition_value")),
+                p.get("status", ""),
+            ]
+        )
+    headers = ["proposal", *names, f"predicted {unit}".strip(), "acquisition", "status"]
+    return f"{heading}\n{table(headers, rows)}"
+
+
+@proposals.command("list")
+@click.argument("campaign_id")
+@click.option("--pending", is_flag=True, help="Only the proposals still waiting for a result.")
+@click.option("--json", "as_json", is_flag=True, help="Print the proposals as JSON.")
+@click.pass_context
+def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json: bool) -> None:
+    """List a campaign's proposals (every batch), oldest first.
+
+    \b
+    Example:
+      kiln proposals list c-1a2b3c --pending
+    """
+    items = client_of(ctx).list_proposals(campaign_id, status="pending" if pending else None)
+    if as_json:
+        echo_json(items)
+        return
+    if not items:
+        click.echo("No proposals." if not pending else "No proposal is waiting for a result.")
+        return
+    names = list(items[0].get("parameters", {}))
+    rows = [
+        [
+            short_id(p.get("id")),
+            p.get("status", ""),
+            *[number(p.get("parameters", {}).get(n)) for n in names],
+            sci(p.get("predicted_mean")),
+            p.get("sample_id") or "",
+        ]
+        for p in items
+    ]
+    click.echo(table(["proposal", "status", *names, "predicted", "measured by"], rows))
+
+
+@proposals.command("request")
+@click.argument("campaign_id")
+@click.option(
+    "--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), help="Proposals in the batch."
+)
+@click.option("--acquisition", type=click.Choice(ACQUISITIONS), help="Override.")
+@click.option(
+    "--batch-method",
+    type=click.Choice(BATCH_METHODS),
+    help="Override the campaign's batch method.",
+)
+@click.option("--no-wait", is_flag=True, help="Print the job id and return at once.")
+@click.pass_context
+def proposals_request(
+    ctx: click.Context,
+    campaign_id: str,
+    batch_size: int | None,
+    acquisition: str | None,
+    batch_method: str | None,
+    no_wait: bool,
+) -> None:
+    """Ask the workers for a batch now and print it when it is ready.
+
+    \b
+    Example:
+      kiln proposals request c-1a2b3c --batch-size 4 --acquisition ei
+    """
+    client = client_of(ctx)
+    job = client.request_proposals(
+        campaign_id, batch_size=batch_size, acquisition=acquisition, batch_method=batch_method
+    )
+    click.echo(f"Job {job['id']} {job.get('state')}", err=True)
+    if no_wait:
+        return
+    client.wait_for_job(job["id"], timeout=ctx.find_root().obj.get("timeout", 30.0) * 10)
+    batch = client.latest_proposals(campaign_id)
+    if batch is not None:
+        click.echo(format_batch(batch, client.get_campaign(campaign_id)))
+
+
+@proposals.command("export")
+@click.argument("campaign_id")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option("--pending", is_flag=True, help="Only the proposals still waiting for a result.")
+@click.option(
+    "-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File to write."
+)
+@click.pass_context
+def proposals_export(
+    ctx: click.Context, campaign_id: str, fmt: str, pending: bool, output: io.TextIOBase
+) -> None:
+    """Export the latest batch as CSV (one row per proposal, a column per parameter) or JSON.
+
+    The CSV has a sample_id column left empty and the objective's column for the lab to fill
+    in, so the same file can go back with `kiln results post`.
+
+    \b
+    Examples:
+      kiln proposals export c-1a2b3c -o next.csv
+      kiln proposals export c-1a2b3c --format json --pending
+    """
+    client = client_of(ctx)
+    batch = client.latest_proposals(campaign_id)
+    if batch is None:
+        fail(f"campaign {campaign_id} has no batch yet: post results first")
+    items = [p for p in batch.get("proposals", []) if not pending or p.get("status") == "pending"]
+    if fmt == "json":
+        output.write(json.dumps({**batch, "proposals": items}, indent=2) + "\n")
+        return
+    objective = client.get_campaign(campaign_id).get("objective", {}).get("name", "objective")
+    names = list(items[0]["parameters"]) if items else []
+    writer = csv.writer(output, lineterminator="\n")
+    writer.writerow(
+        [
+            "proposal_id",
+            "sample_id",
+            *names,
+            objective,
+            "predicted_mean",
+            "predicted_std",
+            "acquisition_value",
+            "status",
+        ]
+    )
+    for p in items:
+        writer.writerow(
+            [
+                p.get("id"),
+                "",
+                *[p["parameters"].get(n) for n in names],
+                "",
+                p.get("predicted_mean"),
+                p.get("predicted_std"),
+                p.get("acquisition_value"),
+                p.get("status"),
+            ]
+        )
+
+
+@proposals.command("withdraw")
+@click.argument("campaign_id")
+@click.argument("proposal_id")
+@click.pass_context
+def proposals_withdraw(ctx: click.Context, campaign_id: str, proposal_id: str) -> None:
+    """Withdraw a pending proposal (it will not be synthesised)."""
+    proposal = client_of(ctx).withdraw_proposal(campaign_id, proposal_id)
+    click.echo(f"Proposal {proposal.get('id')} is now {proposal.get('status')}.")

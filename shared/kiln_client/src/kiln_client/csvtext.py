@@ -1,0 +1,51 @@
+"""CSV and file text for the client and the command line: read any source, split into chunks."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+
+def read_text(source: str | bytes | Path | IO[str] | IO[bytes]) -> str:
+    """The text of a path, an open file, bytes, or a string that already is the content."""
+    if isinstance(source, Path):
+        return source.read_text(encoding="utf-8-sig")
+    if isinstance(source, bytes):
+        return source.decode("utf-8-sig")
+    if isinstance(source, str):
+        return source
+    data = source.read()
+    return data.decode("utf-8-sig") if isinstance(data, bytes) else data
+
+
+def csv_chunks(text: str, size: int) -> Iterator[tuple[str, int]]:
+    """Split CSV text into CSV texts of at most ``size`` rows, each with the header.
+
+    Yields:
+        ``(csv_text, rows)`` per chunk.
+    """
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return
+    rows: list[list[str]] = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        rows.append(row)
+        if len(rows) >= size:
+            yield _csv_text(header, rows), len(rows)
+            rows = []
+    if rows:
+        yield _csv_text(header, rows), len(rows)
+
+
+def _csv_text(header: list[str], rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()

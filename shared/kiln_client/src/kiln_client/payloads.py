@@ -1,0 +1,165 @@
+"""The JSON bodies Kiln answers with, typed with ``TypedDict`` (plain dicts that print and serialise)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+
+class Counts(TypedDict, total=False):
+    """How much a campaign holds."""
+
+    results: int
+    proposals_pending: int
+    proposals: int
+    batches: int
+    model_version: int | None
+
+
+class Campaign(TypedDict, total=False):
+    """A campaign as the server returns it."""
+
+    id: str
+    name: str
+    description: str
+    parameters: list[dict[str, Any]]
+    objective: dict[str, Any]
+    strategy: dict[str, Any]
+    space_version: int
+    created_at: str
+    updated_at: str
+    counts: Counts
+
+
+class Result(TypedDict, total=False):
+    """One stored measurement."""
+
+    sample_id: str
+    parameters: dict[str, Any]
+    objective: float | None
+    measurements: dict[str, Any]
+    status: str
+    proposal_id: str | None
+    matched_proposal_id: str | None
+    measured_at: str | None
+    instrument: str | None
+    flags: list[str]
+    space_version: int
+    received_at: str
+
+
+class ResultsPosted(TypedDict, total=False):
+    """The answer to a results post."""
+
+    stored: int
+    duplicates: int
+    data_version: int
+    flags: list[dict[str, Any]]
+    measured_proposals: list[str]
+    refit_enqueued: bool
+
+
+class Candidate(TypedDict, total=False):
+    """One row of a campaign's candidate pool, with its status.
+
+    ``status`` is open, pending, measured, removed or outside; a removed row carries the
+    ``reason`` and ``removed_at`` of its removal, an outside row the ``parameter`` the current
+    space excludes and the ``reason``.
+    """
+
+    id: int
+    parameters: dict[str, Any]
+    status: str
+    parameter: str
+    reason: str
+    removed_at: str
+
+
+class CandidatesAdded(TypedDict, total=False):
+    """The answer to adding candidates: the new rows' ids and the pool's new space version."""
+
+    added: int
+    ids: list[int]
+    total: int
+    space_version: int
+
+
+class CandidatesRemoved(TypedDict, total=False):
+    """The answer to removing candidates."""
+
+    removed: list[int]
+    already_removed: list[int]
+    withdrawn_proposals: list[str]
+    space_version: int
+
+
+class Proposal(TypedDict, total=False):
+    """One proposed experiment."""
+
+    id: str
+    batch_id: str
+    parameters: dict[str, Any]
+    predicted_mean: float | None
+    predicted_std: float | None
+    acquisition_value: float | None
+    status: str
+    model_version: int | None
+    data_version: int
+    space_version: int
+    created_at: str
+    expires_at: str | None
+    withdrawn_at: str
+    sample_id: str
+
+
+class Batch(TypedDict, total=False):
+    """A batch of proposals and the versions that made it."""
+
+    batch_id: str
+    campaign_id: str
+    job_id: str | None
+    created_at: str
+    model_version: int | None
+    data_version: int
+    space_version: int
+    acquisition: str
+    batch_method: str
+    exhausted: bool
+    fallback: str | None
+    proposals: list[Proposal]
+
+
+class Job(TypedDict, total=False):
+    """Background work: queued, running, done (with a result) or failed (with an error)."""
+
+    id: str
+    kind: str
+    state: str
+    campaign_id: str | None
+    params: dict[str, Any]
+    result: Any
+    error: str | None
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    progress: dict[str, Any] | None
+
+
+class ModelInfo(TypedDict, total=False):
+    """The summary of a campaign's latest fitted model."""
+
+    campaign_id: str
+    model_version: int
+    data_version: int
+    space_version: int
+    fitted_at: str
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The answer to one look at the latest batch: the batch (None if unchanged/none) and ETag."""
+
+    batch: Batch | None
+    etag: str | None
+    changed: bool

@@ -1,0 +1,26 @@
+"""The names Kiln's HTTP API accepts, as the command line offers them (no domain import).
+
+The domain is their single source (``kiln.strategy.ACQUISITIONS``, ``kiln.strategy.BATCH_METHODS``,
+``kiln.pool.STATUSES``, ``kiln.strategy.MAX_BATCH_SIZE``); the client distribution cannot import
+it (it would pull NumPy and scikit-learn into a LIMS), so it keeps this copy and
+``tests/unit/test_client_vocabulary.py`` fails when the two differ. The server validates every
+value again: these only let ``kiln --help`` list the choices and catch a typo before a request.
+"""
+
+from __future__ import annotations
+
+#: Acquisition functions a proposal request or a benchmark may name.
+ACQUISITIONS = ("ucb", "ei", "pi", "random")
+#: How a batch is filled after its first point.
+BATCH_METHODS = (
+    "kriging_believer",
+    "constant_liar_min",
+    "constant_liar_mean",
+    "constant_liar_max",
+)
+#: The largest batch a proposal request may ask for.
+MAX_BATCH_SIZE = 100
+#: Statuses of a candidate pool's rows.
+POOL_STATUSES = ("open", "pending", "measured", "removed", "outside")
+#: Campaign presets the server expands (``{"preset": "latp"}``).
+PRESETS = ("latp",)

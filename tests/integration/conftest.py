@@ -1,0 +1,58 @@
+"""Fixtures of the integration tests: the intake app, its test client, the store and a Celery app,
+all on the real redis-server of tests/conftest.py (emptied for every test).
+
+A test module that needs the app configured otherwise overrides `app_config` with the entries
+to add (they win over the defaults here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from celery import Celery
+from flask import Flask
+from flask.testing import FlaskClient
+
+from kiln_services.intake import create_app
+from kiln_services.store import Store
+from kiln_services.worker.factory import make_celery
+
+#: The bootstrap admin token of the test app (send it as ``Authorization: Bearer admin-token``).
+ADMIN_TOKEN = "admin-token"
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Entries added to the test app's configuration (none by default)."""
+    return {}
+
+
+@pytest.fixture
+def app(redis_url: str, app_config: dict[str, Any]) -> Flask:
+    """The intake app on the test Redis, with an admin token."""
+    return create_app(
+        {"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": ADMIN_TOKEN, **app_config}
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def store(redis_url: str) -> Store:
+    """The store on the test Redis (the one the app and the workers use)."""
+    return Store.from_url(redis_url)
+
+
+@pytest.fixture
+def celery_app(redis_url: str) -> Iterator[Celery]:
+    """The worker's Celery app with its tasks imported, as a worker has them at start."""
+    app = make_celery(redis_url)
+    app.loader.import_default_modules()
+    yield app
+    app.close()

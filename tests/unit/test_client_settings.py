@@ -1,0 +1,63 @@
+"""kiln_client's settings and vocabulary: one token resolution, and the names the CLI offers.
+
+The client distribution cannot import the domain, so it keeps its own copy of the names the API
+accepts; these tests fail when that copy and the domain's single source drift apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from kiln import pool, strategy
+from kiln_client import settings, vocabulary
+from kiln_client.cli import cli
+
+
+def test_the_vocabulary_is_the_domains() -> None:
+    assert vocabulary.ACQUISITIONS == strategy.ACQUISITIONS
+    assert vocabulary.BATCH_METHODS == strategy.BATCH_METHODS
+    assert vocabulary.MAX_BATCH_SIZE == strategy.MAX_BATCH_SIZE
+    assert vocabulary.POOL_STATUSES == pool.STATUSES
+
+
+def test_the_cli_offers_the_vocabulary() -> None:
+    help_text = CliRunner().invoke(cli, ["proposals", "request", "--help"]).output
+    assert all(name in help_text for name in vocabulary.ACQUISITIONS + vocabulary.BATCH_METHODS)
+    refused = CliRunner().invoke(cli, ["proposals", "request", "c-1", "--acquisition", "xyz"])
+    assert refused.exit_code == 2 and "xyz" in refused.output
+
+
+def test_the_token_comes_from_the_flag_then_the_environment_then_the_file(tmp_path: Path) -> None:
+    token_file = tmp_path / "admin_token"
+    token_file.write_text("from-file\n")
+    env = {"KILN_TOKEN_FILE": str(token_file)}
+    assert settings.resolve_token(None, env) == "from-file"
+    assert settings.resolve_token(None, {**env, "KILN_ADMIN_TOKEN": "admin"}) == "admin"
+    assert settings.resolve_token(None, {**env, "KILN_TOKEN": "t", "KILN_ADMIN_TOKEN": "a"}) == "t"
+    assert settings.resolve_token("flag", {**env, "KILN_TOKEN": "t"}) == "flag"
+    assert settings.resolve_token(None, {"KILN_TOKEN_FILE": str(tmp_path / "absent")}) is None
+
+
+def test_the_default_token_file_is_the_local_stacks(tmp_path: Path) -> None:
+    assert settings.token_file({}) == Path("var") / "admin_token"
+    assert str(settings.token_file({})) in settings.missing_token_hint({})
+
+
+def test_the_default_url_is_the_local_stack_on_port() -> None:
+    assert settings.default_url({}) == "http://127.0.0.1:8000"
+    assert settings.default_url({"PORT": "8123"}) == "http://127.0.0.1:8123"
+    assert settings.default_url({"KILN_URL": "http://kiln.lab", "PORT": "1"}) == "http://kiln.lab"
+
+
+def test_the_cli_without_a_token_says_where_it_looked(tmp_path: Path) -> None:
+    env = {
+        "KILN_TOKEN": "",
+        "KILN_ADMIN_TOKEN": "",
+        "KILN_TOKEN_FILE": str(tmp_path / "absent"),
+        "KILN_URL": "http://127.0.0.1:9",
+    }
+    result = CliRunner().invoke(cli, ["campaigns", "list"], env=env)
+    assert result.exit_code == 2
+    assert "no token" in result.output and "absent" in result.output
