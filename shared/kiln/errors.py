@@ -43,3 +43,16 @@ class ModelFitError(KilnError):
 
 class SpaceTooLargeError(KilnError):
     """A grid was asked for a space whose candidate count exceeds the size guard."""
+
+
+class CampaignError(KilnError, ValueError):
+    """A campaign definition, a change to one, or a set of results breaks the campaign's rules.
+
+    Attributes:
+        errors: Every problem found, keyed by the field's dotted path (``parameters.2.step``,
+            ``results.0.objective``); nothing may be stored when this is raised.
+    """
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 
+from kiln.campaign import space_of
 from kiln.objective import Objective
 from kiln.propose import FittedModel, fit_model
 from kiln_services.store import Store
@@ -52,7 +53,7 @@ def test_refits_reach_the_cold_fit_and_learn_the_category(redis_url: str, seed: 
     store = Store.from_url(redis_url)
     campaign = store.create_campaign(MIXED)
     cid = campaign["id"]
-    space = refits.space_of(campaign)
+    space = space_of(campaign)
     rng = np.random.default_rng(seed)
     points = space.sample(12 + 4 * 10, rng)
     rows = [

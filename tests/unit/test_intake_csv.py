@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiln_services.intake.domain import LINE_KEY, csv_errors, parse_csv, results_from_csv
+from kiln_services.intake.csv_io import LINE_KEY, csv_errors, parse_csv, results_from_csv
 from kiln_services.intake.errors import InvalidRequest, flatten_messages
 
 CAMPAIGN = {

@@ -10,7 +10,6 @@ that does not answer (503 with Retry-After) are all mapped by `to_problem`.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +19,9 @@ from kombu.exceptions import OperationalError as BrokerError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from kiln.campaign import field_path
 from kiln.errors import (
+    CampaignError,
     InvalidObservationError,
     KilnError,
     OutsideSpaceError,
@@ -84,11 +85,6 @@ def _summary(errors: Mapping[str, list[str]]) -> str:
     field, messages = first
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{field}: {'; '.join(messages)}{more}; nothing was stored"
-
-
-def field_path(path: str) -> str:
-    """Turn a kiln field path like 'parameters[2].high' into the API's 'parameters.2.high'."""
-    return re.sub(r"\[(\d+)\]", r".\1", path)
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -165,6 +161,8 @@ def _kiln_error(exc: KilnError) -> Response:
         errors = {exc.field: [exc.reason]}
     elif isinstance(exc, SpaceError):
         errors = {field_path(exc.field or "parameters"): [str(exc)]}
+    elif isinstance(exc, CampaignError):
+        errors = exc.errors
     elif isinstance(exc, SpaceTooLargeError):
         errors = {"parameters": [str(exc)]}
     else:

@@ -13,16 +13,16 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kiln.campaign import objective_of, space_of
 from kiln.errors import KilnError
 from kiln.feasibility import FeasibilityModel, fit_feasibility
 from kiln.ledger import data_hash, provenance
-from kiln.objective import Objective
 from kiln.pool import CandidatePool
 from kiln.propose import FittedModel, propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 from kiln_services.store import Store
-from kiln_services.worker.refits import NUMERIC_FAILURES, observations_of, seed_of, space_of
+from kiln_services.worker.refits import NUMERIC_FAILURES, observations_of, seed_of
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
             for p in store.pending_proposals(cid)
         ]
         observations = pool_observations(results, store.candidate_ids(cid, campaign, results))
-    objective = Objective.from_dict(campaign["objective"])
+    objective = objective_of(campaign)
 
     def make(reason: str | None) -> Any:
         return propose(

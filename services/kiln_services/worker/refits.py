@@ -4,7 +4,8 @@ Refits are coalesced and serialised per campaign; locks name the worker that hol
 so a dead worker's locks can be released at once (see `worker.recovery`). Data the model cannot
 learn from (identical targets, values off by hundreds of decades) never wedges a campaign: the
 failed refit is recorded with its reason, and a failed automatic batch is tried again on new data.
-The campaign-to-domain helpers here (`space_of`, `observations_of`, `seed_of`) serve `batches` too.
+The helpers `observations_of` and `seed_of` serve `batches` too; a campaign's space and objective
+come from `kiln.campaign`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from kiln import task_names
+from kiln.campaign import objective_of, space_of
 from kiln.errors import KilnError, NoObservationsError
 from kiln.feasibility import fit_feasibility
 from kiln.ledger import data_hash
@@ -68,13 +70,6 @@ EXPLORE_RESTARTS = 2
 COLD_REFIT_MAX_POINTS = 150
 
 
-def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
-    """The campaign's current search space."""
-    return SearchSpace.from_dict(
-        {"parameters": campaign["parameters"], "version": campaign.get("space_version", 1)}
-    )
-
-
 def observations_of(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The results a model learns from: successful ones with an objective value."""
     return [
@@ -109,7 +104,7 @@ def fit_and_store(
         return len(results), current["model_version"]  # already fitted on exactly this data
     if not observations:
         return len(results), None
-    objective = Objective.from_dict(campaign["objective"])
+    objective = objective_of(campaign)
     try:
         start = warm_start_of(current, space_version, len(results))
         explored_at = (

@@ -12,7 +12,7 @@ from flask import url_for
 from flask.views import MethodView
 
 from kiln.pool import OPEN, OUTSIDE, STATUSES, CandidateError, outside_reason
-from kiln_services.intake import domain, enqueue
+from kiln_services.intake import csv_io, domain, enqueue
 from kiln_services.intake.auth import requires
 from kiln_services.intake.errors import InvalidRequest
 from kiln_services.intake.extensions import get_store, get_tasks
@@ -36,12 +36,12 @@ blp = Blueprint(
 
 
 def _csv_rows(campaign: dict[str, Any], rows: list[dict[str, str]]) -> list[dict[str, Any]]:
-    return domain.candidates_from_csv(campaign, rows)
+    return csv_io.candidates_from_csv(campaign, rows)
 
 
 def _csv_problem(exc: CandidateError, rows: list[dict[str, str]]) -> InvalidRequest:
     # Name the row as a spreadsheet shows it (the header is row 1) and the column.
-    line = rows[exc.row].get(domain.LINE_KEY, str(exc.row + 2)) if exc.row < len(rows) else "?"
+    line = rows[exc.row].get(csv_io.LINE_KEY, str(exc.row + 2)) if exc.row < len(rows) else "?"
     column = "" if exc.parameter in ("parameters", "candidates") else f".{exc.parameter}"
     return InvalidRequest({f"row.{line}{column}": [exc.reason]})
 

@@ -8,7 +8,7 @@ from flask import Response, current_app, url_for
 from flask.views import MethodView
 from marshmallow import ValidationError
 
-from kiln_services.intake import domain, enqueue
+from kiln_services.intake import csv_io, domain, enqueue
 from kiln_services.intake.errors import InvalidRequest, flatten_messages
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.parsing import Blueprint
@@ -29,16 +29,16 @@ def _rows(campaign: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]
     if "results" in body:
         return domain.validate_results(campaign, _capped(body["results"]))
     rows = _capped(body["csv"])
-    column = domain.objective_column(campaign, list(rows[0]))
+    column = csv_io.objective_column(campaign, list(rows[0]))
     try:
-        mapped = domain.results_from_csv(campaign, rows)
+        mapped = csv_io.results_from_csv(campaign, rows)
         try:
             loaded = ResultIn(many=True).load(mapped)
         except ValidationError as exc:
             raise InvalidRequest(flatten_messages(exc.messages, "results")) from exc
         return domain.validate_results(campaign, loaded)
     except InvalidRequest as exc:
-        raise domain.csv_problem(exc, rows, column) from exc
+        raise csv_io.csv_problem(exc, rows, column) from exc
 
 
 def _capped(rows: list[Any]) -> list[Any]:
@@ -98,7 +98,7 @@ class Results(MethodView):
         if args["format"] == "csv":
             items = store.list_results(campaign_id, offset, limit)
             return Response(
-                domain.results_to_csv(campaign, items),
+                csv_io.results_to_csv(campaign, items),
                 mimetype="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="{campaign_id}.csv"'},
             )

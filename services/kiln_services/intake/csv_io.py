@@ -1,0 +1,269 @@
+"""CSV in and out of the intake: results and candidates as LIMS export them, results as they are read back.
+
+Rows are read into raw strings (`parse_csv`), then mapped to results or candidates for a campaign;
+errors are named by CSV row and column (``row.<row>.<column>``, the header is row 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kiln_services.intake.errors import InvalidRequest
+
+#: Columns of a results CSV that are neither parameters, the objective nor measurements.
+RESERVED_COLUMNS = ("sample_id", "status", "proposal_id", "measured_at", "instrument")
+
+#: Each parsed row carries its CSV line number under this key (the header is line 1).
+LINE_KEY = "__line__"
+_DECIMAL_COMMA = re.compile(r"^([+-]?\d+),(\d+(?:[eE][+-]?\d+)?)$")
+
+
+def _delimiter(header_line: str) -> str:
+    # LIMS in locales with a decimal comma export ';'-separated files; some export tabs.
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def parse_csv(text: str) -> list[dict[str, str]]:
+    """Read CSV text (header row first) into rows of raw strings.
+
+    Accepts what LIMS export: a UTF-8 BOM (stripped by the caller), CRLF or LF line ends, quoted
+    fields (with embedded delimiters or line breaks), ',' ';' or tab as delimiter (from the
+    header line), blank lines anywhere (skipped). Each row carries its line number under
+    `LINE_KEY`, so errors can name the row as a spreadsheet shows it (the header is row 1).
+    """
+    lines = text.splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    if not first:
+        raise InvalidRequest({"body": ["empty CSV: the first line must be a header"]})
+    delimiter = _delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[dict[str, str]] = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # blank line (e.g. trailing)
+            if header is None:
+                header = [cell.strip() for cell in cells]
+                problems = _header_problems(header)
+                if problems:
+                    raise InvalidRequest({"header": problems})
+                continue
+            line = str(reader.line_num)
+            if len(cells) > len(header):
+                too_many = {
+                    f"row.{line}": [f"{len(cells)} cells but the header has {len(header)} columns"]
+                }
+                raise InvalidRequest(too_many, _csv_detail(too_many))
+            cells = cells + [""] * (len(header) - len(cells))
+            row = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+            if delimiter == ";":  # such files write numbers with a decimal comma
+                row = {k: _DECIMAL_COMMA.sub(r"\1.\2", v) for k, v in row.items()}
+            row[LINE_KEY] = line
+            rows.append(row)
+    except csv.Error as exc:
+        malformed = {f"row.{reader.line_num}": [f"malformed CSV: {exc}"]}
+        raise InvalidRequest(malformed, _csv_detail(malformed)) from exc
+    if not rows:
+        raise InvalidRequest({"body": ["the CSV has a header but no rows"]})
+    return rows
+
+
+def _header_problems(header: Sequence[str]) -> list[str]:
+    problems = []
+    if any(not name for name in header):
+        problems.append("every column needs a name (an empty header cell)")
+    duplicates = sorted({name for name in header if header.count(name) > 1 and name})
+    if duplicates:
+        problems.append(f"duplicate column names: {', '.join(duplicates)}")
+    if LINE_KEY in header:
+        problems.append(f"{LINE_KEY!r} is not a valid column name")
+    if any(len(name) > 100 for name in header):
+        problems.append("column names have at most 100 characters")
+    return problems
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def candidates_from_csv(
+    campaign: Mapping[str, Any], rows: Sequence[Mapping[str, str]]
+) -> list[dict[str, Any]]:
+    """Map CSV rows (a header of parameter names, as in a results CSV) to candidate rows.
+
+    Numbers are parsed for numeric parameters; every other check (unknown or missing columns,
+    ranges, labels, duplicates) is kiln.pool's. Errors are keyed ``row.<row>.<column>``.
+    """
+    kinds = {p["name"]: p["kind"] for p in campaign["parameters"]}
+    errors: dict[str, list[str]] = {}
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        line = row.get(LINE_KEY, "?")
+        candidate: dict[str, Any] = {}
+        for column, cell in row.items():
+            if column == LINE_KEY or cell == "":
+                continue
+            if kinds.get(column, "categorical") == "categorical":
+                candidate[column] = cell
+                continue
+            try:
+                candidate[column] = _number(cell)
+            except ValueError:
+                errors.setdefault(f"row.{line}.{column}", []).append(
+                    f"not a finite number: {cell!r}"
+                )
+        out.append(candidate)
+    if errors:
+        raise InvalidRequest(errors, _csv_detail(errors))
+    return out
+
+
+def objective_column(campaign: Mapping[str, Any], header: Sequence[str]) -> str:
+    """The CSV column holding the objective: the objective's name, else 'objective'."""
+    name = campaign["objective"]["name"]
+    return name if name in header else "objective"
+
+
+def results_from_csv(
+    campaign: Mapping[str, Any], rows: Sequence[Mapping[str, str]]
+) -> list[dict[str, Any]]:
+    """Map CSV rows to result objects: parameter columns, the objective column, measurements.
+
+    The objective column is named after the campaign's objective or simply "objective"; any
+    other column that is not a parameter or a reserved one is a measurement. Errors are keyed
+    `row.<row>.<column>` (the header is row 1).
+    """
+    kinds = {p["name"]: p["kind"] for p in campaign["parameters"]}
+    objective_name = campaign["objective"]["name"]
+    header = [k for k in rows[0] if k != LINE_KEY] if rows else []
+    errors: dict[str, list[str]] = {}
+    if "sample_id" not in header:
+        errors["header"] = ["the CSV needs a sample_id column"]
+    objective_cols = [c for c in header if c in (objective_name, "objective")]
+    if len(objective_cols) > 1:
+        errors["header"] = [f"give either {objective_name!r} or 'objective', not both"]
+    if errors:
+        raise InvalidRequest(errors)
+    results: list[dict[str, Any]] = []
+    for row in rows:
+        line = row.get(LINE_KEY, "?")
+        result: dict[str, Any] = {"parameters": {}, "measurements": {}}
+        for column, cell in row.items():
+            if cell == "" or column == LINE_KEY:
+                continue
+            try:
+                if column in RESERVED_COLUMNS:
+                    result[column] = cell
+                elif column in kinds:
+                    result["parameters"][column] = (
+                        cell if kinds[column] == "categorical" else _number(cell)
+                    )
+                elif column in objective_cols:
+                    result["objective"] = _number(cell)
+                else:
+                    try:
+                        result["measurements"][column] = _number(cell)
+                    except ValueError:
+                        result["measurements"][column] = cell
+            except ValueError:
+                errors.setdefault(f"row.{line}.{column}", []).append(
+                    f"not a finite number: {cell!r}"
+                )
+        if not result["measurements"]:
+            del result["measurements"]
+        results.append(result)
+    if errors:
+        raise InvalidRequest(errors, _csv_detail(errors))
+    return results
+
+
+def csv_errors(
+    errors: Mapping[str, list[str]], rows: Sequence[Mapping[str, str]], objective_col: str
+) -> dict[str, list[str]]:
+    """Re-key 'results.<i>.<field>' errors of CSV-born results as 'row.<row>.<column>'."""
+    out: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        parts = key.split(".")
+        if len(parts) >= 2 and parts[0] == "results" and parts[1].isdigit():
+            index = int(parts[1])
+            line = rows[index].get(LINE_KEY, str(index + 2)) if index < len(rows) else "?"
+            rest = parts[2:]
+            if rest[:1] in (["parameters"], ["measurements"]) and len(rest) > 1:
+                column = ".".join(rest[1:])
+            elif rest[:1] == ["objective"]:
+                column = objective_col
+            else:
+                column = ".".join(rest)
+            key = f"row.{line}.{column}" if column else f"row.{line}"
+        out.setdefault(key, []).extend(messages)
+    return out
+
+
+def _csv_detail(errors: Mapping[str, list[str]]) -> str:
+    key, messages = next(iter(errors.items()))
+    parts = key.split(".", 2)
+    where = key
+    if parts[0] == "row" and len(parts) >= 2:
+        where = f"row {parts[1]}" + (f", column {parts[2]!r}" if len(parts) > 2 else "")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {'; '.join(messages)}{more}; nothing of the file was stored"
+
+
+def csv_problem(
+    exc: InvalidRequest, rows: Sequence[Mapping[str, str]], objective_col: str
+) -> InvalidRequest:
+    """The same problem with its errors named by CSV row and column."""
+    errors = csv_errors(exc.errors, rows, objective_col)
+    return InvalidRequest(errors, _csv_detail(errors))
+
+
+def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
+    """Write results as CSV with the same columns `results_from_csv` reads."""
+    names = [p["name"] for p in campaign["parameters"]]
+    objective_name = campaign["objective"]["name"]
+    extra: list[str] = []
+    for r in results:
+        for key in r.get("parameters", {}):
+            if key not in names and key not in extra:
+                extra.append(key)
+    measured: list[str] = []
+    for r in results:
+        for key in r.get("measurements") or {}:
+            if key not in measured:
+                measured.append(key)
+    header = ["sample_id", *names, *extra, objective_name, *measured, *RESERVED_COLUMNS[1:]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for r in results:
+        params = r.get("parameters", {})
+        meas = r.get("measurements") or {}
+        writer.writerow(
+            [
+                r.get("sample_id"),
+                *[_cell(params.get(n)) for n in [*names, *extra]],
+                _cell(r.get("objective")),
+                *[_cell(meas.get(m)) for m in measured],
+                *[_cell(r.get(c)) for c in RESERVED_COLUMNS[1:]],
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
