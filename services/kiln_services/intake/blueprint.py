@@ -1,4 +1,8 @@
-"""Request parsing: JSON as webargs does it, text/csv bodies for posting results, 415 otherwise."""
+"""The intake's Blueprint: flask-smorest's, with its request parser.
+
+The parser reads JSON as webargs does it, text/csv bodies for posting results, and answers 415
+for any other body.
+"""
 
 from __future__ import annotations
 
