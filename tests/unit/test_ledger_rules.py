@@ -1,4 +1,4 @@
-"""kiln.ledger, kiln.feasibility and kiln.recommend: the pure rules behind the ledger."""
+"""kiln.ledger, kiln.feasibility and kiln.strategy_choice: the pure rules behind the ledger."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from kiln.feasibility import FeasibilityModel, acquisition_floor, fit_feasibility, weigh
 from kiln.ledger import data_hash, outside_reason, provenance
 from kiln.presets import latp_space
-from kiln.recommend import recommend
 from kiln.space import SearchSpace
+from kiln.strategy_choice import choose_strategy
 
 FIRST = SearchSpace.from_dict(latp_space("1-2"))
 SECOND = SearchSpace.from_dict({**latp_space("3-4"), "version": 2})
@@ -73,16 +73,16 @@ def test_weighting_never_prefers_a_likely_failure_with_equal_promise() -> None:
     assert acquisition_floor("ei", np.array([-6.0])) == 0.0
 
 
-def test_recommend_prefers_success_then_fewer_tries() -> None:
+def test_choose_strategy_prefers_success_then_fewer_tries() -> None:
     table = {
         "random": {"5": {"found": 120, "runs": 200, "mean_extra_tries": 34.7}},
         "ucb": {"5": {"found": 190, "runs": 200, "mean_extra_tries": 5.2}},
         "ei": {"5": {"found": 188, "runs": 200, "mean_extra_tries": 6.0}},
         "pi": {"5": {"found": 150, "runs": 200, "mean_extra_tries": 3.0}},
     }
-    best = recommend(table)
+    best = choose_strategy(table)
     assert best is not None and best["strategy"] == "ucb"
     assert best["success_rate"] == pytest.approx(0.95)
-    assert recommend({}) is None
-    never = recommend({"pi": {"5": {"found": 0, "runs": 10, "mean_extra_tries": None}}})
+    assert choose_strategy({}) is None
+    never = choose_strategy({"pi": {"5": {"found": 0, "runs": 10, "mean_extra_tries": None}}})
     assert never is not None and never["mean_extra_tries"] is None

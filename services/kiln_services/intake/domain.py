@@ -15,7 +15,6 @@ from kiln import campaign as rules
 from kiln.errors import CampaignError
 from kiln.objective import Objective
 from kiln.space import SearchSpace
-from kiln_services.intake.csv_io import parse_csv as parse_csv  # intake.parsing imports it here
 from kiln_services.intake.errors import InvalidRequest
 
 T = TypeVar("T")

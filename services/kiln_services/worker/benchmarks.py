@@ -12,7 +12,7 @@ from typing import Any
 
 from kiln import task_names
 from kiln.errors import KilnError
-from kiln.recommend import recommend
+from kiln.strategy_choice import choose_strategy
 from kiln.virtual_experiments import pool_from_results, repeat_seed, run_repeat, summarise
 from kiln_services.store import Store
 from kiln_services.worker.refits import Send
@@ -92,7 +92,7 @@ def run_chunk(store: Store, job_id: str, index: int) -> dict[str, Any]:
             job_id,
             {
                 "table": {s: {str(n): row for n, row in rows.items()} for s, rows in table.items()},
-                "recommended": recommend(table),
+                "recommended": choose_strategy(table),
                 "pool_size": len(y),
                 "data_version": plan["data_version"],
                 "space_version": plan["space_version"],

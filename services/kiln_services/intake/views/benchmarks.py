@@ -8,8 +8,8 @@ from flask import url_for
 from flask.views import MethodView
 
 from kiln_services.intake import enqueue
+from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.parsing import Blueprint
 from kiln_services.intake.schemas import BenchmarkIn, JobOut
 
 blp = Blueprint(

@@ -9,9 +9,9 @@ from flask.views import MethodView
 
 from kiln_services.intake import enqueue
 from kiln_services.intake.auth import requires
+from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.domain import campaign_definition, campaign_update
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.parsing import Blueprint
 from kiln_services.intake.schemas import (
     CampaignIn,
     CampaignOut,

@@ -14,9 +14,9 @@ from flask.views import MethodView
 from kiln.pool import OPEN, OUTSIDE, STATUSES, CandidateError, outside_reason
 from kiln_services.intake import csv_io, domain, enqueue
 from kiln_services.intake.auth import requires
+from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import InvalidRequest
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.parsing import Blueprint
 from kiln_services.intake.schemas import (
     CandidatePageOut,
     CandidatesIn,

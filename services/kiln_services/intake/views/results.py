@@ -9,9 +9,9 @@ from flask.views import MethodView
 from marshmallow import ValidationError
 
 from kiln_services.intake import csv_io, domain, enqueue
+from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import InvalidRequest, flatten_messages
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.parsing import Blueprint
 from kiln_services.intake.schemas import (
     ResultIn,
     ResultPageOut,

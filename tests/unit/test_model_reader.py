@@ -1,4 +1,4 @@
-"""kiln.insight: the numpy-only reader of a stored model agrees with the fitted model."""
+"""kiln.model_reader: the numpy-only reader of a stored model agrees with the fitted model."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from kiln.errors import OutsideSpaceError, SpaceError
-from kiln.insight import ModelReader
 from kiln.lab import VirtualLatpLab
+from kiln.model_reader import ModelReader
 from kiln.objective import Objective
 from kiln.presets import latp_seed_grid_space
 from kiln.propose import FittedModel, fit_model
@@ -70,7 +70,7 @@ def test_slice_has_a_grid_per_axis_and_holds_the_rest(fitted: FittedModel) -> No
 def test_reading_a_model_never_imports_sklearn() -> None:
     code = (
         "import sys\n"
-        "import kiln.insight, kiln.feasibility, kiln.ledger, kiln.posterior\n"
+        "import kiln.model_reader, kiln.feasibility, kiln.ledger, kiln.posterior\n"
         "assert 'sklearn' not in sys.modules, 'sklearn loaded'\n"
         "assert 'kiln.surrogate' not in sys.modules\n"
     )

@@ -1,4 +1,8 @@
-"""Request parsing: JSON as webargs does it, text/csv bodies for posting results, 415 otherwise."""
+"""The intake's Blueprint: flask-smorest's, with its request parser.
+
+The parser reads JSON as webargs does it, text/csv bodies for posting results, and answers 415
+for any other body.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
-from kiln_services.intake.domain import parse_csv
+from kiln_services.intake.csv_io import parse_csv
 from kiln_services.intake.errors import ApiProblem, InvalidRequest
 from kiln_services.intake.schemas import CsvRows
 

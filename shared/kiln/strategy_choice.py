@@ -15,8 +15,8 @@ from typing import Any
 RATE_TIE = 0.02
 
 
-def recommend(table: Mapping[str, Mapping[Any, Mapping[str, Any]]]) -> dict[str, Any] | None:
-    """Recommend a strategy from ``{strategy: {n: {"found", "runs", "mean_extra_tries"}}}``.
+def choose_strategy(table: Mapping[str, Mapping[Any, Mapping[str, Any]]]) -> dict[str, Any] | None:
+    """Choose a strategy from ``{strategy: {n: {"found", "runs", "mean_extra_tries"}}}``.
 
     Args:
         table: The output of :func:`kiln.virtual_experiments.summarise` (keys may be strings).
