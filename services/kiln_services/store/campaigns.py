@@ -10,13 +10,14 @@ from typing import Any
 
 import redis
 
-from kiln.ledger import PENDING, WITHDRAWN, outside_reason
+from kiln.campaign import space_of
+from kiln.ledger import outside_reason
 from kiln.pool import outside_reason as pool_outside_reason
-from kiln.space import SearchSpace
 from kiln_services.store.base import WATCH_RETRIES, dumps, utcnow
 from kiln_services.store.candidates import CandidatesMixin, validated_candidates
 from kiln_services.store.errors import CampaignNotFound
 from kiln_services.store.keys import Keys
+from kiln_services.store.proposals import withdrawn_under_watch
 
 
 class CampaignsMixin(CandidatesMixin):
@@ -101,30 +102,15 @@ class CampaignsMixin(CandidatesMixin):
         self, pipe: redis.client.Pipeline, cid: str, campaign: Mapping[str, Any]
     ) -> dict[str, str]:
         # Pending proposals (read under WATCH) that the new space rules out, as withdrawn JSON.
-        space = SearchSpace.from_dict(
-            {"parameters": campaign["parameters"], "version": campaign.get("space_version", 1)}
-        )
-        ids = sorted(pipe.smembers(Keys.pending(cid)))
-        out: dict[str, str] = {}
-        now = utcnow()
-        for raw in pipe.hmget(Keys.proposals(cid), ids) if ids else []:
-            if raw is None:
-                continue
-            proposal = json.loads(raw)
-            if proposal.get("status") != PENDING:
-                continue
+        space = space_of(campaign)
+
+        def reason_of(proposal: dict[str, Any]) -> str | None:
             # A pool row is run as it is: steps do not apply to it, only ranges and listed values.
-            check = (
-                pool_outside_reason
-                if isinstance(proposal.get("candidate"), int)
-                else outside_reason
-            )
-            reason = check(space, proposal["parameters"])
-            if reason is not None:
-                out[proposal["id"]] = dumps(
-                    {**proposal, "status": WITHDRAWN, "withdrawn_at": now, "reason": reason}
-                )
-        return out
+            pooled = isinstance(proposal.get("candidate"), int)
+            check = pool_outside_reason if pooled else outside_reason
+            return check(space, proposal["parameters"])
+
+        return withdrawn_under_watch(pipe, cid, reason_of)
 
     def space_history(self, cid: str) -> list[dict[str, Any]]:
         """The campaign's earlier spaces, oldest first."""

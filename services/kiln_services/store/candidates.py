@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import redis
 
-from kiln.ledger import PENDING, WITHDRAWN
+from kiln.campaign import space_of
 from kiln.pool import (
     MAX_CANDIDATES,
     MEASURED,
@@ -30,16 +30,10 @@ from kiln.pool import (
     row_key,
 )
 from kiln.pool import PENDING as CANDIDATE_PENDING
-from kiln.space import SearchSpace
 from kiln_services.store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
 from kiln_services.store.errors import CampaignNotFound, UnknownCandidate
 from kiln_services.store.keys import Keys
-
-
-def _space(campaign: Mapping[str, Any]) -> SearchSpace:
-    return SearchSpace.from_dict(
-        {"parameters": campaign["parameters"], "version": campaign.get("space_version", 1)}
-    )
+from kiln_services.store.proposals import withdrawn_under_watch
 
 
 def validated_candidates(
@@ -50,7 +44,7 @@ def validated_candidates(
     Raises:
         CandidateError: Naming the first bad row and field (duplicates within ``rows`` too).
     """
-    return CandidatePool.from_rows(_space(campaign), rows).rows
+    return CandidatePool.from_rows(space_of(campaign), rows).rows
 
 
 @dataclass
@@ -240,24 +234,12 @@ class CandidatesMixin(StoreBase):
         self, pipe: redis.client.Pipeline, cid: str, rows: set[int], reason: str
     ) -> dict[str, str]:
         # Pending proposals (read under WATCH) of removed rows, as withdrawn JSON.
-        ids = sorted(pipe.smembers(Keys.pending(cid)))
-        out: dict[str, str] = {}
-        now = utcnow()
-        for raw in pipe.hmget(Keys.proposals(cid), ids) if ids else []:
-            if raw is None:
-                continue
-            proposal = json.loads(raw)
-            if proposal.get("status") == PENDING and proposal.get("candidate") in rows:
-                out[proposal["id"]] = dumps(
-                    {
-                        **proposal,
-                        "status": WITHDRAWN,
-                        "withdrawn_at": now,
-                        "reason": f"candidate {proposal['candidate']} was removed from the "
-                        f"pool: {reason}",
-                    }
-                )
-        return out
+        def reason_of(proposal: dict[str, Any]) -> str | None:
+            if proposal.get("candidate") not in rows:
+                return None
+            return f"candidate {proposal['candidate']} was removed from the pool: {reason}"
+
+        return withdrawn_under_watch(pipe, cid, reason_of)
 
     def has_candidates(self, cid: str) -> bool:
         """Whether the campaign has a candidate pool (one row at least, removed or not)."""
@@ -372,7 +354,7 @@ class CandidatesMixin(StoreBase):
         history: while the current space covers them all (nothing was ever narrowed), no row
         is read.
         """
-        space = _space(campaign)
+        space = space_of(campaign)
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.exists(Keys.candidates(cid))
             pipe.lrange(Keys.spaces(cid), 0, -1)
@@ -380,7 +362,7 @@ class CandidatesMixin(StoreBase):
         if not has_rows:
             return {}
         earlier = {json.dumps(json.loads(h)["parameters"], sort_keys=True) for h in history}
-        if all(covers(space, _space({"parameters": json.loads(e)})) for e in earlier):
+        if all(covers(space, space_of({"parameters": json.loads(e)})) for e in earlier):
             return {}
         # One decode of the whole list: 2-3x faster than one json.loads per row at 10^5 rows.
         rows = json.loads("[" + ",".join(self.redis.lrange(Keys.candidates(cid), 0, -1)) + "]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,30 @@ def _index_of(pid: str) -> int:
     # Proposal ids are "{batch id}-{k}"; k orders the proposals of one batch.
     tail = pid.rpartition("-")[2]
     return int(tail) if tail.isdigit() else 0
+
+
+def withdrawn_under_watch(
+    pipe: redis.client.Pipeline, cid: str, reason_of: Callable[[dict[str, Any]], str | None]
+) -> dict[str, str]:
+    """Pending proposals (read under the caller's WATCH) to withdraw, as their withdrawn JSON.
+
+    `reason_of` gives a pending proposal's reason to withdraw it, or None to keep it.
+    """
+    ids = sorted(pipe.smembers(Keys.pending(cid)))
+    out: dict[str, str] = {}
+    now = utcnow()
+    for raw in pipe.hmget(Keys.proposals(cid), ids) if ids else []:
+        if raw is None:
+            continue
+        proposal = json.loads(raw)
+        if proposal.get("status") != PENDING:
+            continue
+        reason = reason_of(proposal)
+        if reason is not None:
+            out[proposal["id"]] = dumps(
+                {**proposal, "status": WITHDRAWN, "withdrawn_at": now, "reason": reason}
+            )
+    return out
 
 
 class ProposalsMixin(StoreBase):
