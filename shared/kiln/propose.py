@@ -24,10 +24,12 @@ from kiln.errors import (
     OutsideSpaceError,
 )
 from kiln.feasibility import FeasibilityModel
+from kiln.measurement_error import OBJECTIVE_SD, check_objective_sd, model_scale_variance
 from kiln.objective import Objective
 from kiln.pool import CandidatePool, RowIndex
 from kiln.space import CategoricalParameter, DiscreteParameter, Point, SearchSpace
 from kiln.strategy import Strategy
+from kiln.suspects import suspects as find_suspects
 from kiln.surrogate import GPSurrogate, length_scale_bounds
 
 #: Targets whose spread is below this (relative) are treated as all equal.
@@ -41,6 +43,7 @@ class _Data:
     points: list[Mapping[str, Any]]
     values: list[float]
     sample_ids: list[str | None]
+    sds: list[float | None]
 
 
 def _parse_observations(
@@ -56,6 +59,7 @@ def _parse_observations(
     points: list[Mapping[str, Any]] = []
     values: list[float] = []
     ids: list[str | None] = []
+    sds: list[float | None] = []
     for i, obs in enumerate(observations):
         if not isinstance(obs, Mapping):
             raise InvalidObservationError(
@@ -75,10 +79,12 @@ def _parse_observations(
         values.append(
             objective.check_value(obs.get("objective"), field=f"observations[{i}].objective")
         )
+        sd = obs.get(OBJECTIVE_SD)
+        sds.append(None if sd is None else check_objective_sd(sd, field=f"observations[{i}].{OBJECTIVE_SD}"))
         points.append(params)
         sample_id = obs.get("sample_id")
         ids.append(str(sample_id) if sample_id is not None else None)
-    return _Data(points, values, ids)
+    return _Data(points, values, ids, sds)
 
 
 def _parse_pending(space: SearchSpace, pending: Sequence[Mapping[str, Any]]) -> list[Mapping]:
@@ -130,6 +136,8 @@ class FittedModel:
         best_predicted: ``{"parameters", "mean", "std"}``: the candidate with the highest
             posterior mean, in the original unit (mean = median under log10, see
             :mod:`kiln.objective`).
+        sample_ids: The training results' ids, in training order (empty for a model stored
+            before they were kept).
     """
 
     space: SearchSpace
@@ -137,6 +145,7 @@ class FittedModel:
     surrogate: GPSurrogate
     best_observed: dict[str, Any]
     best_predicted: dict[str, Any]
+    sample_ids: list[str | None] = field(default_factory=list)
 
     @property
     def space_version(self) -> int:
@@ -202,7 +211,13 @@ class FittedModel:
             "objective": self.objective.to_dict(),
             "best_observed": dict(self.best_observed),
             "best_predicted": dict(self.best_predicted),
+            "suspects": self.suspects(),
         }
+
+    def suspects(self) -> list[dict[str, Any]]:
+        """Results the others cannot explain (:mod:`kiln.suspects`), most extreme first."""
+        ids = self.sample_ids or [None] * self.n_observations
+        return find_suspects(self.surrogate.posterior_, ids)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (no pickle); :meth:`from_dict` rebuilds identical predictions."""
@@ -213,6 +228,7 @@ class FittedModel:
             "surrogate": self.surrogate.to_dict(),
             "best_observed": dict(self.best_observed),
             "best_predicted": dict(self.best_predicted),
+            "sample_ids": list(self.sample_ids),
         }
 
     @classmethod
@@ -229,6 +245,7 @@ class FittedModel:
                 surrogate=GPSurrogate.from_dict(payload["surrogate"]),
                 best_observed=dict(payload["best_observed"]),
                 best_predicted=dict(payload["best_predicted"]),
+                sample_ids=list(payload.get("sample_ids") or []),
             )
         except (KeyError, TypeError) as exc:
             raise ModelFitError(f"cannot rebuild the model from its payload: {exc!r}") from None
@@ -302,7 +319,12 @@ def _fit(
     bounds = length_scale_bounds([label is not None for _, label in space.columns()])
     surrogate = GPSurrogate(
         n_restarts=n_restarts, random_state=random_state, length_scale_bounds=bounds
-    ).fit(space.encode(data.points), y, start=start)
+    ).fit(
+        space.encode(data.points),
+        y,
+        start=start,
+        noise_var=model_scale_variance(objective, data.values, data.sds),
+    )
     # Overflow is checked for below, on what the model reports, rather than warned about.
     with np.errstate(over="ignore", invalid="ignore"):
         return _reportable(space, objective, data, y, surrogate, random_state)
@@ -328,7 +350,9 @@ def _reportable(
     mu, sd = surrogate.predict(encoded[top : top + 1])
     mean, std = objective.from_model(mu[0], sd[0])
     best_predicted = {"parameters": dict(candidates[top]), "mean": mean, "std": std}
-    model = FittedModel(space, objective, surrogate, best_observed, best_predicted)
+    model = FittedModel(
+        space, objective, surrogate, best_observed, best_predicted, list(data.sample_ids)
+    )
     # A model is only as good as what it can report: predictions that overflow the objective's
     # unit (e.g. one value of 1e300 under log10, a typo by hundreds of decades) cannot be stored
     # or served, so such a fit counts as failed and proposals fall back to space filling.
@@ -406,15 +430,18 @@ class Batch:
 
 
 def _model_matches(
-    model: FittedModel, space: SearchSpace, objective: Objective, X: np.ndarray, y: np.ndarray
+    model: FittedModel, space: SearchSpace, objective: Objective, X: np.ndarray, data: _Data
 ) -> bool:
     s = model.surrogate
+    noise_var = model_scale_variance(objective, data.values, data.sds)
     return (
         model.space == space
         and model.objective == objective
         and s.X_train_.shape == X.shape
         and bool(np.array_equal(s.X_train_, X))
-        and bool(np.array_equal(s.y_train_, y))
+        and bool(np.array_equal(s.y_train_, objective.to_model(data.values)))
+        and (s.noise_var_ is None) == (noise_var is None)
+        and (noise_var is None or bool(np.array_equal(s.noise_var_, noise_var)))
     )
 
 
@@ -502,7 +529,7 @@ def propose(
         fallback = "space_filling: one observation"
     elif _all_equal(y):
         fallback = "space_filling: all targets equal"
-    elif model is not None and _model_matches(model, space, objective, X_obs, y):
+    elif model is not None and _model_matches(model, space, objective, X_obs, data):
         fitted = model
     else:
         try:

@@ -33,6 +33,7 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, Whi
 from threadpoolctl import threadpool_limits
 
 from kiln.errors import ModelFitError, NoObservationsError
+from kiln.measurement_error import checked_noise_var
 from kiln.posterior import JITTER, GPPosterior, matern52, normalisation
 
 #: Length-scale bounds of a numeric column (unit cube). Above 10 the kernel's correlation across
@@ -153,6 +154,8 @@ class GPSurrogate:
         log_marginal_likelihood_: Its log marginal likelihood (normalised target).
         length_scale_bounds_: The length-scale bounds used, shape ``(d, 2)``.
         X_train_, y_train_: Training data (``y`` on the model scale).
+        noise_var_: Each training point's own measurement variance on the model scale (0 for a
+            point without one), or None when no point has one (:mod:`kiln.measurement_error`).
         y_mean_, y_std_: The fixed target normalisation.
         posterior_: The :class:`GPPosterior` used for every prediction.
     """
@@ -168,18 +171,31 @@ class GPSurrogate:
         self.length_scale_bounds = length_scale_bounds
 
     # ------------------------------------------------------------------------- fitting
-    def fit(self, X: np.ndarray, y: np.ndarray, *, start: GPSurrogate | None = None) -> GPSurrogate:
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        start: GPSurrogate | None = None,
+        noise_var: np.ndarray | None = None,
+    ) -> GPSurrogate:
         """Fit the hyperparameters by maximising the marginal likelihood.
 
         Args:
             X: Encoded inputs, shape ``(n, d)``.
-            y: Targets on the model scale, shape ``(n,)``.
+            y: Targets on the model scale, shape ``(n,)``. Replicates (equal rows of ``X``) are
+                all kept: each is one observation of the same latent value, so together they
+                shrink the posterior there and their spread informs the fitted white noise.
             start: A surrogate fitted earlier (e.g. before the latest results arrived): the
                 optimiser's first run starts from its hyperparameters instead of the defaults
                 (a warm start; ``n_restarts`` random restarts still follow and the best
                 optimum is kept). With a few new results the optimum has usually barely moved,
                 so the warm run alone finds it in a fraction of the evaluations; it cannot
                 leave a local optimum, which is what the restarts are for.
+            noise_var: Each point's own measurement variance on the model scale, shape ``(n,)``
+                (0 for a point without one), or None. It is divided by the target's variance
+                (scikit-learn's ``alpha`` acts on the normalised target) and added to the jitter
+                as a per-sample ``alpha``; the white noise is still fitted on top of it.
 
         Returns:
             self
@@ -198,6 +214,7 @@ class GPSurrogate:
             raise ModelFitError(f"X has {X.shape[0]} rows but y has {y.shape[0]} values")
         if not (np.isfinite(X).all() and np.isfinite(y).all()):
             raise ModelFitError("X and y must be finite; drop or fix non-finite observations")
+        noise_var = checked_noise_var(noise_var, y.shape[0])
         with np.errstate(over="ignore", invalid="ignore"):
             mean, std = normalisation(y)
         if not (math.isfinite(mean) and math.isfinite(std)):
@@ -216,7 +233,7 @@ class GPSurrogate:
             kernel = _warm_kernel(start, bounds)
         gpr = GaussianProcessRegressor(
             kernel=kernel,
-            alpha=JITTER,
+            alpha=JITTER if noise_var is None else JITTER + noise_var / std**2,
             normalize_y=True,
             n_restarts_optimizer=self.n_restarts,
             random_state=self.random_state,
@@ -244,6 +261,7 @@ class GPSurrogate:
             X=X,
             y=y,
             log_marginal_likelihood=float(gpr.log_marginal_likelihood_value_),
+            noise_var=noise_var,
         )
         return self
 
@@ -256,6 +274,7 @@ class GPSurrogate:
         X: np.ndarray,
         y: np.ndarray,
         log_marginal_likelihood: float,
+        noise_var: np.ndarray | None = None,
     ) -> None:
         """Set every learned attribute from hyperparameter values and data (no optimisation)."""
         self.kernel_ = make_kernel(
@@ -269,8 +288,14 @@ class GPSurrogate:
         self.y_train_ = y
         self.y_mean_, self.y_std_ = normalisation(y)
         self.log_marginal_likelihood_ = log_marginal_likelihood
+        self.noise_var_ = noise_var
         self.posterior_ = GPPosterior(
-            constant, length_scale, noise_level + JITTER, X, (y - self.y_mean_) / self.y_std_
+            constant,
+            length_scale,
+            noise_level + JITTER,
+            X,
+            (y - self.y_mean_) / self.y_std_,
+            None if noise_var is None else noise_var / self.y_std_**2,
         )
 
     # ---------------------------------------------------------------------- inspection
@@ -351,6 +376,7 @@ class GPSurrogate:
             "log_marginal_likelihood": self.log_marginal_likelihood_,
             "X_train": self.X_train_.tolist(),
             "y_train": self.y_train_.tolist(),
+            **({} if self.noise_var_ is None else {"noise_var": self.noise_var_.tolist()}),
         }
 
     @classmethod
@@ -386,6 +412,7 @@ class GPSurrogate:
                 X=X,
                 y=y,
                 log_marginal_likelihood=float(payload["log_marginal_likelihood"]),
+                noise_var=checked_noise_var(payload.get("noise_var"), y.shape[0]),
             )
         except (KeyError, TypeError, ValueError, ModelFitError) as exc:
             raise ModelFitError(f"cannot rebuild the surrogate from its payload: {exc}") from None
