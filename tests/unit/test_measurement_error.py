@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.gaussian_process import GaussianProcessRegressor
 
-from kiln.batch import naive_select_batch, select_batch
+from kiln.batch import _two_point_variance, naive_select_batch, select_batch
 from kiln.campaign import validate_results
 from kiln.errors import CampaignError, InvalidObservationError, ModelFitError
 from kiln.measurement_error import check_objective_sd, model_scale_variance
@@ -136,6 +136,8 @@ def test_per_sample_alpha_matches_scikit_learn_and_survives_json() -> None:
     alpha = JITTER + s.noise_var_ / s.y_std_**2
     gpr = GaussianProcessRegressor(kernel=s.kernel_, alpha=alpha, optimizer=None, normalize_y=True)
     gpr.fit(s.X_train_, s.y_train_)
+    # the hyperparameters were fitted with the per-sample alpha: same likelihood
+    assert gpr.log_marginal_likelihood_value_ == pytest.approx(s.log_marginal_likelihood_)
     grid = np.linspace(0, 1, 7)[:, None]
     mu_ref, sd_ref = gpr.predict(grid, return_std=True)
     mu, sd = s.predict(grid, include_noise=True)
@@ -170,3 +172,18 @@ def test_batches_with_per_sample_alpha_equal_the_naive_refits(method, acquisitio
     for a, b in zip(fast.picks, naive.picks, strict=True):
         assert abs(a.mean - b.mean) < 1e-8
         assert abs(a.std - b.std) < 1e-8
+
+
+def test_the_lazy_variance_bound_holds_with_per_point_noise() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.uniform(size=(20, 2))
+    y = np.sin(5 * X[:, 0]) + 0.05 * rng.normal(size=20)
+    noise_var = np.where(np.arange(20) < 5, 0.0, 0.5)  # 15 rough points, 5 with white noise only
+    model = GPSurrogate(n_restarts=0).fit(X, y, noise_var=noise_var)
+    post = model.posterior_
+    C = X + 0.01 * rng.normal(size=X.shape)  # candidates next to the training points
+    _, exact = post.mean_var(C)
+    bound = _two_point_variance(
+        post.k(C, post.X), post.k(post.X, post.X), post.constant, post.train_noise()
+    )
+    assert np.all(bound >= exact - 1e-12)
