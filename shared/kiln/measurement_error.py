@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
 from numpy.typing import ArrayLike
 
 from kiln.errors import InvalidObservationError, ModelFitError

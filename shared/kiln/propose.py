@@ -29,8 +29,8 @@ from kiln.objective import Objective
 from kiln.pool import CandidatePool, RowIndex
 from kiln.space import CategoricalParameter, DiscreteParameter, Point, SearchSpace
 from kiln.strategy import Strategy
-from kiln.suspects import suspects as find_suspects
 from kiln.surrogate import GPSurrogate, length_scale_bounds
+from kiln.suspects import suspects as find_suspects
 
 #: Targets whose spread is below this (relative) are treated as all equal.
 EQUAL_TARGETS_RTOL = 1e-12
@@ -80,7 +80,11 @@ def _parse_observations(
             objective.check_value(obs.get("objective"), field=f"observations[{i}].objective")
         )
         sd = obs.get(OBJECTIVE_SD)
-        sds.append(None if sd is None else check_objective_sd(sd, field=f"observations[{i}].{OBJECTIVE_SD}"))
+        sds.append(
+            None
+            if sd is None
+            else check_objective_sd(sd, field=f"observations[{i}].{OBJECTIVE_SD}")
+        )
         points.append(params)
         sample_id = obs.get("sample_id")
         ids.append(str(sample_id) if sample_id is not None else None)
@@ -440,8 +444,11 @@ def _model_matches(
         and s.X_train_.shape == X.shape
         and bool(np.array_equal(s.X_train_, X))
         and bool(np.array_equal(s.y_train_, objective.to_model(data.values)))
-        and (s.noise_var_ is None) == (noise_var is None)
-        and (noise_var is None or bool(np.array_equal(s.noise_var_, noise_var)))
+        and (
+            noise_var is None
+            if s.noise_var_ is None
+            else noise_var is not None and bool(np.array_equal(s.noise_var_, noise_var))
+        )
     )
 
 

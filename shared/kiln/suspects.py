@@ -65,4 +65,4 @@ def suspects(
     z = standardised_loo_residuals(posterior)
     flagged = np.flatnonzero(np.abs(z) > threshold)
     flagged = flagged[np.argsort(-np.abs(z[flagged]), kind="stable")]
-    return [{"sample_id": sample_ids[i], "residual": float(z[i])} for i in flagged]
+    return [{"sample_id": sample_ids[int(i)], "residual": float(z[i])} for i in flagged]

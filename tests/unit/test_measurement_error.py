@@ -14,8 +14,9 @@ from kiln.errors import CampaignError, InvalidObservationError, ModelFitError
 from kiln.measurement_error import check_objective_sd, model_scale_variance
 from kiln.model_reader import ModelReader
 from kiln.objective import Objective
-from kiln.propose import FittedModel, fit_model
+from kiln.propose import FittedModel, fit_model, propose
 from kiln.space import ContinuousParameter, SearchSpace
+from kiln.strategy import Strategy
 from kiln.surrogate import JITTER, GPSurrogate
 
 LOG = Objective("conductivity", unit="S/cm")
@@ -187,3 +188,18 @@ def test_the_lazy_variance_bound_holds_with_per_point_noise() -> None:
         post.k(C, post.X), post.k(post.X, post.X), post.constant, post.train_noise()
     )
     assert np.all(bound >= exact - 1e-12)
+
+
+def test_a_model_is_reused_only_for_the_same_stated_errors() -> None:
+    obs = _observations()
+    plain = fit_model(SPACE, LOG, obs, random_state=0)
+    strategy = Strategy(batch_size=2)
+    assert propose(SPACE, LOG, obs, [], strategy, model=plain).model is plain
+    stated = [
+        {**o, "objective_sd": 0.1 * o["objective"]} if i == 2 else o for i, o in enumerate(obs)
+    ]
+    refitted = propose(SPACE, LOG, stated, [], strategy, model=plain).model
+    assert refitted is not plain and refitted is not None
+    assert refitted.surrogate.noise_var_ is not None
+    assert propose(SPACE, LOG, stated, [], strategy, model=refitted).model is refitted
+    assert propose(SPACE, LOG, obs, [], strategy, model=refitted).model is not refitted
