@@ -154,8 +154,7 @@ class GPSurrogate:
         log_marginal_likelihood_: Its log marginal likelihood (normalised target).
         length_scale_bounds_: The length-scale bounds used, shape ``(d, 2)``.
         X_train_, y_train_: Training data (``y`` on the model scale).
-        noise_var_: Each training point's own measurement variance on the model scale (0 for a
-            point without one), or None when no point has one (:mod:`kiln.measurement_error`).
+        noise_var_: Each point's own noise variance (model scale) or None (kiln.measurement_error).
         y_mean_, y_std_: The fixed target normalisation.
         posterior_: The :class:`GPPosterior` used for every prediction.
     """
@@ -183,19 +182,15 @@ class GPSurrogate:
 
         Args:
             X: Encoded inputs, shape ``(n, d)``.
-            y: Targets on the model scale, shape ``(n,)``. Replicates (equal rows of ``X``) are
-                all kept: each is one observation of the same latent value, so together they
-                shrink the posterior there and their spread informs the fitted white noise.
+            y: Targets on the model scale, shape ``(n,)``; replicates are all kept (kiln.training).
             start: A surrogate fitted earlier (e.g. before the latest results arrived): the
                 optimiser's first run starts from its hyperparameters instead of the defaults
                 (a warm start; ``n_restarts`` random restarts still follow and the best
                 optimum is kept). With a few new results the optimum has usually barely moved,
                 so the warm run alone finds it in a fraction of the evaluations; it cannot
                 leave a local optimum, which is what the restarts are for.
-            noise_var: Each point's own measurement variance on the model scale, shape ``(n,)``
-                (0 for a point without one), or None. It is divided by the target's variance
-                (scikit-learn's ``alpha`` acts on the normalised target) and added to the jitter
-                as a per-sample ``alpha``; the white noise is still fitted on top of it.
+            noise_var: Each point's own noise variance, model scale, shape ``(n,)``, or None:
+                over the target variance, a per-sample ``alpha`` under the fitted white noise.
 
         Returns:
             self
