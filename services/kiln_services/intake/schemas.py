@@ -36,9 +36,13 @@ _name = validate.Length(min=1, max=200)
 class StrictFloat(fields.Float):
     """A JSON number: a string such as "1.5" is a type error, not silently converted."""
 
+    default_error_messages = {
+        "string": "{input!r} is a string: send the value as a JSON number, without quotes",
+    }
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):
-            raise self.make_error("invalid")
+            raise self.make_error("string", input=value)
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -556,7 +560,7 @@ class LatestQueryArgs(Schema):
     wait = fields.Float(  # a query string: "0.5" is the number 0.5 here
         allow_nan=False,
         load_default=0.0,
-        validate=validate.Range(min=0, max=60),
+        validate=validate.Range(min=0, max=60, error="must be 0 to 60 seconds, not {input}"),
         metadata={"description": "long-poll seconds (at most 60) with If-None-Match"},
     )
 
