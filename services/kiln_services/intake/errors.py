@@ -92,7 +92,7 @@ def _summary(errors: Mapping[str, list[str]]) -> str:
 
 
 def _nothing_stored() -> str:
-    """"; nothing was stored" for a request that could have stored something, else ""."""
+    """The end of a 4xx detail: "; nothing was stored", except for reads (they store nothing)."""
     reads = has_request_context() and request.method in READS
     return "" if reads else "; nothing was stored"
 

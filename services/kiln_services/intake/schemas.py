@@ -36,13 +36,11 @@ _name = validate.Length(min=1, max=200)
 class StrictFloat(fields.Float):
     """A JSON number: a string such as "1.5" is a type error, not silently converted."""
 
-    default_error_messages = {
-        "string": "{input!r} is a string: send the value as a JSON number, without quotes",
-    }
-
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):
-            raise self.make_error("string", input=value)
+            raise ValidationError(
+                f"{value!r} is a string: send the value as a JSON number, without quotes"
+            )
         return super()._deserialize(value, attr, data, **kwargs)
 
 
