@@ -8,22 +8,16 @@ from typing import Any
 
 import click
 
-from kiln_client.cli.output import (
-    echo_json,
-    number,
-    sci,
-    table,
-)
+from kiln_client.cli.options import campaign_argument, json_option
+from kiln_client.cli.output import counted, echo_json, number, sci, table
 from kiln_client.cli.root import client_of
-from kiln_client.client import (
-    Job,
-)
+from kiln_client.client import Job
 from kiln_client.vocabulary import ACQUISITIONS
 
 
 @click.command("model")
-@click.argument("campaign_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the model summary as JSON.")
+@campaign_argument
+@json_option("the model summary")
 @click.pass_context
 def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     """Show a campaign's latest model.
@@ -58,7 +52,7 @@ def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 
 
 @click.command("benchmark")
-@click.argument("campaign_id")
+@campaign_argument
 @click.option(
     "--strategy",
     "strategies",
@@ -76,7 +70,7 @@ def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 @click.option("--repeats", type=click.IntRange(1, 1000), help="Runs per strategy and n (200).")
 @click.option("--seed", type=click.IntRange(0), help="Random seed (0).")
 @click.option("--no-wait", is_flag=True, help="Print the job id and return at once.")
-@click.option("--json", "as_json", is_flag=True, help="Print the finished job as JSON.")
+@json_option("the finished job")
 @click.option(
     "--max-wait",
     type=float,
@@ -104,8 +98,8 @@ def benchmark(
 
     \b
     Examples:
-      kiln benchmark c-1a2b3c
-      kiln benchmark c-1a2b3c --strategy ucb --strategy random --n-init 5 --n-init 15 --repeats 50
+      kiln benchmark latp-2026
+      kiln benchmark latp-2026 --strategy ucb --strategy random --n-init 5 --n-init 15 --repeats 50
     """
     client = client_of(ctx)
     job = client.start_benchmark(
@@ -162,7 +156,7 @@ def format_benchmark(result: Mapping[str, Any]) -> str:
             cells.append(f"{cell.get('found')}/{cell.get('runs')} {mean:>5}")
         rows.append([strategy, *cells])
     heading = (
-        f"Virtual experiments on {result.get('pool_size')} results "
+        f"Virtual experiments on {counted(int(result.get('pool_size') or 0), 'result')} "
         f"({result.get('repeats')} repeats; cell: found best/runs, mean extra tries)"
     )
     return f"{heading}\n{table(['strategy', *[f'n={n}' for n in ns]], rows)}"
