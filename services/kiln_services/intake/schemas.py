@@ -574,7 +574,13 @@ class JobOut(Schema):
     created_at = fields.String(allow_none=True)
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
-    progress = fields.Dict(allow_none=True, metadata={"description": "fan-out jobs: chunks done"})
+    progress = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "fan-out jobs: done/total repeats, chunks_done/chunks_total, and "
+            "estimated_seconds (the whole job, estimated when it is planned)"
+        },
+    )
 
 
 class ModelOut(Schema):

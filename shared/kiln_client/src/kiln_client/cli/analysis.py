@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import click
 
+from kiln_client.cli.eta import about, progress_line
 from kiln_client.cli.options import campaign_argument, json_option
 from kiln_client.cli.output import counted, echo_json, number, sci, table
 from kiln_client.cli.root import client_of
-from kiln_client.client import Job
+from kiln_client.client import Client, Job
 from kiln_client.vocabulary import ACQUISITIONS
 
 
@@ -94,7 +97,8 @@ def benchmark(
 
     The study's model-selection protocol: draw n initial samples from the campaign's own data,
     let each strategy pick from the same pool and count the extra tries until it finds the best
-    sample. The workers run the repeats in parallel; progress is shown as chunks finish.
+    sample. The workers run the repeats in parallel: the command says how long the job should
+    take once it is planned, then the share done and the time left as chunks finish.
 
     \b
     Examples:
@@ -116,24 +120,49 @@ def benchmark(
     if no_wait:
         click.echo(job["id"])
         return
-    with click.progressbar(
-        length=1, label="Virtual experiments", file=sys.stderr, show_pos=True
-    ) as bar:
-
-        def update(seen: Job) -> None:
-            progress = seen.get("progress") or {}
-            total = int(progress.get("chunks_total") or 0)
-            if total:
-                bar.length = total
-                bar.update(int(progress.get("chunks_done", 0)) - bar.pos)
-            if seen.get("state") == "done":
-                bar.update(max(0, (bar.length or 0) - bar.pos))
-
-        finished = client.wait_for_job(job["id"], timeout=max_wait, on_update=update)
+    finished = follow_benchmark(client, job["id"], max_wait)
     if as_json:
         echo_json(finished)
         return
     click.echo(format_benchmark(finished.get("result") or {}))
+
+
+def follow_benchmark(client: Client, job_id: str, max_wait: float) -> Job:
+    """Wait for a benchmark job: say its estimated duration once planned, then a progress bar
+    with the share done and the time left ("35 % · about 4 min left")."""
+    started = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []  # the progress bar, once the job is planned
+
+        def update(seen: Job) -> None:
+            progress = seen.get("progress") or {}
+            total, done = int(progress.get("total") or 0), int(progress.get("done") or 0)
+            if not bars:
+                if not total:
+                    return  # not planned yet
+                estimate = progress.get("estimated_seconds")
+                if estimate is not None:
+                    click.echo(
+                        f"{counted(total, 'repeat')}, estimated at {about(float(estimate))} "
+                        "(Ctrl-C stops waiting, not the job).",
+                        err=True,
+                    )
+                bars.append(
+                    stack.enter_context(
+                        click.progressbar(
+                            length=total,
+                            label="Virtual experiments",
+                            file=sys.stderr,
+                            show_percent=False,
+                            show_eta=False,
+                            item_show_func=lambda text: text,
+                        )
+                    )
+                )
+            line = progress_line(progress, time.monotonic() - started)
+            bars[0].update(max(0, done - bars[0].pos), line)
+
+        return client.wait_for_job(job_id, timeout=max_wait, on_update=update)
 
 
 def format_benchmark(result: Mapping[str, Any]) -> str:
