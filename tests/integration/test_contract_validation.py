@@ -202,6 +202,26 @@ def test_result_rule_rejects_then_accepts(api: Api, cid: str, rule: str) -> None
     assert [r["sample_id"] for r in stored] == [good["sample_id"]]
 
 
+def test_a_string_objective_is_told_to_be_a_json_number_as_a_string_parameter_is(
+    api: Api, cid: str
+) -> None:
+    url = f"/api/v1/campaigns/{cid}/results"
+    objective = api.rejected(422, "POST", url, json=result(objective="1.2e-3"))
+    (message,) = objective["errors"]["results.0.objective"]
+    assert "'1.2e-3'" in message and "JSON number" in message, message
+    parameter = api.rejected(422, "POST", url, json=result(parameters=params(time_min="30")))
+    assert "JSON number" in " ".join(parameter["errors"]["results.0.parameters.time_min"])
+
+
+def test_a_refused_get_does_not_say_nothing_was_stored_and_a_refused_post_does(
+    api: Api, cid: str
+) -> None:
+    latest = api.rejected(422, "GET", f"/api/v1/campaigns/{cid}/proposals/latest?wait=120")
+    assert latest["detail"] == "wait: must be 0 to 60 seconds, not 120.0", latest
+    posted = api.rejected(422, "POST", f"/api/v1/campaigns/{cid}/results", json=result(objective=0))
+    assert posted["detail"].endswith("; nothing was stored"), posted["detail"]
+
+
 def test_nan_literal_is_refused(api: Api, cid: str) -> None:
     url = f"/api/v1/campaigns/{cid}/results"
     raw = json.dumps(result()).replace("0.0001", "NaN")

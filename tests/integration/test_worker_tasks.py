@@ -281,6 +281,8 @@ def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
     planned = run(celery_app, task_names.BENCHMARK, job_id)
     assert planned["chunks"] == 2  # 2 strategies x 3 repeats at n=2 (50 >= pool size is dropped)
     progress = store.get_job(job_id)["progress"]
+    estimate = progress.pop("estimated_seconds")  # 3 ucb repeats, one timed (random costs ~0)
+    assert isinstance(estimate, float) and estimate > 0
     assert progress == {"done": 0, "total": 6, "chunks_done": 0, "chunks_total": 2}
     messages = [json.loads(m) for m in redis_client.lrange(task_names.BENCHMARKS_QUEUE, 0, -1)]
     assert sorted(m["headers"]["argsrepr"] for m in messages) == [
@@ -289,7 +291,9 @@ def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
     store.append_results(cid, [row(50, 1075, 480)])  # arrives meanwhile; the plan pins the data
     run(celery_app, task_names.BENCHMARK, job_id, 1)
     progress = store.get_job(job_id)["progress"]
-    assert progress == {"done": 2, "total": 6, "chunks_done": 1, "chunks_total": 2}
+    assert progress == {
+        "done": 2, "total": 6, "chunks_done": 1, "chunks_total": 2, "estimated_seconds": estimate
+    }  # fmt: skip
     assert store.get_job(job_id)["state"] == "running"
     run(celery_app, task_names.BENCHMARK, job_id, 0)
     done = store.get_job(job_id)
@@ -299,7 +303,9 @@ def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
     assert set(result["table"]) == {"random", "ucb"}
     assert result["table"]["ucb"]["2"]["runs"] == 3
     assert result["recommended"]["strategy"] in {"random", "ucb"}
-    assert done["progress"] == {"done": 6, "total": 6, "chunks_done": 2, "chunks_total": 2}
+    assert done["progress"] == {
+        "done": 6, "total": 6, "chunks_done": 2, "chunks_total": 2, "estimated_seconds": estimate
+    }  # fmt: skip
     # A redelivered chunk after completion changes nothing.
     run(celery_app, task_names.BENCHMARK, job_id, 0)
     assert store.get_job(job_id)["result"] == result

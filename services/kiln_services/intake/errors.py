@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import redis
-from flask import Flask, Response, current_app, g, has_request_context
+from flask import Flask, Response, current_app, g, has_request_context, request
 from kombu.exceptions import OperationalError as BrokerError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -78,13 +78,23 @@ class InvalidRequest(ApiProblem):
         )
 
 
+#: Methods that store nothing even when they succeed: their errors do not say "nothing was stored".
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _summary(errors: Mapping[str, list[str]]) -> str:
     first = next(iter(errors.items()), None)
     if first is None:
         return "the request is invalid"
     field, messages = first
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{field}: {'; '.join(messages)}{more}; nothing was stored"
+    return f"{field}: {'; '.join(messages)}{more}{_nothing_stored()}"
+
+
+def _nothing_stored() -> str:
+    """The end of a 4xx detail: "; nothing was stored", except for reads (they store nothing)."""
+    reads = has_request_context() and request.method in READS
+    return "" if reads else "; nothing was stored"
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -225,7 +235,7 @@ def to_problem(exc: BaseException) -> Response:
         return problem(
             503,
             "Service Unavailable",
-            "the store (Redis) does not answer; nothing was stored, retry later",
+            f"the store (Redis) does not answer{_nothing_stored()}; retry later",
             kind="store-unavailable",
             headers={"Retry-After": retry},
         )

@@ -145,10 +145,11 @@ class JobsMixin(StoreBase):
             pipe.hvals(Keys.job_chunk_sizes(jid))
             pipe.hget(Keys.job(jid), "progress")
             _, _, done, sizes, before = pipe.execute()
-        items = json.loads(before).get("total") if before else None
+        planned = json.loads(before) if before else {}
         progress = {
+            **planned,  # the total and the estimated_seconds the planner wrote
             "done": sum(int(v) for v in sizes),
-            "total": items,
+            "total": planned.get("total"),
             "chunks_done": int(done),
             "chunks_total": total,
         }
@@ -156,15 +157,27 @@ class JobsMixin(StoreBase):
         return int(done)
 
     def set_job_progress(
-        self, jid: str, done: int, total: int, chunks_total: int, *, chunks_done: int = 0
+        self,
+        jid: str,
+        done: int,
+        total: int,
+        chunks_total: int,
+        *,
+        chunks_done: int = 0,
+        estimated_seconds: float | None = None,
     ) -> None:
-        """Record a fan-out job's progress: ``done`` of ``total`` work items."""
-        progress = {
+        """Record a fan-out job's progress: ``done`` of ``total`` work items.
+
+        ``estimated_seconds`` (the planner's estimate of the whole job) is kept when given.
+        """
+        progress: dict[str, Any] = {
             "done": done,
             "total": total,
             "chunks_done": chunks_done,
             "chunks_total": chunks_total,
         }
+        if estimated_seconds is not None:
+            progress["estimated_seconds"] = estimated_seconds
         self.redis.hset(Keys.job(jid), "progress", dumps(progress))
 
     def job_chunks(self, jid: str) -> dict[int, Any]:

@@ -7,6 +7,7 @@ job in Redis, and the chunk that completes the set writes the summary. The plan 
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -29,6 +30,25 @@ def total_items(plan: dict[str, Any]) -> int:
     return sum(len(chunk) for chunk in plan["chunks"])
 
 
+def estimate_seconds(
+    store: Store, X: Any, y: Any, work: list[Any], options: dict[str, Any]
+) -> float:
+    """How long the job should take: one repeat timed here, scaled to the plan, over the workers.
+
+    The timed repeat is a model-based one at the middle initial-sample count (random repeats fit
+    no model and cost next to nothing); the workers are the live ones, one process each
+    assumed. A rough figure for "about N min": clients refine it from the progress as chunks end.
+    """
+    fitted = sorted((n, strategy, seed) for strategy, n, seed in work if strategy != "random")
+    if not fitted:
+        return 0.0
+    n, strategy, seed = fitted[len(fitted) // 2]
+    started = time.perf_counter()
+    run_repeat(X, y, strategy, n, seed, **options)
+    per_repeat = time.perf_counter() - started
+    return round(per_repeat * len(fitted) / max(1, len(store.live_workers())), 1)
+
+
 def plan_job(store: Store, job_id: str, send: Send) -> dict[str, Any]:
     """Split a benchmarks job into chunks of repeats and enqueue one task per chunk."""
     job = store.get_job(job_id)
@@ -45,7 +65,7 @@ def plan_job(store: Store, job_id: str, send: Send) -> dict[str, Any]:
         "objective": campaign["objective"],
         "options": {k: params[k] for k in ("noise_sd", "kappa", "xi")},
     }
-    _, y = _pool(store, cid, draft)  # at least two measured results, or a KilnError
+    X, y = _pool(store, cid, draft)  # at least two measured results, or a KilnError
     sizes = [n for n in params["n_inits"] if 1 <= n < len(y)]
     if not sizes:
         raise KilnError(f"every n_init is >= the {len(y)} measured results; choose smaller ones")
@@ -61,7 +81,11 @@ def plan_job(store: Store, job_id: str, send: Send) -> dict[str, Any]:
     store.set_job_plan(job_id, draft)
     plan = store.job_plan(job_id) or draft  # a redelivered planner keeps the first plan
     if job["progress"] is None:
-        store.set_job_progress(job_id, 0, total_items(plan), len(plan["chunks"]))
+        work = [item for chunk in plan["chunks"] for item in chunk]
+        seconds = estimate_seconds(store, X, y, work, plan["options"])
+        store.set_job_progress(
+            job_id, 0, total_items(plan), len(plan["chunks"]), estimated_seconds=seconds
+        )
     for index in range(len(plan["chunks"])):
         send(task_names.BENCHMARK, [job_id, index], task_names.BENCHMARKS_QUEUE, None)
     return {"job_id": job_id, "chunks": len(plan["chunks"])}
@@ -87,7 +111,10 @@ def run_chunk(store: Store, job_id: str, index: int) -> dict[str, Any]:
                 runs[(strategy, int(n))].append(result)
         table = summarise(runs)
         items = total_items(plan)
-        store.set_job_progress(job_id, items, items, total, chunks_done=total)
+        estimate = (job["progress"] or {}).get("estimated_seconds")
+        store.set_job_progress(
+            job_id, items, items, total, chunks_done=total, estimated_seconds=estimate
+        )
         store.job_done(
             job_id,
             {
