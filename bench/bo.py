@@ -21,12 +21,13 @@ import json
 import os
 import platform
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-from tqdm import tqdm
+from harness.progress import progress_bar
+from harness.timing import timed
 
 from kiln.lab import NOISE_SIGMA_LOG10, VirtualLatpLab, calibration_error
 from kiln.plots import plot_virtual_experiments
@@ -80,35 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     strategies = [s for s in args.strategies.split(",") if s]
     n_inits = [int(n) for n in args.n_inits.split(",") if n]
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    bar = tqdm(total=len(strategies) * len(n_inits) * args.repeats, unit="run", smoothing=0.05)
-
-    def progress(done: int, total: int) -> None:
-        bar.update(done - bar.n)
-
-    start = time.perf_counter()
-    table = run_protocol(
-        X,
-        y,
-        strategies=strategies,
-        n_inits=n_inits,
-        repeats=args.repeats,
-        noise_sd=args.noise_sd,
-        refit_every=args.refit_every,
-        jobs=jobs,
-        progress=progress,
-    )
-    wall = time.perf_counter() - start
-    bar.close()
-
-    print(f"\nfound the best of {len(y)} (of {args.repeats} runs) / mean extra tries when found")
-    print("n".rjust(4) + "".join(f"{s:>18}" for s in strategies))
-    for n in n_inits:
-        cells = []
-        for s in strategies:
-            cell = table[s][n]
-            mean = cell["mean_extra_tries"]
-            cells.append(f"{cell['found']:>5} / {'-' if mean is None else f'{mean:5.1f}':>7}")
-        print(f"{n:>4}" + "".join(f"{c:>18}" for c in cells))
+    total = len(strategies) * len(n_inits) * args.repeats
+    with progress_bar(total, smoothing=0.05) as progress:
+        wall, table = timed(
+            lambda: kiln_protocol(X, y, args, strategies, n_inits, args.repeats, jobs, progress)
+        )
+    print_kiln_table(table, strategies, n_inits, args.repeats, len(y))
     print(f"wall time {wall:.0f} s on {jobs} process(es)")
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -151,6 +129,57 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def kiln_protocol(
+    X: Any,
+    y: Any,
+    args: argparse.Namespace,
+    strategies: list[str],
+    n_inits: list[int],
+    repeats: int,
+    jobs: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """Kiln's strategies through the protocol with the command line's noise and refits."""
+    options = protocol_options(args, n_inits, repeats, jobs, progress)
+    return run_protocol(X, y, strategies=strategies, refit_every=args.refit_every, **options)
+
+
+def protocol_options(
+    args: argparse.Namespace,
+    n_inits: list[int],
+    repeats: int,
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, Any]:
+    """What Kiln's and scikit-optimize's protocols are both given."""
+    return {
+        "n_inits": n_inits,
+        "repeats": repeats,
+        "noise_sd": args.noise_sd,
+        "jobs": jobs,
+        "progress": progress,
+    }
+
+
+def print_kiln_table(
+    table: dict[str, dict[int, dict[str, Any]]],
+    strategies: list[str],
+    n_inits: list[int],
+    repeats: int,
+    pool_size: int,
+) -> None:
+    """Kiln's runs that found the pool's best, and the mean extra tries when found."""
+    print(f"\nfound the best of {pool_size} (of {repeats} runs) / mean extra tries when found")
+    print("n".rjust(4) + "".join(f"{s:>18}" for s in strategies))
+    for n in n_inits:
+        cells = []
+        for s in strategies:
+            cell = table[s][n]
+            mean = cell["mean_extra_tries"]
+            cells.append(f"{cell['found']:>5} / {'-' if mean is None else f'{mean:5.1f}':>7}")
+        print(f"{n:>4}" + "".join(f"{c:>18}" for c in cells))
+
+
 SKOPT_STYLE = {
     "lcb": {"color": "tab:purple", "marker": "D"},
     "ei": {"color": "tab:brown", "marker": "v"},
@@ -176,36 +205,14 @@ def compare_skopt(
         f"variant and n (Kiln: {args.repeats}; each skopt try refits its GP with 2 restarts, "
         f"so fewer repeats keep the run short), Kiln's first {args.skopt_repeats} seeds"
     )
-    bar = tqdm(total=len(variants) * len(n_inits) * args.skopt_repeats, unit="run")
-
-    def progress(done: int, total: int) -> None:
-        bar.update(done - bar.n)
-
-    start = time.perf_counter()
-    table, replaced = run_skopt_protocol(
-        X,
-        y,
-        variants=variants,
-        n_inits=n_inits,
-        repeats=args.skopt_repeats,
-        noise_sd=args.noise_sd,
-        jobs=jobs,
-        progress=progress,
-    )
-    wall = time.perf_counter() - start
-    bar.close()
+    with progress_bar(len(variants) * len(n_inits) * args.skopt_repeats) as progress:
+        options = protocol_options(args, n_inits, args.skopt_repeats, jobs, progress)
+        wall, (table, replaced) = timed(
+            lambda: run_skopt_protocol(X, y, variants=variants, **options)
+        )
     faced = sorted({VARIANTS[v][0] for v in variants}, key=["ucb", "ei"].index)
     # Kiln on exactly skopt's seeds (the first repeats of its own run), for a paired view
-    same = run_protocol(
-        X,
-        y,
-        strategies=faced,
-        n_inits=n_inits,
-        repeats=args.skopt_repeats,
-        noise_sd=args.noise_sd,
-        refit_every=args.refit_every,
-        jobs=jobs,
-    )
+    same = kiln_protocol(X, y, args, faced, n_inits, args.skopt_repeats, jobs)
 
     def cell(c: dict[str, Any]) -> str:
         mean = c["mean_extra_tries"]
