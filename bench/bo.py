@@ -45,38 +45,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main(argv: list[str] | None = None) -> int:
     """Run the protocol, print the table, write bo.json and bo.png."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200, help="repeats per strategy and n")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all)")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
-    parser.add_argument("--n-inits", default=",".join(map(str, DEFAULT_N_INITS)))
-    parser.add_argument("--noise-sd", type=float, default=DEFAULT_NOISE_SD)
-    parser.add_argument("--refit-every", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0, help="lab seed of the seed grid")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--skopt-repeats", type=int, default=40, help="repeats for scikit-optimize (0: skip)"
-    )
-    parser.add_argument(
-        "--skopt-variants", default="lcb,ei,lcb_repeats", help="see bench/bo_skopt.py VARIANTS"
-    )
-    args = parser.parse_args(argv)
-
-    lab = VirtualLatpLab(seed=args.seed)
-    calib = calibration_error()
-    print(
-        f"virtual LATP lab: calibration on the study's 16 Table 2 samples: "
-        f"RMS {calib['rms_log10']:.3f} / max {calib['max_abs_log10']:.3f} decades of "
-        f"conductivity (bias {calib['bias_log10']:+.3f}); density RMS {calib['rms_density']:.3f}; "
-        f"measurement noise sigma {NOISE_SIGMA_LOG10} decades"
-    )
-    grid = lab.seed_grid()
-    best = max(grid, key=lambda r: r["objective"])
-    print(
-        f"seed grid (lab seed {args.seed}): best {best['objective']:.3g} S/cm at {best['parameters']}"
-    )
-    objective = {"name": "conductivity", "unit": "S/cm", "transform": "log10"}
-    X, y = pool_from_results(latp_seed_grid_space(), objective, grid)
+    args = parse_args(argv)
+    calib, best, X, y = seed_grid_pool(args.seed)
 
     strategies = [s for s in args.strategies.split(",") if s]
     n_inits = [int(n) for n in args.n_inits.split(",") if n]
@@ -127,6 +97,43 @@ def main(argv: list[str] | None = None) -> int:
     plt.close(fig)
     print(f"wrote {args.out / 'bo.json'} and {args.out / 'bo.png'}")
     return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200, help="repeats per strategy and n")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all)")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--n-inits", default=",".join(map(str, DEFAULT_N_INITS)))
+    parser.add_argument("--noise-sd", type=float, default=DEFAULT_NOISE_SD)
+    parser.add_argument("--refit-every", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="lab seed of the seed grid")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--skopt-repeats", type=int, default=40, help="repeats for scikit-optimize (0: skip)"
+    )
+    parser.add_argument(
+        "--skopt-variants", default="lcb,ei,lcb_repeats", help="see bench/bo_skopt.py VARIANTS"
+    )
+    return parser.parse_args(argv)
+
+
+def seed_grid_pool(seed: int) -> tuple[dict[str, Any], dict[str, Any], Any, Any]:
+    """The lab's calibration, the seed grid's best result and the grid as the protocol's pool."""
+    lab = VirtualLatpLab(seed=seed)
+    calib = calibration_error()
+    print(
+        f"virtual LATP lab: calibration on the study's 16 Table 2 samples: "
+        f"RMS {calib['rms_log10']:.3f} / max {calib['max_abs_log10']:.3f} decades of "
+        f"conductivity (bias {calib['bias_log10']:+.3f}); density RMS {calib['rms_density']:.3f}; "
+        f"measurement noise sigma {NOISE_SIGMA_LOG10} decades"
+    )
+    grid = lab.seed_grid()
+    best = max(grid, key=lambda r: r["objective"])
+    print(f"seed grid (lab seed {seed}): best {best['objective']:.3g} S/cm at {best['parameters']}")
+    objective = {"name": "conductivity", "unit": "S/cm", "transform": "log10"}
+    X, y = pool_from_results(latp_seed_grid_space(), objective, grid)
+    return calib, best, X, y
 
 
 def kiln_protocol(
@@ -214,25 +221,7 @@ def compare_skopt(
     # Kiln on exactly skopt's seeds (the first repeats of its own run), for a paired view
     same = kiln_protocol(X, y, args, faced, n_inits, args.skopt_repeats, jobs)
 
-    def cell(c: dict[str, Any]) -> str:
-        mean = c["mean_extra_tries"]
-        pct = 100 * c["found"] / c["runs"]
-        return f"{pct:3.0f}% /{'-' if mean is None else f'{mean:5.1f}':>5}"
-
-    print(
-        "found the best (% of runs) / mean extra tries when found; "
-        f"kiln: all {args.repeats} runs, then the {args.skopt_repeats} with skopt's seeds"
-    )
-    columns: list[tuple[str, dict[str, dict[int, dict[str, Any]]], str]] = []
-    for strategy in faced:
-        columns.append((f"kiln {strategy.upper()}", kiln_table, strategy))
-        columns.append(("(same seeds)", same, strategy))
-        columns += [(v, table, v) for v in variants if VARIANTS[v][0] == strategy]
-    print(
-        "n".rjust(4) + "".join(f"{'skopt ' + k if k in VARIANTS else k:>18}" for k, _, _ in columns)
-    )
-    for n in n_inits:
-        print(f"{n:>4}" + "".join(f"{cell(t[key][n]):>18}" for _, t, key in columns))
+    print_comparison(args, kiln_table, same, table, faced, variants, n_inits)
     print(
         f"skopt wall time {wall:.0f} s on {jobs} process(es); {replaced} of the picks of its "
         "repeat-avoiding variants were random stand-ins for a point seen before (Kiln's protocol "
@@ -265,6 +254,39 @@ def compare_skopt(
         "wall_time_s": round(wall, 1),
         "load_average_1min": load,
     }
+
+
+def print_comparison(
+    args: argparse.Namespace,
+    kiln_table: dict[str, dict[int, dict[str, Any]]],
+    same: dict[str, dict[int, dict[str, Any]]],
+    table: dict[str, dict[int, dict[str, Any]]],
+    faced: list[str],
+    variants: list[str],
+    n_inits: list[int],
+) -> None:
+    """Per strategy: Kiln's runs, Kiln on skopt's seeds, then skopt's variants facing it."""
+    from bo_skopt import VARIANTS
+
+    def cell(c: dict[str, Any]) -> str:
+        mean = c["mean_extra_tries"]
+        pct = 100 * c["found"] / c["runs"]
+        return f"{pct:3.0f}% /{'-' if mean is None else f'{mean:5.1f}':>5}"
+
+    print(
+        "found the best (% of runs) / mean extra tries when found; "
+        f"kiln: all {args.repeats} runs, then the {args.skopt_repeats} with skopt's seeds"
+    )
+    columns: list[tuple[str, dict[str, dict[int, dict[str, Any]]], str]] = []
+    for strategy in faced:
+        columns.append((f"kiln {strategy.upper()}", kiln_table, strategy))
+        columns.append(("(same seeds)", same, strategy))
+        columns += [(v, table, v) for v in variants if VARIANTS[v][0] == strategy]
+    print(
+        "n".rjust(4) + "".join(f"{'skopt ' + k if k in VARIANTS else k:>18}" for k, _, _ in columns)
+    )
+    for n in n_inits:
+        print(f"{n:>4}" + "".join(f"{cell(t[key][n]):>18}" for _, t, key in columns))
 
 
 def add_skopt_curves(fig: Any, comparison: dict[str, Any], kiln_runs: int) -> None:

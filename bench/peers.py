@@ -1,8 +1,8 @@
 """BayBE beside Kiln on bench-quality's problems, side by side in one run (`make bench-quality-peers`).
 
-Runs bench/peers_baybe.py's BayBE (the opt-in `peers` extra) and bench/quality.py's methods
+Runs bench/peers_baybe.py's BayBE (the opt-in `peers` extra) and bench-quality's methods
 (kiln-service, kiln-library, random, and the paper's GP loop on pools) on the same problems,
-seeds, initial points, noise and budgets, with bench/quality.py's own metrics and tables. BayBE
+seeds, initial points, noise and budgets, with bench-quality's own metrics and tables. BayBE
 takes 3-15 s per batch on the grid problems (Kiln well under one), so it runs on fewer seeds than
 `make bench-quality`: ``SEEDS`` per problem by default (said in the output), all methods on the
 same seeds so every comparison is paired.

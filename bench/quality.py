@@ -1,6 +1,6 @@
 """Closed-loop proposal quality through the worker's own code path, beside the library and random.
 
-Methods, side by side on the same problems (bench/problems.py), seeds and initial points:
+Methods, side by side on the same problems (bench/problems), seeds and initial points:
 
 - ``kiln-service``: what a lab gets from the service. In-process, on a real redis-server (a free
   port, never 6379): the campaign is created as ``POST /campaigns`` does (its schema, then

@@ -87,7 +87,7 @@ def _post(store: Store, cid: str, rows: list[dict[str, Any]]) -> None:
 
 
 def run_service(problem: Problem, seed: int, redis_url: str) -> dict[str, Any]:
-    """The service path (see the module docstring); returns a trace (bench/problems.py)."""
+    """The service path (see bench/quality.py); returns a trace (bench/problems)."""
     store = Store.from_url(redis_url)
     body = {**problem.campaign, "name": f"{problem.name}-{seed}-{uuid.uuid4().hex[:8]}"}
     if problem.pool is not None:
