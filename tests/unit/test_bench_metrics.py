@@ -1,4 +1,4 @@
-"""bench/quality_metrics.py and bench/problems.py: top-set counting, AF, EF on toy cases."""
+"""bench/quality_metrics.py and bench/problems: top-set counting, AF, EF on toy cases."""
 
 from __future__ import annotations
 
@@ -15,12 +15,10 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """A bench module or package by name (the benchmarks import each other from bench/)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module(name)
 
 
 qm = _load("quality_metrics")
