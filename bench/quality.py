@@ -4,9 +4,9 @@ Methods, side by side on the same problems (bench/problems.py), seeds and initia
 
 - ``kiln-service``: what a lab gets from the service. In-process, on a real redis-server (a free
   port, never 6379): the campaign is created as ``POST /campaigns`` does (its schema, then
-  ``intake.domain.campaign_definition``, then ``Store.create_campaign``), results are posted as
+  ``intake.domain.campaign_definition``, then ``store.campaigns.create``), results are posted as
   ``POST /results`` does (``ResultIn`` schema, ``domain.validate_results``,
-  ``Store.append_results`` setting the refit flag; measured proposals carry their
+  ``store.results.append`` setting the refit flag; measured proposals carry their
   ``proposal_id``), and then the functions the Celery tasks call run: ``refit_campaign`` (which
   starts the automatic batch, as the refit task does) and ``propose_for_job``. The stored batch is
   read back, measured with the problem's noisy ``measure`` and posted; repeat. Whatever the worker
@@ -106,10 +106,10 @@ def _all_top_found(problem: Problem, points: Sequence[Mapping[str, Any]]) -> boo
 
 def _post(store: Store, cid: str, rows: list[dict[str, Any]]) -> None:
     """Store results as POST /results does: schema, domain validation, append + refit flag."""
-    campaign = store.get_campaign(cid)
+    campaign = store.campaigns.get(cid)
     loaded = ResultIn(many=True).load(rows)
     valid = domain.validate_results(campaign, loaded)
-    store.append_results(cid, valid, mark_refit_ttl_s=REFIT_FLAG_TTL_S)
+    store.results.append(cid, valid, mark_refit_ttl_s=REFIT_FLAG_TTL_S)
 
 
 def run_service(problem: Problem, seed: int, redis_url: str) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def run_service(problem: Problem, seed: int, redis_url: str) -> dict[str, Any]:
     body = {**problem.campaign, "name": f"{problem.name}-{seed}-{uuid.uuid4().hex[:8]}"}
     if problem.pool is not None:
         body["candidates"] = problem.pool
-    campaign = store.create_campaign(domain.campaign_definition(CampaignIn().load(body)))
+    campaign = store.campaigns.create(domain.campaign_definition(CampaignIn().load(body)))
     cid = campaign["id"]
     sent: list[str] = []
 
@@ -143,7 +143,7 @@ def run_service(problem: Problem, seed: int, redis_url: str) -> dict[str, Any]:
         outcome = refits.refit_campaign(store, cid, send)
         job_id = outcome["auto_batch_job"]
         if job_id is None:  # auto_batch off: ask as POST /proposals does
-            job_id = store.create_job("proposals", cid, {"overrides": {}})[0]["id"]
+            job_id = store.jobs.create("proposals", cid, {"overrides": {}})[0]["id"]
         batch = batches.propose_for_job(store, job_id)
         seconds.append(time.perf_counter() - started)
         proposals = batch.get("proposals") or []
