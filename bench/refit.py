@@ -162,7 +162,7 @@ def run_problem(store: Store, problem: str, seed: int, n_max: int) -> dict[str, 
     X = space.encode([r["parameters"] for r in rows])
     y = objective.to_model([r["objective"] for r in rows])
     cat = [label is not None for _, label in space.columns()]
-    worker = WorkerPath(store, campaign)
+    worker = WorkerPath(store, {**campaign, "name": f"{campaign['name']}-{seed}"})  # names unique
     previous: GPSurrogate | None = None
     steps: list[dict[str, Any]] = []
     stops: dict[int, dict[str, Any]] = {}

@@ -34,8 +34,7 @@ from kiln_services.store import (
     NotFound,
     ProposalNotPending,
     SampleConflict,
-    UnknownCandidate,
-    UnknownProposal,
+    UnknownReference,
 )
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -216,7 +215,7 @@ def to_problem(exc: BaseException) -> Response:
             ]
         }
         return problem(409, "Conflict", str(exc), errors=errors, kind="sample-conflict")
-    if isinstance(exc, UnknownProposal | UnknownCandidate):
+    if isinstance(exc, UnknownReference):
         return problem(
             422, "Unprocessable Entity", _summary(exc.errors), errors=exc.errors,
             kind="validation-error",

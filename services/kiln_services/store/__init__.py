@@ -20,6 +20,7 @@ from kiln_services.store.errors import (
     StoreError,
     UnknownCandidate,
     UnknownProposal,
+    UnknownReference,
 )
 from kiln_services.store.jobs import JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING
 from kiln_services.store.keys import Keys
@@ -50,6 +51,7 @@ __all__ = [
     "StoreError",
     "UnknownCandidate",
     "UnknownProposal",
+    "UnknownReference",
     "fingerprint",
     "same_point",
     "status_of",

@@ -43,12 +43,20 @@ class SampleConflict(StoreError):
         self.sample_ids = sample_ids
 
 
-class UnknownProposal(StoreError):
-    """A result names a proposal_id that this campaign never issued."""
+class UnknownReference(StoreError):
+    """A request names ids the campaign does not hold; `errors` maps each field to why."""
+
+    message = "unknown id"
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("unknown proposal_id")
+        super().__init__(self.message)
         self.errors = errors
+
+
+class UnknownProposal(UnknownReference):
+    """A result names a proposal_id that this campaign never issued."""
+
+    message = "unknown proposal_id"
 
 
 class ProposalNotFound(NotFound):
@@ -68,12 +76,10 @@ class ProposalNotPending(StoreError):
         self.status = status
 
 
-class UnknownCandidate(StoreError):
+class UnknownCandidate(UnknownReference):
     """A request names candidate ids the campaign's pool does not hold."""
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("unknown candidate id")
-        self.errors = errors
+    message = "unknown candidate id"
 
 
 class NameTaken(StoreError):

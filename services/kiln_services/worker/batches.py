@@ -87,7 +87,7 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         observations = observations_of(results)
     else:
         # Rows by index: a proposal's own `candidate`, a result's via its proposal or an exact
-        # match of its values (store.candidate_ids); failed syntheses close their rows too.
+        # match of its values (store.candidates.rows_of); failed syntheses close their rows too.
         pending = [
             {"parameters": p["parameters"], "candidate": p.get("candidate")}
             for p in store.proposals.pending(cid)
