@@ -62,7 +62,8 @@ class Campaigns:
         clean = validated_candidates(doc, rows) if rows is not None else []
 
         def write(pipe: redis.client.Pipeline) -> dict[str, Any]:
-            sets, deletes = self.names.plan(pipe, claim=(doc["name"], cid))
+            name = doc.get("name")
+            sets, deletes = self.names.plan(pipe, claim=(name, cid) if name else None)
             pipe.multi()
             pipe.set(Keys.campaign(cid), dumps(doc))
             pipe.zadd(Keys.campaigns, {cid: time.time()})
@@ -95,9 +96,12 @@ class Campaigns:
             updated = {**change(current), "id": cid, "created_at": current["created_at"]}
             updated["updated_at"] = utcnow()
             renamed = updated.get("name") != current.get("name")
+            name = updated.get("name")
             names = (
                 self.names.plan(
-                    pipe, claim=(updated["name"], cid), drop=(current.get("name") or "", cid)
+                    pipe,
+                    claim=(name, cid) if name else None,
+                    drop=(current.get("name") or "", cid),
                 )
                 if renamed
                 else ({}, [])
