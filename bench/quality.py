@@ -4,9 +4,9 @@ Methods, side by side on the same problems (bench/problems), seeds and initial p
 
 - ``kiln-service``: what a lab gets from the service. In-process, on a real redis-server (a free
   port, never 6379): the campaign is created as ``POST /campaigns`` does (its schema, then
-  ``intake.domain.campaign_definition``, then ``Store.create_campaign``), results are posted as
+  ``intake.domain.campaign_definition``, then ``store.campaigns.create``), results are posted as
   ``POST /results`` does (``ResultIn`` schema, ``domain.validate_results``,
-  ``Store.append_results`` setting the refit flag; measured proposals carry their
+  ``store.results.append`` setting the refit flag; measured proposals carry their
   ``proposal_id``), and then the functions the Celery tasks call run: ``refit_campaign`` (which
   starts the automatic batch, as the refit task does) and ``propose_for_job``. The stored batch is
   read back, measured with the problem's noisy ``measure`` and posted; repeat. Whatever the worker

@@ -80,10 +80,10 @@ def _all_top_found(problem: Problem, points: Sequence[Mapping[str, Any]]) -> boo
 
 def _post(store: Store, cid: str, rows: list[dict[str, Any]]) -> None:
     """Store results as POST /results does: schema, domain validation, append + refit flag."""
-    campaign = store.get_campaign(cid)
+    campaign = store.campaigns.get(cid)
     loaded = ResultIn(many=True).load(rows)
     valid = domain.validate_results(campaign, loaded)
-    store.append_results(cid, valid, mark_refit_ttl_s=REFIT_FLAG_TTL_S)
+    store.results.append(cid, valid, mark_refit_ttl_s=REFIT_FLAG_TTL_S)
 
 
 def run_service(problem: Problem, seed: int, redis_url: str) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def run_service(problem: Problem, seed: int, redis_url: str) -> dict[str, Any]:
     body = {**problem.campaign, "name": f"{problem.name}-{seed}-{uuid.uuid4().hex[:8]}"}
     if problem.pool is not None:
         body["candidates"] = problem.pool
-    campaign = store.create_campaign(domain.campaign_definition(CampaignIn().load(body)))
+    campaign = store.campaigns.create(domain.campaign_definition(CampaignIn().load(body)))
     cid = campaign["id"]
     sent: list[str] = []
 
@@ -117,7 +117,7 @@ def run_service(problem: Problem, seed: int, redis_url: str) -> dict[str, Any]:
         outcome = refits.refit_campaign(store, cid, send)
         job_id = outcome["auto_batch_job"]
         if job_id is None:  # auto_batch off: ask as POST /proposals does
-            job_id = store.create_job("proposals", cid, {"overrides": {}})[0]["id"]
+            job_id = store.jobs.create("proposals", cid, {"overrides": {}})[0]["id"]
         batch = batches.propose_for_job(store, job_id)
         seconds.append(time.perf_counter() - started)
         proposals = batch.get("proposals") or []

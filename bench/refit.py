@@ -129,7 +129,7 @@ class WorkerPath:
 
     def __init__(self, store: Store, campaign: dict[str, Any]) -> None:
         self.store = store
-        self.cid = store.create_campaign(campaign)["id"]
+        self.cid = store.campaigns.create(campaign)["id"]
         self.calls: list[dict[str, Any]] = []
         real = GPSurrogate.fit
 
@@ -142,13 +142,13 @@ class WorkerPath:
         self._recorded = recorded
 
     def refit(self, rows: list[dict[str, Any]]) -> tuple[GPSurrogate, float, int]:
-        self.store.append_results(self.cid, rows)
+        self.store.results.append(self.cid, rows)
         GPSurrogate.fit = self._recorded  # type: ignore[method-assign]
         try:
-            refits.fit_and_store(self.store, self.store.get_campaign(self.cid))
+            refits.fit_and_store(self.store, self.store.campaigns.get(self.cid))
         finally:
             GPSurrogate.fit = self._real  # type: ignore[method-assign]
-        stored = self.store.get_model(self.cid, with_state=True)
+        stored = self.store.models.get(self.cid, with_state=True)
         assert stored is not None
         surrogate = GPSurrogate.from_dict(stored["state"]["surrogate"])
         last = self.calls[-1]
@@ -162,7 +162,7 @@ def run_problem(store: Store, problem: str, seed: int, n_max: int) -> dict[str, 
     X = space.encode([r["parameters"] for r in rows])
     y = objective.to_model([r["objective"] for r in rows])
     cat = [label is not None for _, label in space.columns()]
-    worker = WorkerPath(store, campaign)
+    worker = WorkerPath(store, {**campaign, "name": f"{campaign['name']}-{seed}"})  # names unique
     previous: GPSurrogate | None = None
     steps: list[dict[str, Any]] = []
     stops: dict[int, dict[str, Any]] = {}

@@ -109,7 +109,7 @@ def children_of(pid: int) -> list[int]:
 
 def live_workers(store: Store) -> set[str]:
     """Hostnames (before the '@') of the workers with a fresh heartbeat."""
-    return {w.partition("@")[0] for w in store.live_workers(5)}
+    return {w.partition("@")[0] for w in store.workers.live(5)}
 
 
 class Api:

@@ -76,7 +76,7 @@ def test_under_load_every_acknowledged_result_is_stored_once_and_modelled(
 
     def watch() -> None:
         while loading.is_set():
-            model = store.get_model(cid)
+            model = store.models.get(cid)
             if model is not None:
                 fitted_during_load.add(model["data_version"])
             time.sleep(0.1)
@@ -105,11 +105,12 @@ def test_under_load_every_acknowledged_result_is_stored_once_and_modelled(
     stored = [r["sample_id"] for r in api.results(cid)]
     assert len(stored) == len(set(stored)) == len(acknowledged) + len(seed)
     assert set(stored) == acknowledged | {r["sample_id"] for r in seed}
-    assert store.data_version(cid) == len(stored)
+    assert store.results.data_version(cid) == len(stored)
 
     final = wait_until(
         lambda: (
-            (store.get_model(cid) or {}).get("data_version") == len(stored) and store.get_model(cid)
+            (store.models.get(cid) or {}).get("data_version") == len(stored)
+            and store.models.get(cid)
         ),
         240,
         f"the model fitted on all {len(stored)} results",

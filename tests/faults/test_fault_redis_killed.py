@@ -82,7 +82,7 @@ def test_acknowledged_results_survive_a_redis_crash_and_the_loop_goes_on(
     api = Api(stack)
     cid = api.campaign(latp_campaign("redis-killed"))
     api.ok(api.post(f"/campaigns/{cid}/results", json=VirtualLatpLab(seed=1).seed_grid()), 201)
-    wait_until(lambda: store.latest_batch(cid), 120, "the first batch")
+    wait_until(lambda: store.proposals.latest_batch(cid), 120, "the first batch")
 
     stop = threading.Event()
     posters = [Poster(api, cid, i, stop) for i in range(CLIENTS)]
@@ -137,7 +137,7 @@ def test_acknowledged_results_survive_a_redis_crash_and_the_loop_goes_on(
     # The worker reconnected by itself: measure the pending batch, a new one follows.
     wait_until(lambda: live_workers(store), 60, "the worker beats again")
     assert api.get("/readyz").status_code == 200
-    batch = store.latest_batch(cid)
+    batch = store.proposals.latest_batch(cid)
     assert batch is not None
     lab = VirtualLatpLab(seed=2)
     measured: list[dict[str, Any]] = [
@@ -153,8 +153,8 @@ def test_acknowledged_results_survive_a_redis_crash_and_the_loop_goes_on(
     api.ok(api.post(f"/campaigns/{cid}/results", json=measured), 201)
     total = len(api.results(cid))
     wait_until(
-        lambda: (store.latest_batch(cid) or {}).get("data_version", 0) >= total,
+        lambda: (store.proposals.latest_batch(cid) or {}).get("data_version", 0) >= total,
         180,
         "a new batch on every result, after the restart",
     )
-    assert store.latest_batch(cid)["batch_id"] != batch["batch_id"]
+    assert store.proposals.latest_batch(cid)["batch_id"] != batch["batch_id"]

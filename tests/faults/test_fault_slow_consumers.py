@@ -110,4 +110,4 @@ def test_a_hundred_long_polls_leave_the_intake_free_for_writes(
     waited = POLLERS - len(refused)
     assert 1 <= waited <= 2 * PER_PROCESS_SLOTS, waited
     print(f"\n{POLLERS} long-polls: {waited} waited for the new batch, {len(refused)} got 429")
-    assert store.latest_batch(cid)["batch_id"] != latest.json()["batch_id"]
+    assert store.proposals.latest_batch(cid)["batch_id"] != latest.json()["batch_id"]

@@ -125,11 +125,11 @@ def test_creation_refuses_a_non_list(client: FlaskClient, store: Store) -> None:
 
 def test_store_api_matches_http(store: Store) -> None:
     # What a harness calls in-process: the same checks and the same stored rows as the POST.
-    campaign = store.create_campaign(campaign_definition(CAMPAIGN))
-    assert store.candidate_pool(campaign["id"]).rows == ROWS
-    direct = store.create_campaign({**campaign_definition({**CAMPAIGN, "candidates": []}),
-                                    "candidates": ROWS})  # fmt: skip
-    assert store.candidate_pool(direct["id"]).rows == ROWS
+    campaign = store.campaigns.create(campaign_definition(CAMPAIGN))
+    assert store.candidates.snapshot(campaign["id"]).rows == ROWS
+    definition = campaign_definition({**CAMPAIGN, "name": "pool-direct", "candidates": []})
+    direct = store.campaigns.create({**definition, "candidates": ROWS})
+    assert store.candidates.snapshot(direct["id"]).rows == ROWS
 
 
 # ------------------------------------------------------------------------------------ POST
@@ -169,7 +169,7 @@ def test_post_csv(client: FlaskClient, cid: str, store: Store) -> None:
     response = client.post(url, data=csv_ok, content_type="text/csv", headers=ADMIN)
     assert response.status_code == 201, response.json
     assert response.json["ids"] == [4, 5]
-    assert store.candidate_pool(cid).rows[4:] == [{"x": 3.0, "n": 1, "c": "a"},
+    assert store.candidates.snapshot(cid).rows[4:] == [{"x": 3.0, "n": 1, "c": "a"},
                                                   {"x": 4.5, "n": 2, "c": "b"}]  # fmt: skip
     before = snapshot(store)
     for body, field in [
@@ -198,7 +198,7 @@ def test_scopes(client: FlaskClient, cid: str, store: Store) -> None:
 # ------------------------------------------------------------------------ statuses, PATCH
 def test_statuses_follow_results_and_proposals(client: FlaskClient, cid: str, store: Store) -> None:
     header = {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600}
-    store.store_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
+    store.proposals.save_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
                                           {"parameters": ROWS[2], "candidate": 2}])  # fmt: skip
     results = [
         # names its proposal, measured at a slightly different set-point: still row 1
@@ -224,14 +224,14 @@ def test_statuses_follow_results_and_proposals(client: FlaskClient, cid: str, st
 def test_patch_removes_rows_and_withdraws_their_proposals(
     client: FlaskClient, cid: str, store: Store
 ) -> None:
-    store.store_batch(cid, "b1", {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600},
+    store.proposals.save_batch(cid, "b1", {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600},
                       [{"parameters": ROWS[2], "candidate": 2}])  # fmt: skip
     url = f"/api/v1/campaigns/{cid}/candidates"
     response = client.patch(url, json={"remove": [2, 0], "reason": "lot used up"}, headers=ADMIN)
     assert response.status_code == 200, response.json
     assert response.json == {"removed": [0, 2], "already_removed": [],
                              "withdrawn_proposals": ["b1-0"], "space_version": 2}  # fmt: skip
-    proposal = store.get_batch(cid, "b1")["proposals"][0]
+    proposal = store.proposals.batch(cid, "b1")["proposals"][0]
     assert proposal["status"] == "withdrawn" and "lot used up" in proposal["reason"]
     page = listed(client, cid)
     assert [c["status"] for c in page["items"]] == ["removed", "open", "removed", "open"]
@@ -271,9 +271,9 @@ def test_rows_a_range_patch_excludes_are_listed_as_outside(
     assert [c["id"] for c in listed(client, cid, status="open")["items"]] == [0]
     # The proposer closes the same rows (the measured row 3 lies outside too; the listing
     # shows what happened to it, measured).
-    campaign = store.get_campaign(cid)
+    campaign = store.campaigns.get(cid)
     space = SearchSpace.from_dict({"parameters": campaign["parameters"], "version": 2})
-    assert CandidatePool(space, store.candidate_pool(cid).rows).closed().tolist() == [
+    assert CandidatePool(space, store.candidates.snapshot(cid).rows).closed().tolist() == [
         False, True, True, True,
     ]  # fmt: skip
     widened = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": SPACE}, headers=ADMIN)
@@ -286,13 +286,13 @@ def test_a_range_patch_withdraws_pending_pool_rows_only_if_it_excludes_them(
 ) -> None:
     # Rows 1 (x 2.25, off the 0.5 step: fine in a pool) and 2 (x 7.0) are pending.
     header = {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600}
-    store.store_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
+    store.proposals.save_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
                                           {"parameters": ROWS[2], "candidate": 2}])  # fmt: skip
     narrowed = [{**SPACE[0], "high": 5}, SPACE[1], SPACE[2]]
     response = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": narrowed},
                             headers=ADMIN)  # fmt: skip
     assert response.status_code == 200, response.json
-    kept, withdrawn = store.get_batch(cid, "b1")["proposals"]
+    kept, withdrawn = store.proposals.batch(cid, "b1")["proposals"]
     assert kept["status"] == "pending"
     assert withdrawn["status"] == "withdrawn"
     assert withdrawn["reason"] == "x=7.0 is outside [0, 5] in space version 2"

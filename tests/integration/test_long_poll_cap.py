@@ -28,7 +28,7 @@ def app_config() -> dict[str, Any]:
 
 
 def store_batch(store: Store, cid: str, batch_id: str) -> None:
-    store.store_batch(cid, batch_id, {"proposal_ttl_s": None}, [{"parameters": {"x": 1}}])
+    store.proposals.save_batch(cid, batch_id, {"proposal_ttl_s": None}, [{"parameters": {"x": 1}}])
 
 
 def test_one_slot_one_waiter_the_next_gets_429_and_quick_polls_need_no_slot(app: Flask) -> None:

@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kiln import logs, task_names
 from kiln_services.intake import create_app
 from kiln_services.store import Store
-from kiln_services.store.workers import REFIT_BUCKETS
+from kiln_services.store.metrics import REFIT_BUCKETS
 from kiln_services.worker import metrics as worker_metrics
 from kiln_services.worker import tasklog
 from kiln_services.worker.factory import make_celery
@@ -121,12 +121,12 @@ def test_store_gauges_and_refit_durations_come_from_redis(
     client: FlaskClient, store: Store, cid: str, redis_url: str, redis_client: redis.Redis
 ) -> None:
     assert client.post(f"/api/v1/campaigns/{cid}/results", json=RESULTS[:3], headers=ADMIN)
-    store.heartbeat("worker@test")
+    store.workers.heartbeat("worker@test")
     redis_client.rpush(task_names.BENCHMARKS_QUEUE, "{}", "{}")
     # What workers elsewhere recorded: two refits, 0.2 s and 3 s.
     other = Store.from_url(redis_url)
-    other.record_refit(0.2)
-    other.record_refit(3.0)
+    other.metrics.record_refit(0.2)
+    other.metrics.record_refit(3.0)
     samples = scrape(client)
     assert samples[("kiln_store_up", frozenset())] == 1
     assert samples[("kiln_campaigns", frozenset())] == 1
@@ -195,7 +195,7 @@ def test_a_refit_that_ran_is_timed_a_skipped_one_is_not(redis_url: str) -> None:
     store = Store.from_url(redis_url)
     assert worker_metrics.timed_refit(store, lambda: {"rounds": 1}) == {"rounds": 1}
     worker_metrics.timed_refit(store, lambda: {"skipped": "another refit holds the lock"})
-    histogram = store.refit_histogram()
+    histogram = store.metrics.refit_histogram()
     assert histogram["count"] == 1 and 0 <= histogram["sum"] < 5
     assert histogram["buckets"][-1] == (REFIT_BUCKETS[-1], 1)
     # Redis away: the sample is lost, the refit's outcome is not.
@@ -274,7 +274,7 @@ def test_the_request_id_travels_with_the_task_to_the_worker_log(
     (propose,) = [m["headers"] for m in follow if m["headers"]["task"] == task_names.PROPOSE]
     assert propose[task_names.REQUEST_ID_HEADER] == "lims-run-42"
     assert propose[task_names.CAMPAIGN_ID_HEADER] == cid
-    assert Store.from_url(redis_url).refit_histogram()["count"] == 1
+    assert Store.from_url(redis_url).metrics.refit_histogram()["count"] == 1
 
 
 def test_an_enqueue_outside_a_request_has_no_request_id(app: Flask, cid: str) -> None:

@@ -51,7 +51,7 @@ def truth(p: dict) -> float:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_refits_reach_the_cold_fit_and_learn_the_category(redis_url: str, seed: int) -> None:
     store = Store.from_url(redis_url)
-    campaign = store.create_campaign(MIXED)
+    campaign = store.campaigns.create(MIXED)
     cid = campaign["id"]
     space = space_of(campaign)
     rng = np.random.default_rng(seed)
@@ -61,16 +61,16 @@ def test_refits_reach_the_cold_fit_and_learn_the_category(redis_url: str, seed: 
          "objective": truth(p) + 0.05 * float(rng.standard_normal())}
         for i, p in enumerate(points)
     ]  # fmt: skip
-    store.append_results(cid, rows[:12])
-    refits.fit_and_store(store, store.get_campaign(cid))  # the first fit: cold
+    store.results.append(cid, rows[:12])
+    refits.fit_and_store(store, store.campaigns.get(cid))  # the first fit: cold
     for start in range(12, len(rows), 4):  # then one warm refit per batch of 4 results
-        store.append_results(cid, rows[start : start + 4])
-        _, version = refits.fit_and_store(store, store.get_campaign(cid))
+        store.results.append(cid, rows[start : start + 4])
+        _, version = refits.fit_and_store(store, store.campaigns.get(cid))
     assert version == 11
 
-    stored = store.get_model(cid, with_state=True)
+    stored = store.models.get(cid, with_state=True)
     path = FittedModel.from_dict(stored["state"]).surrogate
-    observations = refits.observations_of(store.all_results(cid))
+    observations = refits.observations_of(store.results.all(cid))
     cold = fit_model(space, Objective.from_dict(MIXED["objective"]), observations).surrogate
     assert path.log_marginal_likelihood_ >= cold.log_marginal_likelihood_ - LML_TOLERANCE
     # The category matters: the best cold fit has a one-hot length scale far below the upper

@@ -30,13 +30,11 @@ from kiln.errors import (
 )
 from kiln.pool import CandidateError
 from kiln_services.store import (
-    CampaignNotFound,
-    JobNotFound,
-    ProposalNotFound,
+    NameTaken,
+    NotFound,
     ProposalNotPending,
     SampleConflict,
-    UnknownCandidate,
-    UnknownProposal,
+    UnknownReference,
 )
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -213,8 +211,11 @@ def to_problem(exc: BaseException) -> Response:
         )
     if isinstance(exc, KilnError):
         return _kiln_error(exc)
-    if isinstance(exc, CampaignNotFound | JobNotFound | ProposalNotFound):
+    if isinstance(exc, NotFound):
         return problem(404, "Not Found", str(exc), kind="not-found")
+    if isinstance(exc, NameTaken):
+        errors = {"name": [f"{exc.name!r} is taken by the {exc.what} {exc.existing_id}"]}
+        return problem(409, "Conflict", str(exc), errors=errors, kind="name-taken")
     if isinstance(exc, ProposalNotPending):
         return problem(409, "Conflict", str(exc), kind="proposal-not-pending")
     if isinstance(exc, SampleConflict):
@@ -224,7 +225,7 @@ def to_problem(exc: BaseException) -> Response:
             ]
         }
         return problem(409, "Conflict", str(exc), errors=errors, kind="sample-conflict")
-    if isinstance(exc, UnknownProposal | UnknownCandidate):
+    if isinstance(exc, UnknownReference):
         return problem(
             422, "Unprocessable Entity", _summary(exc.errors), errors=exc.errors,
             kind="validation-error",

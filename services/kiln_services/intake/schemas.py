@@ -277,6 +277,12 @@ class PageArgs(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
+class CampaignPageArgs(PageArgs):
+    name = fields.String(
+        validate=_name, metadata={"description": "Only the campaign with exactly this name"}
+    )
+
+
 class PageOut(Schema):
     offset = fields.Integer()
     limit = fields.Integer()

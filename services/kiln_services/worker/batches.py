@@ -40,27 +40,27 @@ def propose_for_job(store: Store, job_id: str, owner: str = "") -> dict[str, Any
     another batch of the campaign is being made (the task retries shortly). `owner` names the
     worker running this, "" when unknown.
     """
-    job = store.get_job(job_id)
+    job = store.jobs.get(job_id)
     if job["state"] == "done" and job["result"]:
         return job["result"]
     cid = job["campaign_id"]
-    token = store.acquire_propose_lock(cid, PROPOSE_LOCK_TTL_MS, owner=owner)
+    token = store.locks.acquire_propose(cid, PROPOSE_LOCK_TTL_MS, owner=owner)
     if token is None:
         return {"job_id": job_id, "skipped": "another batch of this campaign is being made"}
     try:
-        store.job_running(job_id, owner)
+        store.jobs.running(job_id, owner)
         return _propose(store, job_id, job, cid)
     finally:
-        store.release_propose_lock(cid, token)
+        store.locks.release_propose(cid, token)
 
 
 def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dict[str, Any]:
-    campaign = store.get_campaign(cid)
+    campaign = store.campaigns.get(cid)
     strategy = Strategy.from_dict({**campaign["strategy"], **job["params"].get("overrides", {})})
-    results = store.all_results(cid)
+    results = store.results.all(cid)
     space = space_of(campaign)
     space_version = int(campaign.get("space_version", 1))
-    stored_model = store.get_model(cid, with_state=True)
+    stored_model = store.models.get(cid, with_state=True)
     model = None
     feasibility = None
     fallback = None
@@ -72,7 +72,7 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         model = FittedModel.from_dict(stored_model["state"])
         feasibility = feasibility_of(stored_model["state"])
     else:
-        failure = store.model_failure(cid)
+        failure = store.models.failure(cid)
         if failure and (failure["data_version"], failure["space_version"]) == (
             len(results),
             space_version,
@@ -81,18 +81,18 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
             fallback = f"space_filling: model fit failed ({failure['reason']})"
         else:
             feasibility = fit_feasibility(space, results)
-    pool = pool_of(store, cid, space) if store.has_candidates(cid) else None
+    pool = pool_of(store, cid, space) if store.candidates.exist(cid) else None
     if pool is None:
-        pending: list[dict[str, Any]] = [p["parameters"] for p in store.pending_proposals(cid)]
+        pending: list[dict[str, Any]] = [p["parameters"] for p in store.proposals.pending(cid)]
         observations = observations_of(results)
     else:
         # Rows by index: a proposal's own `candidate`, a result's via its proposal or an exact
-        # match of its values (store.candidate_ids); failed syntheses close their rows too.
+        # match of its values (store.candidates.rows_of); failed syntheses close their rows too.
         pending = [
             {"parameters": p["parameters"], "candidate": p.get("candidate")}
-            for p in store.pending_proposals(cid)
+            for p in store.proposals.pending(cid)
         ]
-        observations = pool_observations(results, store.candidate_ids(cid, campaign, results))
+        observations = pool_observations(results, store.candidates.rows_of(cid, campaign, results))
     objective = objective_of(campaign)
 
     def make(reason: str | None) -> Any:
@@ -156,7 +156,7 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         for p in batch.proposals
     ]
     # One transaction: a reader never sees the batch while its job still says running.
-    stored, _ = store.store_batch(cid, job_id, header, proposals, job_id=job_id)
+    stored, _ = store.proposals.save_batch(cid, job_id, header, proposals, job_id=job_id)
     return stored
 
 
@@ -172,7 +172,7 @@ def pool_of(store: Store, cid: str, space: SearchSpace) -> CandidatePool:
     hit = _POOLS.get(cid)
     if hit is not None and hit[0] == space.version and hit[1].space == space:
         return hit[1]
-    snapshot = store.candidate_pool(cid)
+    snapshot = store.candidates.snapshot(cid)
     pool = CandidatePool(space, snapshot.rows, removed=snapshot.removed)
     if snapshot.space_version == space.version:  # else the pool changed meanwhile: no caching
         if len(_POOLS) >= _MAX_POOLS:

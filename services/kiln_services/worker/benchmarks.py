@@ -20,7 +20,7 @@ from kiln_services.worker.refits import Send
 
 
 def _pool(store: Store, campaign_id: str, plan: dict[str, Any]) -> tuple[Any, Any]:
-    results = store.list_results(campaign_id, 0, plan["data_version"])
+    results = store.results.page(campaign_id, 0, plan["data_version"])
     space = {"parameters": plan["parameters"], "version": plan["space_version"]}
     return pool_from_results(space, plan["objective"], results)
 
@@ -46,20 +46,20 @@ def estimate_seconds(
     started = time.perf_counter()
     run_repeat(X, y, strategy, n, seed, **options)
     per_repeat = time.perf_counter() - started
-    return round(per_repeat * len(fitted) / max(1, len(store.live_workers())), 1)
+    return round(per_repeat * len(fitted) / max(1, len(store.workers.live())), 1)
 
 
 def plan_job(store: Store, job_id: str, send: Send) -> dict[str, Any]:
     """Split a benchmarks job into chunks of repeats and enqueue one task per chunk."""
-    job = store.get_job(job_id)
+    job = store.jobs.get(job_id)
     if job["state"] in ("done", "failed"):
         return {"job_id": job_id, "state": job["state"]}
-    store.job_running(job_id)
+    store.jobs.running(job_id)
     cid = job["campaign_id"]
-    campaign = store.get_campaign(cid)
+    campaign = store.campaigns.get(cid)
     params = job["params"]
     draft = {
-        "data_version": store.data_version(cid),
+        "data_version": store.results.data_version(cid),
         "parameters": campaign["parameters"],
         "space_version": campaign.get("space_version", 1),
         "objective": campaign["objective"],
@@ -78,12 +78,12 @@ def plan_job(store: Store, job_id: str, send: Send) -> dict[str, Any]:
     size = params["chunk_size"]
     draft["chunks"] = [work[i : i + size] for i in range(0, len(work), size)]
     draft["n_inits"] = sizes
-    store.set_job_plan(job_id, draft)
-    plan = store.job_plan(job_id) or draft  # a redelivered planner keeps the first plan
+    store.jobs.set_plan(job_id, draft)
+    plan = store.jobs.plan(job_id) or draft  # a redelivered planner keeps the first plan
     if job["progress"] is None:
         work = [item for chunk in plan["chunks"] for item in chunk]
         seconds = estimate_seconds(store, X, y, work, plan["options"])
-        store.set_job_progress(
+        store.jobs.set_progress(
             job_id, 0, total_items(plan), len(plan["chunks"]), estimated_seconds=seconds
         )
     for index in range(len(plan["chunks"])):
@@ -93,8 +93,8 @@ def plan_job(store: Store, job_id: str, send: Send) -> dict[str, Any]:
 
 def run_chunk(store: Store, job_id: str, index: int) -> dict[str, Any]:
     """Run one chunk of repeats; the chunk that completes the job writes the summary."""
-    job = store.get_job(job_id)
-    plan = store.job_plan(job_id)
+    job = store.jobs.get(job_id)
+    plan = store.jobs.plan(job_id)
     if job["state"] in ("done", "failed") or plan is None:
         return {"job_id": job_id, "state": job["state"]}
     X, y = _pool(store, job["campaign_id"], plan)
@@ -103,19 +103,19 @@ def run_chunk(store: Store, job_id: str, index: int) -> dict[str, Any]:
         for strategy, n, seed in plan["chunks"][index]
     ]
     total = len(plan["chunks"])
-    done = store.save_chunk(job_id, index, outcome, total)
-    if done == total and store.claim_job_finish(job_id):
+    done = store.jobs.save_chunk(job_id, index, outcome, total)
+    if done == total and store.jobs.claim_finish(job_id):
         runs: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-        for chunk in store.job_chunks(job_id).values():
+        for chunk in store.jobs.chunks(job_id).values():
             for strategy, n, result in chunk:
                 runs[(strategy, int(n))].append(result)
         table = summarise(runs)
         items = total_items(plan)
         estimate = (job["progress"] or {}).get("estimated_seconds")
-        store.set_job_progress(
+        store.jobs.set_progress(
             job_id, items, items, total, chunks_done=total, estimated_seconds=estimate
         )
-        store.job_done(
+        store.jobs.done(
             job_id,
             {
                 "table": {s: {str(n): row for n, row in rows.items()} for s, rows in table.items()},

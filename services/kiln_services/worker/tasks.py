@@ -57,12 +57,12 @@ def on_job(store: Store, job_id: str, work: Callable[[], dict[str, Any]]) -> dic
     try:
         return work()
     except KilnError as exc:
-        store.job_failed(job_id, f"{type(exc).__name__}: {exc}")
+        store.jobs.failed(job_id, f"{type(exc).__name__}: {exc}")
         return {"job_id": job_id, "error": str(exc)}
     except TRANSIENT:
         raise
     except Exception as exc:
-        store.job_failed(job_id, f"unexpected {type(exc).__name__}: {exc}")
+        store.jobs.failed(job_id, f"unexpected {type(exc).__name__}: {exc}")
         raise
 
 
