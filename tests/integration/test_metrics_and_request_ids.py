@@ -25,6 +25,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
 from support.intake import intake_app
+from support.json_logs import captured, parsed
 
 from kiln import logs, task_names
 from kiln_services.store import Store
@@ -60,17 +61,8 @@ def cid(client: FlaskClient) -> str:
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     """JSON lines of every logger, as the gunicorn and Celery processes write them."""
-    root = logging.getLogger()
-    level = root.level
-    out = io.StringIO()
-    handler = logs.configure("json", "INFO", out)
-    yield out
-    root.removeHandler(handler)
-    root.setLevel(level)
-
-
-def parsed(out: io.StringIO) -> list[dict]:
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+    with captured("INFO") as out:
+        yield out
 
 
 def scrape(client: FlaskClient) -> Samples:
