@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
+from support.intake import ADMIN
 from support.store_snapshot import snapshot as whole_store
 
 from kiln.pool import CandidatePool
@@ -14,7 +15,6 @@ from kiln.space import SearchSpace
 from kiln_services.intake.domain import campaign_definition
 from kiln_services.store import Keys, Store
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
     {"name": "x", "kind": "continuous", "low": 0, "high": 10, "step": 0.5},
     {"name": "n", "kind": "discrete", "values": [1, 2, 4]},

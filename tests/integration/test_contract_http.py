@@ -14,9 +14,9 @@ import redis
 import test_contract_validation as validation
 from celery import Celery
 from flask import Flask, g
-from support.intake import intake_app
+from support.intake import ADMIN, intake_app
 from support.store_snapshot import snapshot
-from test_contract_validation import ADMIN, CAMPAIGN, Api, result
+from test_contract_validation import CAMPAIGN, Api, result
 
 from kiln import task_names
 from kiln_services.devstack.redis_server import free_port

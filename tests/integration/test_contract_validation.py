@@ -13,9 +13,9 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from support.intake import ADMIN
 from support.store_snapshot import snapshot
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
     {"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100, "step": 25,
      "hard_low": 700, "hard_high": 1200, "unit": "degC"},

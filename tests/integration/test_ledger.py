@@ -14,14 +14,13 @@ import pytest
 from celery import Celery
 from flask.testing import FlaskClient
 from support.fresh_python import run_fresh
+from support.intake import ADMIN
 
 from kiln import presets, task_names
 from kiln.lab import VirtualLatpLab
 from kiln.space import SearchSpace
 from kiln_services.store import Store
 from kiln_services.worker import batches as worker_batches
-
-ADMIN = {"Authorization": "Bearer admin-token"}
 
 
 def latp_definition(iterations: str = "1-2", **strategy: object) -> dict:

@@ -24,7 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
-from support.intake import intake_app
+from support.intake import ADMIN, intake_app
 from support.json_logs import captured, parsed
 
 from kiln import logs, task_names
@@ -34,7 +34,6 @@ from kiln_services.worker import metrics as worker_metrics
 from kiln_services.worker import tasklog
 from kiln_services.worker.factory import make_celery
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
     "name": "grid",
     "parameters": GRID_PARAMETERS,

@@ -15,14 +15,13 @@ import redis
 from celery import Celery
 from celery.exceptions import Retry
 from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
-from support.intake import intake_app
+from support.intake import ADMIN, intake_app
 
 from kiln import task_names
 from kiln_services.store import Keys, Store
 from kiln_services.worker import heartbeat, refits
 from kiln_services.worker.settings import WorkerSettings
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
     "name": "grid",
     "parameters": GRID_PARAMETERS,

@@ -10,6 +10,8 @@ from kiln_services.intake import create_app
 
 #: The bootstrap admin token of the test app (send it as ``Authorization: Bearer admin-token``).
 ADMIN_TOKEN = "admin-token"
+#: The headers of a request with that token.
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def intake_app(redis_url: str, **config: Any) -> Flask:
