@@ -1,8 +1,9 @@
-"""Modules of bench/ loaded by file (bench/ is a folder of scripts, not an installed package)."""
+"""Modules of bench/ for the tests (bench/ is a folder of scripts that import each other by name,
+not an installed package)."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -11,12 +12,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def load_bench(name: str) -> ModuleType:
-    """bench/<name>.py as the module ``bench_<name>`` (loaded once, then reused)."""
-    if f"bench_{name}" in sys.modules:
-        return sys.modules[f"bench_{name}"]
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """A bench module or package by name, imported as the benchmarks import it (bench/ on sys.path)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module(name)
