@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import tempfile
 import time
@@ -39,6 +38,7 @@ from typing import Any
 
 import machine
 import numpy as np
+from refit_problem import MIXED, mixed_truth
 
 from kiln.lab import VirtualLatpLab
 from kiln.objective import Objective
@@ -52,26 +52,6 @@ from kiln_services.worker import refits
 RESULTS = Path(__file__).resolve().parent / "results"
 STOPS = (50, 200, 500)
 PREVIOUS_BOUNDS = (1e-2, 1e2)
-
-MIXED = {
-    "name": "mixed",
-    "parameters": [
-        {"name": "x1", "kind": "continuous", "low": 0.0, "high": 10.0, "step": 0.5},
-        {"name": "x2", "kind": "continuous", "low": -5.0, "high": 5.0, "step": 0.25},
-        {"name": "d", "kind": "discrete", "values": [1, 2, 4, 8, 16]},
-        {"name": "c", "kind": "categorical", "values": ["a", "b", "c"]},
-    ],
-    "objective": {"name": "y", "goal": "maximize", "transform": "none"},
-    "strategy": {"acquisition": "ucb", "batch_size": 4, "auto_batch": False},
-}
-OFFSET = {"a": 0.0, "b": -0.8, "c": 0.6}
-
-
-def mixed_truth(p: dict[str, Any]) -> float:
-    x1, x2, d = p["x1"], p["x2"], math.log2(p["d"])
-    main = 2.0 * math.exp(-(((x1 - 7) / 2) ** 2) - ((x2 - 1.5) / 2.5) ** 2 - ((d - 3) / 2) ** 2)
-    decoy = 1.6 * math.exp(-(((x1 - 2) / 1.5) ** 2) - ((x2 + 3) / 1.5) ** 2)
-    return main + decoy + OFFSET[p["c"]] * (1 + 0.3 * math.sin(x1 / 3))
 
 
 def campaign_rows(problem: str, n: int, seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:

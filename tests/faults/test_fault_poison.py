@@ -14,15 +14,13 @@ append-only log, so the model stays off until the data is corrected: see README.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from faultkit import Api, wait_until
+from faultkit import Live, wait_until
 
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from kiln_services.devstack.stack import Stack
 from kiln_services.store import Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -55,12 +53,8 @@ def measured(batch: dict[str, Any], tag: str, **override: Any) -> list[dict[str,
     ]
 
 
-def test_poison_results_fall_back_to_space_filling_and_never_wedge_the_loop(
-    stacks: Callable[..., Stack], stores: Callable[[Stack], Store]
-) -> None:
-    stack = stacks()
-    store = stores(stack)
-    api = Api(stack)
+def test_poison_results_fall_back_to_space_filling_and_never_wedge_the_loop(live: Live) -> None:
+    store, api = live.store, live.api
     cid = api.campaign(latp_campaign("poison"))
     post = f"/campaigns/{cid}/results"
 

@@ -11,11 +11,9 @@ would redeliver them after its visibility timeout, an hour.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from faultkit import (
-    Api,
+    Live,
     add_worker,
     child,
     live_workers,
@@ -27,18 +25,13 @@ from faultkit import (
 
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from kiln_services.devstack.stack import Stack
-from kiln_services.store import Keys, Store
+from kiln_services.store import Keys
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(
-    stacks: Callable[..., Stack], stores: Callable[[Stack], Store]
-) -> None:
-    stack = stacks()
-    store = stores(stack)
-    api = Api(stack)
+def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(live: Live) -> None:
+    stack, store, api = live
     first = child(stack, "worker")
     second = add_worker(stack, "fault-b")
     names = {worker_name(first): first, worker_name(second): second}

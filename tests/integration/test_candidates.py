@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
+from support.intake import ADMIN
+from support.store_snapshot import snapshot as whole_store
 
 from kiln.pool import CandidatePool
 from kiln.space import SearchSpace
 from kiln_services.intake.domain import campaign_definition
 from kiln_services.store import Keys, Store
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
     {"name": "x", "kind": "continuous", "low": 0, "high": 10, "step": 0.5},
     {"name": "n", "kind": "discrete", "values": [1, 2, 4]},
@@ -47,22 +48,17 @@ def token(client: FlaskClient, scope: str) -> dict[str, str]:
 
 
 def snapshot(store: Store) -> dict[str, object]:
-    """Every key and its value: a refused request must change none of them."""
-    r = store.redis
-    out: dict[str, object] = {}
-    for key in r.scan_iter("kiln:*"):
-        kind = r.type(key)
-        if kind == "string":
-            out[key] = r.get(key)
-        elif kind == "list":
-            out[key] = r.lrange(key, 0, -1)
-        elif kind == "hash":
-            out[key] = r.hgetall(key)
-        elif kind == "set":
-            out[key] = sorted(r.smembers(key))
-        elif kind == "zset":
-            out[key] = r.zrange(key, 0, -1)
-    return {k: v for k, v in out.items() if "tokens" not in k}
+    """The whole store but the tokens (support.store_snapshot): a refused request changes none."""
+    return {k: v for k, v in whole_store(store.redis).items() if "tokens" not in k}
+
+
+def refused(client: FlaskClient, store: Store, method: str, url: str, body: object) -> dict:
+    """Send a request that must be refused with 422 and change nothing; its errors by field."""
+    before = snapshot(store)
+    response = client.open(url, method=method, json=body, headers=ADMIN)
+    assert response.status_code == 422, response.json
+    assert snapshot(store) == before
+    return response.json["errors"]
 
 
 def listed(client: FlaskClient, cid: str, **query: object) -> dict:
@@ -156,11 +152,8 @@ def test_post_json_list_and_object(client: FlaskClient, cid: str) -> None:
 def test_post_is_all_or_nothing(
     client: FlaskClient, cid: str, store: Store, rows: list, field: str
 ) -> None:
-    before = snapshot(store)
-    response = client.post(f"/api/v1/campaigns/{cid}/candidates", json=rows, headers=ADMIN)
-    assert response.status_code == 422, response.json
-    assert list(response.json["errors"]) == [field]
-    assert snapshot(store) == before
+    errors = refused(client, store, "POST", f"/api/v1/campaigns/{cid}/candidates", rows)
+    assert list(errors) == [field]
 
 
 def test_post_csv(client: FlaskClient, cid: str, store: Store) -> None:
@@ -313,11 +306,8 @@ def test_a_range_patch_withdraws_pending_pool_rows_only_if_it_excludes_them(
 def test_patch_refuses_bad_requests(
     client: FlaskClient, cid: str, store: Store, body: dict, field: str
 ) -> None:
-    before = snapshot(store)
-    response = client.patch(f"/api/v1/campaigns/{cid}/candidates", json=body, headers=ADMIN)
-    assert response.status_code == 422, response.json
-    assert field in response.json["errors"]
-    assert snapshot(store) == before
+    errors = refused(client, store, "PATCH", f"/api/v1/campaigns/{cid}/candidates", body)
+    assert field in errors
 
 
 def test_campaign_without_a_pool(client: FlaskClient, store: Store) -> None:

@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 import redis
+import test_contract_validation as validation
 from celery import Celery
 from flask import Flask, g
-from test_contract_validation import ADMIN, CAMPAIGN, Api, result, snapshot
+from support.intake import ADMIN, intake_app
+from support.store_snapshot import snapshot
+from test_contract_validation import CAMPAIGN, Api, result
 
 from kiln import task_names
 from kiln_services.devstack.redis_server import free_port
@@ -28,14 +31,8 @@ def app_config() -> dict[str, Any]:
     return {"MAX_CONTENT_LENGTH": 64 * 1024}
 
 
-@pytest.fixture
-def api(app: Flask, redis_client: redis.Redis) -> Api:
-    return Api(app.test_client(), redis_client)
-
-
-@pytest.fixture
-def cid(api: Api) -> str:
-    return str(api.ok(201, "POST", "/api/v1/campaigns", json=CAMPAIGN)["id"])
+#: The validation tests' fixtures: their Api on the test app, and their campaign.
+api, cid = validation.api, validation.cid
 
 
 def issue(api: Api, scope: str, name: str | None = None, **extra: Any) -> tuple[dict, dict]:
@@ -122,10 +119,7 @@ def test_default_body_limit_is_16_mib_and_configurable(redis_url: str) -> None:
 
 
 def test_redis_down_is_503_with_retry_after(api: Api, cid: str) -> None:
-    down = create_app(
-        {"TESTING": True, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
-         "KILN_ADMIN_TOKEN": "admin-token"}
-    )  # fmt: skip
+    down = intake_app(f"redis://127.0.0.1:{free_port()}/0")
     down.extensions["kiln_store"] = Store.from_url(down.config["REDIS_URL"], timeout=0.5)
     response = down.test_client().post(
         f"/api/v1/campaigns/{cid}/results", json=result(), headers=ADMIN

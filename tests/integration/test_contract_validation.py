@@ -13,10 +13,9 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from support.intake import ADMIN
+from support.store_snapshot import snapshot
 
-from kiln import task_names
-
-ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
     {"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100, "step": 25,
      "hard_low": 700, "hard_high": 1200, "unit": "degC"},
@@ -29,30 +28,6 @@ CAMPAIGN = {
     "objective": {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"},
     "strategy": {"batch_size": 3},
 }
-
-
-def snapshot(client: redis.Redis) -> dict[str, Any]:
-    """Every kiln:* key with its type and value, and the Celery queues: the whole store."""
-    out: dict[str, Any] = {}
-    keys = [*client.scan_iter("kiln:*"), task_names.PROPOSALS_QUEUE, task_names.BENCHMARKS_QUEUE]
-    for key in sorted(set(keys)):
-        kind = client.type(key)
-        if kind == "string":
-            value: Any = client.get(key)
-        elif kind == "hash":
-            value = client.hgetall(key)
-        elif kind == "list":
-            value = client.lrange(key, 0, -1)
-        elif kind == "set":
-            value = sorted(client.smembers(key))
-        elif kind == "zset":
-            value = client.zrange(key, 0, -1, withscores=True)
-        elif kind == "none":
-            continue
-        else:
-            raise AssertionError(f"unexpected type {kind} of {key}")
-        out[key] = (kind, value)
-    return out
 
 
 class Api:

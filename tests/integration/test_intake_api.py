@@ -11,11 +11,11 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
+from support.intake import ADMIN
 
 from kiln import task_names
 from kiln_services.store import Store
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
     {
         "name": "temperature_c",

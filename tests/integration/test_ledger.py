@@ -7,14 +7,14 @@ space, 3-4 on the second) is replayed against the virtual LATP lab.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 from celery import Celery
 from flask.testing import FlaskClient
+from support.fresh_python import run_fresh
+from support.intake import ADMIN
 
 from kiln import presets, task_names
 from kiln.lab import VirtualLatpLab
@@ -22,25 +22,14 @@ from kiln.space import SearchSpace
 from kiln_services.store import Store
 from kiln_services.worker import batches as worker_batches
 
-ADMIN = {"Authorization": "Bearer admin-token"}
-OBJECTIVE = {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"}
-
 
 def latp_definition(iterations: str = "1-2", **strategy: object) -> dict:
+    """The study's campaign (kiln.presets) on the space of `iterations`; batches only on request."""
+    preset = presets.latp_campaign("latp-replay")
     return {
-        "name": "latp-replay",
-        "parameters": presets.latp_space(iterations)["parameters"],  # type: ignore[arg-type]
-        "objective": OBJECTIVE,
-        "strategy": {
-            "acquisition": "ucb",
-            "kappa": 1.96,
-            "xi": 0.01,
-            "batch_size": 6,
-            "batch_method": "kriging_believer",
-            "auto_batch": False,
-            "proposal_ttl_s": 604800,
-            **strategy,
-        },
+        **preset,
+        "parameters": presets.latp_space(iterations)["parameters"],
+        "strategy": {**preset["strategy"], "auto_batch": False, **strategy},
     }
 
 
@@ -338,8 +327,7 @@ def test_predicting_never_loads_sklearn_in_the_intake(
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_fresh(code)
 
 
 # -- failed syntheses ---------------------------------------------------------------------------

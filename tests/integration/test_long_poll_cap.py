@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from support.intake import ADMIN
 
 from kiln_services.store import Store
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
     "name": "furnace",
     "parameters": [{"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100}],

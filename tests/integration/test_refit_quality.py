@@ -8,10 +8,9 @@ functions and compares the stored model with a cold fit with restarts on the sam
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from support.bench import load_bench
 
 from kiln.campaign import space_of
 from kiln.objective import Objective
@@ -19,33 +18,14 @@ from kiln.propose import FittedModel, fit_model
 from kiln_services.store import Store
 from kiln_services.worker import refits
 
-MIXED = {
-    "name": "mixed",
-    "parameters": [
-        {"name": "x1", "kind": "continuous", "low": 0.0, "high": 10.0, "step": 0.5},
-        {"name": "x2", "kind": "continuous", "low": -5.0, "high": 5.0, "step": 0.25},
-        {"name": "d", "kind": "discrete", "values": [1, 2, 4, 8, 16]},
-        {"name": "c", "kind": "categorical", "values": ["a", "b", "c"]},
-    ],
-    "objective": {"name": "y", "goal": "maximize", "transform": "none"},
-    "strategy": {"acquisition": "ucb", "batch_size": 4, "auto_batch": False},
-    "space_version": 1,
-}
-#: The category shifts the whole response: it matters as much as the main optimum's height.
-OFFSET = {"a": 0.0, "b": -0.8, "c": 0.6}
+#: Issue 12's mixed campaign and its response, as bench/refit.py replays them.
+problem = load_bench("refit_problem")
+MIXED, truth = problem.MIXED, problem.mixed_truth
 #: Log-marginal-likelihood units the worker's model may lie below the cold fit's.
 LML_TOLERANCE = 0.5
 #: A one-hot length scale below this (a tenth of the upper bound, 100 on the unit cube) keeps the
 #: labels clearly apart: their correlation is at most 0.98.
 DISTINCT_LABELS = 10.0
-
-
-def truth(p: dict) -> float:
-    """A smooth response with a decoy optimum; the category adds an offset."""
-    x1, x2, d = p["x1"], p["x2"], math.log2(p["d"])
-    main = 2.0 * math.exp(-(((x1 - 7) / 2) ** 2) - ((x2 - 1.5) / 2.5) ** 2 - ((d - 3) / 2) ** 2)
-    decoy = 1.6 * math.exp(-(((x1 - 2) / 1.5) ** 2) - ((x2 + 3) / 1.5) ** 2)
-    return main + decoy + OFFSET[p["c"]] * (1 + 0.3 * math.sin(x1 / 3))
 
 
 @pytest.mark.parametrize("seed", [0, 1])

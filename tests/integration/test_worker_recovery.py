@@ -8,7 +8,6 @@ automatic batches.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,14 +18,6 @@ from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
 from kiln_services.store import Keys, Store
 from kiln_services.worker import batches, recovery, refits
-from kiln_services.worker.factory import make_celery
-
-
-@pytest.fixture
-def app(redis_url: str) -> Iterator[Celery]:
-    celery = make_celery(redis_url)
-    yield celery
-    celery.close()
 
 
 @pytest.fixture
@@ -62,9 +53,11 @@ def test_locks_name_their_owner_and_a_dead_owners_locks_are_released(
     assert store.locks.release_refit(other, theirs)
 
 
-def test_a_dead_workers_message_goes_back_to_its_queue_once(app: Celery, store: Store) -> None:
-    app.send_task(task_names.REFIT, args=["c1"], queue=task_names.PROPOSALS_QUEUE)
-    tag = deliver_and_die(app, task_names.PROPOSALS_QUEUE)
+def test_a_dead_workers_message_goes_back_to_its_queue_once(
+    celery_app: Celery, store: Store
+) -> None:
+    celery_app.send_task(task_names.REFIT, args=["c1"], queue=task_names.PROPOSALS_QUEUE)
+    tag = deliver_and_die(celery_app, task_names.PROPOSALS_QUEUE)
     assert store.redis.llen(task_names.PROPOSALS_QUEUE) == 0
     assert store.redis.hexists("unacked", tag)
     store.deliveries.track("dead@host", tag)
@@ -72,19 +65,19 @@ def test_a_dead_workers_message_goes_back_to_its_queue_once(app: Celery, store: 
     store.redis.zadd(Keys.workers, {"dead@host": 1})  # its last beat: long ago
 
     assert store.workers.stale(60) == ["dead@host"]
-    assert recovery.reap_dead_workers(app, store, "me@host") == ["dead@host"]
+    assert recovery.reap_dead_workers(celery_app, store, "me@host") == ["dead@host"]
     queued = store.redis.lrange(task_names.PROPOSALS_QUEUE, 0, -1)
     assert len(queued) == 1 and json.loads(queued[0])["headers"]["task"] == task_names.REFIT
     assert not store.redis.hexists("unacked", tag)
     assert store.workers.stale(60) == [] and store.deliveries.of("dead@host") == set()
     # A second restore of the same tag (another worker, late) delivers nothing twice.
-    assert recovery.put_back(app, [tag]) == 0
+    assert recovery.put_back(celery_app, [tag]) == 0
     assert store.redis.llen(task_names.PROPOSALS_QUEUE) == 1
 
 
-def test_acknowledged_deliveries_are_forgotten(app: Celery, store: Store) -> None:
+def test_acknowledged_deliveries_are_forgotten(celery_app: Celery, store: Store) -> None:
     store.deliveries.track("me@host", "gone-tag")
-    recovery.prune(app, store, "me@host")
+    recovery.prune(celery_app, store, "me@host")
     assert store.deliveries.of("me@host") == set()
 
 

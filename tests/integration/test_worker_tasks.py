@@ -14,21 +14,18 @@ import pytest
 import redis
 from celery import Celery
 from celery.exceptions import Retry
+from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
+from support.intake import ADMIN, intake_app
 
 from kiln import task_names
-from kiln_services.intake import create_app
 from kiln_services.store import Keys, Store
 from kiln_services.worker import heartbeat, refits
 from kiln_services.worker.settings import WorkerSettings
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
     "name": "grid",
-    "parameters": [
-        {"name": "temperature_c", "kind": "continuous", "low": 800.0, "high": 1100.0, "step": 25.0},
-        {"name": "time_min", "kind": "discrete", "values": [10.0, 30.0, 60.0, 120.0, 480.0]},
-    ],
-    "objective": {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"},
+    "parameters": GRID_PARAMETERS,
+    "objective": CONDUCTIVITY,
     "strategy": {
         "acquisition": "ucb", "kappa": 1.96, "xi": 0.01, "batch_size": 3,
         "batch_method": "kriging_believer", "auto_batch": True, "proposal_ttl_s": 3600,
@@ -218,7 +215,7 @@ def test_refit_runs_again_when_data_arrives_while_it_fits(
 def test_burst_of_posts_with_a_worker_in_between_enqueues_few_refits(
     celery_app: Celery, redis_url: str, store: Store, redis_client: redis.Redis
 ) -> None:
-    app = create_app({"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token"})
+    app = intake_app(redis_url)
     client = app.test_client()
     body = {k: v for k, v in CAMPAIGN.items() if k != "space_version"}
     body["strategy"] = {**body["strategy"], "auto_batch": False}

@@ -1,28 +1,15 @@
-"""bench/quality_metrics.py and bench/problems: top-set counting, AF, EF on toy cases."""
+"""bench/quality_metrics.py and bench/problems.py: top-set counting, AF, EF on toy cases."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
+from support.bench import load_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str) -> ModuleType:
-    """A bench module or package by name (the benchmarks import each other from bench/)."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    return importlib.import_module(name)
-
-
-qm = _load("quality_metrics")
-problems = _load("problems")
+qm = load_bench("quality_metrics")
+problems = load_bench("problems")
 
 
 def test_top_found_curve_counts_hits_and_carries_the_last_count() -> None:

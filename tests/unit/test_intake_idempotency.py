@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import fakeredis
-import pytest
-
 from kiln_services.store import Keys, Store
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(fakeredis.FakeRedis(decode_responses=True))
 
 
 def test_claim_then_replay_or_refuse(store: Store) -> None:

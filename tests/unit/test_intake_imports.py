@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from support.fresh_python import run_fresh
 
 
 def test_importing_intake_does_not_load_sklearn() -> None:
@@ -14,7 +13,4 @@ def test_importing_intake_does_not_load_sklearn() -> None:
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert completed.returncode == 0, completed.stderr
+    run_fresh(code)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from support.fresh_python import run_fresh
 
 from kiln.errors import OutsideSpaceError, SpaceError
 from kiln.lab import VirtualLatpLab
@@ -74,5 +72,4 @@ def test_reading_a_model_never_imports_sklearn() -> None:
         "assert 'sklearn' not in sys.modules, 'sklearn loaded'\n"
         "assert 'kiln.surrogate' not in sys.modules\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    run_fresh(code, timeout=60)
