@@ -15,7 +15,7 @@ from celery import Celery
 from flask import Flask, g
 from test_contract_validation import ADMIN, CAMPAIGN, Api, result, snapshot
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.devstack.redis_server import free_port
 from kiln_services.intake import create_app
 from kiln_services.intake.auth import digest

@@ -14,7 +14,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from kiln import task_names
+from kiln_services import task_names
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [

@@ -12,7 +12,7 @@ import redis
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.store import Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}

@@ -16,9 +16,10 @@ import pytest
 from celery import Celery
 from flask.testing import FlaskClient
 
-from kiln import presets, task_names
+from kiln import presets
 from kiln.lab import VirtualLatpLab
 from kiln.space import SearchSpace
+from kiln_services import task_names
 from kiln_services.store import Store
 from kiln_services.worker import batches as worker_batches
 

@@ -24,7 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from kiln import logs, task_names
+from kiln_services import logs, task_names
 from kiln_services.intake import create_app
 from kiln_services.store import Store
 from kiln_services.store.workers import REFIT_BUCKETS

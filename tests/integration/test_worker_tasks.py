@@ -15,7 +15,7 @@ import redis
 from celery import Celery
 from celery.exceptions import Retry
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.intake import create_app
 from kiln_services.store import Keys, Store
 from kiln_services.worker import heartbeat, refits
