@@ -19,8 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from naive_batch import naive_select_batch
 
-from kiln.batch import Selection, naive_select_batch, select_batch
+from kiln.batch.picks import Selection
+from kiln.batch.selection import select_batch
 from kiln.space import ContinuousParameter, SearchSpace
 from kiln.surrogate import GPSurrogate
 

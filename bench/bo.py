@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+from plots import plot_virtual_experiments
 from tqdm import tqdm
 
 from kiln.lab import NOISE_SIGMA_LOG10, VirtualLatpLab, calibration_error
-from kiln.plots import plot_virtual_experiments
 from kiln.presets import latp_seed_grid_space
 from kiln.virtual_experiments import (
     DEFAULT_N_INITS,

@@ -8,9 +8,9 @@ cube: 20 x 25 x 20 = 10^4, 40 x 50 x 50 = 10^5 and 100^3 = 10^6 points. UCB, kap
 
 * **kiln**: refit = ``GPSurrogate.fit`` (cold: 5 optimiser restarts, what the worker does today;
   warm: from the model of the first n-1 results, no restarts, ``fit_model(warm_start=...)``),
-  batch = ``kiln.batch.select_batch`` (Kriging believer: rank-1 fantasies, lazy exact scoring,
+  batch = ``kiln.batch.selection.select_batch`` (Kriging believer: rank-1 fantasies, lazy exact scoring,
   chunked). Total = warm refit + batch.
-* **naive**: the same refit, then ``kiln.batch.naive_select_batch``: a scikit-learn GP refitted
+* **naive**: the same refit, then ``naive_batch.naive_select_batch``: a scikit-learn GP refitted
   (fixed hyperparameters) on data + fantasies at every pick, predicting all N candidates at once.
   Its picks must equal Kiln's. Total = warm refit + its batch.
 * **skopt**: ``skopt.Optimizer`` with a GP of Kiln's kernel family and bounds (2 restarts, skopt's
@@ -60,10 +60,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from naive_batch import naive_select_batch
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from kiln.batch import naive_select_batch, select_batch
+from kiln.batch.selection import select_batch
 from kiln.lab import VirtualLatpLab
 from kiln.space import ContinuousParameter, SearchSpace
 from kiln.surrogate import GPSurrogate

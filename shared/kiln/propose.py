@@ -16,7 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from kiln.batch import Polisher, Selection, select_batch, space_filling
+from kiln.batch.picks import Selection
+from kiln.batch.polishing import Polisher
+from kiln.batch.selection import select_batch
+from kiln.batch.space_filling import space_filling
 from kiln.errors import (
     InvalidObservationError,
     ModelFitError,
