@@ -23,7 +23,8 @@ from naive_batch import naive_select_batch
 
 from kiln.batch.picks import Selection
 from kiln.batch.selection import select_batch
-from kiln.space import ContinuousParameter, SearchSpace
+from kiln.parameters import ContinuousParameter
+from kiln.space import SearchSpace
 from kiln.surrogate import GPSurrogate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "believer.json"

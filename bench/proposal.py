@@ -66,7 +66,8 @@ from tqdm import tqdm
 
 from kiln.batch.selection import select_batch
 from kiln.lab import VirtualLatpLab
-from kiln.space import ContinuousParameter, SearchSpace
+from kiln.parameters import ContinuousParameter
+from kiln.space import SearchSpace
 from kiln.surrogate import GPSurrogate
 
 RESULTS = Path(__file__).resolve().parent / "results"

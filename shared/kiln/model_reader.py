@@ -19,8 +19,9 @@ from kiln import acquisition as acq
 from kiln.errors import KilnError, ModelFitError, SpaceError
 from kiln.feasibility import FeasibilityModel, acquisition_floor, weigh
 from kiln.objective import Objective
+from kiln.parameters import CategoricalParameter, ContinuousParameter
 from kiln.posterior import JITTER, GPPosterior, normalisation
-from kiln.space import CategoricalParameter, ContinuousParameter, SearchSpace
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
 #: Grid points per axis of a slice along a continuous parameter without a step.

@@ -28,8 +28,9 @@ from kiln.errors import (
 )
 from kiln.feasibility import FeasibilityModel
 from kiln.objective import Objective
+from kiln.parameters import CategoricalParameter, DiscreteParameter, Point
 from kiln.pool import CandidatePool, RowIndex
-from kiln.space import CategoricalParameter, DiscreteParameter, Point, SearchSpace
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 from kiln.surrogate import GPSurrogate, length_scale_bounds
 

@@ -18,8 +18,9 @@ import pytest
 
 from kiln.errors import ModelFitError
 from kiln.objective import Objective
+from kiln.parameters import ContinuousParameter, DiscreteParameter
 from kiln.propose import fit_model, propose
-from kiln.space import ContinuousParameter, DiscreteParameter, SearchSpace
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 from kiln.surrogate import GPSurrogate
 

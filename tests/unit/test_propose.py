@@ -16,13 +16,9 @@ from kiln.errors import (
     OutsideSpaceError,
 )
 from kiln.objective import Objective
+from kiln.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from kiln.propose import Batch, FittedModel, fit_model, propose
-from kiln.space import (
-    CategoricalParameter,
-    ContinuousParameter,
-    DiscreteParameter,
-    SearchSpace,
-)
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
 OBJ = Objective("conductivity", unit="S/cm")
