@@ -23,9 +23,9 @@ from naive_batch import naive_select_batch
 
 from kiln.batch.picks import Selection
 from kiln.batch.selection import select_batch
+from kiln.model.surrogate import GPSurrogate
 from kiln.parameters import ContinuousParameter
 from kiln.space import SearchSpace
-from kiln.surrogate import GPSurrogate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "believer.json"
 REQUIRED_RATIO = 10.0

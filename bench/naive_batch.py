@@ -7,7 +7,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 
 from kiln import acquisition as acq
 from kiln.batch.picks import Pick, Selection, lie_value, open_rows, start_masks
-from kiln.surrogate import JITTER, GPSurrogate
+from kiln.model.surrogate import JITTER, GPSurrogate
 
 
 def naive_select_batch(

@@ -66,9 +66,9 @@ from tqdm import tqdm
 
 from kiln.batch.selection import select_batch
 from kiln.lab import VirtualLatpLab
+from kiln.model.surrogate import GPSurrogate
 from kiln.parameters import ContinuousParameter
 from kiln.space import SearchSpace
-from kiln.surrogate import GPSurrogate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 QS = (1, 6, 24)

@@ -27,12 +27,12 @@ from kiln.errors import (
     OutsideSpaceError,
 )
 from kiln.feasibility import FeasibilityModel
+from kiln.model.surrogate import GPSurrogate, length_scale_bounds
 from kiln.objective import Objective
 from kiln.parameters import CategoricalParameter, DiscreteParameter, Point
 from kiln.pool import CandidatePool, RowIndex
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
-from kiln.surrogate import GPSurrogate, length_scale_bounds
 
 #: Targets whose spread is below this (relative) are treated as all equal.
 EQUAL_TARGETS_RTOL = 1e-12
@@ -258,7 +258,7 @@ def fit_model(
         observations: ``{"parameters": {...}, "objective": float, "sample_id"?: str}``.
         random_state: Seeds the optimiser restarts and the candidates for ``best_predicted``.
         n_restarts: Optimiser restarts. Length scales are bounded per encoded column: numeric
-            and one-hot columns have their own ranges (:func:`kiln.surrogate.length_scale_bounds`).
+            and one-hot columns have their own ranges (:func:`kiln.model.surrogate.length_scale_bounds`).
         warm_start: A model fitted earlier on this campaign: the optimiser's first run starts
             from its hyperparameters (ignored when the encoding changed); ``n_restarts`` random
             restarts follow and the best optimum is kept. A warm start alone is cheap but can
@@ -302,7 +302,7 @@ def _fit(
             f"all {y.size} targets are equal ({data.values[0]!r}): there is nothing to learn "
             "until a different value is measured"
         )
-    # One-hot columns get their own length-scale bounds (kiln.surrogate explains the range).
+    # One-hot columns get their own length-scale bounds (kiln.model.surrogate explains the range).
     bounds = length_scale_bounds([label is not None for _, label in space.columns()])
     surrogate = GPSurrogate(
         n_restarts=n_restarts, random_state=random_state, length_scale_bounds=bounds

@@ -14,7 +14,7 @@ A repeat whose initial draw already holds the best index counts as found after 0
 The protocol runs every strategy and ``n`` for 200 repeats; repeat ``r`` at size ``n`` uses the
 same seed for every strategy, so all strategies start from the same initial draws.
 
-The GP strategies use :class:`kiln.surrogate.GPSurrogate` on the space's unit-cube encoding, the
+The GP strategies use :class:`kiln.model.surrogate.GPSurrogate` on the space's unit-cube encoding, the
 same surrogate the service proposes with. To keep 4 x 8 x 200 repeats affordable, the
 hyperparameters are fitted with restarts once at the start of a repeat and then refitted at every
 step from the previous optimum (warm start, no restarts); the posterior used for the acquisition
@@ -36,9 +36,9 @@ from threadpoolctl import threadpool_limits
 
 from kiln.acquisition import score, spread
 from kiln.errors import KilnError, ModelFitError
+from kiln.model.surrogate import JITTER, GPSurrogate, make_kernel
 from kiln.objective import Objective
 from kiln.space import SearchSpace
-from kiln.surrogate import JITTER, GPSurrogate, make_kernel
 
 __all__ = [
     "DEFAULT_NOISE_SD",

@@ -335,7 +335,7 @@ def test_predicting_never_loads_sklearn_in_the_intake(
         "assert r.status_code == 200, r.get_json()\n"
         f"r = c.get('/api/v1/campaigns/{cid}/model/slice?x=acid_wt_pct&y=time_min', headers=h)\n"
         "assert r.status_code == 200, r.get_json()\n"
-        "heavy = [m for m in ('sklearn', 'kiln_services.worker', 'kiln.surrogate', 'kiln.propose')"
+        "heavy = [m for m in ('sklearn', 'kiln_services.worker', 'kiln.model.surrogate', 'kiln.propose')"
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -16,7 +16,7 @@ from kiln.batch.polishing import Polisher
 from kiln.batch.selection import select_batch
 from kiln.batch.space_filling import space_filling
 from kiln.errors import KilnError
-from kiln.surrogate import JITTER, GPSurrogate
+from kiln.model.surrogate import JITTER, GPSurrogate
 
 METHODS = ["kriging_believer", "constant_liar_min", "constant_liar_mean", "constant_liar_max"]
 

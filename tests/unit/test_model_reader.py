@@ -1,4 +1,4 @@
-"""kiln.model_reader: the numpy-only reader of a stored model agrees with the fitted model."""
+"""kiln.model.reader: the numpy-only reader of a stored model agrees with the fitted model."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from kiln.errors import OutsideSpaceError, SpaceError
 from kiln.lab import VirtualLatpLab
-from kiln.model_reader import ModelReader
+from kiln.model.reader import ModelReader
 from kiln.objective import Objective
 from kiln.presets import latp_seed_grid_space
 from kiln.propose import FittedModel, fit_model
@@ -70,9 +70,9 @@ def test_slice_has_a_grid_per_axis_and_holds_the_rest(fitted: FittedModel) -> No
 def test_reading_a_model_never_imports_sklearn() -> None:
     code = (
         "import sys\n"
-        "import kiln.model_reader, kiln.feasibility, kiln.ledger, kiln.posterior\n"
+        "import kiln.model.reader, kiln.feasibility, kiln.ledger, kiln.model.posterior\n"
         "assert 'sklearn' not in sys.modules, 'sklearn loaded'\n"
-        "assert 'kiln.surrogate' not in sys.modules\n"
+        "assert 'kiln.model.surrogate' not in sys.modules\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 from kiln.errors import ModelFitError
+from kiln.model.surrogate import GPSurrogate
 from kiln.objective import Objective
 from kiln.parameters import ContinuousParameter, DiscreteParameter
 from kiln.propose import fit_model, propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
-from kiln.surrogate import GPSurrogate
 
 LOG = Objective("conductivity", unit="S/cm")
 LINEAR = Objective("yield", unit="%", transform="none")

@@ -366,7 +366,7 @@ def test_fit_model_without_observations() -> None:
 
 
 def test_fit_model_bounds_one_hot_columns_apart_from_numeric_ones() -> None:
-    from kiln.surrogate import CATEGORICAL_LENGTH_SCALE_BOUNDS, LENGTH_SCALE_BOUNDS
+    from kiln.model.surrogate import CATEGORICAL_LENGTH_SCALE_BOUNDS, LENGTH_SCALE_BOUNDS
 
     space = SearchSpace.from_dict(
         {

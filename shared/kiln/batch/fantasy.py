@@ -34,7 +34,7 @@ import math
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from kiln.surrogate import GPPosterior, GPSurrogate
+from kiln.model.surrogate import GPPosterior, GPSurrogate
 
 DEFAULT_CHUNK = 25_000
 DEFAULT_CACHE_BYTES = 64 * 2**20

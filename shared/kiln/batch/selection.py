@@ -19,7 +19,7 @@ from kiln.batch.picks import Pick, Selection, lie_value, open_rows, start_masks
 from kiln.batch.polishing import Polisher, polish
 from kiln.batch.scores import ALL_ROWS, LAZY_ACQUISITIONS, DenseScores, LazyScores, Rows, Weighted
 from kiln.feasibility import acquisition_floor, weigh
-from kiln.surrogate import GPSurrogate
+from kiln.model.surrogate import GPSurrogate
 
 #: ``(pick, its step's values, points it must not land on) -> a better pick or None``.
 Polish = Callable[[Pick, np.ndarray, np.ndarray], Pick | None]

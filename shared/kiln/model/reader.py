@@ -2,7 +2,7 @@
 
 A worker stores each fitted model as plain JSON (:meth:`kiln.propose.FittedModel.to_dict`:
 hyperparameters and training arrays). :class:`ModelReader` rebuilds the exact posterior from
-it with numpy and scipy only (:mod:`kiln.posterior`), so the HTTP intake answers "what does the
+it with numpy and scipy only (:mod:`kiln.model.posterior`), so the HTTP intake answers "what does the
 model say here?" in milliseconds, without a job and without importing scikit-learn. The numbers
 equal the worker's: the same posterior formulas, the same hyperparameters.
 """
@@ -18,9 +18,9 @@ import numpy as np
 from kiln import acquisition as acq
 from kiln.errors import KilnError, ModelFitError, SpaceError
 from kiln.feasibility import FeasibilityModel, acquisition_floor, weigh
+from kiln.model.posterior import JITTER, GPPosterior, normalisation
 from kiln.objective import Objective
 from kiln.parameters import CategoricalParameter, ContinuousParameter
-from kiln.posterior import JITTER, GPPosterior, normalisation
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
