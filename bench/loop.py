@@ -265,9 +265,9 @@ def profile_refit(n: int, out: Path) -> dict[str, Any]:
     import numpy as np
     from pyinstrument import Profiler
 
+    from kiln.model.fitted import fit_model
     from kiln.objective import Objective
     from kiln.presets import latp_campaign
-    from kiln.propose import fit_model
     from kiln.space import SearchSpace
 
     campaign = latp_campaign()

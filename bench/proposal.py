@@ -263,9 +263,11 @@ POOL_TARGET_SECONDS = 1.0
 
 def pool_case(repeats: int, q: int = TARGET["q"], n: int = TARGET["n"]) -> dict[str, Any]:
     """Time ``propose`` over a 10^5-row pool beside the grid path (see the module docstring)."""
+    from kiln.candidate_rows import candidate_rows
+    from kiln.model.fitted import fit_model
     from kiln.objective import Objective
     from kiln.pool import CandidatePool
-    from kiln.propose import _candidate_rows, fit_model, propose
+    from kiln.propose import propose
     from kiln.strategy import Strategy
 
     grid_space = space_for(POOL_ROWS)
@@ -314,7 +316,7 @@ def pool_case(repeats: int, q: int = TARGET["q"], n: int = TARGET["n"]) -> dict[
     candidates = grid_space.candidates(rng)
     Xc = grid_space.encode(candidates)
     t_old_masks, _ = timed(lambda: [[grid_space.key(c) for c in candidates] for _ in range(2)])
-    t_new_masks, _ = timed(lambda: _candidate_rows(grid_space, candidates, Xc, points))
+    t_new_masks, _ = timed(lambda: candidate_rows(grid_space, candidates, Xc, points))
     medians = {k: statistics.median(v) for k, v in times.items()}
     grid_s = medians["grid path (10^5 grid points)"]
     out = {

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from kiln.campaign import space_of
+from kiln.model.fitted import FittedModel, fit_model
 from kiln.objective import Objective
-from kiln.propose import FittedModel, fit_model
 from kiln_services.store import Store
 from kiln_services.worker import refits
 

@@ -10,10 +10,10 @@ import pytest
 
 from kiln.errors import OutsideSpaceError, SpaceError
 from kiln.lab import VirtualLatpLab
+from kiln.model.fitted import FittedModel, fit_model
 from kiln.model.reader import ModelReader
 from kiln.objective import Objective
 from kiln.presets import latp_seed_grid_space
-from kiln.propose import FittedModel, fit_model
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 

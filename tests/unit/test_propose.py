@@ -15,9 +15,10 @@ from kiln.errors import (
     NoObservationsError,
     OutsideSpaceError,
 )
+from kiln.model.fitted import FittedModel, fit_model
 from kiln.objective import Objective
 from kiln.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
-from kiln.propose import Batch, FittedModel, fit_model, propose
+from kiln.propose import Batch, propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
@@ -133,9 +134,9 @@ def test_a_matching_model_is_reused_and_a_stale_one_refitted(
     assert batch.model is not None
     rebuilt = FittedModel.from_dict(json.loads(json.dumps(batch.model.to_dict())))
     calls = []
-    real_fit = propose_module._fit
+    real_fit = propose_module.fit_observations
     monkeypatch.setattr(
-        propose_module, "_fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k)
+        propose_module, "fit_observations", lambda *a, **k: calls.append(1) or real_fit(*a, **k)
     )
     out = propose(latp_space(), OBJ, observations, [], Strategy(), model=rebuilt)
     assert calls == [] and out.model is rebuilt
@@ -202,7 +203,7 @@ def test_a_failed_fit_space_fills(observations, monkeypatch: pytest.MonkeyPatch)
     def broken(*args, **kwargs):
         raise ModelFitError("the kernel matrix is not positive definite")
 
-    monkeypatch.setattr(propose_module, "_fit", broken)
+    monkeypatch.setattr(propose_module, "fit_observations", broken)
     out = propose(latp_space(), OBJ, observations, [], Strategy())
     assert out.fallback is not None and out.fallback.startswith("space_filling: model fit failed")
     assert len(out.proposals) == 6

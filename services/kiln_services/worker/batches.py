@@ -17,8 +17,9 @@ from kiln.campaign import objective_of, space_of
 from kiln.errors import KilnError
 from kiln.feasibility import FeasibilityModel, fit_feasibility
 from kiln.ledger import data_hash, provenance
+from kiln.model.fitted import FittedModel
 from kiln.pool import CandidatePool
-from kiln.propose import FittedModel, propose
+from kiln.propose import propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 from kiln_services.store import Store

@@ -1,6 +1,6 @@
 """Read a stored model without scikit-learn: predictions, acquisition values and 2-D slices.
 
-A worker stores each fitted model as plain JSON (:meth:`kiln.propose.FittedModel.to_dict`:
+A worker stores each fitted model as plain JSON (:meth:`kiln.model.fitted.FittedModel.to_dict`:
 hyperparameters and training arrays). :class:`ModelReader` rebuilds the exact posterior from
 it with numpy and scipy only (:mod:`kiln.model.posterior`), so the HTTP intake answers "what does the
 model say here?" in milliseconds, without a job and without importing scikit-learn. The numbers
