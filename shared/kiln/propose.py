@@ -164,35 +164,52 @@ def propose(
     y = objective.to_model(data.values) if data.values else np.empty(0)
     fitted, fallback = _model(space, objective, data, X_obs, y, model, fallback, random_state)
 
-    q = strategy.batch_size
-    selection: Selection
-    if fitted is None:
-        reference = np.vstack([X_obs, X_pend])
-        selection = space_filling(
-            Xc, q, reference=reference, excluded=excluded, measured=measured, rng=rng
-        )
-    else:
-        polisher = None
-        columns = space.continuous_columns()
-        if pool is None and columns and not space.is_enumerable():
-            polisher = Polisher(columns, lambda row: space.encode([space.decode(row)])[0])
-        selection = select_batch(
-            fitted.surrogate,
-            Xc,
-            q,
-            acquisition=strategy.acquisition,
-            kappa=strategy.kappa,
-            xi=strategy.xi,
-            batch_method=strategy.batch_method,
-            pending=X_pend,
-            excluded=excluded,
-            measured=measured,
-            polisher=polisher,
-            rng=rng,
-            success_probability=None if feasibility is None else feasibility.probability(Xc),
-        )
+    selection = _select(
+        space, strategy, fitted, Xc, excluded, measured, X_obs, X_pend, rng, pool, feasibility
+    )
     proposals = _proposals(selection, space, objective, strategy, fitted, pool, candidates)
     return Batch(proposals, selection.exhausted, fallback, fitted)
+
+
+def _select(
+    space: SearchSpace,
+    strategy: Strategy,
+    fitted: FittedModel | None,
+    Xc: np.ndarray,
+    excluded: np.ndarray,
+    measured: np.ndarray,
+    X_obs: np.ndarray,
+    X_pend: np.ndarray,
+    rng: np.random.Generator,
+    pool: CandidatePool | None,
+    feasibility: FeasibilityModel | None,
+) -> Selection:
+    """The batch's picks: by the model's acquisition, or space filling without a model."""
+    q = strategy.batch_size
+    if fitted is None:
+        reference = np.vstack([X_obs, X_pend])
+        return space_filling(
+            Xc, q, reference=reference, excluded=excluded, measured=measured, rng=rng
+        )
+    polisher = None
+    columns = space.continuous_columns()
+    if pool is None and columns and not space.is_enumerable():
+        polisher = Polisher(columns, lambda row: space.encode([space.decode(row)])[0])
+    return select_batch(
+        fitted.surrogate,
+        Xc,
+        q,
+        acquisition=strategy.acquisition,
+        kappa=strategy.kappa,
+        xi=strategy.xi,
+        batch_method=strategy.batch_method,
+        pending=X_pend,
+        excluded=excluded,
+        measured=measured,
+        polisher=polisher,
+        rng=rng,
+        success_probability=None if feasibility is None else feasibility.probability(Xc),
+    )
 
 
 def _candidates(
