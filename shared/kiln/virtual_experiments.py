@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
@@ -306,6 +306,25 @@ def _run_chunk(
     return [(s, n, run_repeat(X, y, s, n, seed, **options)) for s, n, seed in jobs]
 
 
+def _chunk_results(
+    X: np.ndarray,
+    y: np.ndarray,
+    chunks: list[list[tuple[str, int, int]]],
+    options: dict[str, Any],
+    workers: int,
+) -> Iterator[tuple[int, list[tuple[str, int, dict[str, Any]]]]]:
+    """``(repeats in the chunk, their outcomes)`` per chunk: in this process, or from a pool of
+    ``workers`` processes as each chunk finishes."""
+    if workers <= 1:
+        for chunk in chunks:
+            yield len(chunk), _run_chunk(X, y, chunk, options)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+        futures = {pool.submit(_run_chunk, X, y, chunk, options): len(chunk) for chunk in chunks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
 def run_protocol(
     X: np.ndarray,
     y: np.ndarray,
@@ -367,22 +386,10 @@ def run_protocol(
     }
     done = 0
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers <= 1:
-        for chunk in chunks:
-            for s, n, out in _run_chunk(X, y, chunk, options):
-                outcomes[(s, n)].append(out)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, len(tasks))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-            futures = {
-                pool.submit(_run_chunk, X, y, chunk, options): len(chunk) for chunk in chunks
-            }
-            for future in as_completed(futures):
-                for s, n, out in future.result():
-                    outcomes[(s, n)].append(out)
-                done += futures[future]
-                if progress is not None:
-                    progress(done, len(tasks))
+    for size, results in _chunk_results(X, y, chunks, options, workers):
+        for s, n, out in results:
+            outcomes[(s, n)].append(out)
+        done += size
+        if progress is not None:
+            progress(done, len(tasks))
     return summarise(outcomes)
