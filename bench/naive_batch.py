@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.gaussian_process import GaussianProcessRegressor
 
 from kiln import acquisition as acq
-from kiln.batch.picks import Pick, Selection, lie_value, open_rows, start_masks
+from kiln.batch.picks import Pick, Selection, greedy, lie_value, start_masks
 from kiln.model.surrogate import JITTER, GPSurrogate
 
 
@@ -53,14 +53,9 @@ def naive_select_batch(
     for p in pending:
         f = fantasy(refit(), p)
         X, y = np.vstack([X, p]), np.append(y, f)
-    picks: list[Pick] = []
-    exhausted = False
-    for _ in range(q):
-        pool, repeats = open_rows(excluded, measured)
-        if not pool.any():
-            exhausted = True
-            break
-        exhausted |= repeats
+
+    def choose(pool: np.ndarray, repeats: bool, step: int) -> Pick:
+        nonlocal X, y
         gpr = refit()
         mu_n, sd_total = gpr.predict(candidates, return_std=True)
         # scikit-learn's std includes the white noise (k(x, x) of the WhiteKernel): remove it
@@ -70,8 +65,8 @@ def naive_select_batch(
             pool, acq.score(acquisition, mu, sd, best, kappa, xi, spread=ys, rng=rng), -np.inf
         )
         i = int(np.argmax(values))
-        picks.append(Pick(i, candidates[i], float(values[i]), float(mu[i]), float(sd[i])))
-        excluded[i] = True
         f = fantasy(gpr, candidates[i])
         X, y = np.vstack([X, candidates[i]]), np.append(y, f)
-    return Selection(picks, exhausted)
+        return Pick(i, candidates[i], float(values[i]), float(mu[i]), float(sd[i]))
+
+    return greedy(q, excluded, measured, choose)

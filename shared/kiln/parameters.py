@@ -8,7 +8,7 @@ which keeps the JSON the services emit clean.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
@@ -165,13 +165,7 @@ class DiscreteParameter:
 
     def __post_init__(self) -> None:
         _check_name(self.name)
-        if isinstance(self.values, str | bytes) or not isinstance(self.values, Sequence):
-            raise SpaceError("values must be a list of numbers", field="values")
-        if len(self.values) == 0:
-            raise SpaceError("values is empty; list at least one value", field="values")
-        for i, v in enumerate(self.values):
-            if not is_number(v) or not math.isfinite(float(v)):
-                raise SpaceError(f"value {v!r} is not a finite number", field=f"values[{i}]")
+        _check_listed(self.values, "numbers", "value", "a finite number", _finite_number)
         clean = sorted({_num(v) for v in self.values})
         object.__setattr__(self, "values", clean)
         _check_hard_limits(self.low, self.high, self.hard_low, self.hard_high)
@@ -225,13 +219,7 @@ class CategoricalParameter:
 
     def __post_init__(self) -> None:
         _check_name(self.name)
-        if isinstance(self.values, str | bytes) or not isinstance(self.values, Sequence):
-            raise SpaceError("values must be a list of strings", field="values")
-        if len(self.values) == 0:
-            raise SpaceError("values is empty; list at least one label", field="values")
-        for i, v in enumerate(self.values):
-            if not isinstance(v, str) or not v:
-                raise SpaceError(f"label {v!r} is not a non-empty string", field=f"values[{i}]")
+        _check_listed(self.values, "strings", "label", "a non-empty string", _label)
         if len(set(self.values)) != len(self.values):
             raise SpaceError("labels are repeated; list each once", field="values")
         object.__setattr__(self, "values", list(self.values))
@@ -281,6 +269,27 @@ def step_position(p: ContinuousParameter, n: int, x: Any) -> int:
 def _check_name(name: Any) -> None:
     if not isinstance(name, str) or not name.strip():
         raise SpaceError(f"name {name!r} must be a non-empty string", field="name")
+
+
+def _check_listed(
+    values: Any, kinds: str, item: str, what: str, valid: Callable[[Any], bool]
+) -> None:
+    """A non-empty list whose every entry is ``valid`` (errors name the entry)."""
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise SpaceError(f"values must be a list of {kinds}", field="values")
+    if len(values) == 0:
+        raise SpaceError(f"values is empty; list at least one {item}", field="values")
+    for i, v in enumerate(values):
+        if not valid(v):
+            raise SpaceError(f"{item} {v!r} is not {what}", field=f"values[{i}]")
+
+
+def _finite_number(v: Any) -> bool:
+    return is_number(v) and math.isfinite(float(v))
+
+
+def _label(v: Any) -> bool:
+    return isinstance(v, str) and bool(v)
 
 
 def _check_finite(x: Any, key: str) -> None:

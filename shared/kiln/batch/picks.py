@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,3 +86,27 @@ def open_rows(excluded: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, b
     if fresh.any():
         return fresh, False
     return ~excluded, True
+
+
+#: ``(open rows, whether they include measured ones, step) -> the pick``; it updates its own state.
+Choose = Callable[[np.ndarray, bool, int], Pick]
+
+
+def greedy(q: int, excluded: np.ndarray, measured: np.ndarray, choose: Choose) -> Selection:
+    """Pick up to ``q`` times from the open rows (:func:`open_rows`); a picked row is excluded.
+
+    ``exhausted`` when the rows ran out, or some picks had to come from measured rows.
+    """
+    picks: list[Pick] = []
+    exhausted = False
+    for step in range(q):
+        pool, repeats = open_rows(excluded, measured)
+        if not pool.any():
+            exhausted = True
+            break
+        exhausted |= repeats
+        pick = choose(pool, repeats, step)
+        if pick.index is not None:
+            excluded[pick.index] = True
+        picks.append(pick)
+    return Selection(picks, exhausted)

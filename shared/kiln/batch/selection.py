@@ -15,7 +15,7 @@ from kiln.batch.fantasy import (
     FantasyState,
     chunk_rows,
 )
-from kiln.batch.picks import Pick, Selection, lie_value, open_rows, start_masks
+from kiln.batch.picks import Pick, Selection, greedy, lie_value, start_masks
 from kiln.batch.polishing import Polisher, polish
 from kiln.batch.scores import ALL_ROWS, LAZY_ACQUISITIONS, DenseScores, LazyScores, Rows, Weighted
 from kiln.feasibility import acquisition_floor, weigh
@@ -168,25 +168,19 @@ def _greedy(
     earlier pick (on training points only while unmeasured candidates remain).
     """
     pending, X_train = forbid
-    picks: list[Pick] = []
-    exhausted = False
     taken = np.empty((0, candidates.shape[1]))
-    for step in range(q):
-        pool, repeats = open_rows(excluded, measured)
-        if not pool.any():
-            exhausted = True
-            break
-        exhausted |= repeats
+
+    def choose(pool: np.ndarray, repeats: bool, step: int) -> Pick:
+        nonlocal taken
         values, mu, sd = view.scores(pool, need)
         i = int(np.argmax(values))
         pick = Pick(i, candidates[i], float(values[i]), float(mu[i]), float(sd[i]))
         if polish_pick is not None:
             near = np.vstack([pending, taken] + ([] if repeats else [X_train]))
             pick = polish_pick(pick, values, near) or pick
-        if pick.index is not None:
-            excluded[pick.index] = True
-        picks.append(pick)
         taken = np.vstack([taken, pick.x])
         if step < q - 1:  # the last pick's fantasy would change nothing that is used
             view.add(pick.x, lie)
-    return Selection(picks, exhausted)
+        return pick
+
+    return greedy(q, excluded, measured, choose)

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from kiln.batch.fantasy import DEFAULT_CHUNK
-from kiln.batch.picks import Pick, Selection, open_rows, start_masks
+from kiln.batch.picks import Pick, Selection, greedy, start_masks
 
 
 def space_filling(
@@ -38,21 +38,15 @@ def space_filling(
     if reference is not None and reference.shape[0]:
         for i in range(0, m, chunk_size):
             dmin[i : i + chunk_size] = cdist(candidates[i : i + chunk_size], reference).min(1)
-    picks: list[Pick] = []
-    exhausted = False
-    for _ in range(q):
-        pool, repeats = open_rows(excluded, measured)
-        if not pool.any():
-            exhausted = True
-            break
-        exhausted |= repeats
+
+    def choose(pool: np.ndarray, repeats: bool, step: int) -> Pick:
         d = np.where(pool, dmin, -np.inf)
         top = d.max()
         ties = np.flatnonzero(d >= top - 1e-12) if np.isfinite(top) else np.flatnonzero(pool)
         i = int(rng.choice(ties))
-        picks.append(Pick(i, candidates[i], math.nan, math.nan, math.nan))
-        excluded[i] = True
         for s in range(0, m, chunk_size):
             sl = slice(s, s + chunk_size)
             dmin[sl] = np.minimum(dmin[sl], cdist(candidates[sl], candidates[i][None, :])[:, 0])
-    return Selection(picks, exhausted)
+        return Pick(i, candidates[i], math.nan, math.nan, math.nan)
+
+    return greedy(q, excluded, measured, choose)
