@@ -1,4 +1,4 @@
-"""Observations and pending points as :func:`kiln.propose.propose` receives them, parsed and checked."""
+"""Observations and pending points as :func:`kiln.propose.propose` takes them, checked."""
 
 from __future__ import annotations
 
