@@ -28,9 +28,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 from harness.progress import progress_bar
 from harness.timing import timed
+from plots import plot_virtual_experiments
 
 from kiln.lab import NOISE_SIGMA_LOG10, VirtualLatpLab, calibration_error
-from kiln.plots import plot_virtual_experiments
 from kiln.presets import latp_seed_grid_space
 from kiln.virtual_experiments import (
     DEFAULT_N_INITS,

@@ -12,9 +12,9 @@ from harness.profiles import profile_to_file
 from harness.report import log
 
 from kiln.lab import VirtualLatpLab
+from kiln.model.fitted import fit_model
 from kiln.objective import Objective
 from kiln.presets import latp_campaign
-from kiln.propose import fit_model
 from kiln.space import SearchSpace
 
 

@@ -8,9 +8,9 @@ cube: 20 x 25 x 20 = 10^4, 40 x 50 x 50 = 10^5 and 100^3 = 10^6 points. UCB, kap
 
 * **kiln**: refit = ``GPSurrogate.fit`` (cold: 5 optimiser restarts, what the worker does today;
   warm: from the model of the first n-1 results, no restarts, ``fit_model(warm_start=...)``),
-  batch = ``kiln.batch.select_batch`` (Kriging believer: rank-1 fantasies, lazy exact scoring,
+  batch = ``kiln.batch.selection.select_batch`` (Kriging believer: rank-1 fantasies, lazy exact scoring,
   chunked). Total = warm refit + batch.
-* **naive**: the same refit, then ``kiln.batch.naive_select_batch``: a scikit-learn GP refitted
+* **naive**: the same refit, then ``naive_batch.naive_select_batch``: a scikit-learn GP refitted
   (fixed hyperparameters) on data + fantasies at every pick, predicting all N candidates at once.
   Its picks must equal Kiln's. Total = warm refit + its batch.
 * **skopt**: ``skopt.Optimizer`` with a GP of Kiln's kernel family and bounds (2 restarts, skopt's
@@ -80,7 +80,7 @@ from proposal_profile import child, measure_memory, profile_target
 from proposal_report import plot, summarise
 from tqdm import tqdm
 
-from kiln.surrogate import GPSurrogate
+from kiln.model.surrogate import GPSurrogate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 Plan = tuple[int, str | None, float]

@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 from harness.timing import timed
+from naive_batch import naive_select_batch
 from threadpoolctl import threadpool_limits
 
-from kiln.batch import naive_select_batch, select_batch
+from kiln.batch.selection import select_batch
 from kiln.lab import VirtualLatpLab
-from kiln.space import ContinuousParameter, SearchSpace
-from kiln.surrogate import GPSurrogate
+from kiln.model.surrogate import GPSurrogate
+from kiln.parameters import ContinuousParameter
+from kiln.space import SearchSpace
 
 QS = (1, 6, 24)
 NS = (50, 200, 1000)

@@ -14,10 +14,13 @@ import numpy as np
 from harness.timing import timed
 from proposal_cases import RANGES, TARGET, box, observations, space_for
 
+from kiln.candidate_rows import candidate_rows
+from kiln.model.fitted import fit_model
 from kiln.objective import Objective
+from kiln.parameters import ContinuousParameter
 from kiln.pool import CandidatePool
-from kiln.propose import _candidate_rows, fit_model, propose
-from kiln.space import ContinuousParameter, SearchSpace
+from kiln.propose import propose
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
 POOL_ROWS = 100_000
@@ -112,7 +115,7 @@ def mask_times(a: PoolInputs) -> dict[str, float]:
     Xc = a.grid_space.encode(candidates)
     space = a.grid_space
     t_old, _ = timed(lambda: [[space.key(c) for c in candidates] for _ in range(2)])
-    t_new, _ = timed(lambda: _candidate_rows(space, candidates, Xc, points))
+    t_new, _ = timed(lambda: candidate_rows(space, candidates, Xc, points))
     return {"before (key every candidate, twice)": t_old, "now": t_new}
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from harness.profiles import profile_to_file
 from proposal_cases import TARGET, candidates_for, run_kiln, run_naive, run_skopt
 
-from kiln.surrogate import GPSurrogate
+from kiln.model.surrogate import GPSurrogate
 
 #: The script a memory measurement runs in a fresh process (its hidden ``--child`` option).
 SCRIPT = Path(__file__).resolve().with_name("proposal.py")

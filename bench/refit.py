@@ -41,10 +41,10 @@ import numpy as np
 from refit_problem import MIXED, mixed_truth
 
 from kiln.lab import VirtualLatpLab
+from kiln.model.surrogate import GPSurrogate, length_scale_bounds
 from kiln.objective import Objective
 from kiln.presets import latp_space
 from kiln.space import SearchSpace
-from kiln.surrogate import GPSurrogate, length_scale_bounds
 from kiln_services.devstack.redis_server import RedisServer
 from kiln_services.store import Store
 from kiln_services.worker import refits

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kiln import task_names
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
+from kiln_services import task_names
 from kiln_services.devstack.redis_server import RedisServer
 from kiln_services.store import Store
 from kiln_services.worker.factory import make_celery

@@ -18,7 +18,7 @@ from support.intake import ADMIN, intake_app
 from support.store_snapshot import snapshot
 from test_contract_validation import CAMPAIGN, Api, result
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.devstack.redis_server import free_port
 from kiln_services.intake import create_app
 from kiln_services.intake.auth import digest

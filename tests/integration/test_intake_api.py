@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from support.intake import ADMIN
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.store import Store
 
 SPACE = [

@@ -16,9 +16,10 @@ from flask.testing import FlaskClient
 from support.fresh_python import run_fresh
 from support.intake import ADMIN
 
-from kiln import presets, task_names
+from kiln import presets
 from kiln.lab import VirtualLatpLab
 from kiln.space import SearchSpace
+from kiln_services import task_names
 from kiln_services.store import Store
 from kiln_services.worker import batches as worker_batches
 
@@ -323,7 +324,7 @@ def test_predicting_never_loads_sklearn_in_the_intake(
         "assert r.status_code == 200, r.get_json()\n"
         f"r = c.get('/api/v1/campaigns/{cid}/model/slice?x=acid_wt_pct&y=time_min', headers=h)\n"
         "assert r.status_code == 200, r.get_json()\n"
-        "heavy = [m for m in ('sklearn', 'kiln_services.worker', 'kiln.surrogate', 'kiln.propose')"
+        "heavy = [m for m in ('sklearn', 'kiln_services.worker', 'kiln.model.surrogate', 'kiln.propose')"
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -27,7 +27,7 @@ from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
 from support.intake import ADMIN, intake_app
 from support.json_logs import captured, parsed
 
-from kiln import logs, task_names
+from kiln_services import logs, task_names
 from kiln_services.store import Store
 from kiln_services.store.metrics import REFIT_BUCKETS
 from kiln_services.worker import metrics as worker_metrics

@@ -13,8 +13,8 @@ import pytest
 from support.bench import load_bench
 
 from kiln.campaign import space_of
+from kiln.model.fitted import FittedModel, fit_model
 from kiln.objective import Objective
-from kiln.propose import FittedModel, fit_model
 from kiln_services.store import Store
 from kiln_services.worker import refits
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from celery import Celery
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.store import Store
 
 TEMPS = [800.0, 862.5, 905.0, 950.0, 1010.0, 1100.0]

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from celery import Celery
 
-from kiln import task_names
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
+from kiln_services import task_names
 from kiln_services.store import Keys, Store
 from kiln_services.worker import batches, recovery, refits
 

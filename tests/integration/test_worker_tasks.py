@@ -17,7 +17,7 @@ from celery.exceptions import Retry
 from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
 from support.intake import ADMIN, intake_app
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.store import Keys, Store
 from kiln_services.worker import heartbeat, refits
 from kiln_services.worker.settings import WorkerSettings

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kiln import logs
+from kiln_services import logs
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from typing import Any
 
 import redis
 
-from kiln import task_names
+from kiln_services import task_names
 
 
 def snapshot(client: redis.Redis) -> dict[str, Any]:

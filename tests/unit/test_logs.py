@@ -1,4 +1,4 @@
-"""kiln.logs: one JSON object per line with the bound context, or text; LOG_FORMAT and LOG_LEVEL."""
+"""kiln_services.logs: one JSON object per line with the bound context, or text; LOG_FORMAT and LOG_LEVEL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from support.json_logs import captured, parsed
 
-from kiln import logs
+from kiln_services import logs
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from kiln import task_names
 from kiln.errors import KilnError
 from kiln.strategy_choice import choose_strategy
 from kiln.virtual_experiments import pool_from_results, repeat_seed, run_repeat, summarise
+from kiln_services import task_names
 from kiln_services.store import Store
 from kiln_services.worker.refits import Send
 

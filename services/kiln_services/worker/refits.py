@@ -17,15 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from kiln import task_names
 from kiln.campaign import objective_of, space_of
 from kiln.errors import KilnError, NoObservationsError
 from kiln.feasibility import fit_feasibility
 from kiln.ledger import data_hash
+from kiln.model.fitted import FittedModel, fit_model
 from kiln.objective import Objective
-from kiln.propose import FittedModel, fit_model
 from kiln.space import SearchSpace
 from kiln.training import DEFAULT_LIMIT, select_training_set
+from kiln_services import task_names
 from kiln_services.store import PENDING, Store
 
 log = logging.getLogger(__name__)

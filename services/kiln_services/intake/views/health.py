@@ -7,7 +7,7 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.intake import metrics as kiln_metrics
 from kiln_services.intake.errors import problem
 from kiln_services.intake.extensions import get_store

@@ -2,7 +2,7 @@
 
 Request a batch (202 + job), read the latest batch (ETag, long-poll), list the proposal ledger,
 withdraw a proposal; read the model's summary, predict at points, and draw a 2-D slice. The
-predictions are computed here from the stored model with numpy (kiln.model_reader, imported on first
+predictions are computed here from the stored model with numpy (kiln.model.reader, imported on first
 use): no job, and never scikit-learn in the web process.
 """
 
@@ -265,7 +265,7 @@ def stored_model(campaign_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def reader_of(model: dict[str, Any]) -> Any:
     """The stored model rebuilt for prediction (numpy/scipy only; imported on first use)."""
-    from kiln.model_reader import ModelReader
+    from kiln.model.reader import ModelReader
 
     return ModelReader.from_state(model["state"])
 

@@ -33,7 +33,7 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, Whi
 from threadpoolctl import threadpool_limits
 
 from kiln.errors import ModelFitError, NoObservationsError
-from kiln.posterior import JITTER, GPPosterior, matern52, normalisation
+from kiln.model.posterior import JITTER, GPPosterior, matern52, normalisation
 
 #: Length-scale bounds of a numeric column (unit cube). Above 10 the kernel's correlation across
 #: the whole range exceeds 0.992: the input is already irrelevant, and a larger bound only adds a
