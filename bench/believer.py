@@ -19,10 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from naive_batch import naive_select_batch
 
-from kiln.batch import Selection, naive_select_batch, select_batch
-from kiln.space import ContinuousParameter, SearchSpace
-from kiln.surrogate import GPSurrogate
+from kiln.batch.picks import Selection
+from kiln.batch.selection import select_batch
+from kiln.model.surrogate import GPSurrogate
+from kiln.parameters import ContinuousParameter
+from kiln.space import SearchSpace
 
 RESULTS = Path(__file__).resolve().parent / "results" / "believer.json"
 REQUIRED_RATIO = 10.0

@@ -21,15 +21,16 @@ import json
 import os
 import platform
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-from tqdm import tqdm
+from harness.progress import progress_bar
+from harness.timing import timed
+from plots import plot_virtual_experiments
 
 from kiln.lab import NOISE_SIGMA_LOG10, VirtualLatpLab, calibration_error
-from kiln.plots import plot_virtual_experiments
 from kiln.presets import latp_seed_grid_space
 from kiln.virtual_experiments import (
     DEFAULT_N_INITS,
@@ -44,71 +45,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main(argv: list[str] | None = None) -> int:
     """Run the protocol, print the table, write bo.json and bo.png."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200, help="repeats per strategy and n")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all)")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
-    parser.add_argument("--n-inits", default=",".join(map(str, DEFAULT_N_INITS)))
-    parser.add_argument("--noise-sd", type=float, default=DEFAULT_NOISE_SD)
-    parser.add_argument("--refit-every", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0, help="lab seed of the seed grid")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--skopt-repeats", type=int, default=40, help="repeats for scikit-optimize (0: skip)"
-    )
-    parser.add_argument(
-        "--skopt-variants", default="lcb,ei,lcb_repeats", help="see bench/bo_skopt.py VARIANTS"
-    )
-    args = parser.parse_args(argv)
-
-    lab = VirtualLatpLab(seed=args.seed)
-    calib = calibration_error()
-    print(
-        f"virtual LATP lab: calibration on the study's 16 Table 2 samples: "
-        f"RMS {calib['rms_log10']:.3f} / max {calib['max_abs_log10']:.3f} decades of "
-        f"conductivity (bias {calib['bias_log10']:+.3f}); density RMS {calib['rms_density']:.3f}; "
-        f"measurement noise sigma {NOISE_SIGMA_LOG10} decades"
-    )
-    grid = lab.seed_grid()
-    best = max(grid, key=lambda r: r["objective"])
-    print(
-        f"seed grid (lab seed {args.seed}): best {best['objective']:.3g} S/cm at {best['parameters']}"
-    )
-    objective = {"name": "conductivity", "unit": "S/cm", "transform": "log10"}
-    X, y = pool_from_results(latp_seed_grid_space(), objective, grid)
+    args = parse_args(argv)
+    calib, best, X, y = seed_grid_pool(args.seed)
 
     strategies = [s for s in args.strategies.split(",") if s]
     n_inits = [int(n) for n in args.n_inits.split(",") if n]
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    bar = tqdm(total=len(strategies) * len(n_inits) * args.repeats, unit="run", smoothing=0.05)
-
-    def progress(done: int, total: int) -> None:
-        bar.update(done - bar.n)
-
-    start = time.perf_counter()
-    table = run_protocol(
-        X,
-        y,
-        strategies=strategies,
-        n_inits=n_inits,
-        repeats=args.repeats,
-        noise_sd=args.noise_sd,
-        refit_every=args.refit_every,
-        jobs=jobs,
-        progress=progress,
-    )
-    wall = time.perf_counter() - start
-    bar.close()
-
-    print(f"\nfound the best of {len(y)} (of {args.repeats} runs) / mean extra tries when found")
-    print("n".rjust(4) + "".join(f"{s:>18}" for s in strategies))
-    for n in n_inits:
-        cells = []
-        for s in strategies:
-            cell = table[s][n]
-            mean = cell["mean_extra_tries"]
-            cells.append(f"{cell['found']:>5} / {'-' if mean is None else f'{mean:5.1f}':>7}")
-        print(f"{n:>4}" + "".join(f"{c:>18}" for c in cells))
+    total = len(strategies) * len(n_inits) * args.repeats
+    with progress_bar(total, smoothing=0.05) as progress:
+        wall, table = timed(
+            lambda: kiln_protocol(X, y, args, strategies, n_inits, args.repeats, jobs, progress)
+        )
+    print_kiln_table(table, strategies, n_inits, args.repeats, len(y))
     print(f"wall time {wall:.0f} s on {jobs} process(es)")
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -151,6 +99,94 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200, help="repeats per strategy and n")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all)")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--n-inits", default=",".join(map(str, DEFAULT_N_INITS)))
+    parser.add_argument("--noise-sd", type=float, default=DEFAULT_NOISE_SD)
+    parser.add_argument("--refit-every", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="lab seed of the seed grid")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--skopt-repeats", type=int, default=40, help="repeats for scikit-optimize (0: skip)"
+    )
+    parser.add_argument(
+        "--skopt-variants", default="lcb,ei,lcb_repeats", help="see bench/bo_skopt.py VARIANTS"
+    )
+    return parser.parse_args(argv)
+
+
+def seed_grid_pool(seed: int) -> tuple[dict[str, Any], dict[str, Any], Any, Any]:
+    """The lab's calibration, the seed grid's best result and the grid as the protocol's pool."""
+    lab = VirtualLatpLab(seed=seed)
+    calib = calibration_error()
+    print(
+        f"virtual LATP lab: calibration on the study's 16 Table 2 samples: "
+        f"RMS {calib['rms_log10']:.3f} / max {calib['max_abs_log10']:.3f} decades of "
+        f"conductivity (bias {calib['bias_log10']:+.3f}); density RMS {calib['rms_density']:.3f}; "
+        f"measurement noise sigma {NOISE_SIGMA_LOG10} decades"
+    )
+    grid = lab.seed_grid()
+    best = max(grid, key=lambda r: r["objective"])
+    print(f"seed grid (lab seed {seed}): best {best['objective']:.3g} S/cm at {best['parameters']}")
+    objective = {"name": "conductivity", "unit": "S/cm", "transform": "log10"}
+    X, y = pool_from_results(latp_seed_grid_space(), objective, grid)
+    return calib, best, X, y
+
+
+def kiln_protocol(
+    X: Any,
+    y: Any,
+    args: argparse.Namespace,
+    strategies: list[str],
+    n_inits: list[int],
+    repeats: int,
+    jobs: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """Kiln's strategies through the protocol with the command line's noise and refits."""
+    options = protocol_options(args, n_inits, repeats, jobs, progress)
+    return run_protocol(X, y, strategies=strategies, refit_every=args.refit_every, **options)
+
+
+def protocol_options(
+    args: argparse.Namespace,
+    n_inits: list[int],
+    repeats: int,
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, Any]:
+    """What Kiln's and scikit-optimize's protocols are both given."""
+    return {
+        "n_inits": n_inits,
+        "repeats": repeats,
+        "noise_sd": args.noise_sd,
+        "jobs": jobs,
+        "progress": progress,
+    }
+
+
+def print_kiln_table(
+    table: dict[str, dict[int, dict[str, Any]]],
+    strategies: list[str],
+    n_inits: list[int],
+    repeats: int,
+    pool_size: int,
+) -> None:
+    """Kiln's runs that found the pool's best, and the mean extra tries when found."""
+    print(f"\nfound the best of {pool_size} (of {repeats} runs) / mean extra tries when found")
+    print("n".rjust(4) + "".join(f"{s:>18}" for s in strategies))
+    for n in n_inits:
+        cells = []
+        for s in strategies:
+            cell = table[s][n]
+            mean = cell["mean_extra_tries"]
+            cells.append(f"{cell['found']:>5} / {'-' if mean is None else f'{mean:5.1f}':>7}")
+        print(f"{n:>4}" + "".join(f"{c:>18}" for c in cells))
+
+
 SKOPT_STYLE = {
     "lcb": {"color": "tab:purple", "marker": "D"},
     "ei": {"color": "tab:brown", "marker": "v"},
@@ -176,56 +212,16 @@ def compare_skopt(
         f"variant and n (Kiln: {args.repeats}; each skopt try refits its GP with 2 restarts, "
         f"so fewer repeats keep the run short), Kiln's first {args.skopt_repeats} seeds"
     )
-    bar = tqdm(total=len(variants) * len(n_inits) * args.skopt_repeats, unit="run")
-
-    def progress(done: int, total: int) -> None:
-        bar.update(done - bar.n)
-
-    start = time.perf_counter()
-    table, replaced = run_skopt_protocol(
-        X,
-        y,
-        variants=variants,
-        n_inits=n_inits,
-        repeats=args.skopt_repeats,
-        noise_sd=args.noise_sd,
-        jobs=jobs,
-        progress=progress,
-    )
-    wall = time.perf_counter() - start
-    bar.close()
+    with progress_bar(len(variants) * len(n_inits) * args.skopt_repeats) as progress:
+        options = protocol_options(args, n_inits, args.skopt_repeats, jobs, progress)
+        wall, (table, replaced) = timed(
+            lambda: run_skopt_protocol(X, y, variants=variants, **options)
+        )
     faced = sorted({VARIANTS[v][0] for v in variants}, key=["ucb", "ei"].index)
     # Kiln on exactly skopt's seeds (the first repeats of its own run), for a paired view
-    same = run_protocol(
-        X,
-        y,
-        strategies=faced,
-        n_inits=n_inits,
-        repeats=args.skopt_repeats,
-        noise_sd=args.noise_sd,
-        refit_every=args.refit_every,
-        jobs=jobs,
-    )
+    same = kiln_protocol(X, y, args, faced, n_inits, args.skopt_repeats, jobs)
 
-    def cell(c: dict[str, Any]) -> str:
-        mean = c["mean_extra_tries"]
-        pct = 100 * c["found"] / c["runs"]
-        return f"{pct:3.0f}% /{'-' if mean is None else f'{mean:5.1f}':>5}"
-
-    print(
-        "found the best (% of runs) / mean extra tries when found; "
-        f"kiln: all {args.repeats} runs, then the {args.skopt_repeats} with skopt's seeds"
-    )
-    columns: list[tuple[str, dict[str, dict[int, dict[str, Any]]], str]] = []
-    for strategy in faced:
-        columns.append((f"kiln {strategy.upper()}", kiln_table, strategy))
-        columns.append(("(same seeds)", same, strategy))
-        columns += [(v, table, v) for v in variants if VARIANTS[v][0] == strategy]
-    print(
-        "n".rjust(4) + "".join(f"{'skopt ' + k if k in VARIANTS else k:>18}" for k, _, _ in columns)
-    )
-    for n in n_inits:
-        print(f"{n:>4}" + "".join(f"{cell(t[key][n]):>18}" for _, t, key in columns))
+    print_comparison(args, kiln_table, same, table, faced, variants, n_inits)
     print(
         f"skopt wall time {wall:.0f} s on {jobs} process(es); {replaced} of the picks of its "
         "repeat-avoiding variants were random stand-ins for a point seen before (Kiln's protocol "
@@ -258,6 +254,39 @@ def compare_skopt(
         "wall_time_s": round(wall, 1),
         "load_average_1min": load,
     }
+
+
+def print_comparison(
+    args: argparse.Namespace,
+    kiln_table: dict[str, dict[int, dict[str, Any]]],
+    same: dict[str, dict[int, dict[str, Any]]],
+    table: dict[str, dict[int, dict[str, Any]]],
+    faced: list[str],
+    variants: list[str],
+    n_inits: list[int],
+) -> None:
+    """Per strategy: Kiln's runs, Kiln on skopt's seeds, then skopt's variants facing it."""
+    from bo_skopt import VARIANTS
+
+    def cell(c: dict[str, Any]) -> str:
+        mean = c["mean_extra_tries"]
+        pct = 100 * c["found"] / c["runs"]
+        return f"{pct:3.0f}% /{'-' if mean is None else f'{mean:5.1f}':>5}"
+
+    print(
+        "found the best (% of runs) / mean extra tries when found; "
+        f"kiln: all {args.repeats} runs, then the {args.skopt_repeats} with skopt's seeds"
+    )
+    columns: list[tuple[str, dict[str, dict[int, dict[str, Any]]], str]] = []
+    for strategy in faced:
+        columns.append((f"kiln {strategy.upper()}", kiln_table, strategy))
+        columns.append(("(same seeds)", same, strategy))
+        columns += [(v, table, v) for v in variants if VARIANTS[v][0] == strategy]
+    print(
+        "n".rjust(4) + "".join(f"{'skopt ' + k if k in VARIANTS else k:>18}" for k, _, _ in columns)
+    )
+    for n in n_inits:
+        print(f"{n:>4}" + "".join(f"{cell(t[key][n]):>18}" for _, t, key in columns))
 
 
 def add_skopt_curves(fig: Any, comparison: dict[str, Any], kiln_runs: int) -> None:

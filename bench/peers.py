@@ -1,8 +1,8 @@
 """BayBE beside Kiln on bench-quality's problems, side by side in one run (`make bench-quality-peers`).
 
-Runs bench/peers_baybe.py's BayBE (the opt-in `peers` extra) and bench/quality.py's methods
+Runs bench/peers_baybe.py's BayBE (the opt-in `peers` extra) and bench-quality's methods
 (kiln-service, kiln-library, random, and the paper's GP loop on pools) on the same problems,
-seeds, initial points, noise and budgets, with bench/quality.py's own metrics and tables. BayBE
+seeds, initial points, noise and budgets, with bench-quality's own metrics and tables. BayBE
 takes 3-15 s per batch on the grid problems (Kiln well under one), so it runs on fewer seeds than
 `make bench-quality`: ``SEEDS`` per problem by default (said in the output), all methods on the
 same seeds so every comparison is paired.
@@ -16,27 +16,25 @@ BayBE's.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import quality
-from quality import (
+import machine
+from problems import Problem, load
+from quality import RESULTS
+from quality_methods import (
     KILN_METHODS,
-    RESULTS,
-    RedisServer,
-    load,
-    machine,
     methods_for,
+    peers_available,
     pools_supported,
-    run_one,
+    run_tasks,
+    runs_of,
 )
+from quality_report import finish, plot, print_summary, report_head
+from quality_summary import problem_facts, summarise
 
 #: Seeds per problem of a default run: about 30 minutes on the 2 shared cores (BayBE's grid
 #: batches take 3-15 s each; its pool batches under 2 s, so the pools get more seeds).
@@ -99,19 +97,45 @@ def _num(x: float | None) -> str:
     return "inf" if x is None else f"{x:.3g}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run BayBE and Kiln side by side; print the tables; write peers.json and the plots."""
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default=",".join(SEEDS), help="comma-separated names")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per problem (all)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--baybe-only", action="store_true", help="run BayBE alone")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def report_problem(
+    problem: Problem, results: list[dict[str, Any]], methods: list[str], out: Path
+) -> dict[str, Any]:
+    """Summarise, print and plot one problem beside BayBE; its entry in peers.json."""
+    runs = runs_of(results, problem.name, methods)
+    summary = summarise(problem, runs)
+    print_summary(problem, summary)
+    checks = compare(problem, summary)
+    print_compare(checks)
+    spaces = sorted({r["trace"]["space"] for r in runs["baybe"]})
+    print(f"   BayBE's search space: {', '.join(spaces)}")
+    plot(problem, summary, out / f"peers-{problem.name}.png")
+    return {
+        **problem_facts(problem),
+        "goal": problem.goal,
+        "baybe_space": spaces,
+        "baybe_batch_seconds": [s for r in runs["baybe"] for s in r["trace"]["batch_seconds"]],
+        "methods": summary,
+        "kiln_vs_baybe": checks,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run BayBE and Kiln side by side; print the tables; write peers.json and the plots."""
+    args = parse_args(argv)
     names = [n for n in args.problems.split(",") if n]
     seeds = {n: args.seeds or SEEDS.get(n, 5) for n in names}
     problems = {n: load(n) for n in names}
-    if not quality.peers_available():
+    if not peers_available():
         print("bench-quality-peers: BayBE is not installed (make bench-quality-peers installs it)")
         return 1
     pools = pools_supported()
@@ -132,73 +156,23 @@ def main(argv: list[str] | None = None) -> int:
     order = {"baybe": 0, "kiln-library": 1, "kiln-service": 2, "paper-gp": 3, "random": 4}
     tasks.sort(key=lambda t: (order[t[1]], -seeds[t[0]], t[0], t[2]))
     started = time.perf_counter()
-    results: list[dict[str, Any]] = []
     args.out.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(prefix="kiln-bench-peers-") as tmp,
-        RedisServer(Path(tmp)) as redis_server,
-        ProcessPoolExecutor(max_workers=args.jobs) as pool,
-    ):
-        futures = {
-            pool.submit(run_one, n, None, m, s, redis_server.url): (n, m, s) for n, m, s in tasks
-        }
-        for done, future in enumerate(as_completed(futures), 1):
-            results.append(future.result())
-            if done % max(1, len(tasks) // 20) == 0 or done == len(tasks):
-                print(
-                    f"  {done}/{len(tasks)} runs, {time.perf_counter() - started:.0f} s", flush=True
-                )
-    wall = time.perf_counter() - started
+    results, wall = run_tasks(tasks, args.jobs, "kiln-bench-peers-", started)
     report: dict[str, Any] = {
-        "benchmark": "bench-quality-peers",
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": info,
-        "load_average_after": machine.load_average(),
-        "wall_seconds": wall,
-        "seeds": {n: list(range(k)) for n, k in seeds.items()},
-        "jobs": args.jobs,
-        "pools_supported": pools,
+        **report_head(
+            "bench-quality-peers",
+            info,
+            wall,
+            {n: list(range(k)) for n, k in seeds.items()},
+            args.jobs,
+            pools,
+        ),
         "peer": _peer_versions(),
         "problems": {},
     }
     for name in names:
-        problem = problems[name]
-        runs = {
-            m: sorted(
-                (r for r in results if r["problem"] == name and r["method"] == m),
-                key=lambda r: r["seed"],
-            )
-            for m in methods(name)
-        }
-        if problem.pool is None:
-            summary = quality.summarise_grid(problem, runs)
-            quality.print_grid(problem, summary)
-        else:
-            summary = quality.summarise_pool(problem, runs)
-            quality.print_pool(problem, summary)
-        checks = compare(problem, summary)
-        print_compare(checks)
-        spaces = sorted({r["trace"]["space"] for r in runs["baybe"]})
-        print(f"   BayBE's search space: {', '.join(spaces)}")
-        quality.plot(problem, summary, args.out / f"peers-{name}.png")
-        report["problems"][name] = {
-            "description": problem.description,
-            "n_init": problem.n_init,
-            "batch_size": problem.batch_size,
-            "n_batches": problem.n_batches,
-            "goal": problem.goal,
-            "baybe_space": spaces,
-            "baybe_batch_seconds": [s for r in runs["baybe"] for s in r["trace"]["batch_seconds"]],
-            "methods": summary,
-            "kiln_vs_baybe": checks,
-        }
-    print(
-        f"\nwall time {wall:.0f} s; load average before {info['load_average']}, after "
-        f"{report['load_average_after']}"
-    )
-    path = args.out / "peers.json"
-    path.write_text(json.dumps(quality._finite(report), indent=1, allow_nan=False) + "\n")
-    print(f"wrote {path} and {args.out}/peers-<problem>.png")
+        report["problems"][name] = report_problem(problems[name], results, methods(name), args.out)
+    finish(report, args.out, "peers", wall)
     return 0
 
 

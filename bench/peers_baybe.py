@@ -1,4 +1,4 @@
-"""BayBE (0.15, its default recommender) on a `bench/problems.py` problem: the peer of Kiln.
+"""BayBE (0.15, its default recommender) on a `bench/problems` problem: the peer of Kiln.
 
 Needs the opt-in ``peers`` extra (``make bench-quality-peers`` installs it): BayBE runs on
 BoTorch and PyTorch, which `make venv` / `make test` never install.
@@ -60,7 +60,7 @@ GRID_LIMIT = 20_000
 
 
 def noise_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """The noise of a seed's initial points and of its loop: the streams bench/quality.py's
+    """The noise of a seed's initial points and of its loop: the streams bench/quality_methods.py's
     ``_noise_streams`` gives every method, so BayBE sees the same initial values as Kiln."""
     return np.random.default_rng([seed, 11]), np.random.default_rng([seed, 17])
 
@@ -151,14 +151,14 @@ def run_baybe(problem: Problem, seed: int, *, grid: bool | None = None) -> dict[
     """One seeded closed-loop run of BayBE's default recommender on `problem`.
 
     Args:
-        problem: The benchmark problem (bench/problems.py).
+        problem: The benchmark problem (bench/problems).
         seed: The seed of the initial design, the noise (:func:`noise_streams`) and BayBE's own
             randomness.
         grid: Stepped parameters as a discrete grid (True) or continuous (False); None: as Kiln
             searches them (:func:`as_grid`).
 
     Returns:
-        The trace (bench/problems.py's format): ``points``, ``values`` (measured, original
+        The trace (bench/problems's format): ``points``, ``values`` (measured, original
         unit), ``batch_seconds`` (wall time of each ``recommend`` call), ``n_init``; plus
         ``method`` ("baybe"), ``seed`` and ``space`` ("pool", "grid" or "continuous").
     """

@@ -33,7 +33,7 @@ RESTARTS = 3
 
 
 def run_reference_gp(problem: Problem, seed: int, *, stop_when_all_found: bool = True) -> dict:
-    """One seeded run on a pool problem; returns the trace format of bench/problems.py.
+    """One seeded run on a pool problem; returns the trace format of bench/problems.
 
     The budget is the problem's: ``n_init + batch_size * n_batches`` experiments, one by one.
     With ``stop_when_all_found`` the run ends once the whole top set is measured (the metrics

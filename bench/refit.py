@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import tempfile
 import time
@@ -39,12 +38,13 @@ from typing import Any
 
 import machine
 import numpy as np
+from refit_problem import MIXED, mixed_truth
 
 from kiln.lab import VirtualLatpLab
+from kiln.model.surrogate import GPSurrogate, length_scale_bounds
 from kiln.objective import Objective
 from kiln.presets import latp_space
 from kiln.space import SearchSpace
-from kiln.surrogate import GPSurrogate, length_scale_bounds
 from kiln_services.devstack.redis_server import RedisServer
 from kiln_services.store import Store
 from kiln_services.worker import refits
@@ -52,26 +52,6 @@ from kiln_services.worker import refits
 RESULTS = Path(__file__).resolve().parent / "results"
 STOPS = (50, 200, 500)
 PREVIOUS_BOUNDS = (1e-2, 1e2)
-
-MIXED = {
-    "name": "mixed",
-    "parameters": [
-        {"name": "x1", "kind": "continuous", "low": 0.0, "high": 10.0, "step": 0.5},
-        {"name": "x2", "kind": "continuous", "low": -5.0, "high": 5.0, "step": 0.25},
-        {"name": "d", "kind": "discrete", "values": [1, 2, 4, 8, 16]},
-        {"name": "c", "kind": "categorical", "values": ["a", "b", "c"]},
-    ],
-    "objective": {"name": "y", "goal": "maximize", "transform": "none"},
-    "strategy": {"acquisition": "ucb", "batch_size": 4, "auto_batch": False},
-}
-OFFSET = {"a": 0.0, "b": -0.8, "c": 0.6}
-
-
-def mixed_truth(p: dict[str, Any]) -> float:
-    x1, x2, d = p["x1"], p["x2"], math.log2(p["d"])
-    main = 2.0 * math.exp(-(((x1 - 7) / 2) ** 2) - ((x2 - 1.5) / 2.5) ** 2 - ((d - 3) / 2) ** 2)
-    decoy = 1.6 * math.exp(-(((x1 - 2) / 1.5) ** 2) - ((x2 + 3) / 1.5) ** 2)
-    return main + decoy + OFFSET[p["c"]] * (1 + 0.3 * math.sin(x1 / 3))
 
 
 def campaign_rows(problem: str, n: int, seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -129,7 +109,7 @@ class WorkerPath:
 
     def __init__(self, store: Store, campaign: dict[str, Any]) -> None:
         self.store = store
-        self.cid = store.create_campaign(campaign)["id"]
+        self.cid = store.campaigns.create(campaign)["id"]
         self.calls: list[dict[str, Any]] = []
         real = GPSurrogate.fit
 
@@ -142,13 +122,13 @@ class WorkerPath:
         self._recorded = recorded
 
     def refit(self, rows: list[dict[str, Any]]) -> tuple[GPSurrogate, float, int]:
-        self.store.append_results(self.cid, rows)
+        self.store.results.append(self.cid, rows)
         GPSurrogate.fit = self._recorded  # type: ignore[method-assign]
         try:
-            refits.fit_and_store(self.store, self.store.get_campaign(self.cid))
+            refits.fit_and_store(self.store, self.store.campaigns.get(self.cid))
         finally:
             GPSurrogate.fit = self._real  # type: ignore[method-assign]
-        stored = self.store.get_model(self.cid, with_state=True)
+        stored = self.store.models.get(self.cid, with_state=True)
         assert stored is not None
         surrogate = GPSurrogate.from_dict(stored["state"]["surrogate"])
         last = self.calls[-1]
@@ -162,7 +142,7 @@ def run_problem(store: Store, problem: str, seed: int, n_max: int) -> dict[str, 
     X = space.encode([r["parameters"] for r in rows])
     y = objective.to_model([r["objective"] for r in rows])
     cat = [label is not None for _, label in space.columns()]
-    worker = WorkerPath(store, campaign)
+    worker = WorkerPath(store, {**campaign, "name": f"{campaign['name']}-{seed}"})  # names unique
     previous: GPSurrogate | None = None
     steps: list[dict[str, Any]] = []
     stops: dict[int, dict[str, Any]] = {}

@@ -23,7 +23,7 @@ from skopt.learning import GaussianProcessRegressor
 from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from skopt.space import Real
 
-from kiln.surrogate import CONSTANT_BOUNDS, LENGTH_SCALE_BOUNDS, NOISE_BOUNDS
+from kiln.model.surrogate import CONSTANT_BOUNDS, LENGTH_SCALE_BOUNDS, NOISE_BOUNDS
 
 
 def kiln_like_gp(dim: int, n_restarts: int = 2, seed: int = 0) -> GaussianProcessRegressor:

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from scipy.stats import norm
 
 from kiln.errors import KilnError
-from kiln.posterior import normalisation
+from kiln.model.posterior import normalisation
 
 NAMES = ("ucb", "ei", "pi", "random")
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kiln.errors import OutsideSpaceError
-from kiln.space import CategoricalParameter, ContinuousParameter, SearchSpace
+from kiln.parameters import CategoricalParameter, ContinuousParameter
+from kiln.space import SearchSpace
 
 PENDING = "pending"
 MEASURED = "measured"

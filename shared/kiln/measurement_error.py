@@ -16,7 +16,7 @@ transform by the delta method, ``sd_model ~= |d to_model / d x| * sd``:
 * ``none``: ``sd_model = sd`` (negating a minimised objective does not change a spread).
 
 The surrogate normalises its targets (mean 0, std 1), so the variance it adds is
-``sd_model**2 / y_std**2`` (:meth:`kiln.surrogate.GPSurrogate.fit` does that division).
+``sd_model**2 / y_std**2`` (:meth:`kiln.model.surrogate.GPSurrogate.fit` does that division).
 """
 
 from __future__ import annotations

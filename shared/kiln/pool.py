@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from kiln.errors import OutsideSpaceError
-from kiln.space import CategoricalParameter, DiscreteParameter, SearchSpace
+from kiln.parameters import CategoricalParameter, DiscreteParameter
+from kiln.space import SearchSpace
 
 #: Rows a pool may hold: 10^5 float64 rows of a 10-column encoding take 8 MB.
 MAX_CANDIDATES = 100_000

@@ -1,12 +1,8 @@
-"""Versioned search spaces: continuous, discrete and categorical parameters.
+"""Versioned search spaces: an ordered set of parameters (:mod:`kiln.parameters`).
 
 A :class:`SearchSpace` knows which points are allowed (``validate``/``contains``), lists the
 candidates a batch is chosen from (``grid``/``sample``/``candidates``) and maps points to the
 unit cube the surrogate works on (``encode``; categoricals are one-hot).
-
-Grid values are rounded to the number of decimals of ``low`` and ``step`` so that a step of
-1.25 from -22.5 yields ``-11.25`` (not ``-11.250000000000002``) and integral grids yield ints,
-which keeps the JSON the services emit clean.
 """
 
 from __future__ import annotations
@@ -14,367 +10,31 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 import numpy as np
 
+from kiln import encoding
 from kiln.errors import OutsideSpaceError, SpaceError, SpaceTooLargeError
-
-Number: TypeAlias = int | float
-Value: TypeAlias = int | float | str
-Point: TypeAlias = dict[str, Value]
+from kiln.parameters import (
+    MAX_DECIMALS,
+    REL_TOL,
+    CategoricalParameter,
+    ContinuousParameter,
+    DiscreteParameter,
+    Parameter,
+    Point,
+    Value,
+    clean_number,
+    format_number,
+    is_number,
+    listed_position,
+    parameter_from_dict,
+    step_position,
+)
 
 DEFAULT_MAX_GRID = 200_000
 DEFAULT_N_SAMPLES = 20_000
-_MAX_DECIMALS = 12
-_REL_TOL = 1e-9
-
-
-def _decimals(x: float) -> int:
-    """The fewest decimals (at most 12) that represent ``x`` exactly as typed."""
-    for d in range(_MAX_DECIMALS + 1):
-        if round(x, d) == x:
-            return d
-    return _MAX_DECIMALS
-
-
-def _clean(x: float, decimals: int) -> Number:
-    """Round ``x`` to ``decimals`` places; an int when no decimals are needed."""
-    value = round(float(x), decimals)
-    if decimals == 0:
-        return int(value)
-    return value + 0.0  # turns -0.0 into 0.0
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-@dataclass(frozen=True)
-class ContinuousParameter:
-    """A real-valued parameter on ``[low, high]``, optionally restricted to steps from ``low``.
-
-    Args:
-        name: Parameter name, unique within a space.
-        low: Lower end of the current range.
-        high: Upper end of the current range (``>= low``).
-        step: Optional grid step; candidates are ``low + k * step`` up to ``high``.
-        unit: Optional unit label, for display only.
-        hard_low: Optional floor that a later widening may reach (``<= low``).
-        hard_high: Optional ceiling that a later widening may reach (``>= high``).
-    """
-
-    name: str
-    low: float
-    high: float
-    step: float | None = None
-    unit: str | None = None
-    hard_low: float | None = None
-    hard_high: float | None = None
-    kind: Literal["continuous"] = field(default="continuous", init=False)
-
-    def __post_init__(self) -> None:
-        _check_name(self.name)
-        _check_finite(self.low, "low")
-        _check_finite(self.high, "high")
-        if self.high < self.low:
-            raise SpaceError(
-                f"high={_fmt(self.high)} is below low={_fmt(self.low)}; swap them", field="high"
-            )
-        if self.step is not None:
-            _check_finite(self.step, "step")
-            if self.step <= 0:
-                raise SpaceError(f"step={_fmt(self.step)} must be positive", field="step")
-        _check_hard_limits(self.low, self.high, self.hard_low, self.hard_high)
-
-    @property
-    def decimals(self) -> int:
-        """Decimals used to round grid values (those of ``low`` and ``step``)."""
-        parts = [self.low] + ([self.step] if self.step is not None else [])
-        return max(_decimals(float(p)) for p in parts)
-
-    @property
-    def span(self) -> float:
-        """Width of the current range (1 when the range is a single point)."""
-        return float(self.high - self.low) or 1.0
-
-    def n_steps(self) -> int | None:
-        """Number of grid values, or None without a step (1 when ``low == high``)."""
-        if self.high == self.low:
-            return 1
-        if self.step is None:
-            return None
-        return math.floor((self.high - self.low) / self.step + _REL_TOL) + 1
-
-    def grid_values(self) -> list[Number]:
-        """All grid values ``low + k * step`` inside ``[low, high]``, cleanly rounded."""
-        n = self.n_steps()
-        if n == 1:
-            return [_clean(self.low, self.decimals)]
-        if n is None or self.step is None:
-            raise SpaceError(f"{self.name} has no step, so it has no grid", field="step")
-        return [_clean(self.low + k * self.step, self.decimals) for k in range(n)]
-
-    def snap(self, x: float) -> Number:
-        """Clip ``x`` into the current range and round it to the nearest step."""
-        x = min(max(float(x), self.low), self.high)
-        if self.step is None:
-            return _clean(x, _MAX_DECIMALS)
-        n = self.n_steps() or 1
-        k = min(max(round((x - self.low) / self.step), 0), n - 1)
-        return _clean(self.low + k * self.step, self.decimals)
-
-    def on_grid(self, x: float) -> bool:
-        """Whether ``x`` lies in the current range and on a step."""
-        tol = _REL_TOL * max(1.0, abs(self.high), abs(self.low))
-        if not self.low - tol <= x <= self.high + tol:
-            return False
-        if self.step is None:
-            return True
-        k = (x - self.low) / self.step
-        return abs(k - round(k)) < 1e-6
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON payload of this parameter (optional fields only when set)."""
-        out: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "low": self.low,
-            "high": self.high,
-        }
-        for key in ("step", "unit", "hard_low", "hard_high"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        return out
-
-
-@dataclass(frozen=True)
-class DiscreteParameter:
-    """A numeric parameter restricted to listed values (kept sorted and unique).
-
-    Args:
-        name: Parameter name, unique within a space.
-        values: The allowed values.
-        unit: Optional unit label.
-        hard_low: Optional floor that a later widening may reach (``<= min(values)``).
-        hard_high: Optional ceiling that a later widening may reach (``>= max(values)``).
-    """
-
-    name: str
-    values: list[Number]
-    unit: str | None = None
-    hard_low: float | None = None
-    hard_high: float | None = None
-    kind: Literal["discrete"] = field(default="discrete", init=False)
-
-    def __post_init__(self) -> None:
-        _check_name(self.name)
-        if isinstance(self.values, str | bytes) or not isinstance(self.values, Sequence):
-            raise SpaceError("values must be a list of numbers", field="values")
-        if len(self.values) == 0:
-            raise SpaceError("values is empty; list at least one value", field="values")
-        for i, v in enumerate(self.values):
-            if not _is_number(v) or not math.isfinite(float(v)):
-                raise SpaceError(f"value {v!r} is not a finite number", field=f"values[{i}]")
-        clean = sorted({_num(v) for v in self.values})
-        object.__setattr__(self, "values", clean)
-        _check_hard_limits(self.low, self.high, self.hard_low, self.hard_high)
-
-    @property
-    def low(self) -> float:
-        """Smallest listed value."""
-        return float(self.values[0])
-
-    @property
-    def high(self) -> float:
-        """Largest listed value."""
-        return float(self.values[-1])
-
-    @property
-    def span(self) -> float:
-        """Width of the listed range (1 when there is a single value)."""
-        return (self.high - self.low) or 1.0
-
-    def grid_values(self) -> list[Number]:
-        """The listed values."""
-        return list(self.values)
-
-    def snap(self, x: float) -> Number:
-        """The listed value nearest to ``x``."""
-        idx = int(np.argmin(np.abs(np.asarray(self.values, dtype=float) - float(x))))
-        return self.values[idx]
-
-    def on_grid(self, x: float) -> bool:
-        """Whether ``x`` is one of the listed values."""
-        return any(math.isclose(x, v, rel_tol=_REL_TOL, abs_tol=1e-12) for v in self.values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON payload of this parameter."""
-        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "values": list(self.values)}
-        for key in ("unit", "hard_low", "hard_high"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        return out
-
-
-@dataclass(frozen=True)
-class CategoricalParameter:
-    """A parameter taking one of listed strings (one-hot encoded for the surrogate).
-
-    Args:
-        name: Parameter name, unique within a space.
-        values: The allowed labels, in the order of their one-hot columns.
-    """
-
-    name: str
-    values: list[str]
-    kind: Literal["categorical"] = field(default="categorical", init=False)
-
-    def __post_init__(self) -> None:
-        _check_name(self.name)
-        if isinstance(self.values, str | bytes) or not isinstance(self.values, Sequence):
-            raise SpaceError("values must be a list of strings", field="values")
-        if len(self.values) == 0:
-            raise SpaceError("values is empty; list at least one label", field="values")
-        for i, v in enumerate(self.values):
-            if not isinstance(v, str) or not v:
-                raise SpaceError(f"label {v!r} is not a non-empty string", field=f"values[{i}]")
-        if len(set(self.values)) != len(self.values):
-            raise SpaceError("labels are repeated; list each once", field="values")
-        object.__setattr__(self, "values", list(self.values))
-
-    def grid_values(self) -> list[str]:
-        """The listed labels."""
-        return list(self.values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON payload of this parameter."""
-        return {"name": self.name, "kind": self.kind, "values": list(self.values)}
-
-
-Parameter: TypeAlias = ContinuousParameter | DiscreteParameter | CategoricalParameter
-NumericParameter: TypeAlias = ContinuousParameter | DiscreteParameter
-
-
-def _num(v: Any) -> Number:
-    """A plain Python int or float (numpy scalars are converted)."""
-    if isinstance(v, int | np.integer):
-        return int(v)
-    return float(v)
-
-
-def _listed_position(p: DiscreteParameter, x: Any) -> int:
-    """Index of the listed value ``x`` is (within tolerance), else -1."""
-    if not _is_number(x):
-        return -1
-    k = int(np.searchsorted(p.values, float(x)))
-    for j in (k - 1, k):
-        if 0 <= j < len(p.values) and math.isclose(
-            float(x), p.values[j], rel_tol=_REL_TOL, abs_tol=1e-12
-        ):
-            return j
-    return -1
-
-
-def _step_position(p: ContinuousParameter, n: int, x: Any) -> int:
-    """Index of the grid step ``x`` is on (within tolerance), else -1."""
-    if not _is_number(x) or not p.on_grid(float(x)):
-        return -1
-    if n == 1 or p.step is None:
-        return 0
-    return min(max(round((float(x) - p.low) / p.step), 0), n - 1)
-
-
-def _check_name(name: Any) -> None:
-    if not isinstance(name, str) or not name.strip():
-        raise SpaceError(f"name {name!r} must be a non-empty string", field="name")
-
-
-def _check_finite(x: Any, key: str) -> None:
-    if not _is_number(x) or not math.isfinite(float(x)):
-        raise SpaceError(f"{key}={x!r} must be a finite number", field=key)
-
-
-def _check_hard_limits(
-    low: float, high: float, hard_low: float | None, hard_high: float | None
-) -> None:
-    if hard_low is not None:
-        _check_finite(hard_low, "hard_low")
-        if hard_low > low:
-            raise SpaceError(
-                f"hard_low={_fmt(hard_low)} is above the range's low={_fmt(low)}; "
-                "hard limits must contain the range",
-                field="hard_low",
-            )
-    if hard_high is not None:
-        _check_finite(hard_high, "hard_high")
-        if hard_high < high:
-            raise SpaceError(
-                f"hard_high={_fmt(hard_high)} is below the range's high={_fmt(high)}; "
-                "hard limits must contain the range",
-                field="hard_high",
-            )
-
-
-_KINDS: dict[str, Any] = {
-    "continuous": ContinuousParameter,
-    "discrete": DiscreteParameter,
-    "categorical": CategoricalParameter,
-}
-_FIELDS: dict[str, set[str]] = {
-    "continuous": {"name", "kind", "low", "high", "step", "unit", "hard_low", "hard_high"},
-    "discrete": {"name", "kind", "values", "unit", "hard_low", "hard_high"},
-    "categorical": {"name", "kind", "values"},
-}
-
-
-def parameter_from_dict(payload: Mapping[str, Any], *, path: str = "parameter") -> Parameter:
-    """Build one parameter from its JSON payload.
-
-    Args:
-        payload: A dict with ``kind`` and the kind's fields (see DESIGN.md).
-        path: Prefix for the ``field`` of errors, e.g. ``"parameters[2]"``.
-
-    Returns:
-        The parameter.
-
-    Raises:
-        SpaceError: On an unknown kind or field, a missing field or an invalid value; its
-            ``field`` is e.g. ``"parameters[2].high"``.
-    """
-    if not isinstance(payload, Mapping):
-        raise SpaceError("a parameter must be an object", field=path)
-    # optional fields sent as null are the same as absent (serialisers often emit them)
-    payload = {k: v for k, v in payload.items() if v is not None}
-    kind = payload.get("kind")
-    if kind not in _KINDS:
-        raise SpaceError(
-            f"kind {kind!r} is unknown; use one of {sorted(_KINDS)}", field=f"{path}.kind"
-        )
-    unknown = set(payload) - _FIELDS[kind]
-    if unknown:
-        key = sorted(unknown)[0]
-        raise SpaceError(
-            f"field {key!r} is not allowed for a {kind} parameter; allowed: "
-            f"{sorted(_FIELDS[kind])}",
-            field=f"{path}.{key}",
-        )
-    required = {"name", "low", "high"} if kind == "continuous" else {"name", "values"}
-    for key in sorted(required):
-        if key not in payload:
-            raise SpaceError(f"{key} is required for a {kind} parameter", field=f"{path}.{key}")
-    kwargs = {k: v for k, v in payload.items() if k != "kind"}
-    try:
-        param: Parameter = _KINDS[kind](**kwargs)
-    except SpaceError as exc:
-        sub = f".{exc.field}" if exc.field else ""
-        raise SpaceError(str(exc), field=f"{path}{sub}") from None
-    return param
 
 
 class SearchSpace:
@@ -448,17 +108,11 @@ class SearchSpace:
     @property
     def dim(self) -> int:
         """Number of encoded columns (one per numeric parameter, one per category)."""
-        return sum(len(p.values) if p.kind == "categorical" else 1 for p in self.parameters)
+        return encoding.dim(self.parameters)
 
     def columns(self) -> list[tuple[str, str | None]]:
         """``(parameter, label)`` per encoded column; ``label`` is None for numeric columns."""
-        cols: list[tuple[str, str | None]] = []
-        for p in self.parameters:
-            if isinstance(p, CategoricalParameter):
-                cols.extend((p.name, v) for v in p.values)
-            else:
-                cols.append((p.name, None))
-        return cols
+        return encoding.columns(self.parameters)
 
     def _check_value(self, p: Parameter, value: Any) -> None:
         """Raise OutsideSpaceError unless ``value`` has the right type (and is finite)."""
@@ -472,7 +126,7 @@ class SearchSpace:
                     p.name, f"{value!r} is not one of {p.values}; use a listed label"
                 )
             return
-        if not _is_number(value):
+        if not is_number(value):
             unit = f" in {p.unit}" if p.unit else ""
             raise OutsideSpaceError(
                 p.name, f"value {value!r} must be a number{unit}; send it as a JSON number"
@@ -536,17 +190,19 @@ class SearchSpace:
             x = float(point[p.name])
             lo = p.hard_low if p.hard_low is not None else p.low
             hi = p.hard_high if p.hard_high is not None else p.high
-            tol = _REL_TOL * max(1.0, abs(lo), abs(hi))
+            tol = REL_TOL * max(1.0, abs(lo), abs(hi))
             if x < lo - tol or x > hi + tol:
                 which = "hard limits" if (p.hard_low, p.hard_high) != (None, None) else "range"
                 raise OutsideSpaceError(
                     p.name,
-                    f"{_fmt(x)} is outside the {which} [{_fmt(lo)}, {_fmt(hi)}]; measure inside "
+                    f"{format_number(x)} is outside the {which} [{format_number(lo)}, {format_number(hi)}]; measure inside "
                     "them or widen the campaign's space first",
                 )
-            ptol = _REL_TOL * max(1.0, abs(p.low), abs(p.high))
+            ptol = REL_TOL * max(1.0, abs(p.low), abs(p.high))
             if x < p.low - ptol or x > p.high + ptol:
-                flags.append(f"{p.name} outside current range [{_fmt(p.low)}, {_fmt(p.high)}]")
+                flags.append(
+                    f"{p.name} outside current range [{format_number(p.low)}, {format_number(p.high)}]"
+                )
             elif not p.on_grid(x):
                 what = "the step grid" if isinstance(p, ContinuousParameter) else "listed values"
                 flags.append(f"{p.name} not on {what}")
@@ -607,10 +263,10 @@ class SearchSpace:
                 ks = [labels.get(pt[p.name], -1) for pt in points]
             elif isinstance(p, DiscreteParameter):
                 n = len(p.values)
-                ks = [_listed_position(p, pt[p.name]) for pt in points]
+                ks = [listed_position(p, pt[p.name]) for pt in points]
             else:
                 n = p.n_steps() or 1
-                ks = [_step_position(p, n, pt[p.name]) for pt in points]
+                ks = [step_position(p, n, pt[p.name]) for pt in points]
             k = np.asarray(ks, dtype=np.int64)
             found &= k >= 0
             index = index * n + np.maximum(k, 0)
@@ -660,7 +316,7 @@ class SearchSpace:
             if isinstance(p, ContinuousParameter):
                 if p.step is None:
                     u = rng.uniform(p.low, p.high, size=n)
-                    cols.append([_clean(x, _MAX_DECIMALS) for x in u])
+                    cols.append([clean_number(x, MAX_DECIMALS) for x in u])
                 else:
                     ks = rng.integers(0, p.n_steps() or 1, size=n)
                     grid = p.grid_values()
@@ -699,82 +355,17 @@ class SearchSpace:
 
     # ------------------------------------------------------------------------- encoding
     def encode(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Map points to the unit cube (numeric) and one-hot columns (categorical).
-
-        Numeric values are scaled by the current range, so values outside it (old
-        observations after a narrowing) map outside ``[0, 1]``.
-
-        Args:
-            points: Points holding every parameter (see :meth:`check_point`).
-
-        Returns:
-            Array of shape ``(len(points), self.dim)``.
-
-        Raises:
-            OutsideSpaceError: For a missing parameter or an unknown label.
-        """
-        n = len(points)
-        out = np.zeros((n, self.dim))
-        col = 0
-        for p in self.parameters:
-            try:
-                raw = [pt[p.name] for pt in points]
-            except KeyError:
-                raise OutsideSpaceError(p.name, "missing; every parameter needs a value") from None
-            if isinstance(p, CategoricalParameter):
-                index = {v: i for i, v in enumerate(p.values)}
-                for r, v in enumerate(raw):
-                    if v not in index:
-                        raise OutsideSpaceError(p.name, f"{v!r} is not one of {p.values}")
-                    out[r, col + index[v]] = 1.0
-                col += len(p.values)
-            else:
-                x = np.asarray(raw, dtype=float)
-                out[:, col] = (x - p.low) / p.span
-                col += 1
-        return out
+        """Map points to the unit cube and one-hot columns (:func:`kiln.encoding.encode`)."""
+        return encoding.encode(self.parameters, points)
 
     def decode(self, row: np.ndarray) -> Point:
-        """Map one encoded row back to a point, snapping to steps/listed values/labels."""
-        point: Point = {}
-        col = 0
-        for p in self.parameters:
-            if isinstance(p, CategoricalParameter):
-                k = len(p.values)
-                point[p.name] = p.values[int(np.argmax(row[col : col + k]))]
-                col += k
-            else:
-                point[p.name] = p.snap(p.low + float(row[col]) * p.span)
-                col += 1
-        return point
+        """Map one encoded row back to a point (:func:`kiln.encoding.decode`)."""
+        return encoding.decode(self.parameters, row)
 
     def continuous_columns(self) -> list[int]:
         """Encoded columns of continuous parameters (those a local optimiser may move)."""
-        cols: list[int] = []
-        col = 0
-        for p in self.parameters:
-            if isinstance(p, CategoricalParameter):
-                col += len(p.values)
-                continue
-            if isinstance(p, ContinuousParameter):
-                cols.append(col)
-            col += 1
-        return cols
+        return encoding.continuous_columns(self.parameters)
 
     def length_scales_in_units(self, length_scales: Sequence[float] | np.ndarray) -> dict[str, Any]:
-        """Convert unit-cube length scales to each parameter's own units.
-
-        Numeric parameters get ``scale * (high - low)``; categoricals get one length scale per
-        label, in one-hot units.
-        """
-        out: dict[str, Any] = {}
-        col = 0
-        for p in self.parameters:
-            if isinstance(p, CategoricalParameter):
-                k = len(p.values)
-                out[p.name] = {v: float(length_scales[col + i]) for i, v in enumerate(p.values)}
-                col += k
-            else:
-                out[p.name] = float(length_scales[col]) * p.span
-                col += 1
-        return out
+        """Unit-cube length scales in each parameter's own units (see :mod:`kiln.encoding`)."""
+        return encoding.length_scales_in_units(self.parameters, length_scales)

@@ -2,12 +2,12 @@
 
 Each training result is predicted by the model fitted to all the *others*, with the fitted
 hyperparameters held fixed (closed-form leave-one-out, Rasmussen & Williams eq. 5.12; no refits):
-``mu_{-i} = y_i - [K^-1 y]_i / [K^-1]_ii`` and ``sigma^2_{-i} = 1 / [K^-1]_ii``, ``K`` the
-training covariance including its noise (:meth:`kiln.posterior.GPPosterior.leave_one_out`). The
+``mu_{-i} = y_i - [K^-1 y]_i / [K^-1]_ii`` and ``sigma^2_{-i} = 1 / [K^-1]_ii``, ``K`` the training
+covariance including its noise (:meth:`kiln.model.posterior.GPPosterior.leave_one_out`). The
 standardised residual ``z_i = (y_i - mu_{-i}) / sigma_{-i}`` is standard normal when the model
-describes the data; a result with ``|z_i|`` above :data:`SUSPECT_THRESHOLD` is a suspect: a
-typo, a mislabelled pellet or a broken furnace, or a real effect the model has not seen yet.
-Nothing is excluded automatically: the list is for a person to look at.
+describes the data; a result with ``|z_i|`` above :data:`SUSPECT_THRESHOLD` is a suspect: a typo, a
+mislabelled pellet or a broken furnace, or a real effect the model has not seen yet. Nothing is
+excluded automatically: the list is for a person to look at.
 
 Residuals are reported on the model scale, signed: positive when the result is better than the
 others predict (the model scale always maximises, :mod:`kiln.objective`).
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from kiln.posterior import GPPosterior
+from kiln.model.posterior import GPPosterior
 
 __all__ = ["SUSPECT_THRESHOLD", "standardised_loo_residuals", "suspects"]
 

@@ -14,7 +14,7 @@ A repeat whose initial draw already holds the best index counts as found after 0
 The protocol runs every strategy and ``n`` for 200 repeats; repeat ``r`` at size ``n`` uses the
 same seed for every strategy, so all strategies start from the same initial draws.
 
-The GP strategies use :class:`kiln.surrogate.GPSurrogate` on the space's unit-cube encoding, the
+The GP strategies use :class:`kiln.model.surrogate.GPSurrogate` on the space's unit-cube encoding, the
 same surrogate the service proposes with. To keep 4 x 8 x 200 repeats affordable, the
 hyperparameters are fitted with restarts once at the start of a repeat and then refitted at every
 step from the previous optimum (warm start, no restarts); the posterior used for the acquisition
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
@@ -36,9 +36,9 @@ from threadpoolctl import threadpool_limits
 
 from kiln.acquisition import score, spread
 from kiln.errors import KilnError, ModelFitError
+from kiln.model.surrogate import JITTER, GPSurrogate, make_kernel
 from kiln.objective import Objective
 from kiln.space import SearchSpace
-from kiln.surrogate import JITTER, GPSurrogate, make_kernel
 
 __all__ = [
     "DEFAULT_NOISE_SD",
@@ -306,6 +306,25 @@ def _run_chunk(
     return [(s, n, run_repeat(X, y, s, n, seed, **options)) for s, n, seed in jobs]
 
 
+def _chunk_results(
+    X: np.ndarray,
+    y: np.ndarray,
+    chunks: list[list[tuple[str, int, int]]],
+    options: dict[str, Any],
+    workers: int,
+) -> Iterator[tuple[int, list[tuple[str, int, dict[str, Any]]]]]:
+    """``(repeats in the chunk, their outcomes)`` per chunk: in this process, or from a pool of
+    ``workers`` processes as each chunk finishes."""
+    if workers <= 1:
+        for chunk in chunks:
+            yield len(chunk), _run_chunk(X, y, chunk, options)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+        futures = {pool.submit(_run_chunk, X, y, chunk, options): len(chunk) for chunk in chunks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
 def run_protocol(
     X: np.ndarray,
     y: np.ndarray,
@@ -367,22 +386,10 @@ def run_protocol(
     }
     done = 0
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers <= 1:
-        for chunk in chunks:
-            for s, n, out in _run_chunk(X, y, chunk, options):
-                outcomes[(s, n)].append(out)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, len(tasks))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-            futures = {
-                pool.submit(_run_chunk, X, y, chunk, options): len(chunk) for chunk in chunks
-            }
-            for future in as_completed(futures):
-                for s, n, out in future.result():
-                    outcomes[(s, n)].append(out)
-                done += futures[future]
-                if progress is not None:
-                    progress(done, len(tasks))
+    for size, results in _chunk_results(X, y, chunks, options, workers):
+        for s, n, out in results:
+            outcomes[(s, n)].append(out)
+        done += size
+        if progress is not None:
+            progress(done, len(tasks))
     return summarise(outcomes)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kiln import task_names
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
+from kiln_services import task_names
 from kiln_services.devstack.redis_server import RedisServer
 from kiln_services.store import Store
 from kiln_services.worker.factory import make_celery
@@ -70,34 +70,34 @@ def run_benchmark(tmp: Path, count: int, *, probe: bool = False) -> tuple[dict, 
     """
     with RedisServer(tmp / "redis", appendfsync="everysec") as redis_server:
         store = Store.from_url(redis_server.url)
-        campaign = store.create_campaign(latp_campaign())
-        store.append_results(campaign["id"], VirtualLatpLab(seed=0).seed_grid())
+        campaign = store.campaigns.create(latp_campaign())
+        store.results.append(campaign["id"], VirtualLatpLab(seed=0).seed_grid())
         workers = start_workers(redis_server.url, count, tmp)
         app = make_celery(redis_server.url)
         try:
             deadline = time.monotonic() + 120
-            while len(store.live_workers()) < count:
+            while len(store.workers.live()) < count:
                 assert time.monotonic() < deadline, "workers did not start"
                 assert all(w.poll() is None for w in workers), "a worker died"
                 time.sleep(0.2)
-            job, _ = store.create_job("benchmarks", campaign["id"], PARAMS)
+            job, _ = store.jobs.create("benchmarks", campaign["id"], PARAMS)
             start = time.monotonic()
             app.send_task(task_names.BENCHMARK, args=[job["id"]], queue=task_names.BENCHMARKS_QUEUE)
             seen_running = None
             probe_job: str | None = None
             probe_done_first = False
             while True:
-                state = store.get_job(job["id"])
+                state = store.jobs.get(job["id"])
                 if state["state"] in ("done", "failed"):
                     break
                 if state["progress"] and 0 < state["progress"]["done"] < state["progress"]["total"]:
                     seen_running = state["progress"]
                     if probe and probe_job is None:
-                        probe_job = store.create_job("proposals", campaign["id"], {})[0]["id"]
+                        probe_job = store.jobs.create("proposals", campaign["id"], {})[0]["id"]
                         app.send_task(
                             task_names.PROPOSE, args=[probe_job], queue=task_names.PROPOSALS_QUEUE
                         )
-                if probe_job and store.get_job(probe_job)["state"] == "done":
+                if probe_job and store.jobs.get(probe_job)["state"] == "done":
                     probe_done_first = True
                 assert time.monotonic() - start < 600, state
                 time.sleep(0.05)

@@ -68,6 +68,7 @@ def test_campaigns_create_list_show(kiln: Any, unique_name: str, tmp_path: Path)
     assert any(c["id"] == cid for c in json.loads(kiln("campaigns", "list", "--json").stdout))
     shown = kiln("campaigns", "show", cid)
     assert unique_name in shown.stdout and "0 results" in shown.stdout
+    assert kiln("campaigns", "show", unique_name).stdout == shown.stdout
 
     spec = {
         "name": f"{unique_name}-file",
@@ -87,8 +88,9 @@ def test_results_post_csv_in_chunks_is_idempotent_and_exports(
     first = kiln("results", "post", str(seed), "--campaign", cid, "--chunk-size", "25")
     assert "Stored 80 new results, 0 already stored" in first.stdout
     assert "Posting 80 results" in first.stderr  # the progress bar's label
-    again = kiln("results", "post", str(seed), "--campaign", cid, "--chunk-size", "25")
-    assert "Stored 0 new results, 80 already stored" in again.stdout
+    # By its name this time (issue 14 item 5): the same campaign, so every row is a duplicate.
+    again = kiln("results", "post", str(seed), "--campaign", unique_name, "--chunk-size", "25")
+    assert f"Stored 0 new results, 80 already stored (campaign {cid})" in again.stdout
 
     exported = kiln("results", "export", cid)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
@@ -225,8 +227,11 @@ def test_unreachable_server_and_bad_token_are_one_friendly_line(kiln: Any) -> No
     assert refused.exit_code == 1
     assert "HTTP 401" in refused.stderr and "KILN_TOKEN" in refused.stderr
 
-    missing = kiln("campaigns", "show", "no-such-campaign", ok=False)
+    missing = kiln("campaigns", "show", "0" * 32, ok=False)  # an id no campaign has
     assert missing.exit_code == 1 and "HTTP 404" in missing.stderr
+    unnamed = kiln("campaigns", "show", "no-such-campaign", ok=False)  # a name no campaign has
+    assert unnamed.exit_code == 1 and "no campaign is named 'no-such-campaign'" in unnamed.stderr
+    assert "Traceback" not in unnamed.output
 
 
 def test_every_command_has_readable_help() -> None:

@@ -12,20 +12,14 @@ from typing import Any
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
 
 from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e]
 
 RESULTS_ROUTE = "/api/v1/campaigns/<campaign_id>/results"
-CAMPAIGN = {
-    "parameters": [
-        {"name": "temperature_c", "kind": "continuous", "low": 800.0, "high": 1100.0, "step": 25.0},
-        {"name": "time_min", "kind": "discrete", "values": [10.0, 30.0, 60.0, 120.0, 480.0]},
-    ],
-    "objective": {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"},
-    "strategy": {"batch_size": 3},
-}  # fmt: skip
+CAMPAIGN = {"parameters": GRID_PARAMETERS, "objective": CONDUCTIVITY, "strategy": {"batch_size": 3}}
 POINTS = [(800, 10), (850, 60), (900, 480), (950, 30), (1000, 120), (1050, 10), (925, 60)]
 
 

@@ -1,4 +1,5 @@
-"""Fixtures of the fault tests: stacks of real processes, stopped (and their logs shown) at the end."""
+"""Fixtures of the fault tests: stacks of real processes (tests/support/stack.py), stopped (and
+their logs shown) at the end; `live` is the usual start of a test: one stack, its store, its API."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from faultkit import start_stack
+from faultkit import FAST_RECOVERY, Api, Live
+from support.stack import StackSet, failed
 
 from kiln_services.devstack.stack import Stack
 from kiln_services.store import Store
@@ -14,20 +16,18 @@ from kiln_services.store import Store
 
 @pytest.fixture
 def stacks(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Stack]]:
-    """Start stacks in this test's temporary directory; all stopped at the end."""
-    started: list[Stack] = []
+    """Start stacks (fast dead-worker recovery) in this test's temporary directory; all stopped
+    at the end, their logs printed if the test failed."""
+    started = StackSet()
 
     def factory(env: Mapping[str, str] | None = None, web_concurrency: int = 2) -> Stack:
-        var = tmp_path / f"stack{len(started)}"
-        started.append(start_stack(var, env=env, web_concurrency=web_concurrency))
-        return started[-1]
+        var = tmp_path / f"stack{len(started.started)}"
+        return started.start(
+            var, env={**FAST_RECOVERY, **(env or {})}, web_concurrency=web_concurrency
+        )
 
     yield factory
-    failed = getattr(request.node, "rep_call", None)  # set by pytest_runtest_makereport
-    for stack in started:
-        if failed is not None and failed.failed:
-            print(stack.logs())
-        stack.stop()
+    started.stop(show_logs=failed(request))
 
 
 @pytest.fixture
@@ -44,9 +44,8 @@ def stores() -> Iterator[Callable[[Stack], Store]]:
         store.redis.close()
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Keep each phase's report on the test item, so a fixture can tell that the test failed."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    setattr(item, f"rep_{report.when}", report)
+@pytest.fixture
+def live(stacks: Callable[..., Stack], stores: Callable[[Stack], Store]) -> Live:
+    """One stack with the default settings, the test's store on its Redis and its HTTP API."""
+    stack = stacks()
+    return Live(stack, stores(stack), Api(stack))

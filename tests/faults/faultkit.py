@@ -1,23 +1,21 @@
-"""What the fault tests share: a stack of real processes, extra workers, signals, polling.
+"""What the fault tests share: extra workers, signals, polling, plain HTTP against a stack.
 
-Every stack runs Redis, gunicorn and Celery as `make run` does (devstack.Stack), on free ports in
-a temporary directory. Faults are real: SIGKILL to a process group, a gunicorn worker or Redis.
-Nothing sleeps for a fixed time where a condition can be polled, and every wait is bounded.
+The stacks themselves come from the one stack starter, tests/support/stack.py (see conftest.py).
+Faults are real: SIGKILL to a process group, a gunicorn worker or Redis. Nothing sleeps for a
+fixed time where a condition can be polled, and every wait is bounded.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import requests
 
-from kiln_services.devstack.redis_server import free_port
 from kiln_services.devstack.stack import Child, Stack
 from kiln_services.store import Store
 
@@ -38,30 +36,6 @@ def wait_until(condition: Callable[[], T], timeout: float, what: str, *, every: 
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout:.0f} s: {what}")
         time.sleep(every)
-
-
-def start_stack(
-    var_dir: Path, *, env: Mapping[str, str] | None = None, web_concurrency: int = 2
-) -> Stack:
-    """A started, ready stack (one worker process with a pool of one)."""
-    stack = Stack(
-        var_dir,
-        port=free_port(),
-        redis_port=free_port(),
-        admin_token=secrets.token_urlsafe(24),
-        web_concurrency=web_concurrency,
-        worker_concurrency=1,
-        env={**FAST_RECOVERY, **(env or {})},
-    )
-    assert stack.redis is not None and stack.redis.port != 6379
-    stack.start()
-    try:
-        stack.wait_ready(timeout=120)
-    except BaseException:
-        logs = stack.logs()
-        stack.stop()
-        raise AssertionError(f"the stack did not get ready:\n{logs}") from None
-    return stack
 
 
 def child(stack: Stack, name: str) -> Child:
@@ -109,7 +83,7 @@ def children_of(pid: int) -> list[int]:
 
 def live_workers(store: Store) -> set[str]:
     """Hostnames (before the '@') of the workers with a fresh heartbeat."""
-    return {w.partition("@")[0] for w in store.live_workers(5)}
+    return {w.partition("@")[0] for w in store.workers.live(5)}
 
 
 class Api:
@@ -132,6 +106,19 @@ class Api:
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", path, **kwargs)
+
+    def answer_on(
+        self, session: requests.Session, path: str, body: Any, timeout: float
+    ) -> tuple[int | str, str | None]:
+        """POST `body` on the caller's kept-alive session: the status and Retry-After, or the
+        name of the exception when no answer came (the server may be down or killed)."""
+        try:
+            response = session.post(
+                self.base + path, json=body, headers=self.headers, timeout=timeout
+            )
+        except requests.RequestException as exc:
+            return type(exc).__name__, None
+        return response.status_code, response.headers.get("Retry-After")
 
     def ok(self, response: requests.Response, *statuses: int) -> Any:
         """The JSON body of a response with one of `statuses` (else fail, showing it)."""
@@ -158,3 +145,11 @@ class Api:
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.ok(self.get(f"/jobs/{job_id}"), 200)  # type: ignore[no-any-return]
+
+
+class Live(NamedTuple):
+    """A started stack, the test's store on its Redis and its HTTP API (the `live` fixture)."""
+
+    stack: Stack
+    store: Store
+    api: Api

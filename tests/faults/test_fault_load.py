@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 import requests
-from faultkit import Api, wait_until
+from faultkit import Api, Live, wait_until
 
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from kiln_services.devstack.stack import Stack
-from kiln_services.store import Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -44,25 +41,14 @@ class Client(threading.Thread):
                 time.sleep(max(0.0, start + k * T / M - time.monotonic()))
                 row = dict(self.grid[(self.index * 13 + k) % len(self.grid)])
                 row["sample_id"] = f"load{self.index}-{k}"
-                try:
-                    response = session.post(
-                        f"{self.api.base}/campaigns/{self.cid}/results",
-                        json=row,
-                        headers=self.api.headers,
-                        timeout=60,
-                    )
-                    answer: int | str = response.status_code
-                except requests.RequestException as exc:
-                    answer = type(exc).__name__
+                answer, _ = self.api.answer_on(
+                    session, f"/campaigns/{self.cid}/results", row, timeout=60
+                )
                 self.answers.append((row["sample_id"], answer))
 
 
-def test_under_load_every_acknowledged_result_is_stored_once_and_modelled(
-    stacks: Callable[..., Stack], stores: Callable[[Stack], Store]
-) -> None:
-    stack = stacks()
-    store = stores(stack)
-    api = Api(stack)
+def test_under_load_every_acknowledged_result_is_stored_once_and_modelled(live: Live) -> None:
+    store, api = live.store, live.api
     body = latp_campaign("load")
     body["strategy"] = {**body["strategy"], "auto_batch": False}  # the worker only refits
     cid = api.campaign(body)
@@ -76,7 +62,7 @@ def test_under_load_every_acknowledged_result_is_stored_once_and_modelled(
 
     def watch() -> None:
         while loading.is_set():
-            model = store.get_model(cid)
+            model = store.models.get(cid)
             if model is not None:
                 fitted_during_load.add(model["data_version"])
             time.sleep(0.1)
@@ -105,11 +91,12 @@ def test_under_load_every_acknowledged_result_is_stored_once_and_modelled(
     stored = [r["sample_id"] for r in api.results(cid)]
     assert len(stored) == len(set(stored)) == len(acknowledged) + len(seed)
     assert set(stored) == acknowledged | {r["sample_id"] for r in seed}
-    assert store.data_version(cid) == len(stored)
+    assert store.results.data_version(cid) == len(stored)
 
     final = wait_until(
         lambda: (
-            (store.get_model(cid) or {}).get("data_version") == len(stored) and store.get_model(cid)
+            (store.models.get(cid) or {}).get("data_version") == len(stored)
+            and store.models.get(cid)
         ),
         240,
         f"the model fitted on all {len(stored)} results",

@@ -14,15 +14,13 @@ append-only log, so the model stays off until the data is corrected: see README.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from faultkit import Api, wait_until
+from faultkit import Live, wait_until
 
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from kiln_services.devstack.stack import Stack
 from kiln_services.store import Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -33,7 +31,9 @@ LAB = VirtualLatpLab(seed=21)
 def next_batch(store: Store, cid: str, data_version: int) -> dict[str, Any]:
     """The automatic batch made on at least `data_version` results (waited for)."""
     return wait_until(
-        lambda: (b := store.latest_batch(cid)) and b["data_version"] >= data_version and b,
+        lambda: (
+            (b := store.proposals.latest_batch(cid)) and b["data_version"] >= data_version and b
+        ),
         120,
         f"a batch on {data_version} results",
     )
@@ -53,12 +53,8 @@ def measured(batch: dict[str, Any], tag: str, **override: Any) -> list[dict[str,
     ]
 
 
-def test_poison_results_fall_back_to_space_filling_and_never_wedge_the_loop(
-    stacks: Callable[..., Stack], stores: Callable[[Stack], Store]
-) -> None:
-    stack = stacks()
-    store = stores(stack)
-    api = Api(stack)
+def test_poison_results_fall_back_to_space_filling_and_never_wedge_the_loop(live: Live) -> None:
+    store, api = live.store, live.api
     cid = api.campaign(latp_campaign("poison"))
     post = f"/campaigns/{cid}/results"
 
@@ -71,7 +67,7 @@ def test_poison_results_fall_back_to_space_filling_and_never_wedge_the_loop(
     assert job["result"]["fallback"].startswith("space_filling: model fit failed")
     assert "targets are equal" in job["result"]["fallback"]
     assert all(p["predicted_mean"] is None for p in first["proposals"])
-    assert "targets are equal" in store.model_failure(cid)["reason"]
+    assert "targets are equal" in store.models.failure(cid)["reason"]
     assert api.model(cid) is None
 
     # The next, different results recover a normal model and a model-based batch.
@@ -81,7 +77,7 @@ def test_poison_results_fall_back_to_space_filling_and_never_wedge_the_loop(
     assert all(p["predicted_mean"] is not None for p in second["proposals"])
     model = api.model(cid)
     assert model is not None and model["data_version"] == second["data_version"]
-    assert store.model_failure(cid) is None
+    assert store.models.failure(cid) is None
 
     # Poison 2: one value off by 300 decades among good ones.
     api.ok(api.post(post, json=measured(second, "typo", objective=1e300)), 201)
@@ -90,7 +86,7 @@ def test_poison_results_fall_back_to_space_filling_and_never_wedge_the_loop(
     assert job["state"] == "done", job["error"]
     assert job["result"]["fallback"].startswith("space_filling: model fit failed")
     assert "not a finite number in S/cm" in job["result"]["fallback"]
-    failure = store.model_failure(cid)
+    failure = store.models.failure(cid)
     assert failure is not None and failure["data_version"] == third["data_version"]
     assert api.model(cid)["data_version"] == second["data_version"]  # the last good model
 

@@ -14,17 +14,14 @@ apart (README, Durability). This test therefore checks that the live server runs
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
-from faultkit import Api, live_workers, wait_until
+from faultkit import Api, Live, live_workers, wait_until
 
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from kiln_services.devstack.stack import Stack
-from kiln_services.store import Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -49,17 +46,9 @@ class Poster(threading.Thread):
         while not self.stop.is_set():
             row = dict(self.points[n % len(self.points)])
             row["sample_id"] = f"client{self.index}-{n}"
-            try:
-                response = session.post(
-                    f"{self.api.base}/campaigns/{self.cid}/results",
-                    json=row,
-                    headers=self.api.headers,
-                    timeout=30,
-                )
-                answer: int | str = response.status_code
-                retry = response.headers.get("Retry-After")
-            except requests.RequestException as exc:
-                answer, retry = type(exc).__name__, None
+            answer, retry = self.api.answer_on(
+                session, f"/campaigns/{self.cid}/results", row, timeout=30
+            )
             self.answers.append((row["sample_id"], answer, retry))
             n += 1
             if answer not in (200, 201):
@@ -70,19 +59,15 @@ def acked(posters: list[Poster]) -> set[str]:
     return {sid for p in posters for sid, answer, _ in p.answers if answer in (200, 201)}
 
 
-def test_acknowledged_results_survive_a_redis_crash_and_the_loop_goes_on(
-    stacks: Callable[..., Stack], stores: Callable[[Stack], Store]
-) -> None:
-    stack = stacks()
+def test_acknowledged_results_survive_a_redis_crash_and_the_loop_goes_on(live: Live) -> None:
+    stack, store, api = live
     server = stack.redis
     assert server is not None
-    store = stores(stack)
     config = store.redis.config_get("append*")
     assert (config["appendonly"], config["appendfsync"]) == ("yes", "always")
-    api = Api(stack)
     cid = api.campaign(latp_campaign("redis-killed"))
     api.ok(api.post(f"/campaigns/{cid}/results", json=VirtualLatpLab(seed=1).seed_grid()), 201)
-    wait_until(lambda: store.latest_batch(cid), 120, "the first batch")
+    wait_until(lambda: store.proposals.latest_batch(cid), 120, "the first batch")
 
     stop = threading.Event()
     posters = [Poster(api, cid, i, stop) for i in range(CLIENTS)]
@@ -137,7 +122,7 @@ def test_acknowledged_results_survive_a_redis_crash_and_the_loop_goes_on(
     # The worker reconnected by itself: measure the pending batch, a new one follows.
     wait_until(lambda: live_workers(store), 60, "the worker beats again")
     assert api.get("/readyz").status_code == 200
-    batch = store.latest_batch(cid)
+    batch = store.proposals.latest_batch(cid)
     assert batch is not None
     lab = VirtualLatpLab(seed=2)
     measured: list[dict[str, Any]] = [
@@ -153,8 +138,8 @@ def test_acknowledged_results_survive_a_redis_crash_and_the_loop_goes_on(
     api.ok(api.post(f"/campaigns/{cid}/results", json=measured), 201)
     total = len(api.results(cid))
     wait_until(
-        lambda: (store.latest_batch(cid) or {}).get("data_version", 0) >= total,
+        lambda: (store.proposals.latest_batch(cid) or {}).get("data_version", 0) >= total,
         180,
         "a new batch on every result, after the restart",
     )
-    assert store.latest_batch(cid)["batch_id"] != batch["batch_id"]
+    assert store.proposals.latest_batch(cid)["batch_id"] != batch["batch_id"]

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import http.client
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
-from faultkit import Api, wait_until
+from faultkit import Live, wait_until
 
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from kiln_services.devstack.stack import Stack
-from kiln_services.store import Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -59,12 +56,8 @@ def long_poll(url: str, headers: dict[str, str], poll: LongPoll) -> None:
         connection.close()
 
 
-def test_a_hundred_long_polls_leave_the_intake_free_for_writes(
-    stacks: Callable[..., Stack], stores: Callable[[Stack], Store]
-) -> None:
-    stack = stacks()
-    store = stores(stack)
-    api = Api(stack)
+def test_a_hundred_long_polls_leave_the_intake_free_for_writes(live: Live) -> None:
+    store, api = live.store, live.api
     body = latp_campaign("slow-consumers")
     body["strategy"] = {**body["strategy"], "auto_batch": False}
     cid = api.campaign(body)
@@ -110,4 +103,4 @@ def test_a_hundred_long_polls_leave_the_intake_free_for_writes(
     waited = POLLERS - len(refused)
     assert 1 <= waited <= 2 * PER_PROCESS_SLOTS, waited
     print(f"\n{POLLERS} long-polls: {waited} waited for the new batch, {len(refused)} got 429")
-    assert store.latest_batch(cid)["batch_id"] != latest.json()["batch_id"]
+    assert store.proposals.latest_batch(cid)["batch_id"] != latest.json()["batch_id"]

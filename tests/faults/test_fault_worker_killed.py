@@ -11,11 +11,9 @@ would redeliver them after its visibility timeout, an hour.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from faultkit import (
-    Api,
+    Live,
     add_worker,
     child,
     live_workers,
@@ -27,18 +25,13 @@ from faultkit import (
 
 from kiln.lab import VirtualLatpLab
 from kiln.presets import latp_campaign
-from kiln_services.devstack.stack import Stack
-from kiln_services.store import Keys, Store
+from kiln_services.store import Keys
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(
-    stacks: Callable[..., Stack], stores: Callable[[Stack], Store]
-) -> None:
-    stack = stacks()
-    store = stores(stack)
-    api = Api(stack)
+def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(live: Live) -> None:
+    stack, store, api = live
     first = child(stack, "worker")
     second = add_worker(stack, "fault-b")
     names = {worker_name(first): first, worker_name(second): second}
@@ -52,8 +45,10 @@ def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(
     job_id = api.ok(api.post(f"/campaigns/{cid}/proposals", json={}), 202)["id"]
 
     def both_running() -> tuple[str, str] | None:
-        refitting = store.lock_owners(cid)["refit"]
-        batching = store.job_worker(job_id) if store.get_job(job_id)["state"] == "running" else None
+        refitting = store.locks.owners(cid)["refit"]
+        batching = (
+            store.jobs.worker(job_id) if store.jobs.get(job_id)["state"] == "running" else None
+        )
         if refitting and batching:
             return refitting.partition("@")[0], batching.partition("@")[0]
         return None
@@ -65,12 +60,12 @@ def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(
     for process in names.values():
         sigkill_group(process)
     # Killed mid-task: nothing was stored by either.
-    assert store.get_job(job_id)["state"] == "running"
-    assert store.latest_batch(cid) is None and store.get_model(cid) is None
+    assert store.jobs.get(job_id)["state"] == "running"
+    assert store.proposals.latest_batch(cid) is None and store.models.get(cid) is None
 
     restart(stack, first)  # same command, same hostname; the other stays dead
     done = wait_until(
-        lambda: store.get_job(job_id)["state"] == "done" and store.get_model(cid),
+        lambda: store.jobs.get(job_id)["state"] == "done" and store.models.get(cid),
         150,
         "the batch stored and the model fitted after the kill",
     )
@@ -80,7 +75,7 @@ def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(
     batch = api.ok(api.get(f"/campaigns/{cid}/proposals/latest"), 200)
     assert batch["batch_id"] == job_id and len(batch["proposals"]) == body["strategy"]["batch_size"]
     assert api.job(job_id)["result"]["batch_id"] == job_id
-    assert store.get_model(cid)["data_version"] == len(seed)
+    assert store.models.get(cid)["data_version"] == len(seed)
     # No result lost or doubled.
     stored = api.results(cid)
     assert sorted(r["sample_id"] for r in stored) == sorted(r["sample_id"] for r in seed)
@@ -96,7 +91,7 @@ def test_killed_workers_tasks_are_redelivered_once_and_nothing_is_lost(
     ]
     api.ok(api.post(f"/campaigns/{cid}/results", json=more), 201)
     wait_until(
-        lambda: (store.get_model(cid) or {}).get("data_version") == len(seed) + len(more),
+        lambda: (store.models.get(cid) or {}).get("data_version") == len(seed) + len(more),
         120,
         "the model refitted on the new results",
     )

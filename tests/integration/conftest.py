@@ -14,13 +14,10 @@ import pytest
 from celery import Celery
 from flask import Flask
 from flask.testing import FlaskClient
+from support.intake import intake_app
 
-from kiln_services.intake import create_app
 from kiln_services.store import Store
 from kiln_services.worker.factory import make_celery
-
-#: The bootstrap admin token of the test app (send it as ``Authorization: Bearer admin-token``).
-ADMIN_TOKEN = "admin-token"
 
 
 @pytest.fixture
@@ -31,10 +28,8 @@ def app_config() -> dict[str, Any]:
 
 @pytest.fixture
 def app(redis_url: str, app_config: dict[str, Any]) -> Flask:
-    """The intake app on the test Redis, with an admin token."""
-    return create_app(
-        {"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": ADMIN_TOKEN, **app_config}
-    )
+    """The intake app on the test Redis, with an admin token (support.intake.ADMIN_TOKEN)."""
+    return intake_app(redis_url, **app_config)
 
 
 @pytest.fixture

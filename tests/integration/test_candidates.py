@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
+from support.intake import ADMIN
+from support.store_snapshot import snapshot as whole_store
 
 from kiln.pool import CandidatePool
 from kiln.space import SearchSpace
 from kiln_services.intake.domain import campaign_definition
 from kiln_services.store import Keys, Store
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
     {"name": "x", "kind": "continuous", "low": 0, "high": 10, "step": 0.5},
     {"name": "n", "kind": "discrete", "values": [1, 2, 4]},
@@ -47,22 +48,17 @@ def token(client: FlaskClient, scope: str) -> dict[str, str]:
 
 
 def snapshot(store: Store) -> dict[str, object]:
-    """Every key and its value: a refused request must change none of them."""
-    r = store.redis
-    out: dict[str, object] = {}
-    for key in r.scan_iter("kiln:*"):
-        kind = r.type(key)
-        if kind == "string":
-            out[key] = r.get(key)
-        elif kind == "list":
-            out[key] = r.lrange(key, 0, -1)
-        elif kind == "hash":
-            out[key] = r.hgetall(key)
-        elif kind == "set":
-            out[key] = sorted(r.smembers(key))
-        elif kind == "zset":
-            out[key] = r.zrange(key, 0, -1)
-    return {k: v for k, v in out.items() if "tokens" not in k}
+    """The whole store but the tokens (support.store_snapshot): a refused request changes none."""
+    return {k: v for k, v in whole_store(store.redis).items() if "tokens" not in k}
+
+
+def refused(client: FlaskClient, store: Store, method: str, url: str, body: object) -> dict:
+    """Send a request that must be refused with 422 and change nothing; its errors by field."""
+    before = snapshot(store)
+    response = client.open(url, method=method, json=body, headers=ADMIN)
+    assert response.status_code == 422, response.json
+    assert snapshot(store) == before
+    return response.json["errors"]
 
 
 def listed(client: FlaskClient, cid: str, **query: object) -> dict:
@@ -125,11 +121,11 @@ def test_creation_refuses_a_non_list(client: FlaskClient, store: Store) -> None:
 
 def test_store_api_matches_http(store: Store) -> None:
     # What a harness calls in-process: the same checks and the same stored rows as the POST.
-    campaign = store.create_campaign(campaign_definition(CAMPAIGN))
-    assert store.candidate_pool(campaign["id"]).rows == ROWS
-    direct = store.create_campaign({**campaign_definition({**CAMPAIGN, "candidates": []}),
-                                    "candidates": ROWS})  # fmt: skip
-    assert store.candidate_pool(direct["id"]).rows == ROWS
+    campaign = store.campaigns.create(campaign_definition(CAMPAIGN))
+    assert store.candidates.snapshot(campaign["id"]).rows == ROWS
+    definition = campaign_definition({**CAMPAIGN, "name": "pool-direct", "candidates": []})
+    direct = store.campaigns.create({**definition, "candidates": ROWS})
+    assert store.candidates.snapshot(direct["id"]).rows == ROWS
 
 
 # ------------------------------------------------------------------------------------ POST
@@ -156,11 +152,8 @@ def test_post_json_list_and_object(client: FlaskClient, cid: str) -> None:
 def test_post_is_all_or_nothing(
     client: FlaskClient, cid: str, store: Store, rows: list, field: str
 ) -> None:
-    before = snapshot(store)
-    response = client.post(f"/api/v1/campaigns/{cid}/candidates", json=rows, headers=ADMIN)
-    assert response.status_code == 422, response.json
-    assert list(response.json["errors"]) == [field]
-    assert snapshot(store) == before
+    errors = refused(client, store, "POST", f"/api/v1/campaigns/{cid}/candidates", rows)
+    assert list(errors) == [field]
 
 
 def test_post_csv(client: FlaskClient, cid: str, store: Store) -> None:
@@ -169,7 +162,7 @@ def test_post_csv(client: FlaskClient, cid: str, store: Store) -> None:
     response = client.post(url, data=csv_ok, content_type="text/csv", headers=ADMIN)
     assert response.status_code == 201, response.json
     assert response.json["ids"] == [4, 5]
-    assert store.candidate_pool(cid).rows[4:] == [{"x": 3.0, "n": 1, "c": "a"},
+    assert store.candidates.snapshot(cid).rows[4:] == [{"x": 3.0, "n": 1, "c": "a"},
                                                   {"x": 4.5, "n": 2, "c": "b"}]  # fmt: skip
     before = snapshot(store)
     for body, field in [
@@ -198,7 +191,7 @@ def test_scopes(client: FlaskClient, cid: str, store: Store) -> None:
 # ------------------------------------------------------------------------ statuses, PATCH
 def test_statuses_follow_results_and_proposals(client: FlaskClient, cid: str, store: Store) -> None:
     header = {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600}
-    store.store_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
+    store.proposals.save_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
                                           {"parameters": ROWS[2], "candidate": 2}])  # fmt: skip
     results = [
         # names its proposal, measured at a slightly different set-point: still row 1
@@ -224,14 +217,14 @@ def test_statuses_follow_results_and_proposals(client: FlaskClient, cid: str, st
 def test_patch_removes_rows_and_withdraws_their_proposals(
     client: FlaskClient, cid: str, store: Store
 ) -> None:
-    store.store_batch(cid, "b1", {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600},
+    store.proposals.save_batch(cid, "b1", {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600},
                       [{"parameters": ROWS[2], "candidate": 2}])  # fmt: skip
     url = f"/api/v1/campaigns/{cid}/candidates"
     response = client.patch(url, json={"remove": [2, 0], "reason": "lot used up"}, headers=ADMIN)
     assert response.status_code == 200, response.json
     assert response.json == {"removed": [0, 2], "already_removed": [],
                              "withdrawn_proposals": ["b1-0"], "space_version": 2}  # fmt: skip
-    proposal = store.get_batch(cid, "b1")["proposals"][0]
+    proposal = store.proposals.batch(cid, "b1")["proposals"][0]
     assert proposal["status"] == "withdrawn" and "lot used up" in proposal["reason"]
     page = listed(client, cid)
     assert [c["status"] for c in page["items"]] == ["removed", "open", "removed", "open"]
@@ -271,9 +264,9 @@ def test_rows_a_range_patch_excludes_are_listed_as_outside(
     assert [c["id"] for c in listed(client, cid, status="open")["items"]] == [0]
     # The proposer closes the same rows (the measured row 3 lies outside too; the listing
     # shows what happened to it, measured).
-    campaign = store.get_campaign(cid)
+    campaign = store.campaigns.get(cid)
     space = SearchSpace.from_dict({"parameters": campaign["parameters"], "version": 2})
-    assert CandidatePool(space, store.candidate_pool(cid).rows).closed().tolist() == [
+    assert CandidatePool(space, store.candidates.snapshot(cid).rows).closed().tolist() == [
         False, True, True, True,
     ]  # fmt: skip
     widened = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": SPACE}, headers=ADMIN)
@@ -286,13 +279,13 @@ def test_a_range_patch_withdraws_pending_pool_rows_only_if_it_excludes_them(
 ) -> None:
     # Rows 1 (x 2.25, off the 0.5 step: fine in a pool) and 2 (x 7.0) are pending.
     header = {"job_id": "b1", "space_version": 1, "proposal_ttl_s": 3600}
-    store.store_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
+    store.proposals.save_batch(cid, "b1", header, [{"parameters": ROWS[1], "candidate": 1},
                                           {"parameters": ROWS[2], "candidate": 2}])  # fmt: skip
     narrowed = [{**SPACE[0], "high": 5}, SPACE[1], SPACE[2]]
     response = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": narrowed},
                             headers=ADMIN)  # fmt: skip
     assert response.status_code == 200, response.json
-    kept, withdrawn = store.get_batch(cid, "b1")["proposals"]
+    kept, withdrawn = store.proposals.batch(cid, "b1")["proposals"]
     assert kept["status"] == "pending"
     assert withdrawn["status"] == "withdrawn"
     assert withdrawn["reason"] == "x=7.0 is outside [0, 5] in space version 2"
@@ -313,11 +306,8 @@ def test_a_range_patch_withdraws_pending_pool_rows_only_if_it_excludes_them(
 def test_patch_refuses_bad_requests(
     client: FlaskClient, cid: str, store: Store, body: dict, field: str
 ) -> None:
-    before = snapshot(store)
-    response = client.patch(f"/api/v1/campaigns/{cid}/candidates", json=body, headers=ADMIN)
-    assert response.status_code == 422, response.json
-    assert field in response.json["errors"]
-    assert snapshot(store) == before
+    errors = refused(client, store, "PATCH", f"/api/v1/campaigns/{cid}/candidates", body)
+    assert field in errors
 
 
 def test_campaign_without_a_pool(client: FlaskClient, store: Store) -> None:

@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 import redis
+import test_contract_validation as validation
 from celery import Celery
 from flask import Flask, g
-from test_contract_validation import ADMIN, CAMPAIGN, Api, result, snapshot
+from support.intake import ADMIN, intake_app
+from support.store_snapshot import snapshot
+from test_contract_validation import CAMPAIGN, Api, result
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.devstack.redis_server import free_port
 from kiln_services.intake import create_app
 from kiln_services.intake.auth import digest
@@ -28,14 +31,8 @@ def app_config() -> dict[str, Any]:
     return {"MAX_CONTENT_LENGTH": 64 * 1024}
 
 
-@pytest.fixture
-def api(app: Flask, redis_client: redis.Redis) -> Api:
-    return Api(app.test_client(), redis_client)
-
-
-@pytest.fixture
-def cid(api: Api) -> str:
-    return str(api.ok(201, "POST", "/api/v1/campaigns", json=CAMPAIGN)["id"])
+#: The validation tests' fixtures: their Api on the test app, and their campaign.
+api, cid = validation.api, validation.cid
 
 
 def issue(api: Api, scope: str, name: str | None = None, **extra: Any) -> tuple[dict, dict]:
@@ -122,10 +119,7 @@ def test_default_body_limit_is_16_mib_and_configurable(redis_url: str) -> None:
 
 
 def test_redis_down_is_503_with_retry_after(api: Api, cid: str) -> None:
-    down = create_app(
-        {"TESTING": True, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
-         "KILN_ADMIN_TOKEN": "admin-token"}
-    )  # fmt: skip
+    down = intake_app(f"redis://127.0.0.1:{free_port()}/0")
     down.extensions["kiln_store"] = Store.from_url(down.config["REDIS_URL"], timeout=0.5)
     response = down.test_client().post(
         f"/api/v1/campaigns/{cid}/results", json=result(), headers=ADMIN
@@ -261,7 +255,11 @@ def test_idempotency_key_replays_the_first_response(api: Api, redis_client: redi
     assert "Idempotency-Key" in problem["errors"]
     # another key is another request
     other = api.ok(
-        201, "POST", "/api/v1/campaigns", json=CAMPAIGN, headers={**ADMIN, "Idempotency-Key": "k2"}
+        201,
+        "POST",
+        "/api/v1/campaigns",
+        json={**CAMPAIGN, "name": "furnace-k2"},  # names are unique per deployment
+        headers={**ADMIN, "Idempotency-Key": "k2"},
     )
     assert other["id"] != first.get_json()["id"]
 
@@ -273,7 +271,11 @@ def test_idempotency_keys_are_scoped_per_token(api: Api) -> None:
         201, "POST", "/api/v1/campaigns", json=CAMPAIGN, headers={**ADMIN, "Idempotency-Key": key}
     )
     two = api.ok(
-        201, "POST", "/api/v1/campaigns", json=CAMPAIGN, headers={**admin2, "Idempotency-Key": key}
+        201,
+        "POST",
+        "/api/v1/campaigns",
+        json={**CAMPAIGN, "name": "furnace-2"},  # names are unique per deployment
+        headers={**admin2, "Idempotency-Key": key},
     )
     assert one["id"] != two["id"]
 
@@ -308,18 +310,18 @@ def test_a_retry_while_the_first_still_runs_is_409_with_retry_after(api: Api, ap
         g.token = {"digest": digest("admin-token")}
         scoped, fingerprint = scope_key("slow-one"), request_fingerprint()
     store: Store = app.extensions["kiln_store"]
-    assert store.idempotency_begin(scoped, fingerprint, 60) == ("new", None)  # the first request
+    assert store.idempotency.begin(scoped, fingerprint, 60) == ("new", None)  # the first request
     response = api.client.post("/api/v1/campaigns", json=CAMPAIGN, headers=headers)
     assert response.status_code == 409 and response.headers["Retry-After"] == "1"
     assert response.get_json()["type"].endswith("idempotency-key-in-progress")
-    store.idempotency_release(scoped, fingerprint)  # the first one failed: the key is free
+    store.idempotency.release(scoped, fingerprint)  # the first one failed: the key is free
     api.ok(201, "POST", "/api/v1/campaigns", json=CAMPAIGN, headers=headers)
 
 
 def test_failed_request_frees_its_key_and_bad_keys_are_400(api: Api, cid: str) -> None:
     headers = {**ADMIN, "Idempotency-Key": "retry-me"}
     api.rejected(422, "POST", "/api/v1/campaigns", json={"name": "x"}, headers=headers)
-    api.ok(201, "POST", "/api/v1/campaigns", json=CAMPAIGN, headers=headers)
+    api.ok(201, "POST", "/api/v1/campaigns", json={**CAMPAIGN, "name": "y"}, headers=headers)
     api.rejected(
         400,
         "POST",
@@ -418,7 +420,7 @@ def test_counted_results_are_stored_and_in_the_next_models_data(
     answer = api.ok(201, "POST", url, json=rows)
     assert answer["stored"] == 6 and answer["data_version"] == 6
     store: Store = app.extensions["kiln_store"]
-    assert [r["sample_id"] for r in store.all_results(cid)] == [r["sample_id"] for r in rows]
+    assert [r["sample_id"] for r in store.results.all(cid)] == [r["sample_id"] for r in rows]
     assert redis_client.llen(Keys.results(cid)) == answer["data_version"]
     outcome = celery_app.tasks[task_names.REFIT](cid)
     model = api.ok(200, "GET", f"/api/v1/campaigns/{cid}/model")

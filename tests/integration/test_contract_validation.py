@@ -13,10 +13,9 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from support.intake import ADMIN
+from support.store_snapshot import snapshot
 
-from kiln import task_names
-
-ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
     {"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100, "step": 25,
      "hard_low": 700, "hard_high": 1200, "unit": "degC"},
@@ -29,30 +28,6 @@ CAMPAIGN = {
     "objective": {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"},
     "strategy": {"batch_size": 3},
 }
-
-
-def snapshot(client: redis.Redis) -> dict[str, Any]:
-    """Every kiln:* key with its type and value, and the Celery queues: the whole store."""
-    out: dict[str, Any] = {}
-    keys = [*client.scan_iter("kiln:*"), task_names.PROPOSALS_QUEUE, task_names.BENCHMARKS_QUEUE]
-    for key in sorted(set(keys)):
-        kind = client.type(key)
-        if kind == "string":
-            value: Any = client.get(key)
-        elif kind == "hash":
-            value = client.hgetall(key)
-        elif kind == "list":
-            value = client.lrange(key, 0, -1)
-        elif kind == "set":
-            value = sorted(client.smembers(key))
-        elif kind == "zset":
-            value = client.zrange(key, 0, -1, withscores=True)
-        elif kind == "none":
-            continue
-        else:
-            raise AssertionError(f"unexpected type {kind} of {key}")
-        out[key] = (kind, value)
-    return out
 
 
 class Api:
@@ -200,6 +175,26 @@ def test_result_rule_rejects_then_accepts(api: Api, cid: str, rule: str) -> None
     assert answer["stored"] == 1
     stored = api.ok(200, "GET", url)["items"]
     assert [r["sample_id"] for r in stored] == [good["sample_id"]]
+
+
+def test_a_string_objective_is_told_to_be_a_json_number_as_a_string_parameter_is(
+    api: Api, cid: str
+) -> None:
+    url = f"/api/v1/campaigns/{cid}/results"
+    objective = api.rejected(422, "POST", url, json=result(objective="1.2e-3"))
+    (message,) = objective["errors"]["results.0.objective"]
+    assert "'1.2e-3'" in message and "JSON number" in message, message
+    parameter = api.rejected(422, "POST", url, json=result(parameters=params(time_min="30")))
+    assert "JSON number" in " ".join(parameter["errors"]["results.0.parameters.time_min"])
+
+
+def test_a_refused_get_does_not_say_nothing_was_stored_and_a_refused_post_does(
+    api: Api, cid: str
+) -> None:
+    latest = api.rejected(422, "GET", f"/api/v1/campaigns/{cid}/proposals/latest?wait=120")
+    assert latest["detail"] == "wait: must be 0 to 60 seconds, not 120.0", latest
+    posted = api.rejected(422, "POST", f"/api/v1/campaigns/{cid}/results", json=result(objective=0))
+    assert posted["detail"].endswith("; nothing was stored"), posted["detail"]
 
 
 def test_nan_literal_is_refused(api: Api, cid: str) -> None:

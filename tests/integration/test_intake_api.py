@@ -11,11 +11,11 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
+from support.intake import ADMIN
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.store import Store
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 SPACE = [
     {
         "name": "temperature_c",
@@ -335,7 +335,7 @@ def _batch(store: Store, cid: str, job_id: str, xs: list[float]) -> dict:
         "batch_method": "kriging_believer",
         "job_id": job_id,
     }
-    return store.store_batch(cid, job_id, header, proposals)[0]
+    return store.proposals.save_batch(cid, job_id, header, proposals)[0]
 
 
 def test_latest_batch_etag_304_and_ledger(client: FlaskClient, cid: str, store: Store) -> None:
@@ -399,7 +399,7 @@ def test_model_summary_404_then_200(client: FlaskClient, cid: str, store: Store)
     url = f"/api/v1/campaigns/{cid}/model"
     missing = client.get(url, headers=ADMIN)
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
-    store.save_model(cid, {"x": [1]}, {"kernel": "Matern"}, data_version=4, space_version=1)
+    store.models.save(cid, {"x": [1]}, {"kernel": "Matern"}, data_version=4, space_version=1)
     body = client.get(url, headers=ADMIN).get_json()
     assert body["summary"] == {"kernel": "Matern"} and body["model_version"] == 1
     assert body["data_version"] == 4 and "state" not in body
@@ -407,7 +407,7 @@ def test_model_summary_404_then_200(client: FlaskClient, cid: str, store: Store)
 
 def test_readyz_needs_a_worker_heartbeat(client: FlaskClient, store: Store) -> None:
     assert client.get("/api/v1/readyz").status_code == 503
-    store.heartbeat("worker@test")
+    store.workers.heartbeat("worker@test")
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["workers"] == ["worker@test"]
 
@@ -442,7 +442,7 @@ def test_patch_widens_ranges_into_a_new_space_version_keeping_data(
     assert body["space_version"] == 2 and body["parameters"][0]["high"] == 1200
     assert body["strategy"]["acquisition"] == "ei" and body["strategy"]["batch_size"] == 3
     assert body["counts"]["results"] == 1
-    assert store.space_history(cid)[0]["space_version"] == 1
+    assert store.campaigns.space_history(cid)[0]["space_version"] == 1
     assert not post(client, cid, result("hotter", t=1175)).get_json()["flags"]
     # Past the hard limits, renamed parameters or changed limits: refused, nothing changes.
     beyond = [{**widened[0], "high": 1300}, *widened[1:]]
@@ -467,7 +467,7 @@ def test_patch_widens_ranges_into_a_new_space_version_keeping_data(
 def test_metrics_are_prometheus_text(client: FlaskClient, cid: str, store: Store) -> None:
     post(client, cid, [result("a"), result("b", t=1000)])
     _batch(store, cid, "job-1", [950])
-    store.heartbeat("worker@test")
+    store.workers.heartbeat("worker@test")
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     assert "version=0.0.4" in response.headers["Content-Type"]

@@ -7,40 +7,30 @@ space, 3-4 on the second) is replayed against the virtual LATP lab.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 from celery import Celery
 from flask.testing import FlaskClient
+from support.fresh_python import run_fresh
+from support.intake import ADMIN
 
-from kiln import presets, task_names
+from kiln import presets
 from kiln.lab import VirtualLatpLab
 from kiln.space import SearchSpace
+from kiln_services import task_names
 from kiln_services.store import Store
 from kiln_services.worker import batches as worker_batches
 
-ADMIN = {"Authorization": "Bearer admin-token"}
-OBJECTIVE = {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"}
-
 
 def latp_definition(iterations: str = "1-2", **strategy: object) -> dict:
+    """The study's campaign (kiln.presets) on the space of `iterations`; batches only on request."""
+    preset = presets.latp_campaign("latp-replay")
     return {
-        "name": "latp-replay",
-        "parameters": presets.latp_space(iterations)["parameters"],  # type: ignore[arg-type]
-        "objective": OBJECTIVE,
-        "strategy": {
-            "acquisition": "ucb",
-            "kappa": 1.96,
-            "xi": 0.01,
-            "batch_size": 6,
-            "batch_method": "kriging_believer",
-            "auto_batch": False,
-            "proposal_ttl_s": 604800,
-            **strategy,
-        },
+        **preset,
+        "parameters": presets.latp_space(iterations)["parameters"],
+        "strategy": {**preset["strategy"], "auto_batch": False, **strategy},
     }
 
 
@@ -50,8 +40,8 @@ def seed_grid() -> list[dict]:
 
 
 def seeded(store: Store, grid: list[dict], iterations: str = "1-2", **strategy: object) -> str:
-    cid = store.create_campaign(latp_definition(iterations, **strategy))["id"]
-    store.append_results(cid, grid)
+    cid = store.campaigns.create(latp_definition(iterations, **strategy))["id"]
+    store.results.append(cid, grid)
     return cid
 
 
@@ -60,7 +50,7 @@ def refit(app: Celery, cid: str) -> dict:
 
 
 def batch(app: Celery, store: Store, cid: str, **overrides: object) -> dict:
-    job = store.create_job("proposals", cid, {"overrides": overrides})[0]
+    job = store.jobs.create("proposals", cid, {"overrides": overrides})[0]
     return app.tasks[task_names.PROPOSE](job["id"])
 
 
@@ -76,7 +66,7 @@ def test_two_clients_polling_one_campaign_get_disjoint_batches(
 ) -> None:
     cid = seeded(store, seed_grid)
     refit(celery_app, cid)
-    jobs = [store.create_job("proposals", cid, {"overrides": {}})[0]["id"] for _ in range(2)]
+    jobs = [store.jobs.create("proposals", cid, {"overrides": {}})[0]["id"] for _ in range(2)]
     batches: dict[str, dict] = {}
 
     def lab(job_id: str) -> None:
@@ -96,7 +86,7 @@ def test_two_clients_polling_one_campaign_get_disjoint_batches(
     first, second = (points(batches[j]) for j in jobs)
     assert len(first) == len(second) == 6
     assert not set(first) & set(second)
-    pending = store.list_proposals(cid, "pending")
+    pending = store.proposals.page(cid, "pending")
     assert pending[1] == 12
     # Each proposal says how it was made.
     origin = batches[jobs[0]]["proposals"][0]["provenance"]
@@ -127,11 +117,11 @@ def test_withdrawn_and_expired_proposals_stop_counting(
     gone = client.delete(f"/api/v1/campaigns/{cid}/proposals/{pid}", headers=ADMIN)
     assert gone.status_code == 200 and gone.get_json()["status"] == "withdrawn"
     assert gone.get_json()["reason"]
-    assert [p["id"] for p in store.pending_proposals(cid)] == [first["proposals"][1]["id"]]
+    assert [p["id"] for p in store.proposals.pending(cid)] == [first["proposals"][1]["id"]]
     time.sleep(2.1)  # past the one-second time-to-live
     counts = client.get(f"/api/v1/campaigns/{cid}", headers=ADMIN).get_json()["counts"]
     assert counts["proposals_pending"] == 0 and counts["proposals"] == 2
-    assert store.pending_proposals(cid) == []
+    assert store.proposals.pending(cid) == []
     listed = client.get(f"/api/v1/campaigns/{cid}/proposals?status=expired", headers=ADMIN)
     assert [p["id"] for p in listed.get_json()["items"]] == [first["proposals"][1]["id"]]
     # Neither a withdrawn nor an expired proposal is a fantasy any more: the same seed and data
@@ -167,7 +157,7 @@ def test_a_result_measures_its_proposal_by_id_or_by_parameters(
     made = batch(celery_app, store, cid, batch_size=2)
     named, matched = made["proposals"]
     lab = VirtualLatpLab(seed=0)
-    store.append_results(
+    store.results.append(
         cid,
         [
             {"sample_id": "n", "parameters": named["parameters"], "proposal_id": named["id"],
@@ -176,7 +166,7 @@ def test_a_result_measures_its_proposal_by_id_or_by_parameters(
              **lab.measure(matched["parameters"], 1001)},
         ],
     )  # fmt: skip
-    statuses = {p["id"]: p["status"] for p in store.list_proposals(cid)[0]}
+    statuses = {p["id"]: p["status"] for p in store.proposals.page(cid)[0]}
     assert statuses == {named["id"]: "measured", matched["id"]: "measured"}
 
 
@@ -198,17 +188,17 @@ def test_patch_keeps_every_result_and_withdraws_what_it_must(
     assert response.get_json()["space_version"] == 2
     outside = [p for p in made["proposals"] if p["parameters"]["acid_wt_pct"] in (-22.5, 7.5)]
     inside = [p for p in made["proposals"] if p not in outside]
-    ledger = {p["id"]: p for p in store.list_proposals(cid)[0]}
+    ledger = {p["id"]: p for p in store.proposals.page(cid)[0]}
     for p in outside:
         assert ledger[p["id"]]["status"] == "withdrawn"
         assert "acid_wt_pct" in ledger[p["id"]]["reason"]
         assert "space version 2" in ledger[p["id"]]["reason"]
     for p in inside:
         assert ledger[p["id"]]["status"] == "pending"
-    assert store.data_version(cid) == 80
+    assert store.results.data_version(cid) == 80
     # Every earlier result keeps training the model, those outside the new range too.
     refit(celery_app, cid)
-    model = store.get_model(cid)
+    model = store.models.get(cid)
     assert model is not None and model["space_version"] == 2
     assert model["summary"]["n_observations"] == 80
 
@@ -226,7 +216,7 @@ def test_the_studys_two_space_schedule_replays_against_the_virtual_lab(
                 f"/api/v1/campaigns/{cid}", json={"parameters": second}, headers=ADMIN
             )
             assert patched.status_code == 200, patched.get_json()
-        campaign = store.get_campaign(cid)
+        campaign = store.campaigns.get(cid)
         space = SearchSpace.from_dict({"parameters": campaign["parameters"]})
         refit(celery_app, cid)
         made = batch(celery_app, store, cid)
@@ -242,15 +232,15 @@ def test_the_studys_two_space_schedule_replays_against_the_virtual_lab(
                 {"sample_id": f"BO-{iteration}-{sample}", "parameters": p["parameters"],
                  "proposal_id": p["id"], **lab.measure(p["parameters"], 100 + sample)}
             )  # fmt: skip
-        stored = store.append_results(cid, rows)
+        stored = store.results.append(cid, rows)
         assert stored.stored == 6 and len(stored.measured_proposals) == 6
-    assert store.data_version(cid) == 80 + 24
-    assert store.list_proposals(cid, "measured")[1] == 24
+    assert store.results.data_version(cid) == 80 + 24
+    assert store.proposals.page(cid, "measured")[1] == 24
     refit(celery_app, cid)
-    model = store.get_model(cid)
+    model = store.models.get(cid)
     assert model is not None and model["summary"]["n_observations"] == 104
     assert model["space_version"] == 2
-    acid_steps = {r["parameters"]["acid_wt_pct"] for r in store.all_results(cid)[80:]}
+    acid_steps = {r["parameters"]["acid_wt_pct"] for r in store.results.all(cid)[80:]}
     assert acid_steps <= set(presets.latp_space("3-4")["parameters"][0]["values"])  # type: ignore[index]
 
 
@@ -334,12 +324,11 @@ def test_predicting_never_loads_sklearn_in_the_intake(
         "assert r.status_code == 200, r.get_json()\n"
         f"r = c.get('/api/v1/campaigns/{cid}/model/slice?x=acid_wt_pct&y=time_min', headers=h)\n"
         "assert r.status_code == 200, r.get_json()\n"
-        "heavy = [m for m in ('sklearn', 'kiln_services.worker', 'kiln.surrogate', 'kiln.propose')"
+        "heavy = [m for m in ('sklearn', 'kiln_services.worker', 'kiln.model.surrogate', 'kiln.propose')"
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_fresh(code)
 
 
 # -- failed syntheses ---------------------------------------------------------------------------
@@ -350,17 +339,17 @@ def test_failed_syntheses_train_a_feasibility_classifier(
 ) -> None:
     cid = seeded(store, seed_grid)
     refit(celery_app, cid)
-    assert store.get_model(cid)["summary"]["feasibility"] is None  # type: ignore[index]
+    assert store.models.get(cid)["summary"]["feasibility"] is None  # type: ignore[index]
     # Every pellet at 1100 degC cracked: failed syntheses, no objective.
     failures = [
         {"sample_id": f"F{i}", "status": "failed",
          "parameters": {"acid_wt_pct": a, "temperature_c": 1100.0, "time_min": m}}
         for i, (a, m) in enumerate([(-15.0, 90.0), (0.0, 120.0), (-7.5, 540.0), (7.5, 20.0)])
     ]  # fmt: skip
-    assert store.append_results(cid, failures).stored == 4
-    assert [r["status"] for r in store.all_results(cid)[-4:]] == ["failed"] * 4
+    assert store.results.append(cid, failures).stored == 4
+    assert [r["status"] for r in store.results.all(cid)[-4:]] == ["failed"] * 4
     refit(celery_app, cid)
-    model = store.get_model(cid, with_state=True)
+    model = store.models.get(cid, with_state=True)
     assert model is not None
     assert model["summary"]["feasibility"] == {
         "type": "logistic_quadratic",
@@ -384,13 +373,13 @@ def test_a_batch_waits_while_another_batch_of_the_campaign_is_made(
     from celery.exceptions import Retry
 
     cid = seeded(store, seed_grid)
-    job = store.create_job("proposals", cid, {"overrides": {}})[0]["id"]
-    token = store.acquire_propose_lock(cid)
+    job = store.jobs.create("proposals", cid, {"overrides": {}})[0]["id"]
+    token = store.locks.acquire_propose(cid)
     assert token is not None
     with pytest.raises(Retry):
         celery_app.tasks[task_names.PROPOSE](job)
-    assert store.get_job(job)["state"] == "queued" and store.latest_batch(cid) is None
-    store.release_propose_lock(cid, token)
+    assert store.jobs.get(job)["state"] == "queued" and store.proposals.latest_batch(cid) is None
+    store.locks.release_propose(cid, token)
     assert len(celery_app.tasks[task_names.PROPOSE](job)["proposals"]) == 6
 
 
@@ -409,15 +398,15 @@ def test_patch_adding_a_categorical_value_keeps_training_on_every_result(
          "objective": 1e-4 * (1 + (t - 800) / 300)}
         for t in (800.0, 900.0, 1000.0, 1100.0)
     ]  # fmt: skip
-    store.append_results(cid, rows)
+    store.results.append(cid, rows)
     refit(celery_app, cid)
     made = batch(celery_app, store, cid, batch_size=2)
     widened = [parameters[0], {**parameters[1], "values": ["air", "argon"]}]
     response = client.patch(f"/api/v1/campaigns/{cid}", json={"parameters": widened}, headers=ADMIN)
     assert response.status_code == 200 and response.get_json()["space_version"] == 2
-    assert len(store.pending_proposals(cid)) == len(made["proposals"])  # still candidates
+    assert len(store.proposals.pending(cid)) == len(made["proposals"])  # still candidates
     refit(celery_app, cid)
-    model = store.get_model(cid)
+    model = store.models.get(cid)
     assert model is not None and model["space_version"] == 2
     assert model["summary"]["n_observations"] == 4
     more = batch(celery_app, store, cid, batch_size=6)

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from support.intake import ADMIN
 
 from kiln_services.store import Store
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
     "name": "furnace",
     "parameters": [{"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100}],
@@ -28,7 +28,7 @@ def app_config() -> dict[str, Any]:
 
 
 def store_batch(store: Store, cid: str, batch_id: str) -> None:
-    store.store_batch(cid, batch_id, {"proposal_ttl_s": None}, [{"parameters": {"x": 1}}])
+    store.proposals.save_batch(cid, batch_id, {"proposal_ttl_s": None}, [{"parameters": {"x": 1}}])
 
 
 def test_one_slot_one_waiter_the_next_gets_429_and_quick_polls_need_no_slot(app: Flask) -> None:

@@ -23,25 +23,23 @@ from celery.app.trace import trace_task
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
+from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
+from support.intake import ADMIN, intake_app
+from support.json_logs import captured, parsed
 
-from kiln import logs, task_names
-from kiln_services.intake import create_app
+from kiln_services import logs, task_names
 from kiln_services.store import Store
-from kiln_services.store.workers import REFIT_BUCKETS
+from kiln_services.store.metrics import REFIT_BUCKETS
 from kiln_services.worker import metrics as worker_metrics
 from kiln_services.worker import tasklog
 from kiln_services.worker.factory import make_celery
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
     "name": "grid",
-    "parameters": [
-        {"name": "temperature_c", "kind": "continuous", "low": 800.0, "high": 1100.0, "step": 25.0},
-        {"name": "time_min", "kind": "discrete", "values": [10.0, 30.0, 60.0, 120.0, 480.0]},
-    ],
-    "objective": {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"},
+    "parameters": GRID_PARAMETERS,
+    "objective": CONDUCTIVITY,
     "strategy": {"batch_size": 3, "auto_batch": True},
-}  # fmt: skip
+}
 POINTS = [(800, 10), (850, 60), (900, 480), (950, 30), (1000, 120), (1050, 10), (925, 60)]
 RESULTS = [
     {"sample_id": f"s{i}", "parameters": {"temperature_c": t, "time_min": m},
@@ -50,10 +48,6 @@ RESULTS = [
 ]  # fmt: skip
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def app_for(redis_url: str) -> Flask:
-    return create_app({"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token"})
 
 
 @pytest.fixture
@@ -66,17 +60,8 @@ def cid(client: FlaskClient) -> str:
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     """JSON lines of every logger, as the gunicorn and Celery processes write them."""
-    root = logging.getLogger()
-    level = root.level
-    out = io.StringIO()
-    handler = logs.configure("json", "INFO", out)
-    yield out
-    root.removeHandler(handler)
-    root.setLevel(level)
-
-
-def parsed(out: io.StringIO) -> list[dict]:
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+    with captured("INFO") as out:
+        yield out
 
 
 def scrape(client: FlaskClient) -> Samples:
@@ -121,12 +106,12 @@ def test_store_gauges_and_refit_durations_come_from_redis(
     client: FlaskClient, store: Store, cid: str, redis_url: str, redis_client: redis.Redis
 ) -> None:
     assert client.post(f"/api/v1/campaigns/{cid}/results", json=RESULTS[:3], headers=ADMIN)
-    store.heartbeat("worker@test")
+    store.workers.heartbeat("worker@test")
     redis_client.rpush(task_names.BENCHMARKS_QUEUE, "{}", "{}")
     # What workers elsewhere recorded: two refits, 0.2 s and 3 s.
     other = Store.from_url(redis_url)
-    other.record_refit(0.2)
-    other.record_refit(3.0)
+    other.metrics.record_refit(0.2)
+    other.metrics.record_refit(3.0)
     samples = scrape(client)
     assert samples[("kiln_store_up", frozenset())] == 1
     assert samples[("kiln_campaigns", frozenset())] == 1
@@ -150,7 +135,7 @@ def test_store_gauges_and_refit_durations_come_from_redis(
 
 
 def test_metrics_without_redis_still_answer_with_the_store_down() -> None:
-    client = app_for("redis://127.0.0.1:1/0").test_client()
+    client = intake_app("redis://127.0.0.1:1/0").test_client()
     assert client.get("/healthz").status_code == 200
     samples = scrape(client)
     assert samples[("kiln_store_up", frozenset())] == 0
@@ -186,7 +171,7 @@ def test_counts_of_every_process_are_summed(redis_url: str, tmp_path: Path) -> N
     assert len(list(tmp_path.glob("*.db"))) >= 2  # one file per process and metric kind
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-        samples = scrape(app_for(redis_url).test_client())
+        samples = scrape(intake_app(redis_url).test_client())
     assert requests_of(samples, "GET", "/healthz", 200) == 7
     assert samples[("kiln_results", frozenset())] == 0  # the store's gauges come along
 
@@ -195,7 +180,7 @@ def test_a_refit_that_ran_is_timed_a_skipped_one_is_not(redis_url: str) -> None:
     store = Store.from_url(redis_url)
     assert worker_metrics.timed_refit(store, lambda: {"rounds": 1}) == {"rounds": 1}
     worker_metrics.timed_refit(store, lambda: {"skipped": "another refit holds the lock"})
-    histogram = store.refit_histogram()
+    histogram = store.metrics.refit_histogram()
     assert histogram["count"] == 1 and 0 <= histogram["sum"] < 5
     assert histogram["buckets"][-1] == (REFIT_BUCKETS[-1], 1)
     # Redis away: the sample is lost, the refit's outcome is not.
@@ -274,7 +259,7 @@ def test_the_request_id_travels_with_the_task_to_the_worker_log(
     (propose,) = [m["headers"] for m in follow if m["headers"]["task"] == task_names.PROPOSE]
     assert propose[task_names.REQUEST_ID_HEADER] == "lims-run-42"
     assert propose[task_names.CAMPAIGN_ID_HEADER] == cid
-    assert Store.from_url(redis_url).refit_histogram()["count"] == 1
+    assert Store.from_url(redis_url).metrics.refit_histogram()["count"] == 1
 
 
 def test_an_enqueue_outside_a_request_has_no_request_id(app: Flask, cid: str) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from celery import Celery
 
-from kiln import task_names
 from kiln.campaign import campaign_definition
+from kiln_services import task_names
 from kiln_services.store import Store
 
 #: Completed with every default by the domain's own rules (as the intake does).
@@ -41,12 +41,12 @@ def _results() -> list[dict]:
 
 @pytest.fixture
 def cid(store: Store) -> str:
-    return store.create_campaign(CAMPAIGN)["id"]
+    return store.campaigns.create(CAMPAIGN)["id"]
 
 
 def _refit(celery_app: Celery, store: Store, cid: str) -> dict:
     celery_app.tasks[task_names.REFIT](cid)
-    model = store.get_model(cid, with_state=True)
+    model = store.models.get(cid, with_state=True)
     assert model is not None
     return model
 
@@ -56,7 +56,7 @@ def test_the_model_summary_lists_a_planted_outlier(
 ) -> None:
     results = _results()
     results[17]["objective"] *= 10  # a typo: one decade off
-    store.append_results(cid, results)
+    store.results.append(cid, results)
     summary = _refit(celery_app, store, cid)["summary"]
     assert [s["sample_id"] for s in summary["suspects"]] == ["s17"]
     assert summary["suspects"][0]["residual"] > 3.0
@@ -67,7 +67,7 @@ def test_a_clean_campaign_has_no_suspects_and_objective_sd_reaches_the_fit(
 ) -> None:
     results = _results()
     results[4]["objective_sd"] = 0.1 * results[4]["objective"]
-    store.append_results(cid, results)
+    store.results.append(cid, results)
     model = _refit(celery_app, store, cid)
     assert model["summary"]["suspects"] == []
     noise_var = model["state"]["surrogate"]["noise_var"]

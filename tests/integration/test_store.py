@@ -23,7 +23,7 @@ def row(sid: str, x: float = 0.5, y: float = 1.0, **extra: object) -> dict:
 
 @pytest.fixture
 def cid(store: Store) -> str:
-    return store.create_campaign(CAMPAIGN)["id"]
+    return store.campaigns.create(CAMPAIGN)["id"]
 
 
 def test_fingerprint_ignores_key_order_int_float_and_nulls() -> None:
@@ -34,70 +34,74 @@ def test_fingerprint_ignores_key_order_int_float_and_nulls() -> None:
 
 
 def test_campaigns_round_trip_and_list(store: Store, cid: str) -> None:
-    doc = store.get_campaign(cid)
+    doc = store.campaigns.get(cid)
     assert doc["space_version"] == 1 and doc["created_at"] and doc["name"] == "t"
-    second = store.create_campaign({**CAMPAIGN, "name": "u"})
-    items, total = store.list_campaigns(0, 1)
+    second = store.campaigns.create({**CAMPAIGN, "name": "u"})
+    items, total = store.campaigns.page(0, 1)
     assert total == 2 and [c["id"] for c in items] == [cid]
-    assert store.list_campaigns(1, 5)[0][0]["id"] == second["id"]
+    assert store.campaigns.page(1, 5)[0][0]["id"] == second["id"]
 
 
 def test_append_is_idempotent_by_sample_id(store: Store, cid: str) -> None:
-    first = store.append_results(cid, [row("a"), row("b")])
+    first = store.results.append(cid, [row("a"), row("b")])
     assert (first.stored, first.duplicates, first.data_version) == (2, 0, 2)
-    again = store.append_results(cid, [row("a"), row("b"), row("c")])
+    again = store.results.append(cid, [row("a"), row("b"), row("c")])
     assert (again.stored, again.duplicates, again.data_version) == (1, 2, 3)
-    assert [r["sample_id"] for r in store.all_results(cid)] == ["a", "b", "c"]
+    assert [r["sample_id"] for r in store.results.all(cid)] == ["a", "b", "c"]
 
 
 def test_conflicting_payload_stores_nothing(store: Store, cid: str) -> None:
-    store.append_results(cid, [row("a")])
+    store.results.append(cid, [row("a")])
     with pytest.raises(SampleConflict) as info:
-        store.append_results(cid, [row("new"), row("a", y=9.0)])
+        store.results.append(cid, [row("new"), row("a", y=9.0)])
     assert info.value.sample_ids == ["a"]
-    assert store.data_version(cid) == 1
+    assert store.results.data_version(cid) == 1
     assert store.redis.hexists(Keys.samples(cid), "new") is False
 
 
 def test_same_sample_twice_in_one_request(store: Store, cid: str) -> None:
-    outcome = store.append_results(cid, [row("a"), row("a")])
+    outcome = store.results.append(cid, [row("a"), row("a")])
     assert (outcome.stored, outcome.duplicates) == (1, 1)
     with pytest.raises(SampleConflict):
-        store.append_results(cid, [row("b"), row("b", y=2.0)])
-    assert store.data_version(cid) == 1
+        store.results.append(cid, [row("b"), row("b", y=2.0)])
+    assert store.results.data_version(cid) == 1
 
 
 def test_batches_are_stored_once_and_results_settle_the_ledger(store: Store, cid: str) -> None:
     header = {"data_version": 0, "space_version": 1, "model_version": None, "proposal_ttl_s": 3600}
     proposals = [{"parameters": {"x": 0.25}}, {"parameters": {"x": 0.75}}]
-    batch, created = store.store_batch(cid, "job1", header, proposals)
+    batch, created = store.proposals.save_batch(cid, "job1", header, proposals)
     assert created and [p["status"] for p in batch["proposals"]] == ["pending", "pending"]
-    again, created_again = store.store_batch(cid, "job1", header, proposals)
+    again, created_again = store.proposals.save_batch(cid, "job1", header, proposals)
     assert not created_again and again["batch_id"] == "job1"
-    assert store.redis.llen(Keys.batches(cid)) == 1 and store.counts(cid)["proposals"] == 2
-    before = store.proposals_state(cid)
+    assert (
+        store.redis.llen(Keys.batches(cid)) == 1 and store.campaigns.counts(cid)["proposals"] == 2
+    )
+    before = store.proposals.state(cid)
 
     by_id, by_point = batch["proposals"][0]["id"], batch["proposals"][1]["id"]
-    outcome = store.append_results(cid, [row("a", x=0.1, proposal_id=by_id), row("b", x=0.75)])
+    outcome = store.results.append(cid, [row("a", x=0.1, proposal_id=by_id), row("b", x=0.75)])
     assert sorted(outcome.measured_proposals) == sorted([by_id, by_point])
-    latest = store.latest_batch(cid)
+    latest = store.proposals.latest_batch(cid)
     assert [p["status"] for p in latest["proposals"]] == ["measured", "measured"]
-    assert store.pending_proposals(cid) == []
-    assert store.proposals_state(cid) != before
-    stored = store.all_results(cid)
+    assert store.proposals.pending(cid) == []
+    assert store.proposals.state(cid) != before
+    stored = store.results.all(cid)
     assert stored[1]["matched_proposal_id"] == by_point
 
 
 def test_a_batch_and_its_job_being_done_are_one_transaction(store: Store, cid: str) -> None:
     """No reader can see the batch while its job still says running (issue 14, item 1)."""
-    job, _ = store.create_job("proposals", cid, job_id="j-atomic")
-    store.job_running(job["id"], "w1")
+    job, _ = store.jobs.create("proposals", cid, job_id="j-atomic")
+    store.jobs.running(job["id"], "w1")
     header = {"data_version": 0, "space_version": 1, "model_version": None, "proposal_ttl_s": 60}
     commands: list[str] = []
     with store.redis.monitor() as monitor:
         # MONITOR lists every command the server runs, in order, MULTI/EXEC included; an ECHO
         # after the write marks where to stop reading.
-        store.store_batch(cid, job["id"], header, [{"parameters": {"x": 0.5}}], job_id=job["id"])
+        store.proposals.save_batch(
+            cid, job["id"], header, [{"parameters": {"x": 0.5}}], job_id=job["id"]
+        )
         store.redis.echo("end-of-batch")
         for event in monitor.listen():
             if "end-of-batch" in event["command"]:
@@ -108,79 +112,79 @@ def test_a_batch_and_its_job_being_done_are_one_transaction(store: Store, cid: s
     batch_key, job_key = Keys.batch(cid, job["id"]), Keys.job(job["id"])
     assert any(c.startswith(f"SET {batch_key}") for c in inside), inside
     assert any(c.startswith(f"HSET {job_key}") and " done" in c for c in inside), inside
-    done = store.get_job(job["id"])
-    assert done["state"] == "done" and done["result"] == store.latest_batch(cid)
+    done = store.jobs.get(job["id"])
+    assert done["state"] == "done" and done["result"] == store.proposals.latest_batch(cid)
     # Stored once: a redelivered task finds the batch and leaves the job done with it.
-    again, created = store.store_batch(cid, job["id"], header, [], job_id=job["id"])
-    assert not created and store.get_job(job["id"])["result"] == again
+    again, created = store.proposals.save_batch(cid, job["id"], header, [], job_id=job["id"])
+    assert not created and store.jobs.get(job["id"])["result"] == again
 
 
 def test_unknown_proposal_id_stores_nothing(store: Store, cid: str) -> None:
     with pytest.raises(UnknownProposal) as info:
-        store.append_results(cid, [row("a"), row("b", proposal_id="nope")])
+        store.results.append(cid, [row("a"), row("b", proposal_id="nope")])
     assert list(info.value.errors) == ["results.1.proposal_id"]
-    assert store.data_version(cid) == 0
+    assert store.results.data_version(cid) == 0
 
 
 def test_expired_proposals_stop_being_pending(store: Store, cid: str) -> None:
-    store.store_batch(cid, "j", {"proposal_ttl_s": 3600}, [{"parameters": {"x": 0.5}}])
+    store.proposals.save_batch(cid, "j", {"proposal_ttl_s": 3600}, [{"parameters": {"x": 0.5}}])
     raw = json.loads(store.redis.hget(Keys.proposals(cid), "j-0"))
     raw["expires_at"] = "2000-01-01T00:00:00Z"
     store.redis.hset(Keys.proposals(cid), "j-0", json.dumps(raw))
-    assert store.pending_proposals(cid) == []
-    assert store.latest_batch(cid)["proposals"][0]["status"] == "expired"
-    assert store.counts(cid)["proposals_pending"] == 0
+    assert store.proposals.pending(cid) == []
+    assert store.proposals.latest_batch(cid)["proposals"][0]["status"] == "expired"
+    assert store.campaigns.counts(cid)["proposals_pending"] == 0
 
 
 def test_model_state_is_json_with_versions(store: Store, cid: str) -> None:
-    assert store.get_model(cid) is None
-    v1 = store.save_model(cid, {"alpha": [1.0]}, {"kernel": "k"}, data_version=3, space_version=1)
-    v2 = store.save_model(cid, {"alpha": [2.0]}, {"kernel": "k"}, data_version=5, space_version=1)
+    assert store.models.get(cid) is None
+    v1 = store.models.save(cid, {"alpha": [1.0]}, {"kernel": "k"}, data_version=3, space_version=1)
+    v2 = store.models.save(cid, {"alpha": [2.0]}, {"kernel": "k"}, data_version=5, space_version=1)
     assert (v1, v2) == (1, 2)
-    model = store.get_model(cid, with_state=True)
+    model = store.models.get(cid, with_state=True)
     assert model["state"] == {"alpha": [2.0]} and model["data_version"] == 5
-    assert "state" not in store.get_model(cid)
+    assert "state" not in store.models.get(cid)
     # A slow refit that finishes after a newer one does not put an older model back.
-    late = store.save_model(cid, {"alpha": [0.0]}, {}, data_version=4, space_version=1)
-    assert late is None and store.get_model(cid)["data_version"] == 5
-    assert store.save_model(cid, {}, {}, data_version=5, space_version=1) == 3
+    late = store.models.save(cid, {"alpha": [0.0]}, {}, data_version=4, space_version=1)
+    assert late is None and store.models.get(cid)["data_version"] == 5
+    assert store.models.save(cid, {}, {}, data_version=5, space_version=1) == 3
 
 
 def test_refit_lock_is_exclusive_and_released_only_by_its_holder(store: Store, cid: str) -> None:
-    token = store.acquire_refit_lock(cid)
-    assert token and store.acquire_refit_lock(cid) is None
-    assert store.release_refit_lock(cid, "not-the-token") is False
-    assert store.release_refit_lock(cid, token) is True
-    assert store.acquire_refit_lock(cid) is not None
+    token = store.locks.acquire_refit(cid)
+    assert token and store.locks.acquire_refit(cid) is None
+    assert store.locks.release_refit(cid, "not-the-token") is False
+    assert store.locks.release_refit(cid, token) is True
+    assert store.locks.acquire_refit(cid) is not None
 
 
 def test_refit_flag_coalesces(store: Store, cid: str) -> None:
-    assert store.mark_refit_queued(cid) is True
-    assert store.mark_refit_queued(cid) is False
-    store.clear_refit_queued(cid)
-    assert store.mark_refit_queued(cid) is True
+    assert store.locks.mark_refit_queued(cid) is True
+    assert store.locks.mark_refit_queued(cid) is False
+    store.locks.clear_refit_queued(cid)
+    assert store.locks.mark_refit_queued(cid) is True
 
 
 def test_jobs_lifecycle_and_once_only_ids(store: Store, cid: str) -> None:
-    job, created = store.create_job("proposals", cid, {"overrides": {"batch_size": 2}})
+    job, created = store.jobs.create("proposals", cid, {"overrides": {"batch_size": 2}})
     assert created and job["state"] == "queued" and job["params"]["overrides"]["batch_size"] == 2
-    store.job_running(job["id"])
-    store.job_done(job["id"], {"batch_id": "b"})
-    done = store.get_job(job["id"])
+    store.jobs.running(job["id"])
+    store.jobs.done(job["id"], {"batch_id": "b"})
+    done = store.jobs.get(job["id"])
     assert done["state"] == "done" and done["result"] == {"batch_id": "b"} and done["finished_at"]
-    _, first = store.create_job("proposals", cid, job_id="auto-1")
-    _, second = store.create_job("proposals", cid, job_id="auto-1")
+    _, first = store.jobs.create("proposals", cid, job_id="auto-1")
+    _, second = store.jobs.create("proposals", cid, job_id="auto-1")
     assert first and not second
-    store.job_failed("auto-1", "ModelFitError: singular")
-    assert store.get_job("auto-1")["error"] == "ModelFitError: singular"
+    store.jobs.failed("auto-1", "ModelFitError: singular")
+    assert store.jobs.get("auto-1")["error"] == "ModelFitError: singular"
 
 
 def test_heartbeats(store: Store) -> None:
-    assert store.live_workers() == []
-    store.heartbeat("w1@host")
-    assert store.live_workers() == ["w1@host"]
-    store.forget_worker("w1@host")
-    assert store.live_workers() == []
+    assert store.workers.live() == []
+    store.workers.heartbeat("w1@host")
+    assert store.workers.live() == ["w1@host"]
+    store.workers.forget("w1@host")
+    assert store.workers.live() == []
 
 
 def test_store_down_raises_connection_error() -> None:
@@ -194,17 +198,19 @@ def test_store_down_raises_connection_error() -> None:
 def test_withdrawing_a_pending_proposal(store: Store, cid: str) -> None:
     from kiln_services.store import ProposalNotFound, ProposalNotPending
 
-    store.store_batch(cid, "j", {}, [{"parameters": {"x": 0.2}}, {"parameters": {"x": 0.4}}])
-    withdrawn = store.withdraw_proposal(cid, "j-0")
+    store.proposals.save_batch(
+        cid, "j", {}, [{"parameters": {"x": 0.2}}, {"parameters": {"x": 0.4}}]
+    )
+    withdrawn = store.proposals.withdraw(cid, "j-0")
     assert withdrawn["status"] == "withdrawn"
-    assert [p["id"] for p in store.pending_proposals(cid)] == ["j-1"]
+    assert [p["id"] for p in store.proposals.pending(cid)] == ["j-1"]
     with pytest.raises(ProposalNotPending):
-        store.withdraw_proposal(cid, "j-0")
+        store.proposals.withdraw(cid, "j-0")
     with pytest.raises(ProposalNotFound):
-        store.withdraw_proposal(cid, "nope")
+        store.proposals.withdraw(cid, "nope")
     # A result at a withdrawn point does not resurrect it.
-    store.append_results(cid, [row("a", x=0.2)])
-    assert store.latest_batch(cid)["proposals"][0]["status"] == "withdrawn"
+    store.results.append(cid, [row("a", x=0.2)])
+    assert store.proposals.latest_batch(cid)["proposals"][0]["status"] == "withdrawn"
 
 
 def test_concurrent_appends_store_each_sample_once(redis_url: str, cid: str) -> None:
@@ -214,20 +220,20 @@ def test_concurrent_appends_store_each_sample_once(redis_url: str, cid: str) -> 
 
     def append(k: int) -> int:
         mine = Store.from_url(redis_url)  # one client per lab instrument
-        return mine.append_results(cid, rows[k % 3 :] + rows[: k % 3]).stored
+        return mine.results.append(cid, rows[k % 3 :] + rows[: k % 3]).stored
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         stored = list(pool.map(append, range(8)))
     store = Store.from_url(redis_url)
-    assert sum(stored) == 20 and store.data_version(cid) == 20
-    assert sorted(r["sample_id"] for r in store.all_results(cid)) == sorted(
+    assert sum(stored) == 20 and store.results.data_version(cid) == 20
+    assert sorted(r["sample_id"] for r in store.results.all(cid)) == sorted(
         r["sample_id"] for r in rows
     )
 
 
 def _interleave(monkeypatch: pytest.MonkeyPatch, store: Store, between: object) -> None:
     """Run `between()` once, after the store's first append plan and before its write."""
-    plan = store._plan_append
+    plan = store.results._plan_append
     calls: list[int] = []
 
     def planned(*args: object, **kwargs: object) -> object:
@@ -237,27 +243,27 @@ def _interleave(monkeypatch: pytest.MonkeyPatch, store: Store, between: object) 
             between()  # type: ignore[operator]
         return out
 
-    monkeypatch.setattr(store, "_plan_append", planned)
+    monkeypatch.setattr(store.results, "_plan_append", planned)
 
 
 def test_append_replans_when_the_same_sample_lands_meanwhile(
     redis_url: str, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = Store.from_url(redis_url)
-    _interleave(monkeypatch, store, lambda: other.append_results(cid, [row("a")]))
-    outcome = store.append_results(cid, [row("a"), row("b")])
+    _interleave(monkeypatch, store, lambda: other.results.append(cid, [row("a")]))
+    outcome = store.results.append(cid, [row("a"), row("b")])
     assert (outcome.stored, outcome.duplicates, outcome.data_version) == (1, 1, 2)
-    assert [r["sample_id"] for r in store.all_results(cid)] == ["a", "b"]
+    assert [r["sample_id"] for r in store.results.all(cid)] == ["a", "b"]
 
 
 def test_append_conflicts_with_a_different_payload_stored_meanwhile(
     redis_url: str, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = Store.from_url(redis_url)
-    _interleave(monkeypatch, store, lambda: other.append_results(cid, [row("a", y=2.0)]))
+    _interleave(monkeypatch, store, lambda: other.results.append(cid, [row("a", y=2.0)]))
     with pytest.raises(SampleConflict):
-        store.append_results(cid, [row("a"), row("b")])
-    assert [r["objective"] for r in store.all_results(cid)] == [2.0]
+        store.results.append(cid, [row("a"), row("b")])
+    assert [r["objective"] for r in store.results.all(cid)] == [2.0]
 
 
 def test_append_replans_when_a_batch_is_stored_meanwhile(
@@ -266,11 +272,13 @@ def test_append_replans_when_a_batch_is_stored_meanwhile(
     # The plan saw no pending proposal; the one stored meanwhile at the same point is measured.
     other = Store.from_url(redis_url)
     _interleave(
-        monkeypatch, store, lambda: other.store_batch(cid, "j", {}, [{"parameters": {"x": 0.2}}])
+        monkeypatch,
+        store,
+        lambda: other.proposals.save_batch(cid, "j", {}, [{"parameters": {"x": 0.2}}]),
     )
-    outcome = store.append_results(cid, [row("a", x=0.2)])
+    outcome = store.results.append(cid, [row("a", x=0.2)])
     assert outcome.measured_proposals == ["j-0"]
-    assert store.pending_proposals(cid) == []
+    assert store.proposals.pending(cid) == []
 
 
 def test_an_append_of_other_samples_meanwhile_costs_no_second_plan(
@@ -279,27 +287,27 @@ def test_an_append_of_other_samples_meanwhile_costs_no_second_plan(
     # Instruments posting into one campaign at once do not make each other start over.
     other = Store.from_url(redis_url)
     plans: list[int] = []
-    plan = store._plan_append
+    plan = store.results._plan_append
 
     def counted(*args: object, **kwargs: object) -> object:
         plans.append(1)
         out = plan(*args, **kwargs)  # type: ignore[arg-type]
         if len(plans) == 1:
-            other.append_results(cid, [row("elsewhere")])
+            other.results.append(cid, [row("elsewhere")])
         return out
 
-    monkeypatch.setattr(store, "_plan_append", counted)
-    outcome = store.append_results(cid, [row("a")])
+    monkeypatch.setattr(store.results, "_plan_append", counted)
+    outcome = store.results.append(cid, [row("a")])
     assert (outcome.stored, outcome.data_version, len(plans)) == (1, 2, 1)
 
 
 def test_an_append_sets_the_refit_flag_in_the_same_step(store: Store, cid: str) -> None:
-    first = store.append_results(cid, [row("a")], mark_refit_ttl_s=60)
-    again = store.append_results(cid, [row("b")], mark_refit_ttl_s=60)
-    duplicate = store.append_results(cid, [row("b")], mark_refit_ttl_s=60)
+    first = store.results.append(cid, [row("a")], mark_refit_ttl_s=60)
+    again = store.results.append(cid, [row("b")], mark_refit_ttl_s=60)
+    duplicate = store.results.append(cid, [row("b")], mark_refit_ttl_s=60)
     assert (first.refit_marked, again.refit_marked, duplicate.refit_marked) == (True, False, False)
     assert 0 < store.redis.ttl(Keys.refit_queued(cid)) <= 60
-    store.clear_refit_queued(cid)  # as a refit starts
-    assert store.append_results(cid, [row("c")], mark_refit_ttl_s=60).refit_marked is True
-    unmarked = store.append_results(cid, [row("d")])
+    store.locks.clear_refit_queued(cid)  # as a refit starts
+    assert store.results.append(cid, [row("c")], mark_refit_ttl_s=60).refit_marked is True
+    unmarked = store.results.append(cid, [row("d")])
     assert unmarked.refit_marked is False

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from celery import Celery
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.store import Store
 
 TEMPS = [800.0, 862.5, 905.0, 950.0, 1010.0, 1100.0]
@@ -36,20 +36,20 @@ def truth(p: dict) -> float:
 
 
 def batch(app: Celery, store: Store, cid: str) -> dict:
-    job, _ = store.create_job("proposals", cid, {"overrides": {}})
+    job, _ = store.jobs.create("proposals", cid, {"overrides": {}})
     out = app.tasks[task_names.PROPOSE](job["id"])
-    assert store.get_job(job["id"])["state"] == "done"
+    assert store.jobs.get(job["id"])["state"] == "done"
     return out
 
 
 def test_batches_come_from_open_rows_until_the_pool_is_used_up(
     celery_app: Celery, store: Store
 ) -> None:
-    campaign = store.create_campaign(CAMPAIGN)
+    campaign = store.campaigns.create(CAMPAIGN)
     cid = campaign["id"]
     seeded = [0, 5, 10, 15, 20, 23]
     # Initial results without proposals: equal values close their rows (1000 and 1000.0 alike).
-    store.append_results(
+    store.results.append(
         cid,
         [
             {"sample_id": f"s{i}", "parameters": dict(ROWS[i]), "objective": truth(ROWS[i]),
@@ -74,7 +74,7 @@ def test_batches_come_from_open_rows_until_the_pool_is_used_up(
         seen_exhausted |= out["exhausted"]
         used |= set(ids)
         # Measured at a slightly different set-point, naming the proposal: still that row.
-        store.append_results(
+        store.results.append(
             cid,
             [
                 {"sample_id": f"r{round_}-{k}",
@@ -86,15 +86,15 @@ def test_batches_come_from_open_rows_until_the_pool_is_used_up(
         celery_app.tasks[task_names.REFIT](cid)
     assert used == set(range(len(ROWS)))
     assert seen_exhausted  # the last non-empty batch was short (24 - 6 = 18 = 5 + 5 + 5 + 3)
-    measured, pending = store.candidate_statuses(cid, store.get_campaign(cid))
+    measured, pending = store.candidates.statuses(cid, store.campaigns.get(cid))
     assert measured == set(range(len(ROWS))) and pending == set()
 
 
 def test_removed_rows_are_withdrawn_and_never_proposed(celery_app: Celery, store: Store) -> None:
-    cid = store.create_campaign(CAMPAIGN)["id"]
+    cid = store.campaigns.create(CAMPAIGN)["id"]
     rng = np.random.default_rng(1)
     seeded = [int(i) for i in rng.choice(len(ROWS), 6, replace=False)]
-    store.append_results(
+    store.results.append(
         cid,
         [
             {"sample_id": f"s{i}", "parameters": ROWS[i], "objective": truth(ROWS[i]),
@@ -104,7 +104,7 @@ def test_removed_rows_are_withdrawn_and_never_proposed(celery_app: Celery, store
     )  # fmt: skip
     first = batch(celery_app, store, cid)
     removed = [p["candidate"] for p in first["proposals"][:2]]
-    changed = store.remove_candidates(cid, removed, "lot used up")
+    changed = store.candidates.remove(cid, removed, "lot used up")
     assert changed["withdrawn_proposals"] == [p["id"] for p in first["proposals"][:2]]
     second = batch(celery_app, store, cid)
     ids = {p["candidate"] for p in second["proposals"]}
@@ -114,8 +114,8 @@ def test_removed_rows_are_withdrawn_and_never_proposed(celery_app: Celery, store
 
 
 def test_a_campaign_without_a_pool_has_no_candidate_ids(celery_app: Celery, store: Store) -> None:
-    cid = store.create_campaign({k: v for k, v in CAMPAIGN.items() if k != "candidates"})["id"]
-    store.append_results(
+    cid = store.campaigns.create({k: v for k, v in CAMPAIGN.items() if k != "candidates"})["id"]
+    store.results.append(
         cid,
         [
             {"sample_id": f"s{i}", "parameters": r, "objective": truth(r), "status": "ok"}

@@ -14,21 +14,18 @@ import pytest
 import redis
 from celery import Celery
 from celery.exceptions import Retry
+from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
+from support.intake import ADMIN, intake_app
 
-from kiln import task_names
-from kiln_services.intake import create_app
+from kiln_services import task_names
 from kiln_services.store import Keys, Store
 from kiln_services.worker import heartbeat, refits
 from kiln_services.worker.settings import WorkerSettings
 
-ADMIN = {"Authorization": "Bearer admin-token"}
 CAMPAIGN = {
     "name": "grid",
-    "parameters": [
-        {"name": "temperature_c", "kind": "continuous", "low": 800.0, "high": 1100.0, "step": 25.0},
-        {"name": "time_min", "kind": "discrete", "values": [10.0, 30.0, 60.0, 120.0, 480.0]},
-    ],
-    "objective": {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"},
+    "parameters": GRID_PARAMETERS,
+    "objective": CONDUCTIVITY,
     "strategy": {
         "acquisition": "ucb", "kappa": 1.96, "xi": 0.01, "batch_size": 3,
         "batch_method": "kriging_believer", "auto_batch": True, "proposal_ttl_s": 3600,
@@ -53,7 +50,7 @@ SEED = [row(i, t, m) for i, (t, m) in enumerate(
 
 @pytest.fixture
 def cid(store: Store) -> str:
-    return store.create_campaign(CAMPAIGN)["id"]
+    return store.campaigns.create(CAMPAIGN)["id"]
 
 
 def queued(client: redis.Redis, name: str) -> list[dict]:
@@ -79,11 +76,11 @@ def test_celery_app_is_json_only_late_ack_prefetch_one(celery_app: Celery) -> No
 def test_refit_stores_json_model_and_starts_the_first_batch(
     celery_app: Celery, store: Store, cid: str, redis_client: redis.Redis
 ) -> None:
-    store.append_results(cid, SEED)
-    store.mark_refit_queued(cid)
+    store.results.append(cid, SEED)
+    store.locks.mark_refit_queued(cid)
     outcome = run(celery_app, task_names.REFIT, cid)
     assert outcome["rounds"] == 1 and outcome["data_version"] == len(SEED)
-    model = store.get_model(cid, with_state=True)
+    model = store.models.get(cid, with_state=True)
     assert model["data_version"] == len(SEED) and model["model_version"] == 1
     assert model["summary"]["n_observations"] == len(SEED)
     assert "kernel" in model["summary"] and json.dumps(model["state"])
@@ -91,7 +88,7 @@ def test_refit_stores_json_model_and_starts_the_first_batch(
     assert redis_client.exists(Keys.refit_lock(cid)) == 0
     # auto_batch: no batch yet and there is data, so the refit asked for one (once).
     job_id = outcome["auto_batch_job"]
-    assert job_id and store.get_job(job_id)["state"] == "queued"
+    assert job_id and store.jobs.get(job_id)["state"] == "queued"
     assert [m["headers"]["id"] for m in queued(redis_client, task_names.PROPOSE)] == [job_id]
     assert run(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None
 
@@ -99,9 +96,9 @@ def test_refit_stores_json_model_and_starts_the_first_batch(
 def test_propose_stores_one_batch_even_when_redelivered(
     celery_app: Celery, store: Store, cid: str
 ) -> None:
-    store.append_results(cid, SEED)
+    store.results.append(cid, SEED)
     run(celery_app, task_names.REFIT, cid)
-    job, _ = store.create_job("proposals", cid, {"overrides": {"batch_size": 4}})
+    job, _ = store.jobs.create("proposals", cid, {"overrides": {"batch_size": 4}})
     batch = run(celery_app, task_names.PROPOSE, job["id"])
     assert batch["batch_id"] == job["id"] and len(batch["proposals"]) == 4
     first = batch["proposals"][0]
@@ -110,17 +107,19 @@ def test_propose_stores_one_batch_even_when_redelivered(
     assert first["predicted_mean"] > 0 and first["predicted_std"] > 0
     assert first["acquisition_value"] is not None
     assert batch["acquisition"] == "ucb" and batch["batch_method"] == "kriging_believer"
-    done = store.get_job(job["id"])
+    done = store.jobs.get(job["id"])
     assert done["state"] == "done" and done["result"]["batch_id"] == job["id"]
 
     # A redelivery (worker killed after storing) changes nothing.
     store.redis.hset(Keys.job(job["id"]), "state", "running")
     again = run(celery_app, task_names.PROPOSE, job["id"])
     assert again["batch_id"] == job["id"]
-    assert store.redis.llen(Keys.batches(cid)) == 1 and store.counts(cid)["proposals"] == 4
+    assert (
+        store.redis.llen(Keys.batches(cid)) == 1 and store.campaigns.counts(cid)["proposals"] == 4
+    )
 
     # The next batch treats these as pending: never the same point twice.
-    second_job, _ = store.create_job("proposals", cid, {"overrides": {"batch_size": 4}})
+    second_job, _ = store.jobs.create("proposals", cid, {"overrides": {"batch_size": 4}})
     second = run(celery_app, task_names.PROPOSE, second_job["id"])
     points = {tuple(sorted(p["parameters"].items())) for p in batch["proposals"]}
     assert not points & {tuple(sorted(p["parameters"].items())) for p in second["proposals"]}
@@ -129,31 +128,31 @@ def test_propose_stores_one_batch_even_when_redelivered(
 def test_propose_without_data_falls_back_to_space_filling(
     celery_app: Celery, store: Store, cid: str
 ) -> None:
-    job, _ = store.create_job("proposals", cid, {"overrides": {}})
+    job, _ = store.jobs.create("proposals", cid, {"overrides": {}})
     batch = run(celery_app, task_names.PROPOSE, job["id"])
     assert len(batch["proposals"]) == 3 and batch["fallback"]
     assert batch["model_version"] is None
 
 
 def test_propose_failure_is_recorded_on_the_job(celery_app: Celery, store: Store, cid: str) -> None:
-    job, _ = store.create_job("proposals", cid, {"overrides": {"batch_method": "telepathy"}})
+    job, _ = store.jobs.create("proposals", cid, {"overrides": {"batch_method": "telepathy"}})
     run(celery_app, task_names.PROPOSE, job["id"])
-    failed = store.get_job(job["id"])
+    failed = store.jobs.get(job["id"])
     assert failed["state"] == "failed" and "telepathy" in failed["error"]
-    assert store.latest_batch(cid) is None
+    assert store.proposals.latest_batch(cid) is None
 
 
 def test_auto_batch_waits_until_the_latest_batch_is_measured(
     celery_app: Celery, store: Store, cid: str, redis_client: redis.Redis
 ) -> None:
-    store.append_results(cid, SEED)
+    store.results.append(cid, SEED)
     first = run(celery_app, task_names.REFIT, cid)["auto_batch_job"]
     batch = run(celery_app, task_names.PROPOSE, first)
     pending = batch["proposals"]
-    store.append_results(cid, [row(100, **_tm(pending[0]), proposal_id=pending[0]["id"])])
+    store.results.append(cid, [row(100, **_tm(pending[0]), proposal_id=pending[0]["id"])])
     assert run(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None  # 2 still pending
-    store.append_results(cid, [row(100 + k, **_tm(p)) for k, p in enumerate(pending) if k])
-    assert store.pending_proposals(cid) == []
+    store.results.append(cid, [row(100 + k, **_tm(p)) for k, p in enumerate(pending) if k])
+    assert store.proposals.pending(cid) == []
     follow_up = run(celery_app, task_names.REFIT, cid)["auto_batch_job"]
     assert follow_up.startswith(f"auto-{cid}-after-") and first not in follow_up
     assert len(follow_up) == len(f"auto-{cid}-after-") + 16  # short however many batches came
@@ -171,20 +170,20 @@ def _tm(proposal: dict) -> dict:
 def test_refit_is_skipped_while_another_holds_the_lock(
     celery_app: Celery, store: Store, cid: str
 ) -> None:
-    store.append_results(cid, SEED)
-    token = store.acquire_refit_lock(cid)
+    store.results.append(cid, SEED)
+    token = store.locks.acquire_refit(cid)
     assert token is not None
     with pytest.raises(Retry):  # the task comes back later, in case the holder died
         run(celery_app, task_names.REFIT, cid)
-    assert store.get_model(cid) is None
-    store.release_refit_lock(cid, token)
+    assert store.models.get(cid) is None
+    store.locks.release_refit(cid, token)
     assert run(celery_app, task_names.REFIT, cid)["model_version"] == 1
 
 
 def test_a_model_fitted_on_this_exact_data_is_not_refit(
     celery_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store.append_results(cid, SEED)
+    store.results.append(cid, SEED)
     assert run(celery_app, task_names.REFIT, cid)["model_version"] == 1
 
     def no_fit(*args: object, **kwargs: object) -> None:
@@ -197,26 +196,26 @@ def test_a_model_fitted_on_this_exact_data_is_not_refit(
 def test_refit_runs_again_when_data_arrives_while_it_fits(
     celery_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store.append_results(cid, SEED[:5])
+    store.results.append(cid, SEED[:5])
     real_fit = refits.fit_model
     calls: list[int] = []
 
     def fit_while_results_arrive(space, objective, observations, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(len(observations))
         if len(calls) == 1:
-            store.append_results(cid, SEED[5:])  # a post lands mid-fit
+            store.results.append(cid, SEED[5:])  # a post lands mid-fit
         return real_fit(space, objective, observations, **kwargs)
 
     monkeypatch.setattr(refits, "fit_model", fit_while_results_arrive)
     outcome = run(celery_app, task_names.REFIT, cid)
     assert calls == [5, len(SEED)] and outcome["rounds"] == 2
-    assert store.get_model(cid)["data_version"] == len(SEED)
+    assert store.models.get(cid)["data_version"] == len(SEED)
 
 
 def test_burst_of_posts_with_a_worker_in_between_enqueues_few_refits(
     celery_app: Celery, redis_url: str, store: Store, redis_client: redis.Redis
 ) -> None:
-    app = create_app({"TESTING": True, "REDIS_URL": redis_url, "KILN_ADMIN_TOKEN": "admin-token"})
+    app = intake_app(redis_url)
     client = app.test_client()
     body = {k: v for k, v in CAMPAIGN.items() if k != "space_version"}
     body["strategy"] = {**body["strategy"], "auto_batch": False}
@@ -250,7 +249,7 @@ def test_burst_of_posts_with_a_worker_in_between_enqueues_few_refits(
     assert 1 < refits <= 3
     # Whatever was queued last sees everything.
     run(celery_app, task_names.REFIT, cid)
-    assert store.get_model(cid)["data_version"] == 100
+    assert store.models.get(cid)["data_version"] == 100
 
 
 def test_heartbeat_thread_marks_the_worker_live(celery_app: Celery, store: Store) -> None:
@@ -258,57 +257,63 @@ def test_heartbeat_thread_marks_the_worker_live(celery_app: Celery, store: Store
     heartbeat.start_heartbeat(sender=sender)
     try:
         deadline = 50
-        while not store.live_workers() and deadline:
+        while not store.workers.live() and deadline:
             threading.Event().wait(0.05)
             deadline -= 1
-        assert store.live_workers() == ["celery@test"]
+        assert store.workers.live() == ["celery@test"]
     finally:
         heartbeat.stop_heartbeat()
-    assert store.live_workers() == []
+    assert store.workers.live() == []
 
 
 def benchmark_job(store: Store, cid: str, **overrides: object) -> str:
     params = {"strategies": ["random", "ucb"], "n_inits": [2, 50], "repeats": 3, "noise_sd": 0.02,
               "kappa": 1.96, "xi": 0.01, "seed": 0, "chunk_size": 4, **overrides}  # fmt: skip
-    return store.create_job("benchmarks", cid, params)[0]["id"]
+    return store.jobs.create("benchmarks", cid, params)[0]["id"]
 
 
 def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
     celery_app: Celery, store: Store, cid: str, redis_client: redis.Redis
 ) -> None:
-    store.append_results(cid, SEED)
+    store.results.append(cid, SEED)
     job_id = benchmark_job(store, cid)
     planned = run(celery_app, task_names.BENCHMARK, job_id)
     assert planned["chunks"] == 2  # 2 strategies x 3 repeats at n=2 (50 >= pool size is dropped)
-    progress = store.get_job(job_id)["progress"]
+    progress = store.jobs.get(job_id)["progress"]
+    estimate = progress.pop("estimated_seconds")  # 3 ucb repeats, one timed (random costs ~0)
+    assert isinstance(estimate, float) and estimate > 0
     assert progress == {"done": 0, "total": 6, "chunks_done": 0, "chunks_total": 2}
     messages = [json.loads(m) for m in redis_client.lrange(task_names.BENCHMARKS_QUEUE, 0, -1)]
     assert sorted(m["headers"]["argsrepr"] for m in messages) == [
         f"['{job_id}', {i}]" for i in (0, 1)
     ]
-    store.append_results(cid, [row(50, 1075, 480)])  # arrives meanwhile; the plan pins the data
+    store.results.append(cid, [row(50, 1075, 480)])  # arrives meanwhile; the plan pins the data
     run(celery_app, task_names.BENCHMARK, job_id, 1)
-    progress = store.get_job(job_id)["progress"]
-    assert progress == {"done": 2, "total": 6, "chunks_done": 1, "chunks_total": 2}
-    assert store.get_job(job_id)["state"] == "running"
+    progress = store.jobs.get(job_id)["progress"]
+    assert progress == {
+        "done": 2, "total": 6, "chunks_done": 1, "chunks_total": 2, "estimated_seconds": estimate
+    }  # fmt: skip
+    assert store.jobs.get(job_id)["state"] == "running"
     run(celery_app, task_names.BENCHMARK, job_id, 0)
-    done = store.get_job(job_id)
+    done = store.jobs.get(job_id)
     assert done["state"] == "done", done["error"]
     result = done["result"]
     assert result["pool_size"] == len(SEED) and result["n_inits"] == [2]
     assert set(result["table"]) == {"random", "ucb"}
     assert result["table"]["ucb"]["2"]["runs"] == 3
     assert result["recommended"]["strategy"] in {"random", "ucb"}
-    assert done["progress"] == {"done": 6, "total": 6, "chunks_done": 2, "chunks_total": 2}
+    assert done["progress"] == {
+        "done": 6, "total": 6, "chunks_done": 2, "chunks_total": 2, "estimated_seconds": estimate
+    }  # fmt: skip
     # A redelivered chunk after completion changes nothing.
     run(celery_app, task_names.BENCHMARK, job_id, 0)
-    assert store.get_job(job_id)["result"] == result
+    assert store.jobs.get(job_id)["result"] == result
 
 
 def test_benchmarks_need_data(celery_app: Celery, store: Store, cid: str) -> None:
     job_id = benchmark_job(store, cid)
     run(celery_app, task_names.BENCHMARK, job_id)
-    failed = store.get_job(job_id)
+    failed = store.jobs.get(job_id)
     assert failed["state"] == "failed" and "at least 2" in failed["error"]
 
 
@@ -333,14 +338,14 @@ def test_a_refit_after_a_few_results_starts_from_the_stored_model(
 ) -> None:
     monkeypatch.setattr(refits, "COLD_REFIT_MAX_POINTS", 0)  # the regime of large campaigns
     calls = _record_fits(monkeypatch)
-    store.append_results(cid, SEED)
-    refits.fit_and_store(store, store.get_campaign(cid))
-    store.append_results(cid, [row(20, 975, 120)])  # 9 results, the model saw 8 of them
-    _, version = refits.fit_and_store(store, store.get_campaign(cid))
+    store.results.append(cid, SEED)
+    refits.fit_and_store(store, store.campaigns.get(cid))
+    store.results.append(cid, [row(20, 975, 120)])  # 9 results, the model saw 8 of them
+    _, version = refits.fit_and_store(store, store.campaigns.get(cid))
     # 9 results are 12.5 % more than the cold fit saw: the warm start explores with restarts
     explore = (True, refits.EXPLORE_RESTARTS)
     assert [(c["warm"], c.get("n_restarts")) for c in calls] == [(False, None), explore]
-    assert version == 2 and store.get_model(cid)["data_version"] == 9
+    assert version == 2 and store.models.get(cid)["data_version"] == 9
 
 
 def test_a_small_campaign_refits_warm_and_cold_and_keeps_the_better_likelihood(
@@ -356,16 +361,16 @@ def test_a_small_campaign_refits_warm_and_cold_and_keeps_the_better_likelihood(
         return model
 
     monkeypatch.setattr(refits, "fit_model", spy)
-    store.append_results(cid, SEED)
-    refits.fit_and_store(store, store.get_campaign(cid))
-    store.append_results(cid, [row(20, 975, 120)])  # 9 <= COLD_REFIT_MAX_POINTS
-    refits.fit_and_store(store, store.get_campaign(cid))
+    store.results.append(cid, SEED)
+    refits.fit_and_store(store, store.campaigns.get(cid))
+    store.results.append(cid, [row(20, 975, 120)])  # 9 <= COLD_REFIT_MAX_POINTS
+    refits.fit_and_store(store, store.campaigns.get(cid))
     assert [(c["warm"], c.get("n_restarts")) for c in calls] == [
         (False, None),
         (True, 0),
         (False, None),
     ]
-    stored = store.get_model(cid)["summary"]["log_marginal_likelihood"]
+    stored = store.models.get(cid)["summary"]["log_marginal_likelihood"]
     assert stored == pytest.approx(max(fitted[1:]))
 
 
@@ -376,29 +381,29 @@ def test_a_warm_refit_explores_again_once_the_results_grew_by_a_tenth(
     calls = _record_fits(monkeypatch)
     grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0)][:22]
     rows = [row(i, t, m) for i, (t, m) in enumerate(grid)]
-    store.append_results(cid, rows[:20])
-    refits.fit_and_store(store, store.get_campaign(cid))  # cold: explored at 20 results
+    store.results.append(cid, rows[:20])
+    refits.fit_and_store(store, store.campaigns.get(cid))  # cold: explored at 20 results
     for i in (20, 21):  # 21 results: 5 % more, warm only; 22: 10 % more, warm with restarts
-        store.append_results(cid, [rows[i]])
-        refits.fit_and_store(store, store.get_campaign(cid))
+        store.results.append(cid, [rows[i]])
+        refits.fit_and_store(store, store.campaigns.get(cid))
     assert [(c["warm"], c.get("n_restarts")) for c in calls] == [
         (False, None),
         (True, 0),
         (True, refits.EXPLORE_RESTARTS),
     ]
-    assert store.get_model(cid, with_state=True)["state"]["explored_at"] == 22
+    assert store.models.get(cid, with_state=True)["state"]["explored_at"] == 22
 
 
 def test_a_large_import_or_a_new_space_fits_cold(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = _record_fits(monkeypatch)
-    store.append_results(cid, SEED[:4])
-    refits.fit_and_store(store, store.get_campaign(cid))
-    store.append_results(cid, SEED[4:])  # the model saw 4 of 8: too few to start from
-    refits.fit_and_store(store, store.get_campaign(cid))
-    store.append_results(cid, [row(20, 975, 120)])
-    campaign = {**store.get_campaign(cid), "space_version": 2}  # as after a PATCH of the ranges
+    store.results.append(cid, SEED[:4])
+    refits.fit_and_store(store, store.campaigns.get(cid))
+    store.results.append(cid, SEED[4:])  # the model saw 4 of 8: too few to start from
+    refits.fit_and_store(store, store.campaigns.get(cid))
+    store.results.append(cid, [row(20, 975, 120)])
+    campaign = {**store.campaigns.get(cid), "space_version": 2}  # as after a PATCH of the ranges
     refits.fit_and_store(store, campaign)
     assert [c["warm"] for c in calls] == [False, False, False]
 
@@ -407,10 +412,10 @@ def test_a_failed_warm_fit_falls_back_to_a_cold_one(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = _record_fits(monkeypatch, fail_warm=True)
-    store.append_results(cid, SEED)
-    refits.fit_and_store(store, store.get_campaign(cid))
-    store.append_results(cid, [row(20, 975, 120)])
-    _, version = refits.fit_and_store(store, store.get_campaign(cid))
+    store.results.append(cid, SEED)
+    refits.fit_and_store(store, store.campaigns.get(cid))
+    store.results.append(cid, [row(20, 975, 120)])
+    _, version = refits.fit_and_store(store, store.campaigns.get(cid))
     assert [c["warm"] for c in calls] == [False, True, False]
     assert version == 2
 
@@ -421,12 +426,12 @@ def test_a_campaign_larger_than_the_training_limit_fits_a_bounded_subset(
     calls = _record_fits(monkeypatch)
     limit = WorkerSettings.from_env({"KILN_MAX_TRAINING_POINTS": "12"}).max_training_points
     grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0)]
-    store.append_results(cid, [row(i, t, m) for i, (t, m) in enumerate(grid)])
-    _, version = refits.fit_and_store(store, store.get_campaign(cid), limit)
-    model = store.get_model(cid)
+    store.results.append(cid, [row(i, t, m) for i, (t, m) in enumerate(grid)])
+    _, version = refits.fit_and_store(store, store.campaigns.get(cid), limit)
+    model = store.models.get(cid)
     assert version == 1 and model["data_version"] == len(grid) == 39
     assert calls[0]["n"] == 12 and model["summary"]["n_observations"] == 12
     assert model["summary"]["training"]["used"] == 12
     assert model["summary"]["training"]["of"] == 39
-    best = max(store.all_results(cid), key=lambda r: r["objective"])
+    best = max(store.results.all(cid), key=lambda r: r["objective"])
     assert model["summary"]["best_observed"]["sample_id"] == best["sample_id"]

@@ -6,19 +6,17 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from naive_batch import naive_select_batch
 from sklearn.gaussian_process import GaussianProcessRegressor
 
 from kiln import acquisition as acq
-from kiln.batch import (
-    FantasyPosterior,
-    Polisher,
-    lie_value,
-    naive_select_batch,
-    select_batch,
-    space_filling,
-)
+from kiln.batch.fantasy import FantasyPosterior
+from kiln.batch.picks import lie_value
+from kiln.batch.polishing import Polisher
+from kiln.batch.selection import select_batch
+from kiln.batch.space_filling import space_filling
 from kiln.errors import KilnError
-from kiln.surrogate import JITTER, GPSurrogate
+from kiln.model.surrogate import JITTER, GPSurrogate
 
 METHODS = ["kriging_believer", "constant_liar_min", "constant_liar_mean", "constant_liar_max"]
 
@@ -208,10 +206,10 @@ def _larger_problem(m: int = 3000, seed: int = 5):
 def test_lazy_scoring_equals_scoring_every_candidate(
     monkeypatch, acquisition: str, first_block: int
 ) -> None:
-    from kiln import batch
+    from kiln.batch import scores as batch
 
     # one candidate at a time stresses the bounds and the stopping rule hardest
-    monkeypatch.setattr(batch._LazyScores, "FIRST_BLOCK", first_block)
+    monkeypatch.setattr(batch.LazyScores, "FIRST_BLOCK", first_block)
     model, C, rng = _larger_problem()
     C = np.vstack([C, C[:500]])  # exact ties: the lowest index must win in both paths
     excluded = rng.uniform(size=len(C)) < 0.05
@@ -238,7 +236,8 @@ def test_lazy_scoring_equals_scoring_every_candidate(
 
 @pytest.mark.parametrize("acquisition", ["ucb", "ei"])
 def test_lazy_first_bounds_are_upper_bounds(acquisition: str) -> None:
-    from kiln.batch import FantasyState, _LazyScores
+    from kiln.batch.fantasy import FantasyState
+    from kiln.batch.scores import LazyScores
 
     model, C, _ = _larger_problem()
     C = np.vstack([C, model.X_train_])  # at the data the one-point bound is nearly tight
@@ -247,7 +246,7 @@ def test_lazy_first_bounds_are_upper_bounds(acquisition: str) -> None:
     def weighted(mu, sd, rows):
         return acq.score(acquisition, mu, sd, best, spread=model.y_std_)
 
-    view = _LazyScores(FantasyState(model), C, weighted, rows=500)
+    view = LazyScores(FantasyState(model), C, weighted, rows=500)
     mu, sd = model.predict(C)
     exact = acq.score(acquisition, mu, sd, best, spread=model.y_std_)
     np.testing.assert_allclose(view.mu, mu, atol=1e-10)
@@ -267,17 +266,17 @@ def test_lazy_scoring_with_polisher_equals_dense() -> None:
 
 
 def test_lazy_scoring_scores_only_candidates_that_can_win(monkeypatch) -> None:
-    from kiln import batch
+    from kiln.batch import scores as batch
 
     model, C, _ = _larger_problem(m=20_000)
     scored: list[int] = []
-    original = batch._LazyScores._evaluate
+    original = batch.LazyScores._evaluate
 
     def counting(self, rows):
         scored.append(rows.size)
         return original(self, rows)
 
-    monkeypatch.setattr(batch._LazyScores, "_evaluate", counting)
+    monkeypatch.setattr(batch.LazyScores, "_evaluate", counting)
     sel = select_batch(model, C, 6)
     assert len(sel.picks) == 6
     # exact variances for a minority of the candidates over all six steps, not 6 x 20,000
@@ -285,7 +284,7 @@ def test_lazy_scoring_scores_only_candidates_that_can_win(monkeypatch) -> None:
 
 
 def test_chunk_rows_bound_the_block_size() -> None:
-    from kiln.batch import CHUNK_BYTES, chunk_rows
+    from kiln.batch.fantasy import CHUNK_BYTES, chunk_rows
 
     assert chunk_rows(40, 33) == 33
     assert chunk_rows(1000) * 1000 * 8 <= CHUNK_BYTES

@@ -6,6 +6,10 @@ accepts; these tests fail when that copy and the domain's single source drift ap
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -61,3 +65,32 @@ def test_the_cli_without_a_token_says_where_it_looked(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["campaigns", "list"], env=env)
     assert result.exit_code == 2
     assert "no token" in result.output and "absent" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _kiln(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `kiln` console script (the real entry point), in a clean environment."""
+    script = Path(sys.executable).with_name("kiln")
+    assert script.exists(), f"{script}: the kiln-client distribution is not installed"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KILN_") and k != "PORT"}
+    return subprocess.run(
+        [str(script), "--timeout", "5", *args],
+        env={**clean, "KILN_TOKEN": "t", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_kiln_command_follows_port_and_kiln_url_wins(tmp_path: Path) -> None:
+    port, other = _free_port(), _free_port()
+    on_port = _kiln({"PORT": str(port)}, "campaigns", "list")
+    assert on_port.returncode == 1
+    assert f"cannot reach Kiln at http://127.0.0.1:{port} " in on_port.stderr, on_port.stderr
+    both = _kiln({"PORT": str(port), "KILN_URL": f"http://127.0.0.1:{other}"}, "campaigns", "list")
+    assert f"cannot reach Kiln at http://127.0.0.1:{other} " in both.stderr, both.stderr

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 import pytest
 import requests
-from requests.adapters import BaseAdapter
+from fake_kiln import FakeServer, client_with
 
 from kiln_client.client import (
     AuthError,
@@ -21,46 +20,6 @@ from kiln_client.client import (
     WaitTimeout,
     csv_chunks,
 )
-
-
-class FakeServer(BaseAdapter):
-    """Answers each request with the next scripted reply; keeps every request it saw."""
-
-    def __init__(self, *replies: Any) -> None:
-        super().__init__()
-        self.replies = list(replies)
-        self.seen: list[requests.PreparedRequest] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.seen.append(request)
-        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        if isinstance(reply, Exception):
-            raise reply
-        status, body, headers = reply
-        response = requests.Response()
-        response.status_code = status
-        response.reason = {200: "OK", 503: "Service Unavailable"}.get(status, "Error")
-        response.url = request.url or ""
-        response.request = request
-        if isinstance(body, str):
-            response._content = body.encode()
-        else:
-            response._content = json.dumps(body).encode() if body is not None else b""
-        response.headers.update(headers or {})
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-def client_with(server: FakeServer, **options: Any) -> tuple[Client, list[float]]:
-    session = requests.Session()
-    session.mount("http://", server)
-    client = Client("http://kiln.test", "secret-token", session=session, **options)
-    slept: list[float] = []
-    client.sleep = slept.append
-    return client, slept
-
 
 PROBLEM_503 = (
     503,

@@ -33,6 +33,9 @@ NOT_IN_KILN = SERVICES | {
     "requests",
     "click",
     "kiln_client",
+    # process set-up and figures live with the services and bench/, not in the domain
+    "pythonjsonlogger",
+    "matplotlib",
 }
 #: Everything the client distribution may import at module level besides the standard library.
 CLIENT_MAY_IMPORT = {"requests", "click", "kiln_client"}

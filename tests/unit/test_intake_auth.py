@@ -13,18 +13,6 @@ from kiln_services.intake.auth import digest, grants
 from kiln_services.store import Keys, Store
 
 
-@pytest.fixture
-def fake() -> fakeredis.FakeRedis:
-    return fakeredis.FakeRedis(decode_responses=True)
-
-
-@pytest.fixture
-def app(fake: fakeredis.FakeRedis) -> Flask:
-    app = create_app({"TESTING": True, "KILN_ADMIN_TOKEN": "admin-token"})
-    app.extensions["kiln_store"] = Store(fake)
-    return app
-
-
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

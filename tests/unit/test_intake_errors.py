@@ -5,21 +5,13 @@ from __future__ import annotations
 import fakeredis
 import pytest
 from flask import Flask
+from support.intake import ADMIN
 
 from kiln.errors import InvalidObservationError, OutsideSpaceError, SpaceError
 from kiln_services.devstack.redis_server import free_port
 from kiln_services.intake import create_app
 from kiln_services.intake.errors import field_path, flatten_messages, to_problem
 from kiln_services.store import SampleConflict, Store
-
-ADMIN = {"Authorization": "Bearer admin-token"}
-
-
-@pytest.fixture
-def app() -> Flask:
-    app = create_app({"TESTING": True, "KILN_ADMIN_TOKEN": "admin-token"})
-    app.extensions["kiln_store"] = Store(fakeredis.FakeRedis(decode_responses=True))
-    return app
 
 
 def test_flatten_nested_marshmallow_messages() -> None:

@@ -25,7 +25,8 @@ def test_bare_array_and_results_key_are_equivalent() -> None:
 def test_errors_name_the_row_index_and_field() -> None:
     with pytest.raises(ValidationError) as info:
         ResultsIn().load([ROW, {**ROW, "objective": "abc"}])
-    assert info.value.messages == {"results": {1: {"objective": ["Not a valid number."]}}}
+    expected = "'abc' is a string: send the value as a JSON number, without quotes"
+    assert info.value.messages == {"results": {1: {"objective": [expected]}}}
 
 
 def test_non_finite_objective_is_refused() -> None:

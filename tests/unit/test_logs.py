@@ -1,4 +1,4 @@
-"""kiln.logs: one JSON object per line with the bound context, or text; LOG_FORMAT and LOG_LEVEL."""
+"""kiln_services.logs: one JSON object per line with the bound context, or text; LOG_FORMAT and LOG_LEVEL."""
 
 from __future__ import annotations
 
@@ -9,29 +9,21 @@ import logging.config
 from collections.abc import Iterator
 
 import pytest
+from support.json_logs import captured, parsed
 
-from kiln import logs
+from kiln_services import logs
 
 
 @pytest.fixture
 def stream() -> Iterator[io.StringIO]:
     """Log to a string through the root logger; leave logging as it was afterwards."""
-    root = logging.getLogger()
-    level = root.level
-    out = io.StringIO()
-    handler = logs.configure("json", "DEBUG", out)
-    yield out
-    root.removeHandler(handler)
-    root.setLevel(level)
-
-
-def lines(out: io.StringIO) -> list[dict]:
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+    with captured("DEBUG") as out:
+        yield out
 
 
 def test_a_json_line_has_time_level_logger_message_and_extras(stream: io.StringIO) -> None:
     logging.getLogger("kiln.test").info("stored %d results", 3, extra={"status": 201})
-    (line,) = lines(stream)
+    (line,) = parsed(stream)
     assert list(line)[:4] == ["time", "level", "logger", "message"]
     assert line["level"] == "INFO" and line["logger"] == "kiln.test"
     assert line["message"] == "stored 3 results" and line["status"] == 201
@@ -45,7 +37,7 @@ def test_bound_fields_reach_every_logger_until_unbound(stream: io.StringIO) -> N
     logging.getLogger("two.deeper").error("b")
     logs.unbind(token)
     logging.getLogger("one").warning("c")
-    a, b, c = lines(stream)
+    a, b, c = parsed(stream)
     assert a["request_id"] == b["request_id"] == "req-1" and b["campaign_id"] == "c-9"
     assert "job_id" not in a  # None is not bound
     assert c["request_id"] is None and "campaign_id" not in c
@@ -55,7 +47,7 @@ def test_an_explicit_extra_wins_over_the_bound_field(stream: io.StringIO) -> Non
     token = logs.bind(request_id="outer")
     logging.getLogger("x").info("m", extra={"request_id": "inner"})
     logs.unbind(token)
-    assert lines(stream)[0]["request_id"] == "inner"
+    assert parsed(stream)[0]["request_id"] == "inner"
 
 
 def test_a_traceback_stays_on_one_line(stream: io.StringIO) -> None:
@@ -64,7 +56,7 @@ def test_a_traceback_stays_on_one_line(stream: io.StringIO) -> None:
     except RuntimeError:
         logging.getLogger("x").exception("failed")
     assert len(stream.getvalue().splitlines()) == 1
-    assert "RuntimeError: boom" in lines(stream)[0]["exc_info"]
+    assert "RuntimeError: boom" in parsed(stream)[0]["exc_info"]
 
 
 def test_text_format_shows_the_request_id_or_a_dash() -> None:

@@ -6,18 +6,22 @@ import math
 
 import numpy as np
 import pytest
+from naive_batch import naive_select_batch
 from sklearn.gaussian_process import GaussianProcessRegressor
 
-from kiln.batch import _two_point_variance, naive_select_batch, select_batch
+from kiln.batch.scores import _two_point_variance
+from kiln.batch.selection import select_batch
 from kiln.campaign import validate_results
 from kiln.errors import CampaignError, InvalidObservationError, ModelFitError
 from kiln.measurement_error import check_objective_sd, model_scale_variance
-from kiln.model_reader import ModelReader
+from kiln.model.fitted import FittedModel, fit_model
+from kiln.model.reader import ModelReader
+from kiln.model.surrogate import JITTER, GPSurrogate
 from kiln.objective import Objective
-from kiln.propose import FittedModel, fit_model, propose
-from kiln.space import ContinuousParameter, SearchSpace
+from kiln.parameters import ContinuousParameter
+from kiln.propose import propose
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
-from kiln.surrogate import JITTER, GPSurrogate
 
 LOG = Objective("conductivity", unit="S/cm")
 LINEAR = Objective("density", unit="g/cm3", goal="minimize", transform="none")

@@ -1,19 +1,17 @@
-"""kiln.model_reader: the numpy-only reader of a stored model agrees with the fitted model."""
+"""kiln.model.reader: the numpy-only reader of a stored model agrees with the fitted model."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from support.fresh_python import run_fresh
 
 from kiln.errors import OutsideSpaceError, SpaceError
 from kiln.lab import VirtualLatpLab
-from kiln.model_reader import ModelReader
+from kiln.model.fitted import FittedModel, fit_model
+from kiln.model.reader import ModelReader
 from kiln.objective import Objective
 from kiln.presets import latp_seed_grid_space
-from kiln.propose import FittedModel, fit_model
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
@@ -70,9 +68,8 @@ def test_slice_has_a_grid_per_axis_and_holds_the_rest(fitted: FittedModel) -> No
 def test_reading_a_model_never_imports_sklearn() -> None:
     code = (
         "import sys\n"
-        "import kiln.model_reader, kiln.feasibility, kiln.ledger, kiln.posterior\n"
+        "import kiln.model.reader, kiln.feasibility, kiln.ledger, kiln.model.posterior\n"
         "assert 'sklearn' not in sys.modules, 'sklearn loaded'\n"
-        "assert 'kiln.surrogate' not in sys.modules\n"
+        "assert 'kiln.model.surrogate' not in sys.modules\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    run_fresh(code, timeout=60)

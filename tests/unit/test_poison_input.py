@@ -17,11 +17,13 @@ import numpy as np
 import pytest
 
 from kiln.errors import ModelFitError
+from kiln.model.fitted import fit_model
+from kiln.model.surrogate import GPSurrogate
 from kiln.objective import Objective
-from kiln.propose import fit_model, propose
-from kiln.space import ContinuousParameter, DiscreteParameter, SearchSpace
+from kiln.parameters import ContinuousParameter, DiscreteParameter
+from kiln.propose import propose
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
-from kiln.surrogate import GPSurrogate
 
 LOG = Objective("conductivity", unit="S/cm")
 LINEAR = Objective("yield", unit="%", transform="none")

@@ -9,9 +9,10 @@ import pytest
 
 from kiln.errors import OutsideSpaceError
 from kiln.objective import Objective
+from kiln.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from kiln.pool import CandidateError, CandidatePool, RowIndex, covers, outside_reason
 from kiln.propose import propose
-from kiln.space import CategoricalParameter, ContinuousParameter, DiscreteParameter, SearchSpace
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
 OBJ = Objective("y", transform="none")

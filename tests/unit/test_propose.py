@@ -15,14 +15,11 @@ from kiln.errors import (
     NoObservationsError,
     OutsideSpaceError,
 )
+from kiln.model.fitted import FittedModel, fit_model
 from kiln.objective import Objective
-from kiln.propose import Batch, FittedModel, fit_model, propose
-from kiln.space import (
-    CategoricalParameter,
-    ContinuousParameter,
-    DiscreteParameter,
-    SearchSpace,
-)
+from kiln.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
+from kiln.propose import Batch, propose
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
 OBJ = Objective("conductivity", unit="S/cm")
@@ -137,9 +134,9 @@ def test_a_matching_model_is_reused_and_a_stale_one_refitted(
     assert batch.model is not None
     rebuilt = FittedModel.from_dict(json.loads(json.dumps(batch.model.to_dict())))
     calls = []
-    real_fit = propose_module._fit
+    real_fit = propose_module.fit_observations
     monkeypatch.setattr(
-        propose_module, "_fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k)
+        propose_module, "fit_observations", lambda *a, **k: calls.append(1) or real_fit(*a, **k)
     )
     out = propose(latp_space(), OBJ, observations, [], Strategy(), model=rebuilt)
     assert calls == [] and out.model is rebuilt
@@ -206,7 +203,7 @@ def test_a_failed_fit_space_fills(observations, monkeypatch: pytest.MonkeyPatch)
     def broken(*args, **kwargs):
         raise ModelFitError("the kernel matrix is not positive definite")
 
-    monkeypatch.setattr(propose_module, "_fit", broken)
+    monkeypatch.setattr(propose_module, "fit_observations", broken)
     out = propose(latp_space(), OBJ, observations, [], Strategy())
     assert out.fallback is not None and out.fallback.startswith("space_filling: model fit failed")
     assert len(out.proposals) == 6
@@ -370,7 +367,7 @@ def test_fit_model_without_observations() -> None:
 
 
 def test_fit_model_bounds_one_hot_columns_apart_from_numeric_ones() -> None:
-    from kiln.surrogate import CATEGORICAL_LENGTH_SCALE_BOUNDS, LENGTH_SCALE_BOUNDS
+    from kiln.model.surrogate import CATEGORICAL_LENGTH_SCALE_BOUNDS, LENGTH_SCALE_BOUNDS
 
     space = SearchSpace.from_dict(
         {

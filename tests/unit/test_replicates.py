@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from kiln.model.fitted import fit_model
+from kiln.model.surrogate import GPSurrogate
 from kiln.objective import Objective
-from kiln.propose import fit_model
-from kiln.space import ContinuousParameter, SearchSpace
-from kiln.surrogate import GPSurrogate
+from kiln.parameters import ContinuousParameter
+from kiln.space import SearchSpace
 from kiln.training import select_training_set
 
 SPACE = SearchSpace([ContinuousParameter("x", 0.0, 1.0)])

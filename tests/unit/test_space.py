@@ -11,12 +11,8 @@ import pytest
 
 import kiln
 from kiln.errors import OutsideSpaceError, SpaceError, SpaceTooLargeError
-from kiln.space import (
-    CategoricalParameter,
-    ContinuousParameter,
-    DiscreteParameter,
-    SearchSpace,
-)
+from kiln.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
+from kiln.space import SearchSpace
 
 DATA = Path(kiln.__file__).parent / "data" / "latp_table1_search_space.json"
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from sklearn.gaussian_process import GaussianProcessRegressor
 
-import kiln.surrogate as surrogate_module
+import kiln.model.surrogate as surrogate_module
 from kiln.errors import ModelFitError, NoObservationsError
-from kiln.surrogate import (
+from kiln.model.surrogate import (
     CATEGORICAL_LENGTH_SCALE_BOUNDS,
     JITTER,
     LENGTH_SCALE_BOUNDS,

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from sklearn.gaussian_process import GaussianProcessRegressor
 
+from kiln.model.fitted import FittedModel, fit_model
+from kiln.model.surrogate import JITTER, GPSurrogate
 from kiln.objective import Objective
-from kiln.propose import FittedModel, fit_model
-from kiln.space import ContinuousParameter, SearchSpace
-from kiln.surrogate import JITTER, GPSurrogate
+from kiln.parameters import ContinuousParameter
+from kiln.space import SearchSpace
 from kiln.suspects import SUSPECT_THRESHOLD, standardised_loo_residuals, suspects
 
 SPACE = SearchSpace([ContinuousParameter("a", 0.0, 1.0), ContinuousParameter("b", 0.0, 1.0)])

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from plots import plot_virtual_experiments
 
 from kiln.errors import KilnError
 from kiln.lab import VirtualLatpLab
-from kiln.plots import plot_virtual_experiments
 from kiln.presets import latp_seed_grid_space
 from kiln.virtual_experiments import (
     pool_from_results,

@@ -94,7 +94,7 @@ def identify(header: str | None) -> dict[str, Any]:
     admin = current_app.config.get("KILN_ADMIN_TOKEN")
     if admin and hmac.compare_digest(presented, digest(admin)):
         return {"id": "env", "scope": "admin", "name": "KILN_ADMIN_TOKEN", "digest": presented}
-    record = get_store().get_token(presented)
+    record = get_store().tokens.get(presented)
     if record is None or not hmac.compare_digest(presented, record["digest"]):
         raise _unauthorised("the token is unknown or revoked")
     return record
@@ -156,7 +156,7 @@ def bootstrap_admin(app: Flask) -> None:
     if state["bootstrapped"] or app.config.get("KILN_ADMIN_TOKEN"):
         return
     token = new_token()
-    if app.extensions["kiln_store"].bootstrap_admin(digest(token)):
+    if app.extensions["kiln_store"].tokens.bootstrap_admin(digest(token)):
         app.logger.warning(
             "KILN_ADMIN_TOKEN is not set: generated the first admin token (shown once, "
             "keep it now; only its hash is stored): %s",

@@ -24,7 +24,7 @@ def request_refit(store: Store, tasks: TaskQueue, campaign_id: str) -> bool:
     The flag is cleared by the refit task as it starts, so data arriving while it runs queues
     exactly one more. Returns True when this call enqueued one.
     """
-    if not store.mark_refit_queued(campaign_id, refit_flag_ttl()):
+    if not store.locks.mark_refit_queued(campaign_id, refit_flag_ttl()):
         return False
     return send_refit(store, tasks, campaign_id)
 
@@ -35,7 +35,7 @@ def send_refit(store: Store, tasks: TaskQueue, campaign_id: str) -> bool:
         tasks.refit(campaign_id)
     except Exception:
         # The results are safely stored; the next post (or a stale-model check) retries this.
-        store.clear_refit_queued(campaign_id)
+        store.locks.clear_refit_queued(campaign_id)
         current_app.logger.exception("could not enqueue a refit of %s", campaign_id)
         return False
     return True
@@ -43,7 +43,7 @@ def send_refit(store: Store, tasks: TaskQueue, campaign_id: str) -> bool:
 
 def refit_if_stale(store: Store, tasks: TaskQueue, campaign_id: str, data_version: int) -> bool:
     """Enqueue a refit when the stored model lags the data (e.g. an earlier enqueue failed)."""
-    model = store.get_model(campaign_id)
+    model = store.models.get(campaign_id)
     if data_version and (model is None or model["data_version"] < data_version):
         return request_refit(store, tasks, campaign_id)
     return False
@@ -54,7 +54,7 @@ def request_batch(
 ) -> dict[str, Any]:
     """Create a proposals job with the request's strategy overrides and enqueue it."""
     strategy_with(campaign, overrides)  # 422 now rather than a failed job later
-    job, _ = store.create_job("proposals", campaign["id"], {"overrides": dict(overrides)})
+    job, _ = store.jobs.create("proposals", campaign["id"], {"overrides": dict(overrides)})
     return _enqueue(store, job, tasks.propose)
 
 
@@ -62,7 +62,7 @@ def request_benchmark(
     store: Store, tasks: TaskQueue, campaign: Mapping[str, Any], params: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Create a virtual-experiments job and enqueue its planner on the benchmarks queue."""
-    job, _ = store.create_job("benchmarks", campaign["id"], dict(params))
+    job, _ = store.jobs.create("benchmarks", campaign["id"], dict(params))
     return _enqueue(store, job, tasks.benchmark)
 
 
@@ -70,7 +70,7 @@ def _enqueue(store: Store, job: dict[str, Any], send: Callable[[str], str]) -> d
     try:
         send(job["id"])
     except Exception as exc:
-        store.job_failed(job["id"], f"could not enqueue: {exc}")
+        store.jobs.failed(job["id"], f"could not enqueue: {exc}")
         raise ApiProblem(
             503,
             "Service Unavailable",

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import redis
-from flask import Flask, Response, current_app, g, has_request_context
+from flask import Flask, Response, current_app, g, has_request_context, request
 from kombu.exceptions import OperationalError as BrokerError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -30,13 +30,11 @@ from kiln.errors import (
 )
 from kiln.pool import CandidateError
 from kiln_services.store import (
-    CampaignNotFound,
-    JobNotFound,
-    ProposalNotFound,
+    NameTaken,
+    NotFound,
     ProposalNotPending,
     SampleConflict,
-    UnknownCandidate,
-    UnknownProposal,
+    UnknownReference,
 )
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -78,13 +76,23 @@ class InvalidRequest(ApiProblem):
         )
 
 
+#: Methods that store nothing even when they succeed: their errors do not say "nothing was stored".
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _summary(errors: Mapping[str, list[str]]) -> str:
     first = next(iter(errors.items()), None)
     if first is None:
         return "the request is invalid"
     field, messages = first
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{field}: {'; '.join(messages)}{more}; nothing was stored"
+    return f"{field}: {'; '.join(messages)}{more}{_nothing_stored()}"
+
+
+def _nothing_stored() -> str:
+    """The end of a 4xx detail: "; nothing was stored", except for reads (they store nothing)."""
+    reads = has_request_context() and request.method in READS
+    return "" if reads else "; nothing was stored"
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -203,8 +211,11 @@ def to_problem(exc: BaseException) -> Response:
         )
     if isinstance(exc, KilnError):
         return _kiln_error(exc)
-    if isinstance(exc, CampaignNotFound | JobNotFound | ProposalNotFound):
+    if isinstance(exc, NotFound):
         return problem(404, "Not Found", str(exc), kind="not-found")
+    if isinstance(exc, NameTaken):
+        errors = {"name": [f"{exc.name!r} is taken by the {exc.what} {exc.existing_id}"]}
+        return problem(409, "Conflict", str(exc), errors=errors, kind="name-taken")
     if isinstance(exc, ProposalNotPending):
         return problem(409, "Conflict", str(exc), kind="proposal-not-pending")
     if isinstance(exc, SampleConflict):
@@ -214,7 +225,7 @@ def to_problem(exc: BaseException) -> Response:
             ]
         }
         return problem(409, "Conflict", str(exc), errors=errors, kind="sample-conflict")
-    if isinstance(exc, UnknownProposal | UnknownCandidate):
+    if isinstance(exc, UnknownReference):
         return problem(
             422, "Unprocessable Entity", _summary(exc.errors), errors=exc.errors,
             kind="validation-error",
@@ -225,7 +236,7 @@ def to_problem(exc: BaseException) -> Response:
         return problem(
             503,
             "Service Unavailable",
-            "the store (Redis) does not answer; nothing was stored, retry later",
+            f"the store (Redis) does not answer{_nothing_stored()}; retry later",
             kind="store-unavailable",
             headers={"Retry-After": retry},
         )

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.intake.observability import task_headers
 from kiln_services.intake.schemas import ProblemOut
 from kiln_services.store import Store

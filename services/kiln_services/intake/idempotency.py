@@ -73,7 +73,7 @@ def check_key() -> Response | None:
         )
     scoped, fingerprint = scope_key(key), request_fingerprint()
     config = current_app.config
-    state, saved = get_store().idempotency_begin(
+    state, saved = get_store().idempotency.begin(
         scoped, fingerprint, int(config["KILN_IDEMPOTENCY_LOCK_S"])
     )
     if state == "replay":
@@ -123,9 +123,9 @@ def remember(response: Response) -> Response:
         ttl = int(current_app.config["KILN_IDEMPOTENCY_TTL_S"])
     try:
         if 200 <= response.status_code < 300:
-            store.idempotency_save(scoped, fingerprint, saved, ttl)
+            store.idempotency.save(scoped, fingerprint, saved, ttl)
         else:
-            store.idempotency_release(scoped, fingerprint)
+            store.idempotency.release(scoped, fingerprint)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         # The request itself is done; only its replay is lost (the in-progress mark expires).
         current_app.logger.warning("could not record an idempotent response: %s", exc)

@@ -61,9 +61,9 @@ class StoreCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            gauges = self.store.gauges(self.queues)
-            workers = self.store.live_workers(self.worker_max_age_s)
-            refits = self.store.refit_histogram()
+            gauges = self.store.metrics.gauges(self.queues)
+            workers = self.store.workers.live(self.worker_max_age_s)
+            refits = self.store.metrics.refit_histogram()
         except (redis.ConnectionError, redis.TimeoutError):
             # The request metrics are still worth a scrape; this says why the rest is missing.
             yield GaugeMetricFamily("kiln_store_up", "1 if Redis answered this scrape.", 0)

@@ -17,7 +17,7 @@ import uuid
 from flask import Flask, Response, g, has_request_context, request
 from flask.logging import default_handler, has_level_handler
 
-from kiln import logs, task_names
+from kiln_services import logs, task_names
 from kiln_services.intake import metrics
 
 HEADER = "X-Request-ID"

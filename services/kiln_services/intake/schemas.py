@@ -38,7 +38,9 @@ class StrictFloat(fields.Float):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):
-            raise self.make_error("invalid")
+            raise ValidationError(
+                f"{value!r} is a string: send the value as a JSON number, without quotes"
+            )
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -273,6 +275,12 @@ class PageArgs(Schema):
 
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CampaignPageArgs(PageArgs):
+    name = fields.String(
+        validate=_name, metadata={"description": "Only the campaign with exactly this name"}
+    )
 
 
 class PageOut(Schema):
@@ -556,7 +564,7 @@ class LatestQueryArgs(Schema):
     wait = fields.Float(  # a query string: "0.5" is the number 0.5 here
         allow_nan=False,
         load_default=0.0,
-        validate=validate.Range(min=0, max=60),
+        validate=validate.Range(min=0, max=60, error="must be 0 to 60 seconds, not {input}"),
         metadata={"description": "long-poll seconds (at most 60) with If-None-Match"},
     )
 
@@ -572,7 +580,13 @@ class JobOut(Schema):
     created_at = fields.String(allow_none=True)
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
-    progress = fields.Dict(allow_none=True, metadata={"description": "fan-out jobs: chunks done"})
+    progress = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "fan-out jobs: done/total repeats, chunks_done/chunks_total, and "
+            "estimated_seconds (the whole job, estimated when it is planned)"
+        },
+    )
 
 
 class ModelOut(Schema):

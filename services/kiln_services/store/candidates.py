@@ -30,10 +30,11 @@ from kiln.pool import (
     row_key,
 )
 from kiln.pool import PENDING as CANDIDATE_PENDING
-from kiln_services.store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
+from kiln_services.store.base import WATCH_RETRIES, dumps, utcnow
 from kiln_services.store.errors import CampaignNotFound, UnknownCandidate
 from kiln_services.store.keys import Keys
-from kiln_services.store.proposals import withdrawn_under_watch
+from kiln_services.store.proposals import Proposals, withdrawn_under_watch
+from kiln_services.store.results import Results
 
 
 def validated_candidates(
@@ -56,22 +57,28 @@ class PoolSnapshot:
     space_version: int = 1
 
 
-class CandidatesMixin(StoreBase):
-    """Candidate pool reads and writes."""
+def queue_rows(
+    pipe: redis.client.Pipeline,
+    cid: str,
+    names: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    first: int,
+) -> None:
+    """Queue (inside MULTI) validated rows appended to the pool, the first getting id `first`."""
+    pipe.rpush(Keys.candidates(cid), *[dumps(dict(r)) for r in rows])
+    pipe.hset(
+        Keys.candidates_index(cid),
+        mapping={row_key(names, r): first + i for i, r in enumerate(rows)},
+    )
 
-    def _write_rows(
-        self,
-        pipe: redis.client.Pipeline,
-        cid: str,
-        names: Sequence[str],
-        rows: Sequence[Mapping[str, Any]],
-        first: int,
-    ) -> None:
-        pipe.rpush(Keys.candidates(cid), *[dumps(dict(r)) for r in rows])
-        pipe.hset(
-            Keys.candidates_index(cid),
-            mapping={row_key(names, r): first + i for i, r in enumerate(rows)},
-        )
+
+class Candidates:
+    """Candidate pool reads and writes (a pool's statuses read the results and the ledger)."""
+
+    def __init__(self, client: redis.Redis, results: Results, proposals: Proposals) -> None:
+        self.redis = client
+        self.results = results
+        self.proposals = proposals
 
     def _new_space_version(
         self, pipe: redis.client.Pipeline, cid: str, current: dict[str, Any], why: str
@@ -98,7 +105,7 @@ class CandidatesMixin(StoreBase):
         )
         return updated
 
-    def add_candidates(self, cid: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    def add(self, cid: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Validate rows and append them to the pool, all-or-nothing: a new space version.
 
         Returns:
@@ -140,7 +147,7 @@ class CandidatesMixin(StoreBase):
                             )
                     pipe.multi()
                     if clean:
-                        self._write_rows(pipe, cid, names, clean, first)
+                        queue_rows(pipe, cid, names, clean, first)
                     updated = self._new_space_version(
                         pipe, cid, campaign, f"{len(clean)} candidates added"
                     )
@@ -155,7 +162,7 @@ class CandidatesMixin(StoreBase):
                     continue
         raise RuntimeError("candidates could not be stored: too much contention")
 
-    def remove_candidates(self, cid: str, ids: Sequence[int], reason: str) -> dict[str, Any]:
+    def remove(self, cid: str, ids: Sequence[int], reason: str) -> dict[str, Any]:
         """Take rows out of the pool for good (ids stay), withdrawing their pending proposals.
 
         Rows removed already are skipped (listed in ``already_removed``); anything removed makes
@@ -241,11 +248,11 @@ class CandidatesMixin(StoreBase):
 
         return withdrawn_under_watch(pipe, cid, reason_of)
 
-    def has_candidates(self, cid: str) -> bool:
+    def exist(self, cid: str) -> bool:
         """Whether the campaign has a candidate pool (one row at least, removed or not)."""
         return bool(self.redis.exists(Keys.candidates(cid)))
 
-    def candidate_pool(self, cid: str) -> PoolSnapshot:
+    def snapshot(self, cid: str) -> PoolSnapshot:
         """The whole pool with its removed rows and the space version, read in one transaction.
 
         Raises:
@@ -264,14 +271,14 @@ class CandidatesMixin(StoreBase):
             space_version=int(json.loads(raw).get("space_version", 1)),
         )
 
-    def candidates_page(self, cid: str, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    def page(self, cid: str, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         """Rows ``offset`` to ``offset + limit - 1`` as ``{"id", "parameters"}``."""
         if limit <= 0:
             return []
         rows = self.redis.lrange(Keys.candidates(cid), offset, offset + limit - 1)
         return [{"id": offset + k, "parameters": json.loads(r)} for k, r in enumerate(rows)]
 
-    def candidates_by_id(self, cid: str, ids: Sequence[int]) -> list[dict[str, Any]]:
+    def by_id(self, cid: str, ids: Sequence[int]) -> list[dict[str, Any]]:
         """The rows of ``ids`` (in that order) as ``{"id", "parameters"}``."""
         if not ids:
             return []
@@ -285,12 +292,12 @@ class CandidatesMixin(StoreBase):
             if r is not None
         ]
 
-    def removed_candidates(self, cid: str) -> dict[int, dict[str, Any]]:
+    def removed(self, cid: str) -> dict[int, dict[str, Any]]:
         """Removed rows: id -> ``{"reason", "removed_at"}``."""
         raw = self.redis.hgetall(Keys.candidates_removed(cid))
         return {int(i): json.loads(v) for i, v in raw.items()}
 
-    def candidate_ids(
+    def rows_of(
         self,
         cid: str,
         campaign: Mapping[str, Any],
@@ -332,20 +339,18 @@ class CandidatesMixin(StoreBase):
                 out[k] = int(hit) if hit is not None else None
         return out
 
-    def candidate_statuses(
-        self, cid: str, campaign: Mapping[str, Any]
-    ) -> tuple[set[int], set[int]]:
+    def statuses(self, cid: str, campaign: Mapping[str, Any]) -> tuple[set[int], set[int]]:
         """Ids of the measured rows (any result, failed syntheses too) and the pending ones."""
-        results = self.list_results(cid, 0, None)  # type: ignore[attr-defined]
-        measured = {i for i in self.candidate_ids(cid, campaign, results) if i is not None}
+        results = self.results.all(cid)
+        measured = {i for i in self.rows_of(cid, campaign, results) if i is not None}
         pending = {
             int(p["candidate"])
-            for p in self.pending_proposals(cid)  # type: ignore[attr-defined]
+            for p in self.proposals.pending(cid)
             if isinstance(p.get("candidate"), int)
         }
         return measured, pending - measured
 
-    def outside_candidates(self, cid: str, campaign: Mapping[str, Any]) -> dict[int, str]:
+    def outside(self, cid: str, campaign: Mapping[str, Any]) -> dict[int, str]:
         """Rows the campaign's current space excludes: id -> the first such parameter.
 
         Rows valid when added fall outside after a PATCH narrows a range or drops a listed

@@ -11,35 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kiln_services.store.base import StoreBase
+import redis
+
 from kiln_services.store.keys import Keys
 
 
-class DeliveriesMixin(StoreBase):
-    """Per-worker sets of delivery tags, and the workers whose heartbeat went stale."""
+class Deliveries:
+    """Per-worker sets of delivery tags."""
 
-    def track_delivery(self, worker: str, tag: str) -> None:
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    def track(self, worker: str, tag: str) -> None:
         """Record that `worker` received the message `tag` (not acknowledged yet)."""
         self.redis.sadd(Keys.worker_deliveries(worker), tag)
 
-    def deliveries_of(self, worker: str) -> set[str]:
+    def of(self, worker: str) -> set[str]:
         """The delivery tags recorded for a worker."""
         return set(self.redis.smembers(Keys.worker_deliveries(worker)))
 
-    def forget_deliveries(self, worker: str, tags: Iterable[str]) -> None:
+    def forget(self, worker: str, tags: Iterable[str]) -> None:
         """Drop tags from a worker's set (acknowledged, or put back in their queue)."""
         tags = list(tags)
         if tags:
             self.redis.srem(Keys.worker_deliveries(worker), *tags)
-
-    def stale_workers(self, dead_after_s: float) -> list[str]:
-        """Workers whose last heartbeat is older than `dead_after_s` (on Redis's clock)."""
-        seconds, _ = self.redis.time()
-        return list(self.redis.zrangebyscore(Keys.workers, "-inf", f"({seconds - dead_after_s}"))
-
-    def bury_worker(self, worker: str) -> None:
-        """Forget a dead worker once its deliveries and locks are dealt with."""
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(Keys.workers, worker)
-            pipe.delete(Keys.worker_deliveries(worker))
-            pipe.execute()

@@ -7,19 +7,27 @@ class StoreError(Exception):
     """Base class of the store's own errors."""
 
 
-class CampaignNotFound(StoreError):
+class NotFound(StoreError):
+    """No record of this kind has this id (``ident``)."""
+
+    def __init__(self, what: str, ident: str, where: str = "") -> None:
+        super().__init__(f"no {what} with id {ident!r}{where}")
+        self.ident = ident
+
+
+class CampaignNotFound(NotFound):
     """No campaign has this id."""
 
     def __init__(self, campaign_id: str) -> None:
-        super().__init__(f"no campaign with id {campaign_id!r}")
+        super().__init__("campaign", campaign_id)
         self.campaign_id = campaign_id
 
 
-class JobNotFound(StoreError):
+class JobNotFound(NotFound):
     """No job has this id."""
 
     def __init__(self, job_id: str) -> None:
-        super().__init__(f"no job with id {job_id!r}")
+        super().__init__("job", job_id)
         self.job_id = job_id
 
 
@@ -35,19 +43,27 @@ class SampleConflict(StoreError):
         self.sample_ids = sample_ids
 
 
-class UnknownProposal(StoreError):
-    """A result names a proposal_id that this campaign never issued."""
+class UnknownReference(StoreError):
+    """A request names ids the campaign does not hold; `errors` maps each field to why."""
+
+    message = "unknown id"
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("unknown proposal_id")
+        super().__init__(self.message)
         self.errors = errors
 
 
-class ProposalNotFound(StoreError):
+class UnknownProposal(UnknownReference):
+    """A result names a proposal_id that this campaign never issued."""
+
+    message = "unknown proposal_id"
+
+
+class ProposalNotFound(NotFound):
     """The campaign never issued this proposal id."""
 
     def __init__(self, proposal_id: str) -> None:
-        super().__init__(f"no proposal with id {proposal_id!r} in this campaign")
+        super().__init__("proposal", proposal_id, " in this campaign")
         self.proposal_id = proposal_id
 
 
@@ -60,9 +76,17 @@ class ProposalNotPending(StoreError):
         self.status = status
 
 
-class UnknownCandidate(StoreError):
+class UnknownCandidate(UnknownReference):
     """A request names candidate ids the campaign's pool does not hold."""
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("unknown candidate id")
-        self.errors = errors
+    message = "unknown candidate id"
+
+
+class NameTaken(StoreError):
+    """A campaign or a live token already has this name (names are unique per deployment)."""
+
+    def __init__(self, what: str, name: str, existing_id: str) -> None:
+        super().__init__(f"a {what} named {name!r} exists already (id {existing_id})")
+        self.what = what
+        self.name = name
+        self.existing_id = existing_id

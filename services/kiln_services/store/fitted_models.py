@@ -6,7 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kiln_services.store.base import StoreBase, dumps, utcnow
+import redis
+
+from kiln_services.store.base import dumps, utcnow
 from kiln_services.store.keys import Keys
 
 # Store a model unless a newer one (more data, or a later space) is there; one atomic step.
@@ -26,12 +28,14 @@ return version
 """
 
 
-class ModelsMixin(StoreBase):
-    """Model reads and writes."""
+class Models:
+    """Fitted-model reads and writes."""
 
-    _save_model: Any  # the registered SAVE_MODEL script
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._save_script = client.register_script(SAVE_MODEL)
 
-    def save_model(
+    def save(
         self,
         cid: str,
         state: Mapping[str, Any],
@@ -45,13 +49,13 @@ class ModelsMixin(StoreBase):
         A model fitted on less data than the stored one (a refit that outlived its lock) is
         dropped and None returned: the stored model never goes back in time.
         """
-        version = self._save_model(
+        version = self._save_script(
             keys=[Keys.model(cid), Keys.model_version(cid)],
             args=[dumps(state), dumps(summary), data_version, space_version, utcnow()],
         )
         return int(version) or None
 
-    def record_model_failure(
+    def record_failure(
         self, cid: str, *, data_version: int, space_version: int, reason: str
     ) -> None:
         """Record that the refit on this data failed, and why (kept until a refit succeeds)."""
@@ -65,7 +69,7 @@ class ModelsMixin(StoreBase):
             },
         )
 
-    def model_failure(self, cid: str) -> dict[str, Any] | None:
+    def failure(self, cid: str) -> dict[str, Any] | None:
         """The last failed refit {data_version, space_version, reason, at}, or None."""
         raw = self.redis.hgetall(Keys.model_failure(cid))
         if not raw:
@@ -77,11 +81,11 @@ class ModelsMixin(StoreBase):
             "at": raw.get("at"),
         }
 
-    def clear_model_failure(self, cid: str) -> None:
+    def clear_failure(self, cid: str) -> None:
         """Forget a failed refit once a model is fitted again."""
         self.redis.delete(Keys.model_failure(cid))
 
-    def get_model(self, cid: str, *, with_state: bool = False) -> dict[str, Any] | None:
+    def get(self, cid: str, *, with_state: bool = False) -> dict[str, Any] | None:
         """Return the latest model's summary and versions (and its state if asked), or None."""
         fields = ["summary", "model_version", "data_version", "space_version", "fitted_at"]
         if with_state:

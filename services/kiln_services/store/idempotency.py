@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from kiln_services.store.base import StoreBase, dumps
+import redis
+
+from kiln_services.store.base import dumps
 from kiln_services.store.keys import Keys
 
 Begin = Literal["new", "replay", "mismatch", "in_progress"]
@@ -23,10 +25,13 @@ def idempotency_key(scoped: str) -> str:
     return Keys.idempotency(scoped)
 
 
-class IdempotencyMixin(StoreBase):
+class Idempotency:
     """Claim, complete and release idempotency keys."""
 
-    def idempotency_begin(
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    def begin(
         self, scoped: str, fingerprint: str, lock_s: int
     ) -> tuple[Begin, dict[str, Any] | None]:
         """Claim a key for a request, or say what happened to it before.
@@ -51,14 +56,12 @@ class IdempotencyMixin(StoreBase):
             return "replay", record["response"]
         return "in_progress", None
 
-    def idempotency_save(
-        self, scoped: str, fingerprint: str, response: dict[str, Any], ttl_s: int
-    ) -> None:
+    def save(self, scoped: str, fingerprint: str, response: dict[str, Any], ttl_s: int) -> None:
         """Keep a completed request's response for replays."""
         record = {"fingerprint": fingerprint, "state": "done", "response": response}
         self.redis.set(idempotency_key(scoped), dumps(record), ex=max(1, ttl_s))
 
-    def idempotency_release(self, scoped: str, fingerprint: str) -> None:
+    def release(self, scoped: str, fingerprint: str) -> None:
         """Free a key whose request did not succeed, so a corrected retry may reuse it."""
         key = idempotency_key(scoped)
         raw = self.redis.get(key)

@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 
-from kiln_services.store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
+from kiln_services.store.base import dumps, utcnow, watched
 from kiln_services.store.errors import JobNotFound
 from kiln_services.store.keys import Keys
 
@@ -29,10 +29,13 @@ def done_fields(result: Mapping[str, Any] | None) -> dict[str, str]:
     }
 
 
-class JobsMixin(StoreBase):
+class Jobs:
     """Job reads and writes."""
 
-    def create_job(
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    def create(
         self,
         kind: str,
         campaign_id: str | None,
@@ -51,22 +54,20 @@ class JobsMixin(StoreBase):
             "params": dumps(dict(params or {})),
             "created_at": utcnow(),
         }
-        with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(WATCH_RETRIES):
-                try:
-                    pipe.watch(key)
-                    if pipe.exists(key):
-                        pipe.unwatch()
-                        return self.get_job(jid), False
-                    pipe.multi()
-                    pipe.hset(key, mapping=record)
-                    pipe.execute()
-                    return self.get_job(jid), True
-                except redis.WatchError:
-                    continue
-        raise RuntimeError("job could not be created: too much contention")
 
-    def get_job(self, jid: str) -> dict[str, Any]:
+        def write(pipe: redis.client.Pipeline) -> bool:
+            if pipe.exists(key):
+                pipe.unwatch()
+                return False
+            pipe.multi()
+            pipe.hset(key, mapping=record)
+            pipe.execute()
+            return True
+
+        created = watched(self.redis, [key], write, "job could not be created")
+        return self.get(jid), created
+
+    def get(self, jid: str) -> dict[str, Any]:
         """Return a job (result and params decoded) or raise JobNotFound."""
         raw = self.redis.hgetall(Keys.job(jid))
         if not raw:
@@ -85,49 +86,46 @@ class JobsMixin(StoreBase):
             "progress": json.loads(raw["progress"]) if raw.get("progress") else None,
         }
 
-    def job_running(self, jid: str, worker: str = "") -> None:
+    def running(self, jid: str, worker: str = "") -> None:
         """Mark a job running (again, after a redelivery), on `worker` (its name) if known."""
         self.redis.hset(
             Keys.job(jid), mapping={"state": JOB_RUNNING, "started_at": utcnow(), "worker": worker}
         )
 
-    def job_worker(self, jid: str) -> str | None:
+    def worker(self, jid: str) -> str | None:
         """The worker that last started the job ("" if unknown), or None if it never started."""
         return self.redis.hget(Keys.job(jid), "worker")
 
-    def requeue_job(self, jid: str) -> bool:
+    def requeue(self, jid: str) -> bool:
         """Put a failed job back to queued (to be sent again); False unless it had failed."""
         key = Keys.job(jid)
-        with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(WATCH_RETRIES):
-                try:
-                    pipe.watch(key)
-                    if pipe.hget(key, "state") != JOB_FAILED:
-                        pipe.unwatch()
-                        return False
-                    pipe.multi()
-                    pipe.hset(key, mapping={"state": JOB_QUEUED, "error": "", "finished_at": ""})
-                    pipe.execute()
-                    return True
-                except redis.WatchError:
-                    continue
-        raise RuntimeError("job could not be requeued: too much contention")
 
-    def job_done(self, jid: str, result: Mapping[str, Any] | None) -> None:
+        def write(pipe: redis.client.Pipeline) -> bool:
+            if pipe.hget(key, "state") != JOB_FAILED:
+                pipe.unwatch()
+                return False
+            pipe.multi()
+            pipe.hset(key, mapping={"state": JOB_QUEUED, "error": "", "finished_at": ""})
+            pipe.execute()
+            return True
+
+        return watched(self.redis, [key], write, "job could not be requeued")
+
+    def done(self, jid: str, result: Mapping[str, Any] | None) -> None:
         """Mark a job done with its result."""
         self.redis.hset(Keys.job(jid), mapping=done_fields(result))
 
-    def job_failed(self, jid: str, error: str) -> None:
+    def failed(self, jid: str, error: str) -> None:
         """Mark a job failed with the reason."""
         self.redis.hset(
             Keys.job(jid), mapping={"state": JOB_FAILED, "finished_at": utcnow(), "error": error}
         )
 
-    def set_job_plan(self, jid: str, plan: Mapping[str, Any]) -> bool:
+    def set_plan(self, jid: str, plan: Mapping[str, Any]) -> bool:
         """Record a fan-out job's plan once (a redelivered planner keeps the first); True if new."""
         return bool(self.redis.hsetnx(Keys.job(jid), "plan", dumps(plan)))
 
-    def job_plan(self, jid: str) -> dict[str, Any] | None:
+    def plan(self, jid: str) -> dict[str, Any] | None:
         """The plan of a fan-out job, or None."""
         raw = self.redis.hget(Keys.job(jid), "plan")
         return None if raw is None else json.loads(raw)
@@ -145,33 +143,46 @@ class JobsMixin(StoreBase):
             pipe.hvals(Keys.job_chunk_sizes(jid))
             pipe.hget(Keys.job(jid), "progress")
             _, _, done, sizes, before = pipe.execute()
-        items = json.loads(before).get("total") if before else None
+        planned = json.loads(before) if before else {}
         progress = {
+            **planned,  # the total and the estimated_seconds the planner wrote
             "done": sum(int(v) for v in sizes),
-            "total": items,
+            "total": planned.get("total"),
             "chunks_done": int(done),
             "chunks_total": total,
         }
         self.redis.hset(Keys.job(jid), "progress", dumps(progress))
         return int(done)
 
-    def set_job_progress(
-        self, jid: str, done: int, total: int, chunks_total: int, *, chunks_done: int = 0
+    def set_progress(
+        self,
+        jid: str,
+        done: int,
+        total: int,
+        chunks_total: int,
+        *,
+        chunks_done: int = 0,
+        estimated_seconds: float | None = None,
     ) -> None:
-        """Record a fan-out job's progress: ``done`` of ``total`` work items."""
-        progress = {
+        """Record a fan-out job's progress: ``done`` of ``total`` work items.
+
+        ``estimated_seconds`` (the planner's estimate of the whole job) is kept when given.
+        """
+        progress: dict[str, Any] = {
             "done": done,
             "total": total,
             "chunks_done": chunks_done,
             "chunks_total": chunks_total,
         }
+        if estimated_seconds is not None:
+            progress["estimated_seconds"] = estimated_seconds
         self.redis.hset(Keys.job(jid), "progress", dumps(progress))
 
-    def job_chunks(self, jid: str) -> dict[int, Any]:
+    def chunks(self, jid: str) -> dict[int, Any]:
         """Every stored chunk outcome of a fan-out job, by index."""
         raw = self.redis.hgetall(Keys.job_chunks(jid))
         return {int(k): json.loads(v) for k, v in raw.items()}
 
-    def claim_job_finish(self, jid: str) -> bool:
+    def claim_finish(self, jid: str) -> bool:
         """Let exactly one of the chunks that see the job complete write its result."""
         return bool(self.redis.hsetnx(Keys.job(jid), "finishing", utcnow()))

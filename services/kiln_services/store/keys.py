@@ -3,6 +3,8 @@
 kiln:campaigns                       ZSET  campaign id -> created (unix s)
 kiln:campaign:{cid}                  STR   campaign JSON (name, parameters, objective, strategy,
                                            space_version, created_at)
+kiln:campaign_names                  HASH  campaign name -> id (names unique per deployment; built
+                                           from the records when missing)
 kiln:campaign:{cid}:spaces           LIST  earlier spaces (JSON), appended by each new version
 kiln:campaign:{cid}:results          LIST  append-only result log (JSON); data_version = LLEN
 kiln:campaign:{cid}:samples          HASH  sample_id -> sha256 fingerprint of its payload
@@ -28,6 +30,8 @@ kiln:job:{jid}:chunks                HASH  chunk index -> outcome JSON (fan-out 
 kiln:job:{jid}:chunk_sizes           HASH  chunk index -> number of work items it held
 kiln:tokens                          HASH  sha256(token) -> {"id", "digest", "scope", "name",
                                            "campaign_id", "created_at", "created_ns"}
+kiln:token_names                     HASH  name -> public id of each live token (a revoked
+                                           token's name is free again)
 kiln:idempotency:{scoped}            STR   first response to a POST under an Idempotency-Key
                                            (scoped per token; in progress, then kept a day)
 kiln:bootstrap_admin                 STR   sha256 of the generated first admin token (SET NX)
@@ -49,7 +53,9 @@ class Keys:
     """Builders of every key name; nothing else in the code base spells a key."""
 
     campaigns = f"{PREFIX}:campaigns"
+    campaign_names = f"{PREFIX}:campaign_names"
     tokens = f"{PREFIX}:tokens"
+    token_names = f"{PREFIX}:token_names"
     bootstrap_admin = f"{PREFIX}:bootstrap_admin"
     workers = f"{PREFIX}:workers"
     refit_seconds = f"{PREFIX}:metrics:refit_seconds"

@@ -11,12 +11,12 @@ from typing import Any
 import redis
 
 from kiln.ledger import EXPIRED, MEASURED, PENDING, WITHDRAWN
-from kiln_services.store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
+from kiln_services.store.base import dumps, utcnow, watched
 from kiln_services.store.errors import ProposalNotFound, ProposalNotPending
 from kiln_services.store.jobs import done_fields
 from kiln_services.store.keys import Keys
 
-__all__ = ["EXPIRED", "MEASURED", "PENDING", "WITHDRAWN", "ProposalsMixin"]
+__all__ = ["EXPIRED", "MEASURED", "PENDING", "WITHDRAWN", "Proposals"]
 
 
 def _index_of(pid: str) -> int:
@@ -43,16 +43,33 @@ def withdrawn_under_watch(
             continue
         reason = reason_of(proposal)
         if reason is not None:
-            out[proposal["id"]] = dumps(
-                {**proposal, "status": WITHDRAWN, "withdrawn_at": now, "reason": reason}
-            )
+            out[proposal["id"]] = dumps(withdrawn(proposal, reason, now))
     return out
 
 
-class ProposalsMixin(StoreBase):
+def current(proposal: dict[str, Any]) -> dict[str, Any]:
+    """The proposal as it reads now: a pending one past its time-to-live reads as expired.
+
+    The ledger catches up lazily (`Proposals.pending` writes the expiry).
+    """
+    expires = proposal.get("expires_at")
+    if proposal["status"] == PENDING and expires and expires < utcnow():
+        proposal["status"] = EXPIRED
+    return proposal
+
+
+def withdrawn(proposal: Mapping[str, Any], reason: str, now: str) -> dict[str, Any]:
+    """A proposal as withdrawn at `now` for `reason`."""
+    return {**proposal, "status": WITHDRAWN, "withdrawn_at": now, "reason": reason}
+
+
+class Proposals:
     """Batch and proposal-ledger reads and writes."""
 
-    def store_batch(
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    def save_batch(
         self,
         cid: str,
         batch_id: str,
@@ -104,35 +121,32 @@ class ProposalsMixin(StoreBase):
             "created_at": now,
             "proposal_ids": ids,
         }
-        with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(WATCH_RETRIES):
-                try:
-                    pipe.watch(key)
-                    if pipe.exists(key):
-                        pipe.unwatch()
-                        stored = self.get_batch(cid, batch_id)
-                        if job_id is not None:
-                            self.redis.hset(Keys.job(job_id), mapping=done_fields(stored))
-                        return stored, False
-                    # What get_batch will read back: the header and the ledger entries, in order.
-                    expanded = {k: v for k, v in doc.items() if k != "proposal_ids"}
-                    expanded["proposals"] = [json.loads(ledger[pid]) for pid in ids]
-                    pipe.multi()
-                    pipe.set(key, dumps(doc))
-                    pipe.rpush(Keys.batches(cid), batch_id)
-                    if ledger:
-                        pipe.hset(Keys.proposals(cid), mapping=ledger)
-                        pipe.sadd(Keys.pending(cid), *ids)
-                    pipe.incr(Keys.proposals_rev(cid))
-                    if job_id is not None:
-                        pipe.hset(Keys.job(job_id), mapping=done_fields(expanded))
-                    pipe.execute()
-                    return expanded, True
-                except redis.WatchError:
-                    continue
-        raise RuntimeError("batch could not be stored: too much contention")
 
-    def get_batch(self, cid: str, batch_id: str) -> dict[str, Any]:
+        def write(pipe: redis.client.Pipeline) -> tuple[dict[str, Any], bool]:
+            if pipe.exists(key):
+                pipe.unwatch()
+                stored = self.batch(cid, batch_id)
+                if job_id is not None:
+                    self.redis.hset(Keys.job(job_id), mapping=done_fields(stored))
+                return stored, False
+            # What `batch` will read back: the header and the ledger entries, in order.
+            expanded = {k: v for k, v in doc.items() if k != "proposal_ids"}
+            expanded["proposals"] = [json.loads(ledger[pid]) for pid in ids]
+            pipe.multi()
+            pipe.set(key, dumps(doc))
+            pipe.rpush(Keys.batches(cid), batch_id)
+            if ledger:
+                pipe.hset(Keys.proposals(cid), mapping=ledger)
+                pipe.sadd(Keys.pending(cid), *ids)
+            pipe.incr(Keys.proposals_rev(cid))
+            if job_id is not None:
+                pipe.hset(Keys.job(job_id), mapping=done_fields(expanded))
+            pipe.execute()
+            return expanded, True
+
+        return watched(self.redis, [key], write, "batch could not be stored")
+
+    def batch(self, cid: str, batch_id: str) -> dict[str, Any]:
         """Return a batch with its proposals (current ledger status)."""
         raw = self.redis.get(Keys.batch(cid, batch_id))
         if raw is None:
@@ -140,15 +154,15 @@ class ProposalsMixin(StoreBase):
         doc = json.loads(raw)
         ids = doc.pop("proposal_ids")
         raws = self.redis.hmget(Keys.proposals(cid), ids) if ids else []
-        doc["proposals"] = [self._current(json.loads(r)) for r in raws if r is not None]
+        doc["proposals"] = [current(json.loads(r)) for r in raws if r is not None]
         return doc
 
     def latest_batch(self, cid: str) -> dict[str, Any] | None:
         """Return the newest batch, or None when none was made yet."""
         bid = self.redis.lindex(Keys.batches(cid), -1)
-        return None if bid is None else self.get_batch(cid, bid)
+        return None if bid is None else self.batch(cid, bid)
 
-    def proposals_state(self, cid: str) -> tuple[str | None, int]:
+    def state(self, cid: str) -> tuple[str | None, int]:
         """Return (latest batch id, ledger revision): cheap, for ETags and long-polling."""
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.lindex(Keys.batches(cid), -1)
@@ -156,100 +170,54 @@ class ProposalsMixin(StoreBase):
             bid, rev = pipe.execute()
         return bid, int(rev or 0)
 
-    @staticmethod
-    def _current(proposal: dict[str, Any]) -> dict[str, Any]:
-        # A pending proposal past its time-to-live reads as expired (the ledger catches up lazily).
-        expires = proposal.get("expires_at")
-        if proposal["status"] == PENDING and expires and expires < utcnow():
-            proposal["status"] = EXPIRED
-        return proposal
-
-    def pending_proposals(self, cid: str) -> list[dict[str, Any]]:
+    def pending(self, cid: str) -> list[dict[str, Any]]:
         """Return the proposals still in flight, retiring those whose time-to-live ran out."""
         key, pending_key = Keys.proposals(cid), Keys.pending(cid)
-        with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(WATCH_RETRIES):
-                try:
-                    pipe.watch(key, pending_key)
-                    ids = sorted(pipe.smembers(pending_key))
-                    raws = pipe.hmget(key, ids) if ids else []
-                    proposals = [self._current(json.loads(raw)) for raw in raws if raw is not None]
-                    expired = [p for p in proposals if p["status"] == EXPIRED]
-                    if not expired:
-                        pipe.unwatch()
-                        return proposals
-                    pipe.multi()
-                    pipe.hset(key, mapping={p["id"]: dumps(p) for p in expired})
-                    pipe.srem(pending_key, *[p["id"] for p in expired])
-                    pipe.incr(Keys.proposals_rev(cid))
-                    pipe.execute()
-                    return [p for p in proposals if p["status"] == PENDING]
-                except redis.WatchError:
-                    continue
-        raise RuntimeError("pending proposals could not be read: too much contention")
 
-    def list_proposals(
+        def retire(pipe: redis.client.Pipeline) -> list[dict[str, Any]]:
+            ids = sorted(pipe.smembers(pending_key))
+            raws = pipe.hmget(key, ids) if ids else []
+            proposals = [current(json.loads(raw)) for raw in raws if raw is not None]
+            expired = [p for p in proposals if p["status"] == EXPIRED]
+            if not expired:
+                pipe.unwatch()
+                return proposals
+            pipe.multi()
+            pipe.hset(key, mapping={p["id"]: dumps(p) for p in expired})
+            pipe.srem(pending_key, *[p["id"] for p in expired])
+            pipe.incr(Keys.proposals_rev(cid))
+            pipe.execute()
+            return [p for p in proposals if p["status"] == PENDING]
+
+        return watched(
+            self.redis, [key, pending_key], retire, "pending proposals could not be read"
+        )
+
+    def page(
         self, cid: str, status: str | None = None, offset: int = 0, limit: int = 100
     ) -> tuple[list[dict[str, Any]], int]:
         """Return a page of the ledger (oldest first), optionally of one status, and the total.
 
         Pending proposals past their time-to-live are retired first, so they list as expired.
         """
-        pending = self.pending_proposals(cid)
+        pending = self.pending(cid)
         if status == PENDING:
             items = pending
         else:
-            items = [
-                self._current(json.loads(raw)) for raw in self.redis.hvals(Keys.proposals(cid))
-            ]
+            items = [current(json.loads(raw)) for raw in self.redis.hvals(Keys.proposals(cid))]
             if status is not None:
                 items = [p for p in items if p["status"] == status]
         items.sort(key=lambda p: (p.get("created_at") or "", _index_of(p["id"])))
         return items[offset : offset + limit], len(items)
 
-    def withdraw_proposals(self, cid: str, reasons: Mapping[str, str]) -> list[dict[str, Any]]:
+    def withdraw_many(self, cid: str, reasons: Mapping[str, str]) -> list[dict[str, Any]]:
         """Withdraw several pending proposals at once, each with its reason; return them.
 
         Proposals that are not pending any more are left as they are.
         """
-        if not reasons:
-            return []
-        key = Keys.proposals(cid)
-        with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(WATCH_RETRIES):
-                try:
-                    pipe.watch(key, Keys.pending(cid))
-                    ids = sorted(reasons)
-                    now = utcnow()
-                    changed = []
-                    for pid, raw in zip(ids, pipe.hmget(key, ids), strict=True):
-                        if raw is None:
-                            continue
-                        proposal = self._current(json.loads(raw))
-                        if proposal["status"] != PENDING:
-                            continue
-                        changed.append(
-                            {
-                                **proposal,
-                                "status": WITHDRAWN,
-                                "withdrawn_at": now,
-                                "reason": reasons[pid],
-                            }
-                        )
-                    if not changed:
-                        pipe.unwatch()
-                        return []
-                    pipe.multi()
-                    pipe.hset(key, mapping={p["id"]: dumps(p) for p in changed})
-                    pipe.srem(Keys.pending(cid), *[p["id"] for p in changed])
-                    pipe.incr(Keys.proposals_rev(cid))
-                    pipe.execute()
-                    return changed
-                except redis.WatchError:
-                    continue
-        raise RuntimeError("proposals could not be withdrawn: too much contention")
+        return self._withdraw(cid, reasons, strict=False) if reasons else []
 
-    def withdraw_proposal(
+    def withdraw(
         self, cid: str, pid: str, reason: str = "withdrawn by the client"
     ) -> dict[str, Any]:
         """Withdraw a pending proposal (it stops counting as in flight); return it.
@@ -258,29 +226,36 @@ class ProposalsMixin(StoreBase):
             ProposalNotFound: when the campaign never issued `pid`.
             ProposalNotPending: when it was measured, withdrawn or expired already.
         """
-        key = Keys.proposals(cid)
-        with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(WATCH_RETRIES):
-                try:
-                    pipe.watch(key)
-                    raw = pipe.hget(key, pid)
-                    if raw is None:
+        return self._withdraw(cid, {pid: reason}, strict=True)[0]
+
+    def _withdraw(
+        self, cid: str, reasons: Mapping[str, str], *, strict: bool
+    ) -> list[dict[str, Any]]:
+        # One transaction; `strict` raises for a proposal that is unknown or not pending.
+        key, pending_key = Keys.proposals(cid), Keys.pending(cid)
+        ids = sorted(reasons)
+
+        def write(pipe: redis.client.Pipeline) -> list[dict[str, Any]]:
+            now = utcnow()
+            changed = []
+            for pid, raw in zip(ids, pipe.hmget(key, ids), strict=True):
+                if raw is None:
+                    if strict:
                         raise ProposalNotFound(pid)
-                    proposal = self._current(json.loads(raw))
-                    if proposal["status"] != PENDING:
-                        raise ProposalNotPending(pid, proposal["status"])
-                    proposal = {
-                        **proposal,
-                        "status": WITHDRAWN,
-                        "withdrawn_at": utcnow(),
-                        "reason": reason,
-                    }
-                    pipe.multi()
-                    pipe.hset(key, pid, dumps(proposal))
-                    pipe.srem(Keys.pending(cid), pid)
-                    pipe.incr(Keys.proposals_rev(cid))
-                    pipe.execute()
-                    return proposal
-                except redis.WatchError:
                     continue
-        raise RuntimeError("proposal could not be withdrawn: too much contention")
+                proposal = current(json.loads(raw))
+                if proposal["status"] == PENDING:
+                    changed.append(withdrawn(proposal, reasons[pid], now))
+                elif strict:
+                    raise ProposalNotPending(pid, proposal["status"])
+            if not changed:
+                pipe.unwatch()
+                return []
+            pipe.multi()
+            pipe.hset(key, mapping={p["id"]: dumps(p) for p in changed})
+            pipe.srem(pending_key, *[p["id"] for p in changed])
+            pipe.incr(Keys.proposals_rev(cid))
+            pipe.execute()
+            return changed
+
+        return watched(self.redis, [key, pending_key], write, "proposals could not be withdrawn")

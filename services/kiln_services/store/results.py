@@ -9,7 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiln_services.store.base import WATCH_RETRIES, StoreBase, dumps, utcnow
+import redis
+
+from kiln_services.store.base import WATCH_RETRIES, dumps, utcnow
 from kiln_services.store.errors import CampaignNotFound, SampleConflict, UnknownProposal
 from kiln_services.store.keys import Keys
 from kiln_services.store.proposals import MEASURED, PENDING
@@ -63,7 +65,7 @@ def same_point(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return True
 
 
-# Write a planned append (see ResultsMixin.append_results) in one atomic step.
+# Write a planned append (see Results.append) in one atomic step.
 # KEYS: campaign, samples, results, pending, proposals, proposals_rev, refit_queued.
 # ARGV: the ledger revision the plan read, the refit flag's value and TTL in seconds (0: leave the
 # flag alone), the number n of new rows, n x (sample_id, fingerprint, record), then
@@ -110,7 +112,7 @@ _SNAPSHOT_STALE = -2
 
 @dataclass
 class AppendOutcome:
-    """What `Store.append_results` did."""
+    """What `Results.append` did."""
 
     stored: int
     duplicates: int
@@ -120,12 +122,14 @@ class AppendOutcome:
     refit_marked: bool = False
 
 
-class ResultsMixin(StoreBase):
+class Results:
     """Result log reads and writes."""
 
-    _append_results: Any  # the registered APPEND_RESULTS script
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._append_script = client.register_script(APPEND_RESULTS)
 
-    def append_results(
+    def append(
         self,
         cid: str,
         rows: Sequence[Mapping[str, Any]],
@@ -138,7 +142,7 @@ class ResultsMixin(StoreBase):
         different fingerprint the whole request fails with SampleConflict and nothing is written.
         A row naming a proposal_id, or matching a pending proposal's parameters exactly, marks that
         proposal measured in the same transaction. With `mark_refit_ttl_s`, storing anything also
-        sets the campaign's refit flag (as `mark_refit_queued`) in that transaction.
+        sets the campaign's refit flag (as `Locks.mark_refit_queued`) in that transaction.
 
         The plan is made from one snapshot (one round trip) and written by APPEND_RESULTS, which
         refuses it when a planned sample_id appeared or the proposal ledger changed meanwhile;
@@ -164,7 +168,7 @@ class ResultsMixin(StoreBase):
                 args += [sid, fp, record]
             for pid, record in writes["proposals"].items():
                 args += [pid, record]
-            length, marked = (int(x) for x in self._append_results(keys=keys, args=args))
+            length, marked = (int(x) for x in self._append_script(keys=keys, args=args))
             if length == _CAMPAIGN_GONE:
                 raise CampaignNotFound(cid)
             if length != _SNAPSHOT_STALE:
@@ -270,11 +274,11 @@ class ResultsMixin(StoreBase):
         """Return the number of results in the campaign's log."""
         return int(self.redis.llen(Keys.results(cid)))
 
-    def list_results(self, cid: str, offset: int = 0, limit: int | None = 100) -> list[dict]:
+    def page(self, cid: str, offset: int = 0, limit: int | None = 100) -> list[dict]:
         """Return results from the log, oldest first."""
         end = -1 if limit is None else offset + limit - 1
         return [json.loads(raw) for raw in self.redis.lrange(Keys.results(cid), offset, end)]
 
-    def all_results(self, cid: str) -> list[dict[str, Any]]:
+    def all(self, cid: str) -> list[dict[str, Any]]:
         """Return the whole result log."""
-        return self.list_results(cid, 0, None)
+        return self.page(cid, 0, None)

@@ -2,73 +2,53 @@
 
 Every multi-key write is one MULTI/EXEC transaction (optimistic, WATCH-guarded where it depends on
 what it read), so a reader never sees half of a request and a crash never leaves half of one.
-The parts live in modules named for what they hold: campaigns, results, proposals, models, jobs,
-candidates (a campaign's pool), coordination (locks and coalescing), deliveries (the messages each worker holds), workers, tokens
-and idempotency keys.
+Each part is built with what it needs (the client, its own Lua scripts, the parts it reads).
 """
 
 from __future__ import annotations
 
 import redis
 
-from kiln_services.store.base import utcnow
-from kiln_services.store.campaigns import CampaignsMixin
-from kiln_services.store.candidates import PoolSnapshot, status_of
-from kiln_services.store.coordination import RELEASE_LOCK, RELEASE_OWNED, CoordinationMixin
-from kiln_services.store.deliveries import DeliveriesMixin
-from kiln_services.store.fitted_models import SAVE_MODEL, ModelsMixin
-from kiln_services.store.idempotency import IdempotencyMixin
-from kiln_services.store.jobs import JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JobsMixin
-from kiln_services.store.proposals import EXPIRED, MEASURED, PENDING, WITHDRAWN, ProposalsMixin
-from kiln_services.store.results import (
-    APPEND_RESULTS,
-    AppendOutcome,
-    ResultsMixin,
-    fingerprint,
-    same_point,
-)
-from kiln_services.store.tokens import TokensMixin
-from kiln_services.store.workers import WorkersMixin
-
-__all__ = [
-    "EXPIRED",
-    "JOB_DONE",
-    "JOB_FAILED",
-    "JOB_QUEUED",
-    "JOB_RUNNING",
-    "MEASURED",
-    "PENDING",
-    "WITHDRAWN",
-    "AppendOutcome",
-    "PoolSnapshot",
-    "Store",
-    "fingerprint",
-    "same_point",
-    "status_of",
-    "utcnow",
-]
+from kiln_services.store.campaigns import Campaigns
+from kiln_services.store.candidates import Candidates
+from kiln_services.store.coordination import Locks
+from kiln_services.store.deliveries import Deliveries
+from kiln_services.store.fitted_models import Models
+from kiln_services.store.idempotency import Idempotency
+from kiln_services.store.jobs import Jobs
+from kiln_services.store.metrics import Metrics
+from kiln_services.store.proposals import Proposals
+from kiln_services.store.results import Results
+from kiln_services.store.tokens import Tokens
+from kiln_services.store.workers import Workers
 
 
-class Store(
-    CampaignsMixin,
-    ResultsMixin,
-    ProposalsMixin,
-    ModelsMixin,
-    JobsMixin,
-    CoordinationMixin,
-    DeliveriesMixin,
-    WorkersMixin,
-    TokensMixin,
-    IdempotencyMixin,
-):
-    """Kiln's store of record on one Redis client (created with ``decode_responses=True``)."""
+class Store:
+    """Kiln's store of record on one Redis client (created with ``decode_responses=True``).
+
+    The campaign record: `campaigns`, `results` (the append-only log), `proposals` (batches and
+    the ledger), `candidates` (a campaign's pool), `models` (fitted surrogates), `jobs`, `locks`
+    (refit coalescing, per-campaign locks) and `tokens`.
+
+    Infrastructure, apart: `deliveries` (Celery delivery tags each worker holds), `workers`
+    (heartbeats), `idempotency` (keys replaying a POST) and `metrics` (gauges, refit timings).
+    """
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-        self._release_lock = client.register_script(RELEASE_LOCK)
-        self._release_owned = client.register_script(RELEASE_OWNED)
-        self._save_model = client.register_script(SAVE_MODEL)
-        self._append_results = client.register_script(APPEND_RESULTS)
+        self.proposals = Proposals(client)
+        self.results = Results(client)
+        self.campaigns = Campaigns(client, self.proposals)
+        self.candidates = Candidates(client, self.results, self.proposals)
+        self.models = Models(client)
+        self.jobs = Jobs(client)
+        self.locks = Locks(client)
+        self.tokens = Tokens(client)
+
+        self.deliveries = Deliveries(client)
+        self.workers = Workers(client)
+        self.idempotency = Idempotency(client)
+        self.metrics = Metrics(client)
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 5.0) -> Store:

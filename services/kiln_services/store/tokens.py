@@ -1,7 +1,8 @@
 """Tokens: API tokens stored by their sha256 digest, and the bootstrap admin token.
 
 A record is {"id", "digest", "scope", "name", "campaign_id", "created_at"}; the public `id` names
-a token for listing and revoking without revealing anything about the secret.
+a token for listing and revoking without revealing anything about the secret. The names of live
+tokens are unique (`names.NameIndex`); a revoked token's name may be given again.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import secrets
 import time
 from typing import Any
 
-from kiln_services.store.base import StoreBase, dumps, utcnow
+import redis
+
+from kiln_services.store.base import dumps, utcnow, watched
 from kiln_services.store.keys import Keys
+from kiln_services.store.names import NameIndex
 
 
 def _with_id(record: dict[str, Any]) -> dict[str, Any]:
@@ -22,13 +26,32 @@ def _with_id(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-class TokensMixin(StoreBase):
+def _oldest_first(raws: list[str]) -> list[dict[str, Any]]:
+    records = [_with_id(json.loads(raw)) for raw in raws]
+    return sorted(
+        records, key=lambda r: (r.get("created_at") or "", r.get("created_ns") or 0, r["id"])
+    )
+
+
+def _holders(pipe: redis.client.Pipeline) -> list[tuple[str, str]]:
+    return [(r["name"], r["id"]) for r in _oldest_first(pipe.hvals(Keys.tokens)) if r.get("name")]
+
+
+class Tokens:
     """Token reads and writes."""
 
-    def add_token(
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self.names = NameIndex(Keys.token_names, "token", _holders, (Keys.tokens,))
+
+    def add(
         self, digest: str, scope: str, name: str, *, campaign_id: str | None = None
     ) -> dict[str, Any]:
-        """Store a token's sha256 digest with its scope (and the one campaign it may touch)."""
+        """Store a token's sha256 digest with its scope (and the one campaign it may touch).
+
+        Raises:
+            NameTaken: When a live token has this name; nothing is stored.
+        """
         record = {
             "id": secrets.token_hex(8),
             "digest": digest,
@@ -38,31 +61,47 @@ class TokensMixin(StoreBase):
             "created_at": utcnow(),
             "created_ns": time.time_ns(),  # orders tokens made within one millisecond
         }
-        self.redis.hset(Keys.tokens, digest, dumps(record))
-        return record
 
-    def get_token(self, digest: str) -> dict[str, Any] | None:
+        def write(pipe: redis.client.Pipeline) -> dict[str, Any]:
+            sets, deletes = self.names.plan(pipe, claim=(name, record["id"]))
+            pipe.multi()
+            pipe.hset(Keys.tokens, digest, dumps(record))
+            self.names.write(pipe, sets, deletes)
+            pipe.execute()
+            return record
+
+        return watched(self.redis, [Keys.tokens], write, "token could not be stored")
+
+    def get(self, digest: str) -> dict[str, Any] | None:
         """Return a token record by its digest, or None."""
         raw = self.redis.hget(Keys.tokens, digest)
         return None if raw is None else _with_id(json.loads(raw))
 
-    def list_tokens(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         """Every token record, oldest first."""
-        records = [_with_id(json.loads(raw)) for raw in self.redis.hvals(Keys.tokens)]
-        return sorted(
-            records, key=lambda r: (r.get("created_at") or "", r.get("created_ns") or 0, r["id"])
-        )
+        return _oldest_first(self.redis.hvals(Keys.tokens))
 
-    def revoke_token(self, token_id: str) -> bool:
-        """Delete the token with this public id; True when one was deleted."""
-        for record in self.list_tokens():
-            if record["id"] == token_id:
-                return bool(self.redis.hdel(Keys.tokens, record["digest"]))
-        return False
+    def revoke(self, token_id: str) -> bool:
+        """Delete the token with this public id (its name is free again); True when one was."""
+
+        def write(pipe: redis.client.Pipeline) -> bool:
+            records = _oldest_first(pipe.hvals(Keys.tokens))
+            record = next((r for r in records if r["id"] == token_id), None)
+            if record is None:
+                pipe.unwatch()
+                return False
+            sets, deletes = self.names.plan(pipe, drop=(record.get("name") or "", token_id))
+            pipe.multi()
+            pipe.hdel(Keys.tokens, record["digest"])
+            self.names.write(pipe, sets, deletes)
+            pipe.execute()
+            return True
+
+        return watched(self.redis, [Keys.tokens], write, "token could not be revoked")
 
     def bootstrap_admin(self, digest: str) -> bool:
         """Store the first generated admin token once across processes; True if this call did."""
         if not self.redis.set(Keys.bootstrap_admin, digest, nx=True):
             return False
-        self.add_token(digest, "admin", "bootstrap")
+        self.add(digest, "admin", "bootstrap")
         return True

@@ -17,8 +17,9 @@ from kiln.campaign import objective_of, space_of
 from kiln.errors import KilnError
 from kiln.feasibility import FeasibilityModel, fit_feasibility
 from kiln.ledger import data_hash, provenance
+from kiln.model.fitted import FittedModel
 from kiln.pool import CandidatePool
-from kiln.propose import FittedModel, propose
+from kiln.propose import Batch, propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 from kiln_services.store import Store
@@ -40,59 +41,30 @@ def propose_for_job(store: Store, job_id: str, owner: str = "") -> dict[str, Any
     another batch of the campaign is being made (the task retries shortly). `owner` names the
     worker running this, "" when unknown.
     """
-    job = store.get_job(job_id)
+    job = store.jobs.get(job_id)
     if job["state"] == "done" and job["result"]:
         return job["result"]
     cid = job["campaign_id"]
-    token = store.acquire_propose_lock(cid, PROPOSE_LOCK_TTL_MS, owner=owner)
+    token = store.locks.acquire_propose(cid, PROPOSE_LOCK_TTL_MS, owner=owner)
     if token is None:
         return {"job_id": job_id, "skipped": "another batch of this campaign is being made"}
     try:
-        store.job_running(job_id, owner)
+        store.jobs.running(job_id, owner)
         return _propose(store, job_id, job, cid)
     finally:
-        store.release_propose_lock(cid, token)
+        store.locks.release_propose(cid, token)
 
 
 def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dict[str, Any]:
-    campaign = store.get_campaign(cid)
+    campaign = store.campaigns.get(cid)
     strategy = Strategy.from_dict({**campaign["strategy"], **job["params"].get("overrides", {})})
-    results = store.all_results(cid)
+    results = store.results.all(cid)
     space = space_of(campaign)
     space_version = int(campaign.get("space_version", 1))
-    stored_model = store.get_model(cid, with_state=True)
-    model = None
-    feasibility = None
-    fallback = None
-    if (
-        stored_model is not None
-        and stored_model["data_version"] == len(results)
-        and stored_model["space_version"] == space_version
-    ):
-        model = FittedModel.from_dict(stored_model["state"])
-        feasibility = feasibility_of(stored_model["state"])
-    else:
-        failure = store.model_failure(cid)
-        if failure and (failure["data_version"], failure["space_version"]) == (
-            len(results),
-            space_version,
-        ):
-            # The refit on exactly this data failed: no second failed fit, say why instead.
-            fallback = f"space_filling: model fit failed ({failure['reason']})"
-        else:
-            feasibility = fit_feasibility(space, results)
-    pool = pool_of(store, cid, space) if store.has_candidates(cid) else None
-    if pool is None:
-        pending: list[dict[str, Any]] = [p["parameters"] for p in store.pending_proposals(cid)]
-        observations = observations_of(results)
-    else:
-        # Rows by index: a proposal's own `candidate`, a result's via its proposal or an exact
-        # match of its values (store.candidate_ids); failed syntheses close their rows too.
-        pending = [
-            {"parameters": p["parameters"], "candidate": p.get("candidate")}
-            for p in store.pending_proposals(cid)
-        ]
-        observations = pool_observations(results, store.candidate_ids(cid, campaign, results))
+    stored_model, model, feasibility, fallback = _model_for(
+        store, cid, space, space_version, results
+    )
+    pool, pending, observations = _pool_and_points(store, cid, campaign, space, results)
     objective = objective_of(campaign)
 
     def make(reason: str | None) -> Any:
@@ -133,6 +105,77 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         fallback=batch.fallback,
         feasibility=feasibility.summary() if feasibility is not None and batch.model else None,
     )
+    header, proposals = _records(job_id, strategy, batch, versions, origin)
+    # One transaction: a reader never sees the batch while its job still says running.
+    stored, _ = store.proposals.save_batch(cid, job_id, header, proposals, job_id=job_id)
+    return stored
+
+
+def _model_for(
+    store: Store,
+    cid: str,
+    space: SearchSpace,
+    space_version: int,
+    results: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, Any] | None, FittedModel | None, FeasibilityModel | None, str | None]:
+    """``(stored model, its FittedModel, feasibility, fallback)``: the stored model when it was
+    fitted on exactly these results and space, else why a batch space-fills (a refit on this
+    data failed), else nothing (propose fits)."""
+    stored_model = store.models.get(cid, with_state=True)
+    model = None
+    feasibility = None
+    fallback = None
+    if (
+        stored_model is not None
+        and stored_model["data_version"] == len(results)
+        and stored_model["space_version"] == space_version
+    ):
+        model = FittedModel.from_dict(stored_model["state"])
+        feasibility = feasibility_of(stored_model["state"])
+    else:
+        failure = store.models.failure(cid)
+        if failure and (failure["data_version"], failure["space_version"]) == (
+            len(results),
+            space_version,
+        ):
+            # The refit on exactly this data failed: no second failed fit, say why instead.
+            fallback = f"space_filling: model fit failed ({failure['reason']})"
+        else:
+            feasibility = fit_feasibility(space, results)
+    return stored_model, model, feasibility, fallback
+
+
+def _pool_and_points(
+    store: Store,
+    cid: str,
+    campaign: Mapping[str, Any],
+    space: SearchSpace,
+    results: Sequence[Mapping[str, Any]],
+) -> tuple[CandidatePool | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(pool or None, pending points, observations)`` as :func:`kiln.propose.propose` takes them."""
+    pool = pool_of(store, cid, space) if store.candidates.exist(cid) else None
+    if pool is None:
+        pending: list[dict[str, Any]] = [p["parameters"] for p in store.proposals.pending(cid)]
+        observations = observations_of(results)
+    else:
+        # Rows by index: a proposal's own `candidate`, a result's via its proposal or an exact
+        # match of its values (store.candidates.rows_of); failed syntheses close their rows too.
+        pending = [
+            {"parameters": p["parameters"], "candidate": p.get("candidate")}
+            for p in store.proposals.pending(cid)
+        ]
+        observations = pool_observations(results, store.candidates.rows_of(cid, campaign, results))
+    return pool, pending, observations
+
+
+def _records(
+    job_id: str,
+    strategy: Strategy,
+    batch: Batch,
+    versions: Mapping[str, Any],
+    origin: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The batch's header and its proposals as the store keeps them."""
     header = {
         **versions,
         "job_id": job_id,
@@ -155,9 +198,7 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         }
         for p in batch.proposals
     ]
-    # One transaction: a reader never sees the batch while its job still says running.
-    stored, _ = store.store_batch(cid, job_id, header, proposals, job_id=job_id)
-    return stored
+    return header, proposals
 
 
 #: Pools decoded and encoded by this worker process, by campaign: (space version, pool). A pool
@@ -172,7 +213,7 @@ def pool_of(store: Store, cid: str, space: SearchSpace) -> CandidatePool:
     hit = _POOLS.get(cid)
     if hit is not None and hit[0] == space.version and hit[1].space == space:
         return hit[1]
-    snapshot = store.candidate_pool(cid)
+    snapshot = store.candidates.snapshot(cid)
     pool = CandidatePool(space, snapshot.rows, removed=snapshot.removed)
     if snapshot.space_version == space.version:  # else the pool changed meanwhile: no caching
         if len(_POOLS) >= _MAX_POOLS:

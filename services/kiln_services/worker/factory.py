@@ -9,7 +9,7 @@ from dataclasses import replace
 from celery import Celery
 from kombu import Queue
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.worker.recovery import Recovery
 from kiln_services.worker.settings import CONF_KEY, WorkerSettings
 

@@ -30,7 +30,7 @@ def _beat(app: Celery, store: Store, name: str, stop: threading.Event) -> None:
     every = settings.of(app)
     while True:
         try:
-            store.heartbeat(name)
+            store.workers.heartbeat(name)
             now = time.monotonic()
             healthy_since = now if healthy_since is None else healthy_since
             if now - healthy_since >= every.dead_after_s:
@@ -65,4 +65,4 @@ def stop_heartbeat(**kwargs: Any) -> None:
         return
     _state["stop"].set()
     with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
-        _state["store"].forget_worker(_state["name"])
+        _state["store"].workers.forget(_state["name"])

@@ -26,6 +26,6 @@ def timed_refit(store: Store, run: Callable[[], dict[str, Any]]) -> dict[str, An
 def record_refit(store: Store, seconds: float) -> None:
     """Add a refit's duration to the shared histogram; a Redis blip loses the sample, not the task."""
     try:
-        store.record_refit(seconds)
+        store.metrics.record_refit(seconds)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         log.warning("refit duration not recorded, Redis unavailable: %s", exc)

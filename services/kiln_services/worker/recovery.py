@@ -7,7 +7,7 @@ process requeues the task itself (``task_reject_on_worker_lost``). If the whole 
 older than ``visibility_timeout`` (KILN_VISIBILITY_TIMEOUT_S, an hour by default): a live worker
 then puts it back. Labs would wait an hour for their batch, so Kiln does better:
 
-- every worker records the delivery tag of each message it receives (`track_delivery`);
+- every worker records the delivery tag of each message it receives (`store.deliveries.track`);
 - when a worker (re)connects to the broker, it puts back the messages its previous incarnation
   (same hostname) or its lost connection still held, and releases the locks they held
   (`Recovery`, a consumer bootstep, runs before the worker consumes anything);
@@ -77,10 +77,10 @@ def settled(app: Celery, tags: Iterable[str]) -> list[str]:
 
 def recover(app: Celery, store: Store, worker: str) -> tuple[int, int]:
     """Put back what `worker` held and release its locks: (messages, locks)."""
-    tags = store.deliveries_of(worker)
+    tags = store.deliveries.of(worker)
     restored = put_back(app, tags)
-    store.forget_deliveries(worker, tags)
-    released = store.release_locks_of(worker)
+    store.deliveries.forget(worker, tags)
+    released = store.locks.release_all_of(worker)
     return restored, released
 
 
@@ -88,11 +88,11 @@ def reap_dead_workers(app: Celery, store: Store, me: str) -> list[str]:
     """Recover every other worker whose heartbeat went stale, then forget it; their names."""
     reaped = []
     dead_after_s = settings.of(app).dead_after_s
-    for worker in store.stale_workers(dead_after_s):
+    for worker in store.workers.stale(dead_after_s):
         if worker == me:
             continue
         restored, released = recover(app, store, worker)
-        store.bury_worker(worker)
+        store.workers.bury(worker)
         reaped.append(worker)
         log.warning(
             "worker %s sent no heartbeat for %.0f s: %d task(s) put back in their queue, "
@@ -107,7 +107,7 @@ def reap_dead_workers(app: Celery, store: Store, me: str) -> list[str]:
 
 def prune(app: Celery, store: Store, me: str) -> None:
     """Forget the tags of this worker's messages that were acknowledged since."""
-    store.forget_deliveries(me, settled(app, store.deliveries_of(me)))
+    store.deliveries.forget(me, settled(app, store.deliveries.of(me)))
 
 
 class Recovery(bootsteps.StartStopStep):
@@ -137,6 +137,6 @@ def track_delivery(sender: Any = None, request: Any = None, **kwargs: Any) -> No
     if sender is None or tag is None:
         return
     try:
-        store_for(sender.app).track_delivery(str(sender.hostname), str(tag))
+        store_for(sender.app).deliveries.track(str(sender.hostname), str(tag))
     except UNAVAILABLE as exc:  # the visibility timeout still covers this message
         log.warning("delivery %s not recorded, Redis unavailable: %s", tag, exc)

@@ -17,16 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from kiln import task_names
 from kiln.campaign import objective_of, space_of
 from kiln.errors import KilnError, NoObservationsError
 from kiln.feasibility import fit_feasibility
 from kiln.ledger import data_hash
 from kiln.measurement_error import OBJECTIVE_SD
+from kiln.model.fitted import FittedModel, fit_model
 from kiln.objective import Objective
-from kiln.propose import FittedModel, fit_model
 from kiln.space import SearchSpace
 from kiln.training import DEFAULT_LIMIT, select_training_set
+from kiln_services import task_names
 from kiln_services.store import PENDING, Store
 
 log = logging.getLogger(__name__)
@@ -100,10 +100,10 @@ def fit_and_store(
     kiln.training and worker.settings).
     """
     cid = campaign["id"]
-    results = store.all_results(cid)
+    results = store.results.all(cid)
     observations = observations_of(results)
     space_version = int(campaign.get("space_version", 1))
-    current = store.get_model(cid, with_state=True)
+    current = store.models.get(cid, with_state=True)
     if current and (current["data_version"], current["space_version"]) == (
         len(results),
         space_version,
@@ -129,7 +129,7 @@ def fit_and_store(
         state["feasibility"] = feasibility.to_dict() if feasibility is not None else None
         summary["feasibility"] = feasibility.summary() if feasibility is not None else None
         summary["data_sha256"] = data_hash(results)
-        version = store.save_model(
+        version = store.models.save(
             cid,
             state,
             summary,
@@ -141,11 +141,11 @@ def fit_and_store(
     except (KilnError, *NUMERIC_FAILURES) as exc:  # a fit failure, data the space rejects
         reason = f"{type(exc).__name__}: {exc}"
         log.warning("campaign %s: no model at data_version %d: %s", cid, len(results), reason)
-        store.record_model_failure(
+        store.models.record_failure(
             cid, data_version=len(results), space_version=space_version, reason=reason
         )
         return len(results), None
-    store.clear_model_failure(cid)
+    store.models.clear_failure(cid)
     return len(results), version
 
 
@@ -223,27 +223,29 @@ def refit_campaign(
     `owner` names the worker running this (it holds the lock), "" when unknown;
     `training_limit` is passed on to `fit_and_store`.
     """
-    token = store.acquire_refit_lock(campaign_id, LOCK_TTL_MS, owner=owner)
+    token = store.locks.acquire_refit(campaign_id, LOCK_TTL_MS, owner=owner)
     if token is None:
         # Still queued (the flag stays set): this task retries, and a holder that died with the
         # lock loses it when it expires. A live holder re-checks the log as it releases.
         return {"campaign_id": campaign_id, "skipped": "another refit holds the lock"}
     # Results stored from here on queue another refit: this one may have read the log already.
-    store.clear_refit_queued(campaign_id)
+    store.locks.clear_refit_queued(campaign_id)
     rounds, data_version, model_version = 0, 0, None
     try:
         while rounds < MAX_ROUNDS:
-            campaign = store.get_campaign(campaign_id)
+            campaign = store.campaigns.get(campaign_id)
             data_version, fitted = fit_and_store(store, campaign, training_limit)
             model_version = fitted if fitted is not None else model_version
             rounds += 1
-            if store.data_version(campaign_id) == data_version:
+            if store.results.data_version(campaign_id) == data_version:
                 break
     finally:
-        store.release_refit_lock(campaign_id, token)
-    if store.data_version(campaign_id) > data_version and store.mark_refit_queued(campaign_id):
+        store.locks.release_refit(campaign_id, token)
+    if store.results.data_version(campaign_id) > data_version and store.locks.mark_refit_queued(
+        campaign_id
+    ):
         send(task_names.REFIT, [campaign_id], task_names.PROPOSALS_QUEUE, None)
-    auto_job = maybe_auto_batch(store, store.get_campaign(campaign_id), send)
+    auto_job = maybe_auto_batch(store, store.campaigns.get(campaign_id), send)
     return {
         "campaign_id": campaign_id,
         "rounds": rounds,
@@ -262,9 +264,9 @@ def maybe_auto_batch(store: Store, campaign: Mapping[str, Any], send: Send) -> s
     if not campaign.get("strategy", {}).get("auto_batch", True):
         return None
     cid = campaign["id"]
-    latest = store.latest_batch(cid)
+    latest = store.proposals.latest_batch(cid)
     if latest is None:
-        if store.data_version(cid) == 0:
+        if store.results.data_version(cid) == 0:
             return None
         job_id = f"auto-{cid}-first"
     elif any(p["status"] == PENDING for p in latest["proposals"]):
@@ -273,10 +275,10 @@ def maybe_auto_batch(store: Store, campaign: Mapping[str, Any], send: Send) -> s
         # Hashed, not nested: ids stay short however many batches follow one another.
         previous = hashlib.sha256(latest["batch_id"].encode()).hexdigest()[:16]
         job_id = f"auto-{cid}-after-{previous}"
-    job, created = store.create_job(
+    job, created = store.jobs.create(
         "proposals", cid, {"overrides": {}, "auto": True}, job_id=job_id
     )
-    if not created and not store.requeue_job(job_id):
+    if not created and not store.jobs.requeue(job_id):
         return None
     send(task_names.PROPOSE, [job["id"]], task_names.PROPOSALS_QUEUE, job["id"])
     return job["id"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from celery import Task, signals
 
-from kiln import logs, task_names
+from kiln_services import logs, task_names
 
 #: Named as before the services moved under kiln_services: log queries select on this name.
 log = logging.getLogger("worker.tasklog")

@@ -1,4 +1,4 @@
-"""The Celery tasks: ids in, load, call kiln, store. Named once in kiln.task_names."""
+"""The Celery tasks: ids in, load, call kiln, store. Named once in kiln_services.task_names."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import redis
 from celery import Celery, Task, shared_task
 
-from kiln import task_names
 from kiln.errors import KilnError
+from kiln_services import task_names
 from kiln_services.store import Store
 from kiln_services.worker import batches, benchmarks, metrics, refits, settings, tasklog
 
@@ -57,12 +57,12 @@ def on_job(store: Store, job_id: str, work: Callable[[], dict[str, Any]]) -> dic
     try:
         return work()
     except KilnError as exc:
-        store.job_failed(job_id, f"{type(exc).__name__}: {exc}")
+        store.jobs.failed(job_id, f"{type(exc).__name__}: {exc}")
         return {"job_id": job_id, "error": str(exc)}
     except TRANSIENT:
         raise
     except Exception as exc:
-        store.job_failed(job_id, f"unexpected {type(exc).__name__}: {exc}")
+        store.jobs.failed(job_id, f"unexpected {type(exc).__name__}: {exc}")
         raise
 
 

@@ -28,6 +28,6 @@ class Benchmarks(MethodView):
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict, int, dict[str, str]]:
         """Start virtual experiments comparing strategies on the campaign's results."""
         store = get_store()
-        campaign = store.get_campaign(campaign_id)
+        campaign = store.campaigns.get(campaign_id)
         job = enqueue.request_benchmark(store, get_tasks(), campaign, body)
         return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}

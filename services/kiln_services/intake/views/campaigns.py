@@ -15,9 +15,9 @@ from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.schemas import (
     CampaignIn,
     CampaignOut,
+    CampaignPageArgs,
     CampaignPageOut,
     CampaignPatchIn,
-    PageArgs,
 )
 from kiln_services.store import CampaignNotFound
 
@@ -28,36 +28,46 @@ blp = Blueprint(
 
 def with_counts(campaign: dict[str, Any]) -> dict[str, Any]:
     """A campaign as GET shows it: with its counters."""
-    return {**campaign, "counts": get_store().counts(campaign["id"])}
+    return {**campaign, "counts": get_store().campaigns.counts(campaign["id"])}
 
 
-def _only(campaign_id: str, offset: int) -> tuple[list[dict[str, Any]], int]:
+def _only(campaign_id: str, name: str | None) -> list[dict[str, Any]]:
     try:
-        campaign = get_store().get_campaign(campaign_id)
+        campaign = get_store().campaigns.get(campaign_id)
     except CampaignNotFound:
-        return [], 0
-    return ([campaign] if offset == 0 else []), 1
+        return []
+    return [campaign] if name is None or campaign.get("name") == name else []
+
+
+def _page(args: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    # The campaigns a GET lists (a limited token sees its one campaign only), and the total.
+    offset, limit, name = args["offset"], args["limit"], args.get("name")
+    limited = (getattr(g, "token", None) or {}).get("campaign_id")
+    if not limited and name is None:
+        return get_store().campaigns.page(offset, limit)
+    matches = _only(limited, name) if limited else get_store().campaigns.named(name or "")
+    return matches[offset : offset + limit], len(matches)
 
 
 @blp.route("")
 class Campaigns(MethodView):
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(CampaignPageArgs, location="query")
     @blp.response(200, CampaignPageOut)
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List campaigns, oldest first."""
-        limited = (getattr(g, "token", None) or {}).get("campaign_id")
-        if limited:  # a token limited to one campaign sees only that one
-            items, total = _only(limited, args["offset"])
-        else:
-            items, total = get_store().list_campaigns(args["offset"], args["limit"])
+        """List campaigns, oldest first (``name``: only the one with exactly that name).
+
+        A token limited to one campaign sees only that one.
+        """
+        items, total = _page(args)
         end = args["offset"] + len(items)
+        named = {"name": args["name"]} if "name" in args else {}
         return {
             "items": [with_counts(c) for c in items],
             "offset": args["offset"],
             "limit": args["limit"],
             "total": total,
-            "next": url_for(".Campaigns", offset=end, limit=args["limit"])
+            "next": url_for(".Campaigns", offset=end, limit=args["limit"], **named)
             if end < total and items
             else None,
         }
@@ -65,10 +75,11 @@ class Campaigns(MethodView):
     @requires("admin")
     @blp.arguments(CampaignIn)
     @blp.response(201, CampaignOut)
+    @blp.alt_response(409, description="Another campaign has this name (names are unique)")
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a campaign from a definition or a preset."""
-        campaign = get_store().create_campaign(campaign_definition(body))
+        campaign = get_store().campaigns.create(campaign_definition(body))
         location = url_for(".Campaign", campaign_id=campaign["id"])
         return with_counts(campaign), 201, {"Location": location}
 
@@ -79,11 +90,12 @@ class Campaign(MethodView):
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, campaign_id: str) -> dict[str, Any]:
         """Read a campaign with its space version and counts."""
-        return with_counts(get_store().get_campaign(campaign_id))
+        return with_counts(get_store().campaigns.get(campaign_id))
 
     @requires("admin")
     @blp.arguments(CampaignPatchIn)
     @blp.response(200, CampaignOut)
+    @blp.alt_response(409, description="Another campaign has this name (names are unique)")
     @blp.doc(security=[{"bearerAuth": []}])
     def patch(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Change ranges (a new space version; all data kept) or the strategy."""
@@ -95,7 +107,7 @@ class Campaign(MethodView):
             changed[:] = [space_changed]
             return updated
 
-        campaign = store.update_campaign(campaign_id, change)
-        if changed[0] and store.data_version(campaign_id):
+        campaign = store.campaigns.update(campaign_id, change)
+        if changed[0] and store.results.data_version(campaign_id):
             enqueue.request_refit(store, get_tasks(), campaign_id)  # the encoding changed
         return with_counts(campaign)

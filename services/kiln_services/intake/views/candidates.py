@@ -61,15 +61,15 @@ class Candidates(MethodView):
         """Add candidate rows to a campaign's pool."""
         store = get_store()
         if "csv" in body:
-            campaign = store.get_campaign(campaign_id)
+            campaign = store.campaigns.get(campaign_id)
             rows = _csv_rows(campaign, body["csv"])
             try:
-                added = store.add_candidates(campaign_id, rows)
+                added = store.candidates.add(campaign_id, rows)
             except CandidateError as exc:
                 raise _csv_problem(exc, body["csv"]) from exc
         else:
-            added = store.add_candidates(campaign_id, body["candidates"])
-        if store.data_version(campaign_id):
+            added = store.candidates.add(campaign_id, body["candidates"])
+        if store.results.data_version(campaign_id):
             enqueue.request_refit(store, get_tasks(), campaign_id)  # a new space version
         return added, 201
 
@@ -79,12 +79,12 @@ class Candidates(MethodView):
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """List a campaign's candidates with their status and the counts by status."""
         store = get_store()
-        campaign = store.get_campaign(campaign_id)
-        measured, pending = store.candidate_statuses(campaign_id, campaign)
+        campaign = store.campaigns.get(campaign_id)
+        measured, pending = store.candidates.statuses(campaign_id, campaign)
         offset, limit, wanted = args["offset"], args["limit"], args.get("status")
-        total = store.counts(campaign_id)["candidates"]
-        removed = store.removed_candidates(campaign_id)
-        outside = store.outside_candidates(campaign_id, campaign)
+        total = store.campaigns.counts(campaign_id)["candidates"]
+        removed = store.candidates.removed(campaign_id)
+        outside = store.candidates.outside(campaign_id, campaign)
         closed = {
             i: status_of(i, measured, pending, removed, outside)
             for i in measured | pending | removed.keys() | outside.keys()
@@ -94,12 +94,12 @@ class Candidates(MethodView):
         for status in closed.values():
             counts[status] += 1
         if wanted is None:
-            items = store.candidates_page(campaign_id, offset, limit)
+            items = store.candidates.page(campaign_id, offset, limit)
             n = total
         else:
             ids = self._ids_of(wanted, closed, total)
             n = counts[wanted]
-            items = store.candidates_by_id(campaign_id, ids[offset : offset + limit])
+            items = store.candidates.by_id(campaign_id, ids[offset : offset + limit])
         for item in items:
             item["status"] = closed.get(item["id"], OPEN)
             item.update(removed.get(item["id"], {}))
@@ -135,7 +135,7 @@ class Candidates(MethodView):
     def patch(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Remove candidate rows for good, withdrawing their pending proposals."""
         store = get_store()
-        changed = store.remove_candidates(campaign_id, body["remove"], body["reason"])
-        if changed["removed"] and store.data_version(campaign_id):
+        changed = store.candidates.remove(campaign_id, body["remove"], body["reason"])
+        if changed["removed"] and store.results.data_version(campaign_id):
             enqueue.request_refit(store, get_tasks(), campaign_id)  # a new space version
         return changed

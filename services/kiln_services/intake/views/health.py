@@ -7,7 +7,7 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from kiln import task_names
+from kiln_services import task_names
 from kiln_services.intake import metrics as kiln_metrics
 from kiln_services.intake.errors import problem
 from kiln_services.intake.extensions import get_store
@@ -30,7 +30,7 @@ def readyz() -> Any:
     store = get_store()
     try:
         store.ping()
-        workers = store.live_workers(int(current_app.config["KILN_WORKER_MAX_AGE_S"]))
+        workers = store.workers.live(int(current_app.config["KILN_WORKER_MAX_AGE_S"]))
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         return problem(503, "Service Unavailable", f"Redis does not answer: {exc}",
                        kind="not-ready", headers=retry)  # fmt: skip

@@ -20,6 +20,6 @@ class Job(MethodView):
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, job_id: str) -> dict[str, Any]:
         """Read a job (proposals or benchmarks): queued, running, done or failed."""
-        job = get_store().get_job(job_id)
+        job = get_store().jobs.get(job_id)
         check_campaign(job.get("campaign_id"))
         return job

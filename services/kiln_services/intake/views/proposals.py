@@ -2,7 +2,7 @@
 
 Request a batch (202 + job), read the latest batch (ETag, long-poll), list the proposal ledger,
 withdraw a proposal; read the model's summary, predict at points, and draw a 2-D slice. The
-predictions are computed here from the stored model with numpy (kiln.model_reader, imported on first
+predictions are computed here from the stored model with numpy (kiln.model.reader, imported on first
 use): no job, and never scikit-learn in the web process.
 """
 
@@ -145,9 +145,9 @@ class Proposals(MethodView):
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """List the proposal ledger, oldest first; ?status=pending lists those in flight."""
         store = get_store()
-        store.get_campaign(campaign_id)
+        store.campaigns.get(campaign_id)
         offset, limit, status = args["offset"], args["limit"], args.get("status")
-        items, total = store.list_proposals(campaign_id, status, offset, limit)
+        items, total = store.proposals.page(campaign_id, status, offset, limit)
         end = offset + len(items)
         query = {"offset": end, "limit": limit, **({"status": status} if status else {})}
         return {
@@ -166,7 +166,7 @@ class Proposals(MethodView):
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict, int, dict[str, str]]:
         """Ask the workers for a batch of proposals."""
         store = get_store()
-        campaign = store.get_campaign(campaign_id)
+        campaign = store.campaigns.get(campaign_id)
         job = enqueue.request_batch(store, get_tasks(), campaign, body)
         return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}
 
@@ -184,7 +184,7 @@ class LatestProposals(MethodView):
     def get(self, args: dict[str, Any], campaign_id: str) -> Any:
         """Read the latest batch; with ?wait=S and If-None-Match, wait for a new one."""
         store = get_store()
-        store.get_campaign(campaign_id)
+        store.campaigns.get(campaign_id)
         wait = min(args["wait"], float(current_app.config["KILN_LONG_POLL_MAX_S"]))
         interval = float(current_app.config["KILN_LONG_POLL_INTERVAL_S"])
         seen = request.headers.get("If-None-Match")
@@ -192,7 +192,7 @@ class LatestProposals(MethodView):
 
         def look() -> tuple[str | None, str | None, bool]:
             # Two cheap reads per poll; the batch itself is loaded once, when it is sent.
-            batch_id, revision = store.proposals_state(campaign_id)
+            batch_id, revision = store.proposals.state(campaign_id)
             etag = etag_of(batch_id, revision)
             return batch_id, etag, etag is not None and not etag_matches(seen, etag)
 
@@ -213,7 +213,7 @@ class LatestProposals(MethodView):
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if not changed:
             return Response(status=304, headers=headers)
-        return store.get_batch(campaign_id, batch_id), 200, headers
+        return store.proposals.batch(campaign_id, batch_id), 200, headers
 
 
 @blp.route("/<campaign_id>/proposals/<proposal_id>")
@@ -224,8 +224,8 @@ class Proposal(MethodView):
     def delete(self, campaign_id: str, proposal_id: str) -> dict[str, Any]:
         """Withdraw a pending proposal."""
         store = get_store()
-        store.get_campaign(campaign_id)
-        return store.withdraw_proposal(campaign_id, proposal_id)
+        store.campaigns.get(campaign_id)
+        return store.proposals.withdraw(campaign_id, proposal_id)
 
 
 @blp.route("/<campaign_id>/model")
@@ -236,8 +236,8 @@ class Model(MethodView):
     def get(self, campaign_id: str) -> dict[str, Any]:
         """Read the summary of the campaign's latest model."""
         store = get_store()
-        store.get_campaign(campaign_id)
-        model = store.get_model(campaign_id)
+        store.campaigns.get(campaign_id)
+        model = store.models.get(campaign_id)
         if model is None:
             raise ApiProblem(
                 404,
@@ -251,8 +251,8 @@ class Model(MethodView):
 def stored_model(campaign_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The campaign and its latest model (with its state), or a 404 problem."""
     store = get_store()
-    campaign = store.get_campaign(campaign_id)
-    model = store.get_model(campaign_id, with_state=True)
+    campaign = store.campaigns.get(campaign_id)
+    model = store.models.get(campaign_id, with_state=True)
     if model is None:
         raise ApiProblem(
             404,
@@ -265,7 +265,7 @@ def stored_model(campaign_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def reader_of(model: dict[str, Any]) -> Any:
     """The stored model rebuilt for prediction (numpy/scipy only; imported on first use)."""
-    from kiln.model_reader import ModelReader
+    from kiln.model.reader import ModelReader
 
     return ModelReader.from_state(model["state"])
 

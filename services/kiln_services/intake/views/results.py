@@ -63,10 +63,10 @@ class Results(MethodView):
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict[str, Any], int]:
         """Store results for a campaign."""
         store, tasks = get_store(), get_tasks()
-        campaign = store.get_campaign(campaign_id)
+        campaign = store.campaigns.get(campaign_id)
         valid = _rows(campaign, body)
         # Storing sets the refit flag in the same step (one round trip less per post).
-        outcome = store.append_results(
+        outcome = store.results.append(
             campaign_id, valid, mark_refit_ttl_s=enqueue.refit_flag_ttl()
         )
         if outcome.stored:
@@ -93,18 +93,18 @@ class Results(MethodView):
     def get(self, args: dict[str, Any], campaign_id: str) -> Any:
         """List a campaign's results, oldest first (paged); ?format=csv exports text/csv."""
         store = get_store()
-        campaign = store.get_campaign(campaign_id)
+        campaign = store.campaigns.get(campaign_id)
         offset, limit = args["offset"], args.get("limit")
         if args["format"] == "csv":
-            items = store.list_results(campaign_id, offset, limit)
+            items = store.results.page(campaign_id, offset, limit)
             return Response(
                 csv_io.results_to_csv(campaign, items),
                 mimetype="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="{campaign_id}.csv"'},
             )
         limit = limit or _DEFAULT_PAGE
-        total = store.data_version(campaign_id)
-        items = store.list_results(campaign_id, offset, limit)
+        total = store.results.data_version(campaign_id)
+        items = store.results.page(campaign_id, offset, limit)
         end = offset + len(items)
         return {
             "items": items,

@@ -26,14 +26,15 @@ class Tokens(MethodView):
     @requires("admin")
     @blp.arguments(TokenIn, example={"scope": "write", "name": "lims-bay-3"})
     @blp.response(201, TokenOut)
+    @blp.alt_response(409, description="A live token has this name (names are unique)")
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Issue a token with a scope (the secret is in this response only)."""
         store = get_store()
         if body.get("campaign_id"):
-            store.get_campaign(body["campaign_id"])  # 404 for a campaign that does not exist
+            store.campaigns.get(body["campaign_id"])  # 404 for a campaign that does not exist
         token = new_token()
-        record = store.add_token(
+        record = store.tokens.add(
             digest(token), body["scope"], body["name"], campaign_id=body.get("campaign_id")
         )
         location = url_for(".Token", token_id=record["id"])
@@ -45,7 +46,7 @@ class Tokens(MethodView):
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List tokens, oldest first: ids, names, scopes, never secrets."""
-        records = get_store().list_tokens()
+        records = get_store().tokens.all()
         offset, limit = args["offset"], args["limit"]
         items = records[offset : offset + limit]
         end = offset + len(items)
@@ -68,5 +69,5 @@ class Token(MethodView):
     @blp.doc(security=[{"bearerAuth": []}])
     def delete(self, token_id: str) -> None:
         """Revoke a token: it is refused from the next request on."""
-        if not get_store().revoke_token(token_id):
+        if not get_store().tokens.revoke(token_id):
             raise ApiProblem(404, "Not Found", f"no token with id {token_id!r}", kind="not-found")

@@ -22,6 +22,14 @@ class WaitTimeout(ClientError):
     """A wait (for a batch or a job) ran out of time."""
 
 
+class UnknownCampaign(ClientError):
+    """No campaign the token may read has the name given (the message lists close names)."""
+
+
+class AmbiguousCampaign(ClientError):
+    """More than one campaign has the name given (the message lists their ids)."""
+
+
 class JobFailed(ClientError):
     """A background job ended in the failed state."""
 

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import click
 
-from kiln_client.cli.output import (
-    echo_json,
-    number,
-    sci,
-    table,
-)
+from kiln_client.cli.eta import about, progress_line
+from kiln_client.cli.options import campaign_argument, json_option
+from kiln_client.cli.output import counted, echo_json, number, sci, table
 from kiln_client.cli.root import client_of
-from kiln_client.client import (
-    Job,
-)
+from kiln_client.client import Client, Job
 from kiln_client.vocabulary import ACQUISITIONS
 
 
 @click.command("model")
-@click.argument("campaign_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the model summary as JSON.")
+@campaign_argument
+@json_option("the model summary")
 @click.pass_context
 def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     """Show a campaign's latest model.
@@ -58,7 +55,7 @@ def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 
 
 @click.command("benchmark")
-@click.argument("campaign_id")
+@campaign_argument
 @click.option(
     "--strategy",
     "strategies",
@@ -76,7 +73,7 @@ def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 @click.option("--repeats", type=click.IntRange(1, 1000), help="Runs per strategy and n (200).")
 @click.option("--seed", type=click.IntRange(0), help="Random seed (0).")
 @click.option("--no-wait", is_flag=True, help="Print the job id and return at once.")
-@click.option("--json", "as_json", is_flag=True, help="Print the finished job as JSON.")
+@json_option("the finished job")
 @click.option(
     "--max-wait",
     type=float,
@@ -100,12 +97,13 @@ def benchmark(
 
     The study's model-selection protocol: draw n initial samples from the campaign's own data,
     let each strategy pick from the same pool and count the extra tries until it finds the best
-    sample. The workers run the repeats in parallel; progress is shown as chunks finish.
+    sample. The workers run the repeats in parallel: the command says how long the job should
+    take once it is planned, then the share done and the time left as chunks finish.
 
     \b
     Examples:
-      kiln benchmark c-1a2b3c
-      kiln benchmark c-1a2b3c --strategy ucb --strategy random --n-init 5 --n-init 15 --repeats 50
+      kiln benchmark latp-2026
+      kiln benchmark latp-2026 --strategy ucb --strategy random --n-init 5 --n-init 15 --repeats 50
     """
     client = client_of(ctx)
     job = client.start_benchmark(
@@ -122,24 +120,49 @@ def benchmark(
     if no_wait:
         click.echo(job["id"])
         return
-    with click.progressbar(
-        length=1, label="Virtual experiments", file=sys.stderr, show_pos=True
-    ) as bar:
-
-        def update(seen: Job) -> None:
-            progress = seen.get("progress") or {}
-            total = int(progress.get("chunks_total") or 0)
-            if total:
-                bar.length = total
-                bar.update(int(progress.get("chunks_done", 0)) - bar.pos)
-            if seen.get("state") == "done":
-                bar.update(max(0, (bar.length or 0) - bar.pos))
-
-        finished = client.wait_for_job(job["id"], timeout=max_wait, on_update=update)
+    finished = follow_benchmark(client, job["id"], max_wait)
     if as_json:
         echo_json(finished)
         return
     click.echo(format_benchmark(finished.get("result") or {}))
+
+
+def follow_benchmark(client: Client, job_id: str, max_wait: float) -> Job:
+    """Wait for a benchmark job: say its estimated duration once planned, then a progress bar
+    with the share done and the time left ("35 % · about 4 min left")."""
+    started = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []  # the progress bar, once the job is planned
+
+        def update(seen: Job) -> None:
+            progress = seen.get("progress") or {}
+            total, done = int(progress.get("total") or 0), int(progress.get("done") or 0)
+            if not bars:
+                if not total:
+                    return  # not planned yet
+                estimate = progress.get("estimated_seconds")
+                if estimate is not None:
+                    click.echo(
+                        f"{counted(total, 'repeat')}, estimated at {about(float(estimate))} "
+                        "(Ctrl-C stops waiting, not the job).",
+                        err=True,
+                    )
+                bars.append(
+                    stack.enter_context(
+                        click.progressbar(
+                            length=total,
+                            label="Virtual experiments",
+                            file=sys.stderr,
+                            show_percent=False,
+                            show_eta=False,
+                            item_show_func=lambda text: text,
+                        )
+                    )
+                )
+            line = progress_line(progress, time.monotonic() - started)
+            bars[0].update(max(0, done - bars[0].pos), line)
+
+        return client.wait_for_job(job_id, timeout=max_wait, on_update=update)
 
 
 def format_benchmark(result: Mapping[str, Any]) -> str:
@@ -162,7 +185,7 @@ def format_benchmark(result: Mapping[str, Any]) -> str:
             cells.append(f"{cell.get('found')}/{cell.get('runs')} {mean:>5}")
         rows.append([strategy, *cells])
     heading = (
-        f"Virtual experiments on {result.get('pool_size')} results "
+        f"Virtual experiments on {counted(int(result.get('pool_size') or 0), 'result')} "
         f"({result.get('repeats')} repeats; cell: found best/runs, mean extra tries)"
     )
     return f"{heading}\n{table(['strategy', *[f'n={n}' for n in ns]], rows)}"

@@ -9,18 +9,10 @@ from typing import Any
 
 import click
 
-from kiln_client.cli.output import (
-    CONTEXT,
-    echo_json,
-    fail,
-    number,
-    sci,
-    table,
-)
+from kiln_client.cli.options import campaign_argument, json_option
+from kiln_client.cli.output import CONTEXT, counted, echo_json, fail, number, sci, table
 from kiln_client.cli.root import client_of
-from kiln_client.client import (
-    KilnAPIError,
-)
+from kiln_client.client import KilnAPIError
 from kiln_client.vocabulary import PRESETS
 
 
@@ -42,7 +34,7 @@ def campaigns() -> None:
     help="A JSON campaign definition: name, parameters, objective, strategy.",
 )
 @click.option("--name", help="The campaign's name (overrides the preset's or file's).")
-@click.option("--json", "as_json", is_flag=True, help="Print the created campaign as JSON.")
+@json_option("the created campaign")
 @click.pass_context
 def campaigns_create(
     ctx: click.Context, preset: str | None, spec_file: Path | None, name: str | None, as_json: bool
@@ -73,7 +65,7 @@ def campaigns_create(
 
 
 @campaigns.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the campaigns as JSON.")
+@json_option("the campaigns")
 @click.pass_context
 def campaigns_list(ctx: click.Context, as_json: bool) -> None:
     """List the campaigns the token may read, oldest first."""
@@ -99,15 +91,15 @@ def campaigns_list(ctx: click.Context, as_json: bool) -> None:
 
 
 @campaigns.command("show")
-@click.argument("campaign_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the campaign as JSON.")
+@campaign_argument
+@json_option("the campaign")
 @click.pass_context
 def campaigns_show(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     """Show a campaign: its space, objective, strategy, counts and best result so far.
 
     \b
     Example:
-      kiln campaigns show c-1a2b3c
+      kiln campaigns show latp-2026
     """
     client = client_of(ctx)
     campaign = client.get_campaign(campaign_id)
@@ -152,8 +144,8 @@ def describe_campaign(campaign: Mapping[str, Any]) -> str:
         )
     counts = campaign.get("counts", {})
     lines.append(
-        f"  space v{campaign.get('space_version', 1)}; {counts.get('results', 0)} results, "
-        f"{counts.get('proposals_pending', 0)} proposals pending, "
+        f"  space v{campaign.get('space_version', 1)}; {counted(counts.get('results', 0), 'result')}, "
+        f"{counted(counts.get('proposals_pending', 0), 'proposal')} pending, "
         f"model v{number(counts.get('model_version'))}"
     )
     return "\n".join(lines)

@@ -9,18 +9,10 @@ from typing import Any
 
 import click
 
-from kiln_client.cli.output import (
-    CONTEXT,
-    counted,
-    echo_json,
-    fail,
-    number,
-    table,
-)
+from kiln_client.cli.options import campaign_option, json_option
+from kiln_client.cli.output import CONTEXT, counted, echo_json, fail, number, table
 from kiln_client.cli.root import client_of
-from kiln_client.client import (
-    read_text,
-)
+from kiln_client.client import read_text
 from kiln_client.vocabulary import POOL_STATUSES
 
 
@@ -31,8 +23,8 @@ def candidates() -> None:
 
 @candidates.command("add")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--campaign", "campaign_id", required=True, help="The campaign's id.")
-@click.option("--json", "as_json", is_flag=True, help="Print the server's answer as JSON.")
+@campaign_option
+@json_option("the server's answer")
 @click.pass_context
 def candidates_add(ctx: click.Context, file: Path, campaign_id: str, as_json: bool) -> None:
     """Add candidates from a CSV or JSON file (admin token).
@@ -44,8 +36,8 @@ def candidates_add(ctx: click.Context, file: Path, campaign_id: str, as_json: bo
 
     \b
     Examples:
-      kiln candidates add lots.csv --campaign c-1a2b3c
-      kiln candidates add library.json --campaign c-1a2b3c
+      kiln candidates add lots.csv --campaign latp-2026
+      kiln candidates add library.json --campaign latp-2026
     """
     client = client_of(ctx)
     text = read_text(file)
@@ -80,13 +72,13 @@ def _candidate_rows(text: str, name: str) -> list[dict[str, Any]]:
 
 
 @candidates.command("list")
-@click.option("--campaign", "campaign_id", required=True, help="The campaign's id.")
+@campaign_option
 @click.option(
     "--status",
     type=click.Choice(POOL_STATUSES),
     help="Only the rows of this status.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the candidates as JSON.")
+@json_option("the candidates")
 @click.pass_context
 def candidates_list(
     ctx: click.Context, campaign_id: str, status: str | None, as_json: bool
@@ -99,8 +91,8 @@ def candidates_list(
 
     \b
     Examples:
-      kiln candidates list --campaign c-1a2b3c
-      kiln candidates list --campaign c-1a2b3c --status open --json
+      kiln candidates list --campaign latp-2026
+      kiln candidates list --campaign latp-2026 --status open --json
     """
     items = client_of(ctx).list_candidates(campaign_id, status=status)
     if as_json:
@@ -129,9 +121,9 @@ def candidates_list(
 
 @candidates.command("remove")
 @click.argument("ids", nargs=-1, required=True, type=click.IntRange(0))
-@click.option("--campaign", "campaign_id", required=True, help="The campaign's id.")
+@campaign_option
 @click.option("--reason", required=True, help="Why (kept with each row and its proposals).")
-@click.option("--json", "as_json", is_flag=True, help="Print the server's answer as JSON.")
+@json_option("the server's answer")
 @click.pass_context
 def candidates_remove(
     ctx: click.Context, ids: tuple[int, ...], campaign_id: str, reason: str, as_json: bool
@@ -143,7 +135,7 @@ def candidates_remove(
 
     \b
     Example:
-      kiln candidates remove 4 17 --campaign c-1a2b3c --reason "lot used up"
+      kiln candidates remove 4 17 --campaign latp-2026 --reason "lot used up"
     """
     answer = client_of(ctx).remove_candidates(campaign_id, list(ids), reason)
     if as_json:

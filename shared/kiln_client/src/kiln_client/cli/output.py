@@ -38,9 +38,14 @@ def short_id(value: Any, width: int = 24) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
+def plural(n: int, noun: str) -> str:
+    """The noun as ``n`` of it reads: "result" for 1, "results" otherwise (0 results, 2 results)."""
+    return noun if n == 1 else f"{noun}s"
+
+
 def counted(n: int, noun: str) -> str:
     """``n`` and the noun, plural unless n is 1 ("1 candidate", "3 candidates")."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n} {plural(n, noun)}"
 
 
 def sci(value: Any) -> str:

@@ -11,19 +11,10 @@ from typing import Any
 
 import click
 
-from kiln_client.cli.output import (
-    CONTEXT,
-    echo_json,
-    fail,
-    number,
-    sci,
-    short_id,
-    table,
-)
+from kiln_client.cli.options import campaign_argument, json_option
+from kiln_client.cli.output import CONTEXT, echo_json, fail, number, sci, short_id, table
 from kiln_client.cli.root import client_of
-from kiln_client.client import (
-    Batch,
-)
+from kiln_client.client import Batch
 from kiln_client.vocabulary import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
 
 
@@ -33,7 +24,7 @@ def proposals() -> None:
 
 
 @proposals.command("watch")
-@click.argument("campaign_id")
+@campaign_argument
 @click.option("--json", "as_json", is_flag=True, help="One JSON document per batch (for scripts).")
 @click.option(
     "--wait",
@@ -54,8 +45,8 @@ def proposals_watch(
 
     \b
     Examples:
-      kiln proposals watch c-1a2b3c
-      kiln proposals watch c-1a2b3c --json --count 1 | jq '.proposals[].parameters'
+      kiln proposals watch latp-2026
+      kiln proposals watch latp-2026 --json --count 1 | jq '.proposals[].parameters'
     """
     client = client_of(ctx)
     campaign = client.get_campaign(campaign_id)
@@ -102,16 +93,16 @@ def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str
 
 
 @proposals.command("list")
-@click.argument("campaign_id")
+@campaign_argument
 @click.option("--pending", is_flag=True, help="Only the proposals still waiting for a result.")
-@click.option("--json", "as_json", is_flag=True, help="Print the proposals as JSON.")
+@json_option("the proposals")
 @click.pass_context
 def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json: bool) -> None:
     """List a campaign's proposals (every batch), oldest first.
 
     \b
     Example:
-      kiln proposals list c-1a2b3c --pending
+      kiln proposals list latp-2026 --pending
     """
     items = client_of(ctx).list_proposals(campaign_id, status="pending" if pending else None)
     if as_json:
@@ -135,7 +126,7 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
 
 
 @proposals.command("request")
-@click.argument("campaign_id")
+@campaign_argument
 @click.option(
     "--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), help="Proposals in the batch."
 )
@@ -159,7 +150,7 @@ def proposals_request(
 
     \b
     Example:
-      kiln proposals request c-1a2b3c --batch-size 4 --acquisition ei
+      kiln proposals request latp-2026 --batch-size 4 --acquisition ei
     """
     client = client_of(ctx)
     job = client.request_proposals(
@@ -175,7 +166,7 @@ def proposals_request(
 
 
 @proposals.command("export")
-@click.argument("campaign_id")
+@campaign_argument
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
 )
@@ -194,8 +185,8 @@ def proposals_export(
 
     \b
     Examples:
-      kiln proposals export c-1a2b3c -o next.csv
-      kiln proposals export c-1a2b3c --format json --pending
+      kiln proposals export latp-2026 -o next.csv
+      kiln proposals export latp-2026 --format json --pending
     """
     client = client_of(ctx)
     batch = client.latest_proposals(campaign_id)
@@ -236,7 +227,7 @@ def proposals_export(
 
 
 @proposals.command("withdraw")
-@click.argument("campaign_id")
+@campaign_argument
 @click.argument("proposal_id")
 @click.pass_context
 def proposals_withdraw(ctx: click.Context, campaign_id: str, proposal_id: str) -> None:

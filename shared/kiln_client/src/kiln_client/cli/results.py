@@ -11,17 +11,10 @@ from typing import Any
 
 import click
 
-from kiln_client.cli.output import (
-    CONTEXT,
-    echo_json,
-    fail,
-)
+from kiln_client.cli.options import campaign_argument, campaign_option, json_option
+from kiln_client.cli.output import CONTEXT, counted, echo_json, fail, plural
 from kiln_client.cli.root import client_of
-from kiln_client.client import (
-    KilnAPIError,
-    csv_chunks,
-    read_text,
-)
+from kiln_client.client import KilnAPIError, csv_chunks, read_text
 
 
 @click.group(context_settings=CONTEXT)
@@ -31,7 +24,7 @@ def results() -> None:
 
 @results.command("post")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--campaign", "campaign_id", required=True, help="The campaign's id.")
+@campaign_option
 @click.option(
     "--chunk-size",
     type=click.IntRange(1, 10_000),
@@ -39,7 +32,7 @@ def results() -> None:
     show_default=True,
     help="Results per request (each request is all-or-nothing).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the server's answers as JSON.")
+@json_option("the server's answers")
 @click.pass_context
 def results_post(
     ctx: click.Context, file: str, campaign_id: str, chunk_size: int, as_json: bool
@@ -55,8 +48,8 @@ def results_post(
 
     \b
     Examples:
-      kiln results post seed.csv --campaign c-1a2b3c
-      kiln results post batch-7.json --campaign c-1a2b3c
+      kiln results post seed.csv --campaign latp-2026
+      kiln results post batch-7.json --campaign latp-2026
     """
     client = client_of(ctx)
     text = sys.stdin.read() if file == "-" else read_text(Path(file))
@@ -71,7 +64,7 @@ def results_post(
     answers = []
     done = 0
     with click.progressbar(
-        length=total, label=f"Posting {total} results", file=sys.stderr, show_pos=True
+        length=total, label=f"Posting {counted(total, 'result')}", file=sys.stderr, show_pos=True
     ) as bar:
         for payload, n in chunks:
             try:
@@ -82,7 +75,7 @@ def results_post(
             except KilnAPIError as exc:
                 if done:
                     click.echo(
-                        f"\n{done} results before this chunk were stored; rows {done + 1}-"
+                        f"\nStored {counted(done, 'result')} before this chunk; rows {done + 1}-"
                         f"{done + n} were refused. Fix them and post the file again (results "
                         "already stored count as duplicates).",
                         err=True,
@@ -97,13 +90,16 @@ def results_post(
         echo_json(answers)
         return
     click.echo(
-        f"Stored {stored} new results, {duplicates} already stored (campaign {campaign_id})."
+        f"Stored {stored} new {plural(stored, 'result')}, {duplicates} already stored "
+        f"(campaign {campaign_id})."
     )
     flagged = [f for a in answers for f in a.get("flags", [])]
     for flag in flagged[:20]:
         click.echo(f"  note: {flag.get('sample_id')}: {'; '.join(flag.get('flags', []))}")
     if len(flagged) > 20:
-        click.echo(f"  ... and {len(flagged) - 20} more flagged results")
+        click.echo(
+            f"  ... and {len(flagged) - 20} more flagged {plural(len(flagged) - 20, 'result')}"
+        )
 
 
 def _json_chunks(text: str, name: str, size: int) -> Iterator[tuple[list[dict[str, Any]], int]]:
@@ -121,7 +117,7 @@ def _json_chunks(text: str, name: str, size: int) -> Iterator[tuple[list[dict[st
 
 
 @results.command("export")
-@click.argument("campaign_id")
+@campaign_argument
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
 )
@@ -134,7 +130,7 @@ def results_export(ctx: click.Context, campaign_id: str, fmt: str, output: io.Te
 
     \b
     Example:
-      kiln results export c-1a2b3c -o results.csv
+      kiln results export latp-2026 -o results.csv
     """
     client = client_of(ctx)
     if fmt == "csv":

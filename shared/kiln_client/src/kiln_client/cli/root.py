@@ -77,9 +77,9 @@ def cli(ctx: click.Context, url: str, token: str | None, timeout: float) -> None
     Examples:
       export KILN_URL=http://kiln.lab:8000 KILN_TOKEN=...
       kiln campaigns create --preset latp --name latp-2026
-      kiln results post seed.csv --campaign c-1a2b3c
-      kiln candidates add lots.csv --campaign c-1a2b3c
-      kiln proposals watch c-1a2b3c
-      kiln benchmark c-1a2b3c --repeats 50
+      kiln results post seed.csv --campaign latp-2026
+      kiln candidates add lots.csv --campaign latp-2026
+      kiln proposals watch latp-2026
+      kiln benchmark latp-2026 --repeats 50
     """
     ctx.ensure_object(dict).update(url=url, token=token, timeout=timeout)

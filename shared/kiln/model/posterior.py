@@ -1,6 +1,6 @@
 """The exact Gaussian-process posterior with fixed hyperparameters: numpy and scipy only.
 
-Split from :mod:`kiln.surrogate` (which fits hyperparameters with scikit-learn) so that a
+Split from :mod:`kiln.model.surrogate` (which fits hyperparameters with scikit-learn) so that a
 process that only *reads* models, such as the HTTP intake answering predictions from a stored
 model, never imports scikit-learn. Formulas: Rasmussen & Williams, *Gaussian Processes for
 Machine Learning*, Alg. 2.1 and eq. 5.12.

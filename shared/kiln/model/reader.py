@@ -1,8 +1,8 @@
 """Read a stored model without scikit-learn: predictions, acquisition values and 2-D slices.
 
-A worker stores each fitted model as plain JSON (:meth:`kiln.propose.FittedModel.to_dict`:
+A worker stores each fitted model as plain JSON (:meth:`kiln.model.fitted.FittedModel.to_dict`:
 hyperparameters and training arrays). :class:`ModelReader` rebuilds the exact posterior from
-it with numpy and scipy only (:mod:`kiln.posterior`), so the HTTP intake answers "what does the
+it with numpy and scipy only (:mod:`kiln.model.posterior`), so the HTTP intake answers "what does the
 model say here?" in milliseconds, without a job and without importing scikit-learn. The numbers
 equal the worker's: the same posterior formulas, the same hyperparameters.
 """
@@ -19,9 +19,10 @@ from kiln import acquisition as acq
 from kiln.errors import KilnError, ModelFitError, SpaceError
 from kiln.feasibility import FeasibilityModel, acquisition_floor, weigh
 from kiln.measurement_error import checked_noise_var
+from kiln.model.posterior import JITTER, GPPosterior, normalisation
 from kiln.objective import Objective
-from kiln.posterior import JITTER, GPPosterior, normalisation
-from kiln.space import CategoricalParameter, ContinuousParameter, SearchSpace
+from kiln.parameters import CategoricalParameter, ContinuousParameter
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
 #: Grid points per axis of a slice along a continuous parameter without a step.
@@ -209,6 +210,35 @@ class ModelReader:
             SpaceError: For unknown or equal axes, or a fixed value for an axis.
             OutsideSpaceError: For fixed values the space cannot encode.
         """
+        xs, ys, held = self._axes_and_held(x, y, fixed, points)
+        grid = [{**held, x: vx, y: vy} for vy in ys for vx in xs]
+        out = self.evaluate(grid, strategy)
+        shape = (len(ys), len(xs))
+
+        def rows(values: np.ndarray) -> list[list[float | None]]:
+            return [[_finite_or_none(v) for v in row] for row in values.reshape(shape)]
+
+        observations = self._slice_observations(x, y, xs[0], ys[0], held)
+        return {
+            "x": {"name": x, "unit": self._unit(x), "values": xs},
+            "y": {"name": y, "unit": self._unit(y), "values": ys},
+            "fixed": held,
+            "objective": self.objective.to_dict(),
+            "acquisition_name": strategy.acquisition,
+            "mean": rows(out["mean"]),
+            "std": rows(out["std"]),
+            "acquisition": rows(out["acquisition"]),
+            "probability_of_success": rows(out["probability_of_success"])
+            if self.feasibility is not None
+            else None,
+            "observations": observations,
+            "best_observed": self.best_observed,
+        }
+
+    def _axes_and_held(
+        self, x: str, y: str, fixed: Mapping[str, Any] | None, points: int | None
+    ) -> tuple[list[Any], list[Any], dict[str, Any]]:
+        """The slice's two axes and the values it holds every other parameter at."""
         if x == y:
             raise SpaceError("x and y must be two different parameters", field="y")
         xs, ys = self.axis(x, points), self.axis(y, points)
@@ -233,22 +263,21 @@ class ModelReader:
                 held[p.name] = base[p.name]
             else:
                 held[p.name] = self.axis(p.name)[0]
-        grid = [{**held, x: vx, y: vy} for vy in ys for vx in xs]
-        out = self.evaluate(grid, strategy)
-        shape = (len(ys), len(xs))
+        return xs, ys, held
 
-        def rows(values: np.ndarray) -> list[list[float | None]]:
-            return [[_finite_or_none(v) for v in row] for row in values.reshape(shape)]
-
+    def _slice_observations(
+        self, x: str, y: str, x0: Any, y0: Any, held: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The training points' ``x``, ``y`` and objective, and whether they lie on the slice."""
         X = self.posterior.X
         observed, _ = self.objective.from_model(self.y_train, np.zeros_like(self.y_train))
-        held_x = self.space.encode([{**held, x: xs[0], y: ys[0]}])[0]
+        held_x = self.space.encode([{**held, x: x0, y: y0}])[0]
         cols = self._columns(x) + self._columns(y)
         others = np.ones(X.shape[1], bool)
         others[cols] = False
         on_slice = np.all(np.isclose(X[:, others], held_x[others], atol=1e-9), axis=1)
         decoded = [self._raw(row) for row in X]
-        observations = [
+        return [
             {
                 "x": decoded[i][x],
                 "y": decoded[i][y],
@@ -257,21 +286,6 @@ class ModelReader:
             }
             for i in range(X.shape[0])
         ]
-        return {
-            "x": {"name": x, "unit": self._unit(x), "values": xs},
-            "y": {"name": y, "unit": self._unit(y), "values": ys},
-            "fixed": held,
-            "objective": self.objective.to_dict(),
-            "acquisition_name": strategy.acquisition,
-            "mean": rows(out["mean"]),
-            "std": rows(out["std"]),
-            "acquisition": rows(out["acquisition"]),
-            "probability_of_success": rows(out["probability_of_success"])
-            if self.feasibility is not None
-            else None,
-            "observations": observations,
-            "best_observed": self.best_observed,
-        }
 
     def _raw(self, row: np.ndarray) -> dict[str, Any]:
         # Like SearchSpace.decode, without snapping: old data may lie outside today's ranges.

@@ -1,0 +1,118 @@
+"""How points of a search space map to the unit cube the surrogate works on, and back.
+
+Numeric parameters are scaled by their current range (one column each); categoricals are
+one-hot (one column per label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from kiln.errors import OutsideSpaceError
+from kiln.parameters import CategoricalParameter, ContinuousParameter, Parameter, Point
+
+
+def dim(parameters: Sequence[Parameter]) -> int:
+    """Number of encoded columns (one per numeric parameter, one per category)."""
+    return sum(len(p.values) if p.kind == "categorical" else 1 for p in parameters)
+
+
+def columns(parameters: Sequence[Parameter]) -> list[tuple[str, str | None]]:
+    """``(parameter, label)`` per encoded column; ``label`` is None for numeric columns."""
+    cols: list[tuple[str, str | None]] = []
+    for p in parameters:
+        if isinstance(p, CategoricalParameter):
+            cols.extend((p.name, v) for v in p.values)
+        else:
+            cols.append((p.name, None))
+    return cols
+
+
+def encode(parameters: Sequence[Parameter], points: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Map points to the unit cube (numeric) and one-hot columns (categorical).
+
+    Numeric values are scaled by the current range, so values outside it (old
+    observations after a narrowing) map outside ``[0, 1]``.
+
+    Args:
+        points: Points holding every parameter (see :meth:`SearchSpace.check_point`).
+
+    Returns:
+        Array of shape ``(len(points), dim(parameters))``.
+
+    Raises:
+        OutsideSpaceError: For a missing parameter or an unknown label.
+    """
+    n = len(points)
+    out = np.zeros((n, dim(parameters)))
+    col = 0
+    for p in parameters:
+        try:
+            raw = [pt[p.name] for pt in points]
+        except KeyError:
+            raise OutsideSpaceError(p.name, "missing; every parameter needs a value") from None
+        if isinstance(p, CategoricalParameter):
+            index = {v: i for i, v in enumerate(p.values)}
+            for r, v in enumerate(raw):
+                if v not in index:
+                    raise OutsideSpaceError(p.name, f"{v!r} is not one of {p.values}")
+                out[r, col + index[v]] = 1.0
+            col += len(p.values)
+        else:
+            x = np.asarray(raw, dtype=float)
+            out[:, col] = (x - p.low) / p.span
+            col += 1
+    return out
+
+
+def decode(parameters: Sequence[Parameter], row: np.ndarray) -> Point:
+    """Map one encoded row back to a point, snapping to steps/listed values/labels."""
+    point: Point = {}
+    col = 0
+    for p in parameters:
+        if isinstance(p, CategoricalParameter):
+            k = len(p.values)
+            point[p.name] = p.values[int(np.argmax(row[col : col + k]))]
+            col += k
+        else:
+            point[p.name] = p.snap(p.low + float(row[col]) * p.span)
+            col += 1
+    return point
+
+
+def continuous_columns(parameters: Sequence[Parameter]) -> list[int]:
+    """Encoded columns of continuous parameters (those a local optimiser may move)."""
+    cols: list[int] = []
+    col = 0
+    for p in parameters:
+        if isinstance(p, CategoricalParameter):
+            col += len(p.values)
+            continue
+        if isinstance(p, ContinuousParameter):
+            cols.append(col)
+        col += 1
+    return cols
+
+
+def length_scales_in_units(
+    parameters: Sequence[Parameter], length_scales: Sequence[float] | np.ndarray
+) -> dict[str, Any]:
+    """Convert unit-cube length scales to each parameter's own units.
+
+    Numeric parameters get ``scale * (high - low)``; categoricals get one length scale per
+    label, in one-hot units.
+    """
+    out: dict[str, Any] = {}
+    col = 0
+    for p in parameters:
+        if isinstance(p, CategoricalParameter):
+            k = len(p.values)
+            out[p.name] = {v: float(length_scales[col + i]) for i, v in enumerate(p.values)}
+            col += k
+        else:
+            out[p.name] = float(length_scales[col]) * p.span
+            col += 1
+    return out

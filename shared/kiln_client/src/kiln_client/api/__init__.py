@@ -1,0 +1,1 @@
+"""The v1 API's requests, one module per resource: functions of a Transport that Client binds."""
