@@ -161,15 +161,20 @@ class ModelReader:
             rows.append(row)
         return rows
 
-    def axis(self, name: str, points: int | None = None) -> list[Any]:
+    def axis(
+        self, name: str, points: int | None = None, space: SearchSpace | None = None
+    ) -> list[Any]:
         """The values a slice visits along one parameter: its grid, or an even spacing.
+
+        ``space`` gives the ranges (default: the model's own, those it was fitted in).
 
         Raises:
             SpaceError: For an unknown parameter name.
         """
-        param = next((p for p in self.space.parameters if p.name == name), None)
+        space = space or self.space
+        param = next((p for p in space.parameters if p.name == name), None)
         if param is None:
-            raise SpaceError(f"unknown parameter {name!r}; this space has {self.space.names}")
+            raise SpaceError(f"unknown parameter {name!r}; this space has {space.names}")
         if isinstance(param, CategoricalParameter):
             return list(param.values)
         if isinstance(param, ContinuousParameter) and param.step is None:
@@ -189,11 +194,14 @@ class ModelReader:
         strategy: Strategy,
         fixed: Mapping[str, Any] | None = None,
         points: int | None = None,
+        ranges: SearchSpace | None = None,
     ) -> dict[str, Any]:
         """A 2-D slice of the mean, std and acquisition, like the study's Figure 2.
 
-        ``x`` and ``y`` vary over their grids (or an even spacing); every other parameter is
-        held at ``fixed`` or else at the best observed sample's value.
+        ``x`` and ``y`` vary over their grids (or an even spacing) in ``ranges``: the
+        campaign's current space, which a PATCH may have changed since the fit (default: the
+        model's space). Every other parameter is held at ``fixed`` or else at the best observed
+        sample's value.
 
         Returns:
             ``{"x": {"name", "unit", "values"}, "y": {...}, "fixed": {...}, "mean": rows,
@@ -208,7 +216,7 @@ class ModelReader:
         """
         if x == y:
             raise SpaceError("x and y must be two different parameters", field="y")
-        xs, ys = self.axis(x, points), self.axis(y, points)
+        xs, ys = self.axis(x, points, ranges), self.axis(y, points, ranges)
         fixed = dict(fixed or {})
         for name in (x, y):
             if name in fixed:
@@ -229,7 +237,7 @@ class ModelReader:
             elif p.name in base:
                 held[p.name] = base[p.name]
             else:
-                held[p.name] = self.axis(p.name)[0]
+                held[p.name] = self.axis(p.name, space=ranges)[0]
         grid = [{**held, x: vx, y: vy} for vy in ys for vx in xs]
         out = self.evaluate(grid, strategy)
         shape = (len(ys), len(xs))
