@@ -575,6 +575,10 @@ class JobOut(Schema):
     progress = fields.Dict(allow_none=True, metadata={"description": "fan-out jobs: chunks done"})
 
 
+class JobPageOut(PageOut):
+    items = fields.List(fields.Nested(JobOut))
+
+
 class ModelOut(Schema):
     campaign_id = fields.String()
     model_version = fields.Integer()
