@@ -13,99 +13,15 @@
   var predictedLabel = "predicted" + (objective.unit ? " " + objective.unit : "") + " (±1 std)";
   var plotConfig = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
   var font = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
-  var palette = { ucb: "#b4451f", ei: "#1f5fa8", pi: "#6a3d9a", random: "#5a6472" };
-  var seen = { results: -1, batch: null, model: null, sliceKey: null, bench: null };
+  var seen = { results: -1, batch: null, model: null, sliceKey: null };
   var results = [];
 
   function $(id) { return document.getElementById(id); }
 
-  function el(tag, text, cls) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (cls) node.className = cls;
-    return node;
-  }
-
-  // A whole id (reporting a result needs it) and a button that copies it.
-  function idCell(id) {
-    var text = id === null || id === undefined ? "" : String(id);
-    var td = el("td"), box = el("span", null, "idbox");
-    box.appendChild(el("code", text));
-    var button = el("button", "Copy", "copy");
-    button.type = "button";
-    button.setAttribute("aria-label", "Copy proposal id " + text);
-    button.addEventListener("click", function () { copyText(text, button); });
-    box.appendChild(button);
-    td.appendChild(box);
-    return td;
-  }
-
-  function copyText(text, button) {
-    function done(ok) {
-      button.textContent = ok ? "Copied" : "Select and copy";
-      button.classList.toggle("copied", ok);
-      window.setTimeout(function () { button.textContent = "Copy"; button.classList.remove("copied"); }, 4000);
-    }
-    function fallback() {  // no clipboard API (plain http on another host): a selected textarea
-      var area = el("textarea");
-      area.value = text;
-      area.setAttribute("readonly", "");
-      area.className = "visually-hidden";
-      document.body.appendChild(area);
-      area.select();
-      var ok = false;
-      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
-      area.remove();
-      done(ok);
-    }
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
-    } else {
-      fallback();
-    }
-  }
-
-  // Local time to the minute, ISO-like: 2026-11-30 14:05.
-  function fmtTime(iso) {
-    if (!iso) return "–";
-    var d = new Date(iso);
-    if (isNaN(d.getTime())) return String(iso);
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
-      two(d.getHours()) + ":" + two(d.getMinutes());
-  }
-
-  // The one-std interval on the model's scale: mean ÷/× 10^s for log10 (the stored std is
-  // ln(10)·mean·s), mean ± std otherwise.
-  function fmtPrediction(mean, std) {
-    if (mean === null || mean === undefined) return "–";
-    if (std === null || std === undefined) return fmtObj(mean);
-    if (!logScale) return fmtObj(mean) + " ± " + Number(std).toPrecision(2);
-    if (mean <= 0) return fmtObj(mean);
-    var factor = Math.pow(10, std / (Math.LN10 * mean));
-    return (mean / factor).toExponential(1) + " – " + (mean * factor).toExponential(1);
-  }
-
-  // Acquisition values of one batch: 3 significant digits; below 1e-6 of the largest, "≈0".
-  function fmtAcquisitions(values) {
-    var finite = values.filter(function (v) { return typeof v === "number" && isFinite(v); });
-    var top = finite.length ? Math.max.apply(null, finite) : 0;
-    return values.map(function (v) {
-      if (typeof v !== "number" || !isFinite(v)) return "–";
-      if (top > 0 && v >= 0 && v < 1e-6 * top) return "≈0";
-      return String(Number(v.toPrecision(3)));
-    });
-  }
-
-  function fmtObj(v) {
-    if (v === null || v === undefined) return "–";
-    return logScale ? Number(v).toExponential(2) : String(Number(Number(v).toPrecision(4)));
-  }
-
-  function fmtNum(v) {
-    if (typeof v !== "number") return v === null || v === undefined ? "–" : String(v);
-    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
-  }
+  var F = window.KilnFormat;
+  var el = F.el, idCell = F.idCell, fmtTime = F.fmtTime, fmtNum = F.fmtNum, fmtAcquisitions = F.fmtAcquisitions;
+  function fmtObj(v) { return F.fmtObj(v, logScale); }
+  function fmtPrediction(mean, std) { return F.fmtPrediction(mean, std, logScale); }
 
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
@@ -395,95 +311,9 @@
     ], layout("acquisition (" + (s.acquisition_name || (campaign.strategy || {}).acquisition || "") + ")"), plotConfig);
   }
 
-  // -- virtual experiments (the study's Figure 3) -----------------------------------------------
+  // -- virtual experiments (the study's Figure 3): benchmarks.js -------------------------------
 
-  // The job shown: ?benchmark=<id> when given, else the newest finished one of the campaign.
-  function loadBenchmark() {
-    var asked = new URLSearchParams(window.location.search).get("benchmark");
-    return getJSON("/ui/api/campaigns/" + cid + "/benchmarks?limit=20").then(function (page) {
-      var jobs = page.items || [];
-      drawBenchmarkList(jobs, page.total || jobs.length, asked);
-      if (asked) return showJob(asked);
-      var finished = jobs.filter(function (j) { return j.state === "done"; })[0];
-      var running = jobs.filter(function (j) { return j.state === "queued" || j.state === "running"; })[0];
-      if (finished) showDone(finished);
-      else if (running) benchProgress(running);
-    }).catch(function (err) {  // an older server without the listing: only ?benchmark= works
-      if (asked) return showJob(asked);
-      $("bench-note").textContent = "Virtual experiments: " + err.message;
-    });
-  }
-
-  function showJob(jid) {
-    $("benchmark-id").value = jid;
-    if (seen.bench === jid) return Promise.resolve();
-    return getJSON("/ui/api/jobs/" + encodeURIComponent(jid)).then(function (job) {
-      if (job.state === "failed") { $("bench-note").textContent = "Job " + jid + " failed: " + job.error; seen.bench = jid; return; }
-      if (job.state !== "done") { benchProgress(job); return; }
-      showDone(job);
-    }).catch(function (err) { $("bench-note").textContent = "Benchmark " + jid + ": " + err.message; seen.bench = jid; });
-  }
-
-  function showDone(job) {
-    if (seen.bench === job.id) return;
-    seen.bench = job.id;
-    drawBenchmark(job.result || {}, job);
-  }
-
-  function benchProgress(job) {
-    var p = job.progress || {};
-    $("bench-note").textContent = "Job " + job.id + " " + job.state +
-      (p.chunks_total ? ": " + p.chunks_done + " of " + p.chunks_total + " chunks done" : "") + "…";
-  }
-
-  function drawBenchmarkList(jobs, total, asked) {
-    var list = $("bench-list");
-    list.replaceChildren();
-    list.hidden = !jobs.length;
-    jobs.forEach(function (job) {
-      var item = el("li");
-      var link = el("a", job.id, "mono");
-      link.href = "?benchmark=" + encodeURIComponent(job.id);
-      if (job.id === asked) link.setAttribute("aria-current", "true");
-      item.appendChild(link);
-      var params = job.params || {};
-      item.appendChild(el("span", " · " + job.state + " · started " + fmtTime(job.created_at) +
-        (params.strategies ? " · " + params.strategies.join(", ") : "") +
-        (params.repeats ? " · " + params.repeats + " repeats" : "")));
-      list.appendChild(item);
-    });
-    if (total > jobs.length) list.appendChild(el("li", "… and " + (total - jobs.length) + " older"));
-  }
-
-  function drawBenchmark(result, job) {
-    var table = result.table || {};
-    var traces = [];
-    Object.keys(table).forEach(function (strategy) {
-      var ns = Object.keys(table[strategy]).map(Number).sort(function (a, b) { return a - b; });
-      var rows = ns.map(function (n) { return table[strategy][String(n)]; });
-      var color = palette[strategy] || "#333";
-      traces.push({
-        type: "scatter", mode: "lines+markers", name: strategy.toUpperCase() + " extra tries", x: ns,
-        y: rows.map(function (r) { return r.mean_extra_tries; }), line: { color: color },
-        text: rows.map(function (r) { return r.found + "/" + r.runs + " found the best"; }),
-        hovertemplate: "n=%{x}: %{y:.1f} extra tries (%{text})<extra>" + strategy + "</extra>"
-      });
-      traces.push({
-        type: "scatter", mode: "lines", name: strategy.toUpperCase() + " % found", x: ns, yaxis: "y2",
-        y: rows.map(function (r) { return r.runs ? 100 * r.found / r.runs : null; }),
-        line: { color: color, dash: "dot", width: 1.5 }, hovertemplate: "n=%{x}: %{y:.0f}% found<extra>" + strategy + "</extra>"
-      });
-    });
-    $("bench-note").textContent = "Job " + job.id + " (finished " + fmtTime(job.finished_at) + "): on " + result.pool_size + " results, " + result.repeats +
-      " repeats per strategy and n: mean extra tries until the best sample was picked (solid) and the share of runs that found it (dotted).";
-    $("chart-bench").hidden = false;
-    Plotly.react($("chart-bench"), traces, baseLayout({
-      margin: { l: 70, r: 60, t: 10, b: 50 },
-      xaxis: { title: { text: "initial samples n" } },
-      yaxis: { title: { text: "mean extra tries" }, rangemode: "tozero" },
-      yaxis2: { title: { text: "% of runs that found the best" }, overlaying: "y", side: "right", range: [0, 100], dtick: 20, showgrid: false }
-    }), plotConfig);
-  }
+  var loadBenchmark = window.KilnBenchmarks({ cid: cid, getJSON: getJSON, baseLayout: baseLayout, plotConfig: plotConfig });
 
   // -- the refresh loop -------------------------------------------------------------------------
 
