@@ -166,7 +166,8 @@ class ModelReader:
     ) -> list[Any]:
         """The values a slice visits along one parameter: its grid, or an even spacing.
 
-        ``space`` gives the ranges (default: the model's own, those it was fitted in).
+        ``space`` gives the ranges (default: the model's own, those it was fitted in); labels
+        always come from the model's space, the only ones it can encode.
 
         Raises:
             SpaceError: For an unknown parameter name.
@@ -176,7 +177,8 @@ class ModelReader:
         if param is None:
             raise SpaceError(f"unknown parameter {name!r}; this space has {space.names}")
         if isinstance(param, CategoricalParameter):
-            return list(param.values)
+            fitted = self.space[name]
+            return list(getattr(fitted, "values", param.values))
         if isinstance(param, ContinuousParameter) and param.step is None:
             n = points or SLICE_POINTS
             return [float(v) for v in np.linspace(param.low, param.high, n)]
