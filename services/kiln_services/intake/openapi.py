@@ -30,6 +30,7 @@ OPERATION_IDS = {
     ("delete", "/campaigns/{campaign_id}/proposals/{proposal_id}"): "withdrawProposal",
     ("get", "/campaigns/{campaign_id}/model"): "getModel",
     ("post", "/campaigns/{campaign_id}/benchmarks"): "startBenchmark",
+    ("get", "/campaigns/{campaign_id}/benchmarks"): "listBenchmarks",
     ("get", "/jobs/{job_id}"): "getJob",
     ("get", "/tokens"): "listTokens",
     ("post", "/tokens"): "createToken",

@@ -589,6 +589,10 @@ class JobOut(Schema):
     )
 
 
+class JobPageOut(PageOut):
+    items = fields.List(fields.Nested(JobOut))
+
+
 class ModelOut(Schema):
     campaign_id = fields.String()
     model_version = fields.Integer()

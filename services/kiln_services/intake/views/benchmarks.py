@@ -10,7 +10,8 @@ from flask.views import MethodView
 from kiln_services.intake import enqueue
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import BenchmarkIn, JobOut
+from kiln_services.intake.schemas import BenchmarkIn, JobOut, JobPageOut, PageArgs
+from kiln_services.store.jobs import BENCHMARKS_JOB
 
 blp = Blueprint(
     "benchmarks",
@@ -22,6 +23,26 @@ blp = Blueprint(
 
 @blp.route("/<campaign_id>/benchmarks")
 class Benchmarks(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, JobPageOut)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
+        """List the campaign's virtual-experiment jobs, newest first (paged)."""
+        store = get_store()
+        store.campaigns.get(campaign_id)  # 404 for an unknown campaign
+        offset, limit = args["offset"], args["limit"]
+        items, total = store.jobs.campaign_jobs(campaign_id, BENCHMARKS_JOB, offset, limit)
+        end = offset + limit
+        return {
+            "items": items,
+            "offset": offset,
+            "limit": limit,
+            "total": total,
+            "next": url_for(".Benchmarks", campaign_id=campaign_id, offset=end, limit=limit)
+            if end < total
+            else None,
+        }
+
     @blp.arguments(BenchmarkIn)
     @blp.response(202, JobOut)
     @blp.doc(security=[{"bearerAuth": []}])

@@ -15,7 +15,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from kiln_services.intake import enqueue, longpoll
+from kiln_services.intake import domain, enqueue, longpoll
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import get_store, get_tasks
@@ -330,5 +330,7 @@ class ModelSlice(MethodView):
         }
         overrides = {"acquisition": args["acquisition"]} if "acquisition" in args else {}
         strategy = strategy_of(campaign, overrides)
-        sliced = reader_of(model).slice(args["x"], args["y"], strategy, fixed, args.get("points"))
+        ranges = domain.space_of(campaign)  # current ranges, even before the refit after a PATCH
+        reader = reader_of(model)
+        sliced = reader.slice(args["x"], args["y"], strategy, fixed, args.get("points"), ranges)
         return {**versions_of(campaign_id, model), **sliced}
