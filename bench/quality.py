@@ -59,7 +59,8 @@ from kiln.space import SearchSpace  # noqa: E402
 from kiln.strategy import Strategy  # noqa: E402
 from kiln_services.devstack.redis_server import RedisServer  # noqa: E402
 from kiln_services.intake import domain  # noqa: E402
-from kiln_services.intake.schemas import CampaignIn, ResultIn  # noqa: E402
+from kiln_services.intake.campaigns.schemas import CampaignIn  # noqa: E402
+from kiln_services.intake.results.schemas import ResultIn  # noqa: E402
 from kiln_services.store import Store  # noqa: E402
 from kiln_services.worker import batches, refits  # noqa: E402
 

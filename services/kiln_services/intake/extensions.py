@@ -10,8 +10,8 @@ from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
 from kiln import task_names
+from kiln_services.intake.base_schemas import ProblemOut
 from kiln_services.intake.observability import task_headers
-from kiln_services.intake.schemas import ProblemOut
 from kiln_services.store import Store
 
 

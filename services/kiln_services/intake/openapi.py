@@ -358,7 +358,7 @@ def finish(spec: APISpec) -> None:
                 "example": PROBLEM_EXAMPLE,
             },
         )
-    from kiln_services.intake.schemas import CampaignDefinitionIn, CampaignPresetIn
+    from kiln_services.intake.campaigns.schemas import CampaignDefinitionIn, CampaignPresetIn
 
     for name, schema in (
         ("CampaignDefinitionIn", CampaignDefinitionIn),

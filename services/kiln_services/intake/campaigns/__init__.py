@@ -1,1 +1,1 @@
-"""The API's blueprints, one module per resource."""
+"""Campaigns: create, list, read and change them."""

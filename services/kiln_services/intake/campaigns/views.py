@@ -9,16 +9,16 @@ from flask.views import MethodView
 
 from kiln_services.intake import enqueue
 from kiln_services.intake.auth import requires
+from kiln_services.intake.base_schemas import PageArgs
 from kiln_services.intake.blueprint import Blueprint
-from kiln_services.intake.domain import campaign_definition, campaign_update
-from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import (
+from kiln_services.intake.campaigns.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPageOut,
     CampaignPatchIn,
-    PageArgs,
 )
+from kiln_services.intake.domain import campaign_definition, campaign_update
+from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.store import CampaignNotFound
 
 blp = Blueprint(

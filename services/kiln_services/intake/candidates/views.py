@@ -15,9 +15,7 @@ from kiln.pool import OPEN, OUTSIDE, STATUSES, CandidateError, outside_reason
 from kiln_services.intake import csv_io, domain, enqueue
 from kiln_services.intake.auth import requires
 from kiln_services.intake.blueprint import Blueprint
-from kiln_services.intake.errors import InvalidRequest
-from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import (
+from kiln_services.intake.candidates.schemas import (
     CandidatePageOut,
     CandidatesIn,
     CandidatesPatchIn,
@@ -25,6 +23,8 @@ from kiln_services.intake.schemas import (
     CandidatesPostOut,
     CandidatesQueryArgs,
 )
+from kiln_services.intake.errors import InvalidRequest
+from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.store import status_of
 
 blp = Blueprint(

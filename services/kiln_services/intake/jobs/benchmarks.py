@@ -10,7 +10,7 @@ from flask.views import MethodView
 from kiln_services.intake import enqueue
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import BenchmarkIn, JobOut
+from kiln_services.intake.jobs.schemas import BenchmarkIn, JobOut
 
 blp = Blueprint(
     "benchmarks",

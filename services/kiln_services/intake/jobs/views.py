@@ -9,7 +9,7 @@ from flask.views import MethodView
 from kiln_services.intake.auth import check_campaign
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.extensions import get_store
-from kiln_services.intake.schemas import JobOut
+from kiln_services.intake.jobs.schemas import JobOut
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Background jobs")
 

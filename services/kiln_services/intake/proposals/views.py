@@ -13,23 +13,24 @@ from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
-from marshmallow import EXCLUDE, Schema, fields, validate
 
 from kiln_services.intake import enqueue, longpoll
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import (
-    ACQUISITIONS,
-    BatchOut,
-    JobOut,
+from kiln_services.intake.jobs.schemas import JobOut
+from kiln_services.intake.proposals.schemas import (
     LatestQueryArgs,
+    LedgerBatchOut,
+    LedgerProposalOut,
     ModelOut,
-    PageArgs,
-    PageOut,
-    ProposalOut,
+    PredictIn,
+    PredictOut,
+    ProposalPageArgs,
+    ProposalPageOut,
     ProposalRequestIn,
-    StrictSchema,
+    SliceArgs,
+    SliceOut,
 )
 
 blp = Blueprint(
@@ -38,90 +39,6 @@ blp = Blueprint(
     url_prefix="/api/v1/campaigns",
     description="Proposed experiments and the model behind them",
 )
-
-
-STATUSES = ("pending", "measured", "withdrawn", "expired")
-
-
-class LedgerProposalOut(ProposalOut):
-    provenance = fields.Dict(
-        metadata={
-            "description": "how it was made: model, data (and sha256), space versions, "
-            "acquisition and its settings, kernel hyperparameters"
-        }
-    )
-    reason = fields.String(metadata={"description": "why it was withdrawn"})
-
-
-class LedgerBatchOut(BatchOut):
-    provenance = fields.Dict()
-    proposals = fields.List(fields.Nested(LedgerProposalOut))
-
-
-class ProposalPageArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(STATUSES))
-
-
-class ProposalPageOut(PageOut):
-    items = fields.List(fields.Nested(LedgerProposalOut))
-
-
-class PredictIn(StrictSchema):
-    points = fields.List(
-        fields.Dict(keys=fields.String(), values=fields.Raw()),
-        required=True,
-        validate=validate.Length(min=1, max=10_000),
-        metadata={"description": "parameter objects, as in a result"},
-    )
-    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
-    kappa = fields.Float(allow_nan=False, validate=validate.Range(min=0))
-    xi = fields.Float(allow_nan=False, validate=validate.Range(min=0))
-
-
-class PredictionOut(Schema):
-    parameters = fields.Dict()
-    mean = fields.Float(allow_none=True)
-    std = fields.Float(allow_none=True)
-    acquisition_value = fields.Float(allow_none=True)
-    probability_of_success = fields.Float()
-
-
-class PredictOut(Schema):
-    campaign_id = fields.String()
-    model_version = fields.Integer()
-    data_version = fields.Integer()
-    space_version = fields.Integer()
-    acquisition = fields.String()
-    unit = fields.String(allow_none=True)
-    predictions = fields.List(fields.Nested(PredictionOut))
-
-
-class SliceArgs(Schema):
-    class Meta:
-        unknown = EXCLUDE  # fixed.<parameter>=value pairs are read from the query string
-
-    x = fields.String(required=True)
-    y = fields.String(required=True)
-    points = fields.Integer(validate=validate.Range(min=2, max=101))
-    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
-
-
-class SliceOut(Schema):
-    campaign_id = fields.String()
-    model_version = fields.Integer()
-    data_version = fields.Integer()
-    space_version = fields.Integer()
-    x = fields.Dict()
-    y = fields.Dict()
-    fixed = fields.Dict()
-    objective = fields.Dict()
-    acquisition_name = fields.String()
-    mean = fields.List(fields.List(fields.Float(allow_none=True)))
-    std = fields.List(fields.List(fields.Float(allow_none=True)))
-    acquisition = fields.List(fields.List(fields.Float(allow_none=True)))
-    probability_of_success = fields.List(fields.List(fields.Float()), allow_none=True)
-    observations = fields.List(fields.Dict())
-    best_observed = fields.Dict()
 
 
 def etag_of(batch_id: str | None, revision: int) -> str | None:

@@ -12,7 +12,7 @@ from kiln_services.intake import csv_io, domain, enqueue
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import InvalidRequest, flatten_messages
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import (
+from kiln_services.intake.results.schemas import (
     ResultIn,
     ResultPageOut,
     ResultsIn,

@@ -8,10 +8,11 @@ from flask import url_for
 from flask.views import MethodView
 
 from kiln_services.intake.auth import digest, new_token, requires
+from kiln_services.intake.base_schemas import PageArgs
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import get_store
-from kiln_services.intake.schemas import PageArgs, TokenIn, TokenOut, TokenPageOut
+from kiln_services.intake.tokens.schemas import TokenIn, TokenOut, TokenPageOut
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="API tokens")
 
