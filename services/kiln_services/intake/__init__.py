@@ -51,8 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     for module in (campaigns, candidates, results, proposals, benchmarks, jobs, tokens):
         api.register_blueprint(module.blp)
-    app.register_blueprint(health.bp)
-    api.finish_spec()
+    api.register_blueprint(health.bp)
     from kiln_services.intake import dashboard  # the browser pages at /, signed in by session
 
     dashboard.init_app(app)

@@ -160,6 +160,9 @@ class CsvRowsField(fields.Field):
 class ProblemOut(Schema):
     """The one error shape (RFC 9457 problem details), served as application/problem+json."""
 
+    class Meta:
+        description = "RFC 9457 problem details; `errors` maps field paths to messages"
+
     type = fields.String()
     title = fields.String()
     status = fields.Integer()

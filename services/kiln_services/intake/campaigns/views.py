@@ -8,6 +8,7 @@ from flask import g, url_for
 from flask.views import MethodView
 
 from kiln_services.intake import enqueue
+from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.auth import requires
 from kiln_services.intake.base_schemas import PageArgs
 from kiln_services.intake.blueprint import Blueprint
@@ -43,7 +44,7 @@ def _only(campaign_id: str, offset: int) -> tuple[list[dict[str, Any]], int]:
 class Campaigns(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, CampaignPageOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="listCampaigns")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List campaigns, oldest first."""
         limited = (getattr(g, "token", None) or {}).get("campaign_id")
@@ -65,7 +66,16 @@ class Campaigns(MethodView):
     @requires("admin")
     @blp.arguments(CampaignIn)
     @blp.response(201, CampaignOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(
+        operationId="createCampaign",
+        requestBody=ex.CAMPAIGN_BODY,
+        responses=ex.links(
+            201,
+            "campaign_id",
+            *("getCampaign", "postResults", "listResults", "requestProposals"),
+            *("getLatestProposals", "updateCampaign"),
+        ),
+    )
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a campaign from a definition or a preset."""
         campaign = get_store().create_campaign(campaign_definition(body))
@@ -76,7 +86,7 @@ class Campaigns(MethodView):
 @blp.route("/<campaign_id>")
 class Campaign(MethodView):
     @blp.response(200, CampaignOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="getCampaign")
     def get(self, campaign_id: str) -> dict[str, Any]:
         """Read a campaign with its space version and counts."""
         return with_counts(get_store().get_campaign(campaign_id))
@@ -84,7 +94,7 @@ class Campaign(MethodView):
     @requires("admin")
     @blp.arguments(CampaignPatchIn)
     @blp.response(200, CampaignOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="updateCampaign")
     def patch(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Change ranges (a new space version; all data kept) or the strategy."""
         store = get_store()

@@ -8,6 +8,7 @@ from flask import url_for
 from flask.views import MethodView
 
 from kiln_services.intake import enqueue
+from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.jobs.schemas import BenchmarkIn, JobOut
@@ -22,9 +23,9 @@ blp = Blueprint(
 
 @blp.route("/<campaign_id>/benchmarks")
 class Benchmarks(MethodView):
-    @blp.arguments(BenchmarkIn)
-    @blp.response(202, JobOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.arguments(BenchmarkIn, required=False)
+    @blp.response(202, JobOut, example=ex.BENCHMARK_JOB)
+    @blp.doc(operationId="startBenchmark", responses=ex.links(202, "job_id", "getJob"))
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict, int, dict[str, str]]:
         """Start virtual experiments comparing strategies on the campaign's results."""
         store = get_store()

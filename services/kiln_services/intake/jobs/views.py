@@ -6,6 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 
+from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.auth import check_campaign
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.extensions import get_store
@@ -16,8 +17,8 @@ blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Backgr
 
 @blp.route("/<job_id>")
 class Job(MethodView):
-    @blp.response(200, JobOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.response(200, JobOut, example=ex.DONE_JOB)
+    @blp.doc(operationId="getJob")
     def get(self, job_id: str) -> dict[str, Any]:
         """Read a job (proposals or benchmarks): queued, running, done or failed."""
         job = get_store().get_job(job_id)

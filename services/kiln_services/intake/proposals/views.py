@@ -15,6 +15,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
 from kiln_services.intake import enqueue, longpoll
+from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import get_store, get_tasks
@@ -58,7 +59,7 @@ def etag_matches(header: str | None, etag: str | None) -> bool:
 class Proposals(MethodView):
     @blp.arguments(ProposalPageArgs, location="query")
     @blp.response(200, ProposalPageOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="getCampaignsCampaignIdProposals")
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """List the proposal ledger, oldest first; ?status=pending lists those in flight."""
         store = get_store()
@@ -77,9 +78,9 @@ class Proposals(MethodView):
             else None,
         }
 
-    @blp.arguments(ProposalRequestIn)
-    @blp.response(202, JobOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.arguments(ProposalRequestIn, required=False)
+    @blp.response(202, JobOut, example=ex.JOB_EXAMPLE)
+    @blp.doc(operationId="requestProposals", responses=ex.links(202, "job_id", "getJob"))
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict, int, dict[str, str]]:
         """Ask the workers for a batch of proposals."""
         store = get_store()
@@ -91,13 +92,13 @@ class Proposals(MethodView):
 @blp.route("/<campaign_id>/proposals/latest")
 class LatestProposals(MethodView):
     @blp.arguments(LatestQueryArgs, location="query")
-    @blp.response(200, LedgerBatchOut)
+    @blp.response(200, LedgerBatchOut, example=ex.LATEST_BATCH)
     @blp.alt_response(304, description="Unchanged (If-None-Match) after the wait")
     @blp.alt_response(404, description="No batch yet")
     @blp.alt_response(
         429, description="Too many clients wait already (per process): poll after Retry-After"
     )
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="getLatestProposals")
     def get(self, args: dict[str, Any], campaign_id: str) -> Any:
         """Read the latest batch; with ?wait=S and If-None-Match, wait for a new one."""
         store = get_store()
@@ -137,7 +138,7 @@ class LatestProposals(MethodView):
 class Proposal(MethodView):
     @blp.response(200, LedgerProposalOut)
     @blp.alt_response(409, description="Not pending any more")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="withdrawProposal")
     def delete(self, campaign_id: str, proposal_id: str) -> dict[str, Any]:
         """Withdraw a pending proposal."""
         store = get_store()
@@ -149,7 +150,7 @@ class Proposal(MethodView):
 class Model(MethodView):
     @blp.response(200, ModelOut)
     @blp.alt_response(404, description="No model fitted yet")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="getModel")
     def get(self, campaign_id: str) -> dict[str, Any]:
         """Read the summary of the campaign's latest model."""
         store = get_store()
@@ -205,7 +206,7 @@ class Predict(MethodView):
     @blp.arguments(PredictIn)
     @blp.response(200, PredictOut)
     @blp.alt_response(404, description="No model fitted yet")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="postCampaignsCampaignIdPredict")
     def post(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Predict mean, std and acquisition value at points from the latest model."""
         campaign, model = stored_model(campaign_id)
@@ -233,7 +234,7 @@ class ModelSlice(MethodView):
     @blp.response(200, SliceOut)
     @blp.alt_response(404, description="No model fitted yet")
     @blp.doc(
-        security=[{"bearerAuth": []}],
+        operationId="getCampaignsCampaignIdModelSlice",
         description="Two parameters vary on a grid; fix others with fixed.<name>=value "
         "(default: the best observed sample's values).",
     )
