@@ -43,16 +43,11 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from kiln import acquisition as acq
 from kiln.errors import KilnError
 from kiln.feasibility import acquisition_floor, weigh
+from kiln.strategy import BATCH_METHODS
 from kiln.surrogate import JITTER, GPPosterior, GPSurrogate
 
 #: Acquisitions that never rise when a believer fantasy shrinks the std (lazy scoring is exact).
 LAZY_ACQUISITIONS = ("ucb", "ei")
-BATCH_METHODS = (
-    "kriging_believer",
-    "constant_liar_min",
-    "constant_liar_mean",
-    "constant_liar_max",
-)
 DEFAULT_CHUNK = 25_000
 DEFAULT_CACHE_BYTES = 64 * 2**20
 #: Bytes of one ``candidates x observations`` float64 block processed at a time. Small enough

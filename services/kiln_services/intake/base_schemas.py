@@ -11,12 +11,6 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from kiln.pool import MAX_CANDIDATES
 
-ACQUISITIONS = ("ucb", "ei", "pi", "random")
-
-
-BATCH_METHODS = ("kriging_believer", "constant_liar_min", "constant_liar_mean", "constant_liar_max")
-
-
 name_length = validate.Length(min=1, max=200)
 
 

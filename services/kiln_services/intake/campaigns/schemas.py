@@ -6,9 +6,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from kiln.objective import GOALS, TRANSFORMS
+from kiln.presets import PRESETS
+from kiln.strategy import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
 from kiln_services.intake.base_schemas import (
-    ACQUISITIONS,
-    BATCH_METHODS,
     CandidateRows,
     PageOut,
     Scalar,
@@ -18,8 +19,6 @@ from kiln_services.intake.base_schemas import (
     integer,
     name_length,
 )
-
-PRESETS = ("latp",)
 
 
 class ParameterIn(StrictSchema):
@@ -39,15 +38,15 @@ class ParameterIn(StrictSchema):
 class ObjectiveIn(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     unit = fields.String(allow_none=True, validate=validate.Length(max=50))
-    goal = fields.String(validate=validate.OneOf(("maximize", "minimize")))
-    transform = fields.String(validate=validate.OneOf(("log10", "none")))
+    goal = fields.String(validate=validate.OneOf(GOALS))
+    transform = fields.String(validate=validate.OneOf(TRANSFORMS))
 
 
 class StrategyIn(StrictSchema):
     acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
     kappa = finite(validate=validate.Range(min=0))
     xi = finite(validate=validate.Range(min=0))
-    batch_size = integer(validate=validate.Range(min=1, max=100))
+    batch_size = integer(validate=validate.Range(min=1, max=MAX_BATCH_SIZE))
     batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
     auto_batch = boolean()
     proposal_ttl_s = integer(validate=validate.Range(min=1, max=10 * 365 * 86400))

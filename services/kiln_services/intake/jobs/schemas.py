@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from kiln_services.intake.base_schemas import ACQUISITIONS, StrictSchema, finite, integer
+from kiln.strategy import ACQUISITIONS
+from kiln_services.intake.base_schemas import StrictSchema, finite, integer
 
 
 class BenchmarkIn(StrictSchema):

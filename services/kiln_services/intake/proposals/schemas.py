@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from kiln.ledger import STATUSES
+from kiln.strategy import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
 from kiln_services.intake.base_schemas import (
-    ACQUISITIONS,
-    BATCH_METHODS,
     PageArgs,
     PageOut,
     StrictSchema,
@@ -15,7 +15,7 @@ from kiln_services.intake.base_schemas import (
 
 
 class ProposalRequestIn(StrictSchema):
-    batch_size = integer(validate=validate.Range(min=1, max=100))
+    batch_size = integer(validate=validate.Range(min=1, max=MAX_BATCH_SIZE))
     acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
     batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
 
@@ -72,9 +72,6 @@ class ModelOut(Schema):
     space_version = fields.Integer()
     fitted_at = fields.String()
     summary = fields.Dict()
-
-
-STATUSES = ("pending", "measured", "withdrawn", "expired")
 
 
 class LedgerProposalOut(ProposalOut):
