@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
 from flask.views import MethodView
 
 from kiln_services.intake import enqueue
@@ -12,6 +11,7 @@ from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.jobs.schemas import BenchmarkIn, JobOut
+from kiln_services.intake.jobs.views import accepted
 
 blp = Blueprint(
     "benchmarks",
@@ -30,5 +30,4 @@ class Benchmarks(MethodView):
         """Start virtual experiments comparing strategies on the campaign's results."""
         store = get_store()
         campaign = store.get_campaign(campaign_id)
-        job = enqueue.request_benchmark(store, get_tasks(), campaign, body)
-        return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}
+        return accepted(enqueue.request_benchmark(store, get_tasks(), campaign, body))

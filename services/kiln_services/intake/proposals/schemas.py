@@ -65,11 +65,16 @@ class LatestQueryArgs(Schema):
     )
 
 
-class ModelOut(Schema):
+class ModelVersionsOut(Schema):
+    """The ids and versions every answer computed from a stored model carries."""
+
     campaign_id = fields.String()
     model_version = fields.Integer()
     data_version = fields.Integer()
     space_version = fields.Integer()
+
+
+class ModelOut(ModelVersionsOut):
     fitted_at = fields.String()
     summary = fields.Dict()
 
@@ -117,11 +122,7 @@ class PredictionOut(Schema):
     probability_of_success = fields.Float()
 
 
-class PredictOut(Schema):
-    campaign_id = fields.String()
-    model_version = fields.Integer()
-    data_version = fields.Integer()
-    space_version = fields.Integer()
+class PredictOut(ModelVersionsOut):
     acquisition = fields.String()
     unit = fields.String(allow_none=True)
     predictions = fields.List(fields.Nested(PredictionOut))
@@ -137,11 +138,7 @@ class SliceArgs(Schema):
     acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
 
 
-class SliceOut(Schema):
-    campaign_id = fields.String()
-    model_version = fields.Integer()
-    data_version = fields.Integer()
-    space_version = fields.Integer()
+class SliceOut(ModelVersionsOut):
     x = fields.Dict()
     y = fields.Dict()
     fixed = fields.Dict()

@@ -20,6 +20,7 @@ from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.jobs.schemas import JobOut
+from kiln_services.intake.jobs.views import accepted
 from kiln_services.intake.proposals.schemas import (
     LatestQueryArgs,
     LedgerBatchOut,
@@ -85,8 +86,7 @@ class Proposals(MethodView):
         """Ask the workers for a batch of proposals."""
         store = get_store()
         campaign = store.get_campaign(campaign_id)
-        job = enqueue.request_batch(store, get_tasks(), campaign, body)
-        return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}
+        return accepted(enqueue.request_batch(store, get_tasks(), campaign, body))
 
 
 @blp.route("/<campaign_id>/proposals/latest")
@@ -153,24 +153,17 @@ class Model(MethodView):
     @blp.doc(operationId="getModel")
     def get(self, campaign_id: str) -> dict[str, Any]:
         """Read the summary of the campaign's latest model."""
-        store = get_store()
-        store.get_campaign(campaign_id)
-        model = store.get_model(campaign_id)
-        if model is None:
-            raise ApiProblem(
-                404,
-                "Not Found",
-                "no model yet: one is fitted after results are posted",
-                kind="no-model",
-            )
+        _, model = stored_model(campaign_id, with_state=False)
         return {**model, "campaign_id": campaign_id}
 
 
-def stored_model(campaign_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The campaign and its latest model (with its state), or a 404 problem."""
+def stored_model(
+    campaign_id: str, *, with_state: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The campaign and its latest model (with its state unless told), or a 404 problem."""
     store = get_store()
     campaign = store.get_campaign(campaign_id)
-    model = store.get_model(campaign_id, with_state=True)
+    model = store.get_model(campaign_id, with_state=with_state)
     if model is None:
         raise ApiProblem(
             404,
