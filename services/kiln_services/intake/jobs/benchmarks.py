@@ -8,9 +8,12 @@ from flask import url_for
 from flask.views import MethodView
 
 from kiln_services.intake import enqueue
+from kiln_services.intake import openapi_examples as ex
+from kiln_services.intake.base_schemas import PageArgs
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import BenchmarkIn, JobOut, JobPageOut, PageArgs
+from kiln_services.intake.jobs.schemas import BenchmarkIn, JobOut, JobPageOut
+from kiln_services.intake.jobs.views import accepted
 from kiln_services.store.jobs import BENCHMARKS_JOB
 
 blp = Blueprint(
@@ -25,7 +28,7 @@ blp = Blueprint(
 class Benchmarks(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, JobPageOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="listBenchmarks")
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """List the campaign's virtual-experiment jobs, newest first (paged)."""
         store = get_store()
@@ -43,12 +46,11 @@ class Benchmarks(MethodView):
             else None,
         }
 
-    @blp.arguments(BenchmarkIn)
-    @blp.response(202, JobOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.arguments(BenchmarkIn, required=False)
+    @blp.response(202, JobOut, example=ex.BENCHMARK_JOB)
+    @blp.doc(operationId="startBenchmark", responses=ex.links(202, "job_id", "getJob"))
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict, int, dict[str, str]]:
         """Start virtual experiments comparing strategies on the campaign's results."""
         store = get_store()
         campaign = store.campaigns.get(campaign_id)
-        job = enqueue.request_benchmark(store, get_tasks(), campaign, body)
-        return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}
+        return accepted(enqueue.request_benchmark(store, get_tasks(), campaign, body))
