@@ -24,7 +24,8 @@ from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 from kiln_services.devstack.redis_server import RedisServer
 from kiln_services.intake import domain
-from kiln_services.intake.schemas import CampaignIn, ResultIn
+from kiln_services.intake.campaigns.schemas import CampaignIn
+from kiln_services.intake.results.schemas import ResultIn
 from kiln_services.store import Store
 from kiln_services.worker import batches, refits
 

@@ -20,8 +20,7 @@ from scipy.stats import norm
 
 from kiln.errors import KilnError
 from kiln.model.posterior import normalisation
-
-NAMES = ("ucb", "ei", "pi", "random")
+from kiln.strategy import ACQUISITIONS
 
 
 def spread(y_train: ArrayLike) -> float:
@@ -98,4 +97,4 @@ def score(
     if name == "random":
         generator = rng if rng is not None else np.random.default_rng(0)
         return generator.uniform(size=np.shape(mu))
-    raise KilnError(f"acquisition {name!r} is unknown; use one of {list(NAMES)}")
+    raise KilnError(f"acquisition {name!r} is unknown; use one of {list(ACQUISITIONS)}")

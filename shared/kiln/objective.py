@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -87,12 +87,7 @@ class Objective:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON payload (round-trips through :meth:`from_dict`)."""
-        return {
-            "name": self.name,
-            "unit": self.unit,
-            "goal": self.goal,
-            "transform": self.transform,
-        }
+        return asdict(self)
 
     @property
     def sign(self) -> float:

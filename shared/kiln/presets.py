@@ -12,8 +12,17 @@ import json
 from importlib import resources
 from typing import Any, Literal
 
-__all__ = ["HARD_LIMITS", "latp_campaign", "latp_seed_grid_space", "latp_space", "load_table1"]
+__all__ = [
+    "HARD_LIMITS",
+    "PRESETS",
+    "latp_campaign",
+    "latp_seed_grid_space",
+    "latp_space",
+    "load_table1",
+]
 
+#: The presets a campaign may name ({"preset": "latp"}).
+PRESETS = ("latp",)
 #: How far a campaign may be widened later (wt%, °C, min): chemically sensible, furnace-safe.
 HARD_LIMITS: dict[str, tuple[float, float]] = {
     "acid_wt_pct": (-30.0, 15.0),

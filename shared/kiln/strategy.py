@@ -9,7 +9,10 @@ from typing import Any
 
 from kiln.errors import SpaceError
 
+#: The acquisition functions (kiln.acquisition scores each): the one list the API, the
+#: benchmarks and the client's vocabulary (checked by a test) take.
 ACQUISITIONS = ("ucb", "ei", "pi", "random")
+#: How a batch is filled after its first point (kiln.batch).
 BATCH_METHODS = (
     "kriging_believer",
     "constant_liar_min",

@@ -39,6 +39,7 @@ from kiln.errors import KilnError, ModelFitError
 from kiln.model.surrogate import JITTER, GPSurrogate, make_kernel
 from kiln.objective import Objective
 from kiln.space import SearchSpace
+from kiln.strategy import ACQUISITIONS
 
 __all__ = [
     "DEFAULT_NOISE_SD",
@@ -51,7 +52,8 @@ __all__ = [
     "summarise",
 ]
 
-STRATEGIES = ("ucb", "ei", "pi", "random")
+#: The strategies a protocol compares: every acquisition.
+STRATEGIES = ACQUISITIONS
 DEFAULT_N_INITS = (1, 5, 10, 15, 20, 30, 40, 50)
 #: Observation noise (model scale: decades of conductivity for a log10 objective) added to every
 #: target the model sees. The pool values are already single noisy measurements (the virtual

@@ -131,6 +131,8 @@ def test_proposals_watch_prints_a_batch_and_export_writes_csv(
 
     batch = json.loads(kiln("proposals", "watch", cid, "--json", "--count", "1").stdout)
     assert len(batch["proposals"]) == 6
+    for proposal in batch["proposals"]:  # whole ids: reporting a result needs them
+        assert proposal["id"] in watched.stdout
     model = kiln("model", cid).stdout
     assert "length scales: acid_wt_pct" in model and "best observed:" in model
 

@@ -11,6 +11,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,8 @@ def sign_in(base_url: str, token: str) -> requests.Session:
 
 @pytest.fixture(scope="module")
 def campaign_with_data(stack: Stack) -> dict[str, Any]:
-    """An LATP campaign with the seed grid, one closed-loop iteration and a small benchmark."""
+    """An LATP campaign with the seed grid, one closed-loop iteration, a small benchmark and a
+    last batch requested while the one before is still pending."""
     client = Client(stack.base_url, stack.admin_token, timeout=30)
     lab = VirtualLatpLab()
     campaign = client.create_campaign(preset="latp", name="dashboard-latp")
@@ -68,6 +70,8 @@ def campaign_with_data(stack: Stack) -> dict[str, Any]:
     )
     client.wait_for_job(job["id"], timeout=300)
     batch, _ = wait_for_batch(client, cid, min_data_version=80 + len(batch["proposals"]))
+    again = client.request_proposals(cid, batch_size=2)
+    client.wait_for_job(again["id"], timeout=300)
     return {"id": cid, "benchmark": job["id"], "client": client}
 
 
@@ -156,13 +160,17 @@ def test_the_dashboard_in_headless_chromium(
     browser: Any, stack: Stack, campaign_with_data: dict[str, Any]
 ) -> None:
     cid, client = campaign_with_data["id"], campaign_with_data["client"]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        timezone_id="Asia/Kolkata",  # UTC+05:30: local times differ from UTC by a half hour
+        permissions=["clipboard-read", "clipboard-write"],
+    )
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     try:
-        page.goto(f"{stack.base_url}/campaigns/{cid}?benchmark={campaign_with_data['benchmark']}")
+        page.goto(f"{stack.base_url}/campaigns/{cid}")
         assert "/login" in page.url, "an anonymous visit asks to sign in"
         page.fill("#token", stack.admin_token)
         page.click("form button[type=submit]")
@@ -184,9 +192,13 @@ def test_the_dashboard_in_headless_chromium(
         rows = page.locator("#table-batch tbody tr").count()
         assert rows == len(batch["proposals"])
         assert page.locator("#table-results tbody tr").count() == len(results)
+        check_the_batch_table(page, batch)
 
+        # The finished benchmark shows without ?benchmark=<id>, and the campaign's jobs are listed.
         until(page, "() => (document.getElementById('chart-bench').data || []).length > 0")
         assert trace_lengths(page, "chart-bench") == [2, 2, 2, 2]  # 2 strategies x (tries, %)
+        assert campaign_with_data["benchmark"] in page.inner_text("#bench-list")
+        assert campaign_with_data["benchmark"] in page.inner_text("#bench-note")
         has_slice = page.evaluate("() => !document.getElementById('slice-controls').hidden")
         if has_slice:
             until(page, "() => (document.getElementById('chart-slice-mean').data || []).length")
@@ -194,6 +206,13 @@ def test_the_dashboard_in_headless_chromium(
             trained = client.model(cid)["summary"]["n_observations"]
             assert heat > 1 and sum(points) == trained
             assert trace_lengths(page, "chart-slice-acq")[0] == heat
+            # The prediction's uncertainty beside it (the study's Figure 2 pair), with data.
+            assert trace_lengths(page, "chart-slice-std")[0] == heat
+            spread = page.evaluate(
+                "() => document.getElementById('chart-slice-std').data[0].z.flat()"
+                ".filter(v => v !== null && v > 0).length"
+            )
+            assert spread > heat
             # Hold the third parameter elsewhere: the slice is redrawn there.
             page.select_option("#slice-fixed select[data-name='time_min']", "30")
             until(page, "() => document.getElementById('slice-held').textContent"
@@ -202,9 +221,22 @@ def test_the_dashboard_in_headless_chromium(
             until(page, "() => !document.getElementById('slice-held').textContent"
                         ".includes('time_min = 30')")  # fmt: skip
 
+        # Pending proposals of earlier batches only: the latest batch's are in its own table.
         pending = client.get_json(f"/campaigns/{cid}/proposals", params={"status": "pending"})
+        latest_ids = {p["id"] for p in batch["proposals"]}
+        earlier = [p for p in pending["items"] if p["id"] not in latest_ids]
         until(page, "() => !document.getElementById('pending').hidden")
-        assert page.locator("#table-pending tbody tr").count() == pending["total"] > 0
+        assert page.locator("#table-pending tbody tr").count() == len(earlier) > 0
+        shown = page.locator("#table-pending tbody tr td:first-child code").all_inner_texts()
+        assert shown == [p["id"] for p in earlier] and not latest_ids & set(shown)
+        # "proposed": local time (the browser's zone) to the minute.
+        kolkata = timezone(timedelta(hours=5, minutes=30))
+        created = datetime.fromisoformat(earlier[0]["created_at"].replace("Z", "+00:00"))
+        proposed = page.evaluate(
+            "() => { const r = document.querySelector('#table-pending tbody tr');"
+            " return r.cells[r.cells.length - 2].textContent; }"
+        )
+        assert proposed == created.astimezone(kolkata).strftime("%Y-%m-%d %H:%M")
 
         # Live: a new result shows up without a reload.
         before = len(results)
@@ -227,16 +259,37 @@ def test_the_dashboard_in_headless_chromium(
         page.goto(f"{stack.base_url}/")
         assert page.locator(f"a[href='/campaigns/{cid}']").count() == 1
 
-        # A campaign without data yet: empty charts and notes, still no errors.
+        # A campaign without data yet: what to do instead of empty axes, still no errors.
         empty = client.create_campaign(preset="latp", name="dashboard-empty")["id"]
         page.goto(f"{stack.base_url}/campaigns/{empty}")
         until(page, "() => document.getElementById('status').textContent.startsWith('Live')")
-        assert trace_lengths(page, "chart-convergence") == [0, 0]
+        assert page.locator("#chart-convergence").is_hidden()
+        advice = page.inner_text("#convergence-empty")
+        assert f"kiln results post results.csv --campaign {empty}" in advice
+        assert f"/api/v1/campaigns/{empty}/results" in advice
         assert "No model yet" in page.inner_text("#slice-note")
         assert "No batch yet" in page.inner_text("#batch-note")
         assert problems == [], problems
     finally:
         context.close()
+
+
+def check_the_batch_table(page: Any, batch: dict[str, Any]) -> None:
+    """Whole ids with a working copy button, intervals, and acquisitions a chemist can read."""
+    ids = page.locator("#table-batch tbody tr td:first-child code").all_inner_texts()
+    assert ids == [p["id"] for p in batch["proposals"]]
+    first = page.locator("#table-batch tbody tr").first
+    first.locator("button.copy").click()
+    until(page, "() => document.querySelector('#table-batch button.copy').textContent == 'Copied'")
+    assert page.evaluate("() => navigator.clipboard.readText()") == ids[0]
+    cells = page.locator("#table-batch tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.cells[r.cells.length - 2].textContent,"
+        " r.cells[r.cells.length - 1].textContent])"
+    )
+    for predicted, acquisition in cells:
+        assert re.fullmatch(r"\d\.\de[-+]\d+ – \d\.\de[-+]\d+", predicted), predicted
+        digits = re.sub(r"e[-+]\d+$|[-.]", "", acquisition).lstrip("0")
+        assert acquisition == "≈0" or len(digits) <= 3, acquisition
 
 
 def test_a_campaign_limited_token_sees_its_campaign_only(

@@ -264,6 +264,21 @@ def test_pagination_and_csv_export_round_trip(client: FlaskClient, cid: str) -> 
     assert bad.status_code == 422 and "limit" in bad.get_json()["errors"]
 
 
+def test_a_row_exports_the_same_whether_posted_as_json_or_csv(
+    client: FlaskClient, cid: str
+) -> None:
+    assert post(client, cid, result("same", t=1000, y=2.5e-4)).status_code == 201
+    text = "sample_id,temperature_c,time_min,atmosphere,conductivity\nsame-csv,1000,30,air,2.5e-4\n"
+    posted = client.post(
+        f"/api/v1/campaigns/{cid}/results", data=text, content_type="text/csv", headers=ADMIN
+    )
+    assert posted.status_code == 201, posted.get_json()
+    exported = client.get(f"/api/v1/campaigns/{cid}/results?format=csv", headers=ADMIN)
+    from_json, from_csv = exported.get_data(as_text=True).splitlines()[1:]
+    assert from_json.startswith("same,1000,30,air,")
+    assert from_csv == from_json.replace("same,", "same-csv,", 1)
+
+
 # -- auth -----------------------------------------------------------------------------------------
 
 
@@ -524,3 +539,21 @@ def test_request_benchmarks_is_202_on_the_benchmarks_queue(
     assert (
         client.post(f"/api/v1/campaigns/{cid}/benchmarks", json={}, headers=read).status_code == 403
     )
+
+
+def test_a_campaigns_benchmarks_are_listed_newest_first(client: FlaskClient, cid: str) -> None:
+    url = f"/api/v1/campaigns/{cid}/benchmarks"
+    started = [
+        client.post(url, json={"repeats": n}, headers=ADMIN).get_json()["id"] for n in (2, 3, 4)
+    ]
+    client.post(f"/api/v1/campaigns/{cid}/proposals", json={}, headers=ADMIN)  # not a benchmark
+    read = token(client, "read")
+    page = client.get(url, headers=read)
+    assert page.status_code == 200, page.get_json()
+    body = page.get_json()
+    assert [job["id"] for job in body["items"]] == started[::-1]
+    assert body["total"] == 3 and body["next"] is None
+    assert body["items"][0]["kind"] == "benchmarks" and body["items"][0]["params"]["repeats"] == 4
+    second = client.get(f"{url}?offset=1&limit=1", headers=read).get_json()
+    assert [job["id"] for job in second["items"]] == [started[1]] and second["next"]
+    assert client.get("/api/v1/campaigns/nope/benchmarks", headers=ADMIN).status_code == 404

@@ -309,6 +309,30 @@ def test_model_summary_predict_and_slice(
     assert wrong.status_code in (400, 422)
 
 
+def test_a_slice_spans_the_ranges_of_a_patch_before_the_refit(
+    celery_app: Celery, store: Store, seed_grid: list[dict], client: FlaskClient
+) -> None:
+    cid = seeded(store, seed_grid)
+    refit(celery_app, cid)
+    parameters = [dict(p) for p in store.campaigns.get(cid)["parameters"]]
+    for p in parameters:
+        if p["name"] == "temperature_c":
+            p["low"], p["high"] = 900.0, 1000.0
+    patched = client.patch(
+        f"/api/v1/campaigns/{cid}", json={"parameters": parameters}, headers=ADMIN
+    )
+    assert patched.status_code == 200, patched.get_json()
+    assert patched.get_json()["space_version"] == 2
+    # No worker runs here: the stored model is still the one fitted on the first space.
+    assert store.models.get(cid)["space_version"] == 1
+    sliced = client.get(
+        f"/api/v1/campaigns/{cid}/model/slice?x=temperature_c&y=time_min", headers=ADMIN
+    ).get_json()
+    xs = sliced["x"]["values"]
+    assert xs[0] == 900.0 and xs[-1] == 1000.0, xs
+    assert len(sliced["mean"][0]) == len(xs)
+
+
 def test_predicting_never_loads_sklearn_in_the_intake(
     celery_app: Celery, store: Store, seed_grid: list[dict], redis_url: str
 ) -> None:

@@ -7,7 +7,9 @@ import math
 import pytest
 from marshmallow import ValidationError
 
-from kiln_services.intake.schemas import CampaignIn, ProposalRequestIn, ResultIn, ResultsIn
+from kiln_services.intake.campaigns.schemas import CampaignIn
+from kiln_services.intake.proposals.schemas import ProposalRequestIn
+from kiln_services.intake.results.schemas import ResultIn, ResultsIn
 
 ROW = {"sample_id": "S1", "parameters": {"x": 1.0}, "objective": 2.0}
 

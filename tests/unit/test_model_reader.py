@@ -65,6 +65,22 @@ def test_slice_has_a_grid_per_axis_and_holds_the_rest(fitted: FittedModel) -> No
         reader.slice("acid_wt_pct", "time_min", Strategy(), {"temperature_c": "hot"})
 
 
+def test_slice_axes_span_the_ranges_given_not_the_fitted_ones(fitted: FittedModel) -> None:
+    reader = ModelReader.from_state(fitted.to_dict())
+    narrowed = latp_seed_grid_space()
+    narrowed["version"] = 2
+    for p in narrowed["parameters"]:
+        if p["name"] == "time_min":
+            p["values"] = [30.0, 60.0, 120.0]  # 120 was never measured: the model extrapolates
+    ranges = SearchSpace.from_dict(narrowed)
+    data = reader.slice("acid_wt_pct", "time_min", Strategy(), ranges=ranges)
+    assert data["y"]["values"] == [30.0, 60.0, 120.0]
+    assert np.array(data["std"], dtype=float).shape == (3, 5)
+    j = data["y"]["values"].index(60.0)
+    plain = reader.slice("acid_wt_pct", "time_min", Strategy())
+    assert data["mean"][j] == plain["mean"][plain["y"]["values"].index(60.0)]
+
+
 def test_reading_a_model_never_imports_sklearn() -> None:
     code = (
         "import sys\n"

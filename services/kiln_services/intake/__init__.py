@@ -40,21 +40,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     idempotency.init_app(app)
 
-    from kiln_services.intake.views import (
-        benchmarks,
-        campaigns,
-        candidates,
-        health,
-        jobs,
-        proposals,
-        results,
-        tokens,
-    )
+    from kiln_services.intake.campaigns import views as campaigns
+    from kiln_services.intake.candidates import views as candidates
+    from kiln_services.intake.health import views as health
+    from kiln_services.intake.jobs import benchmarks
+    from kiln_services.intake.jobs import views as jobs
+    from kiln_services.intake.proposals import views as proposals
+    from kiln_services.intake.results import views as results
+    from kiln_services.intake.tokens import views as tokens
 
     for module in (campaigns, candidates, results, proposals, benchmarks, jobs, tokens):
         api.register_blueprint(module.blp)
-    app.register_blueprint(health.bp)
-    api.finish_spec()
+    api.register_blueprint(health.bp)
     from kiln_services.intake import dashboard  # the browser pages at /, signed in by session
 
     dashboard.init_app(app)

@@ -16,9 +16,9 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
+from kiln_services.intake.base_schemas import CsvRows
 from kiln_services.intake.csv_io import parse_csv
 from kiln_services.intake.errors import ApiProblem, InvalidRequest
-from kiln_services.intake.schemas import CsvRows
 
 CSV_MIMETYPES = ("text/csv", "application/csv")
 # The endpoints whose body may be text/csv (results as LIMS export them, candidate tables).

@@ -90,7 +90,12 @@ def _header_problems(header: Sequence[str]) -> list[str]:
     return problems
 
 
-def _number(text: str) -> float:
+def _number(text: str) -> int | float:
+    """A cell's number as JSON would give it: "1000" is the int 1000, "1000.5" a float."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(text)
@@ -264,6 +269,8 @@ def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, A
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))  # 1000.0 (stored before CSV ints were kept) writes as 1000
     if isinstance(value, float):
         return repr(value)
     return str(value)

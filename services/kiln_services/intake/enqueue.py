@@ -11,6 +11,7 @@ from kiln_services.intake.domain import strategy_with
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import TaskQueue
 from kiln_services.store import Store
+from kiln_services.store.jobs import BENCHMARKS_JOB, PROPOSALS_JOB
 
 
 def refit_flag_ttl() -> int:
@@ -54,7 +55,7 @@ def request_batch(
 ) -> dict[str, Any]:
     """Create a proposals job with the request's strategy overrides and enqueue it."""
     strategy_with(campaign, overrides)  # 422 now rather than a failed job later
-    job, _ = store.jobs.create("proposals", campaign["id"], {"overrides": dict(overrides)})
+    job, _ = store.jobs.create(PROPOSALS_JOB, campaign["id"], {"overrides": dict(overrides)})
     return _enqueue(store, job, tasks.propose)
 
 
@@ -62,7 +63,7 @@ def request_benchmark(
     store: Store, tasks: TaskQueue, campaign: Mapping[str, Any], params: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Create a virtual-experiments job and enqueue its planner on the benchmarks queue."""
-    job, _ = store.jobs.create("benchmarks", campaign["id"], dict(params))
+    job, _ = store.jobs.create(BENCHMARKS_JOB, campaign["id"], dict(params))
     return _enqueue(store, job, tasks.benchmark)
 
 

@@ -120,29 +120,26 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-def problem(
-    status: int,
-    title: str,
-    detail: str | None = None,
-    *,
-    errors: Mapping[str, list[str]] | None = None,
-    kind: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """Build a problem+json response."""
+def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
+    """Build a problem+json response; `extra` as ApiProblem takes it (errors, kind, headers)."""
+    return render(ApiProblem(status, title, detail, **extra))
+
+
+def render(exc: ApiProblem) -> Response:
+    """The problem+json response of an ApiProblem."""
     body: dict[str, Any] = {
-        "type": PROBLEM_BASE + kind if kind else "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail or title,
+        "type": PROBLEM_BASE + exc.kind if exc.kind else "about:blank",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail or exc.title,
+        "errors": exc.errors,
     }
-    body["errors"] = dict(errors or {})
     if has_request_context() and g.get("request_id"):
         body["request_id"] = g.request_id  # quote it when reporting the error
     response = current_app.response_class(
-        json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE
+        json.dumps(body), status=exc.status, mimetype=PROBLEM_MIMETYPE
     )
-    for name, value in (headers or {}).items():
+    for name, value in exc.headers.items():
         response.headers[name] = value
     return response
 
@@ -183,14 +180,7 @@ def _kiln_error(exc: KilnError) -> Response:
 def to_problem(exc: BaseException) -> Response:
     """Map any exception to its problem+json response (the one place that does)."""
     if isinstance(exc, ApiProblem):
-        return problem(
-            exc.status,
-            exc.title,
-            exc.detail,
-            errors=exc.errors,
-            kind=exc.kind,
-            headers=exc.headers,
-        )
+        return render(exc)
     if isinstance(exc, HTTPException):
         data = getattr(exc, "data", None) or {}
         errors = _webargs_errors(data) if data else {}

@@ -10,8 +10,8 @@ from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
 from kiln_services import task_names
+from kiln_services.intake.base_schemas import ProblemOut
 from kiln_services.intake.observability import task_headers
-from kiln_services.intake.schemas import ProblemOut
 from kiln_services.store import Store
 
 
@@ -82,27 +82,20 @@ class TaskQueue:
 
 
 class KilnApi(Api):
-    """flask-smorest's Api with HTTP errors rendered by the intake's one error mapper."""
+    """flask-smorest's Api with HTTP errors rendered by the intake's one error mapper.
+
+    Its document lists each error status an operation answers with (see `openapi`), so no
+    catch-all "default" response.
+    """
 
     ERROR_SCHEMA = ProblemOut
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def __init__(self, app: Flask) -> None:
-        super().__init__(
-            app,
-            spec_kwargs={
-                "info": {
-                    "description": "Closed-loop Bayesian experiment design for materials labs."
-                }
-            },
-        )
-        self.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+        from kiln_services.intake import openapi  # it imports views' schemas, which import this
+
+        super().__init__(app, spec_kwargs=openapi.spec_kwargs())
         app.extensions["kiln_api"] = self
-
-    def finish_spec(self) -> None:
-        """Complete the generated spec once every blueprint is registered (see `openapi`)."""
-        from kiln_services.intake.openapi import finish
-
-        finish(self.spec)
 
     def handle_http_exception(self, error: Exception) -> Any:
         from kiln_services.intake.errors import to_problem

@@ -26,6 +26,21 @@ REPLAYED = "Idempotent-Replayed"
 EXEMPT_ENDPOINTS = frozenset({"results.Results"})
 MAX_KEY_LENGTH = 255
 _KEPT_HEADERS = ("Content-Type", "Location")
+# The 409s of a key already seen: (detail, message for the header, kind, headers).
+_CONFLICTS: dict[str, tuple[str, str, str, dict[str, str]]] = {
+    "mismatch": (
+        f"this {HEADER} was used for a different request; use a new key for a new request",
+        "already used with a different body or URL",
+        "idempotency-key-reused",
+        {},
+    ),
+    "in_progress": (
+        f"a request with this {HEADER} is still being processed; retry shortly",
+        "in progress",
+        "idempotency-key-in-progress",
+        {"Retry-After": "1"},
+    ),
+}
 
 
 def request_fingerprint() -> str:
@@ -83,22 +98,10 @@ def check_key() -> Response | None:
             response.headers[name] = value
         response.headers[REPLAYED] = "true"
         return response
-    if state == "mismatch":
+    if state in _CONFLICTS:
+        detail, message, kind, headers = _CONFLICTS[state]
         raise ApiProblem(
-            409,
-            "Conflict",
-            f"this {HEADER} was used for a different request; use a new key for a new request",
-            errors={HEADER: ["already used with a different body or URL"]},
-            kind="idempotency-key-reused",
-        )
-    if state == "in_progress":
-        raise ApiProblem(
-            409,
-            "Conflict",
-            f"a request with this {HEADER} is still being processed; retry shortly",
-            errors={HEADER: ["in progress"]},
-            kind="idempotency-key-in-progress",
-            headers={"Retry-After": "1"},
+            409, "Conflict", detail, errors={HEADER: [message]}, kind=kind, headers=headers
         )
     g.idempotency = (scoped, fingerprint)
     return None

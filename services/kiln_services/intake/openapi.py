@@ -1,42 +1,31 @@
-"""Finishing touches on the spec flask-smorest generates, so a client can be generated from it.
+"""The OpenAPI document: flask-smorest writes it from the views' decorators and schemas.
 
-flask-smorest writes paths, parameters, bodies and success responses from the schemas; this adds
-what cuts across views: an operationId for every operation, the bearer security requirement
-(public endpoints opt out), every error status an operation can answer with, as
-application/problem+json, the Idempotency-Key header on POSTs, the text/csv forms of results,
-and the public health endpoints.
+Each view declares its own operationId, success and alternative responses, and what marshmallow
+cannot say (`@blp.doc`, with `openapi_examples`). What cuts across views is one apispec plugin
+(`KilnSpec`, passed in the Api's spec_kwargs): it registers the components (the bearer scheme,
+Problem from `ProblemOut`) and, as flask-smorest registers each path, gives every authenticated
+operation the bearer requirement (the document's default; a public view declares
+`security=[]`), the error statuses it can answer with, each a Problem as
+application/problem+json, and the Idempotency-Key header of POSTs.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from apispec import APISpec
+from apispec import APISpec, BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
-PROBLEM = "application/problem+json"
-PREFIX = "/api/v1"
+from kiln_services.intake import idempotency
+from kiln_services.intake.base_schemas import ProblemOut
+from kiln_services.intake.campaigns.schemas import CampaignPatchIn
+from kiln_services.intake.errors import PROBLEM_MIMETYPE
 
-# Readable operationIds for the contract's operations; anything else gets a derived one.
-OPERATION_IDS = {
-    ("get", "/campaigns"): "listCampaigns",
-    ("post", "/campaigns"): "createCampaign",
-    ("get", "/campaigns/{campaign_id}"): "getCampaign",
-    ("patch", "/campaigns/{campaign_id}"): "updateCampaign",
-    ("get", "/campaigns/{campaign_id}/results"): "listResults",
-    ("post", "/campaigns/{campaign_id}/results"): "postResults",
-    ("post", "/campaigns/{campaign_id}/proposals"): "requestProposals",
-    ("get", "/campaigns/{campaign_id}/proposals/latest"): "getLatestProposals",
-    ("delete", "/campaigns/{campaign_id}/proposals/{proposal_id}"): "withdrawProposal",
-    ("get", "/campaigns/{campaign_id}/model"): "getModel",
-    ("post", "/campaigns/{campaign_id}/benchmarks"): "startBenchmark",
-    ("get", "/jobs/{job_id}"): "getJob",
-    ("get", "/tokens"): "listTokens",
-    ("post", "/tokens"): "createToken",
-    ("delete", "/tokens/{token_id}"): "revokeToken",
-}
+PROBLEM = PROBLEM_MIMETYPE
+BEARER = [{"bearerAuth": []}]
 
-_ERRORS = {
+ERRORS = {
     400: "Malformed request (e.g. invalid JSON, a bad Idempotency-Key)",
     401: "Missing, unknown or revoked bearer token",
     403: "The token lacks the scope, or is limited to another campaign",
@@ -47,7 +36,10 @@ _ERRORS = {
     422: "Invalid fields; `errors` names each one; nothing was stored",
     503: "Redis or the task queue does not answer; retry after Retry-After seconds",
 }
-
+HEADERS = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    503: {"Retry-After": {"schema": {"type": "integer"}}},
+}
 PROBLEM_EXAMPLE = {
     "type": "https://kiln.dev/problems/validation-error",
     "title": "Unprocessable Entity",
@@ -55,441 +47,97 @@ PROBLEM_EXAMPLE = {
     "detail": "results.0.objective: must be > 0 under a log10 transform; nothing was stored",
     "errors": {"results.0.objective": ["must be > 0 under a log10 transform"]},
 }
-
-CAMPAIGN_EXAMPLES = {
-    "definition": {
-        "summary": "A campaign defined in full",
-        "value": {
-            "name": "latp-solgel",
-            "parameters": [
-                {
-                    "name": "acid_wt_pct",
-                    "kind": "continuous",
-                    "low": -22.5,
-                    "high": 7.5,
-                    "step": 1.25,
-                    "unit": "wt%",
-                    "hard_low": -30,
-                    "hard_high": 15,
-                },
-                {
-                    "name": "temperature_c",
-                    "kind": "continuous",
-                    "low": 800,
-                    "high": 1100,
-                    "step": 25,
-                    "unit": "degC",
-                },
-                {
-                    "name": "time_min",
-                    "kind": "discrete",
-                    "values": [10, 20, 30, 60, 120, 240, 480, 540],
-                    "unit": "min",
-                },
-                {"name": "atmosphere", "kind": "categorical", "values": ["air", "argon"]},
-            ],
-            "objective": {
-                "name": "conductivity",
-                "unit": "S/cm",
-                "goal": "maximize",
-                "transform": "log10",
-            },
-            "strategy": {"acquisition": "ucb", "kappa": 1.96, "batch_size": 6},
-        },
-    },
-    "preset": {"summary": "The LATP study's campaign", "value": {"preset": "latp"}},
-}
-
-RESULT_EXAMPLE = {
-    "sample_id": "LATP-042",
-    "parameters": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450},
-    "objective": 1.09e-3,
-    "measurements": {"relative_density": 0.95},
-    "measured_at": "2026-11-24T14:05:00Z",
-    "instrument": "eis-1",
-}
-
-RESULTS_CSV_EXAMPLE = (
-    "sample_id,acid_wt_pct,temperature_c,time_min,conductivity,relative_density\n"
-    "LATP-042,-11.25,1000,450,1.09e-3,0.95\n"
-    "LATP-043,-7.5,1000,540,,\n"
-)
-
-CANDIDATES_EXAMPLE = [
-    {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 480},
-    {"acid_wt_pct": -7.5, "temperature_c": 950, "time_min": 240},
-]
-CANDIDATES_CSV_EXAMPLE = "acid_wt_pct,temperature_c,time_min\n-11.25,1000,480\n-7.5,950,240\n"
-
-
-JOB_EXAMPLE = {
-    "id": "9f1c2e7a4b2d4c0e8e6f1a2b3c4d5e6f",
-    "kind": "proposals",
-    "state": "queued",
-    "campaign_id": "5b0e6c1d2f3a4b5c6d7e8f9a0b1c2d3e",
-    "params": {"overrides": {"batch_size": 6}},
-    "result": None,
-    "error": None,
-    "created_at": "2026-11-24T14:05:00.000Z",
-}
-
-# Example success bodies by operationId (what a client generator shows next to each call).
-RESPONSE_EXAMPLES: dict[str, tuple[str, Any]] = {
-    "postResults": (
-        "201",
-        {
-            "stored": 1,
-            "duplicates": 0,
-            "data_version": 86,
-            "flags": [],
-            "measured_proposals": [],
-            "refit_enqueued": True,
-        },
-    ),
-    "requestProposals": ("202", JOB_EXAMPLE),
-    "startBenchmark": ("202", {**JOB_EXAMPLE, "kind": "benchmarks", "params": {"repeats": 200}}),
-    "getJob": (
-        "200",
-        {**JOB_EXAMPLE, "state": "done", "result": {"batch_id": "9f1c2e7a", "proposals": 6}},
-    ),
-    "createToken": (
-        "201",
-        {
-            "id": "3f9a0c1b2d4e5f60",
-            "token": "shown-once-3q2x...",
-            "scope": "write",
-            "name": "lims-bay-3",
-            "campaign_id": None,
-            "created_at": "2026-11-24T14:05:00.000Z",
-        },
-    ),
-    "getLatestProposals": (
-        "200",
-        {
-            "batch_id": "9f1c2e7a",
-            "campaign_id": "5b0e6c1d",
-            "created_at": "2026-11-24T14:05:00.000Z",
-            "model_version": 7,
-            "data_version": 86,
-            "space_version": 2,
-            "acquisition": "ucb",
-            "batch_method": "kriging_believer",
-            "proposals": [
-                {
-                    "id": "9f1c2e7a-0",
-                    "parameters": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450},
-                    "predicted_mean": 9.8e-4,
-                    "predicted_std": 2.1e-4,
-                    "acquisition_value": 0.73,
-                    "status": "pending",
-                }
-            ],
-        },
-    ),
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": idempotency.HEADER,
+    "required": False,
+    "description": "Retrying with the same key and body replays the first (2xx) response for "
+    "24 h; the same key with another body is a 409",
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
 }
 
 
-def _links() -> dict[str, tuple[str, dict[str, dict[str, Any]]]]:
-    """OpenAPI links: which later calls take an id from a response (for clients and fuzzers)."""
-    campaign = {"campaign_id": "$response.body#/id"}
-    job = {"job_id": "$response.body#/id"}
-    return {
-        "createCampaign": (
-            "201",
-            {
-                "getCampaign": {"operationId": "getCampaign", "parameters": campaign},
-                "postResults": {"operationId": "postResults", "parameters": campaign},
-                "listResults": {"operationId": "listResults", "parameters": campaign},
-                "requestProposals": {"operationId": "requestProposals", "parameters": campaign},
-                "getLatestProposals": {"operationId": "getLatestProposals", "parameters": campaign},
-                "updateCampaign": {"operationId": "updateCampaign", "parameters": campaign},
-            },
-        ),
-        "requestProposals": ("202", {"getJob": {"operationId": "getJob", "parameters": job}}),
-        "startBenchmark": ("202", {"getJob": {"operationId": "getJob", "parameters": job}}),
-        "createToken": (
-            "201",
-            {
-                "revokeToken": {
-                    "operationId": "revokeToken",
-                    "parameters": {"token_id": "$response.body#/id"},
-                }
-            },
-        ),
-    }
-
-
-def _object_sizes(schema: Any) -> None:
-    # marshmallow's Length on a Dict field comes out as min/maxLength, which JSON Schema applies
-    # to strings only; for an object the keywords are min/maxProperties.
-    if isinstance(schema, dict):
-        if schema.get("type") == "object":
-            for old, new in (("minLength", "minProperties"), ("maxLength", "maxProperties")):
-                if old in schema:
-                    schema[new] = schema.pop(old)
-        for value in schema.values():
-            _object_sizes(value)
-    elif isinstance(schema, list):
-        for value in schema:
-            _object_sizes(value)
-
-
-def _operation_id(method: str, path: str) -> str:
-    short = path.removeprefix(PREFIX) or "/"
-    known = OPERATION_IDS.get((method, short))
-    if known:
-        return known
-    words = [w for w in re.split(r"[/_{}\-.]+", short) if w]
-    return method + "".join(w[:1].upper() + w[1:] for w in words)
-
-
-def _problem_response(status: int, description: str | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description or _ERRORS.get(status, "Error"),
-        "content": {
-            PROBLEM: {
-                "schema": {"$ref": "#/components/schemas/Problem"},
-                "example": {**PROBLEM_EXAMPLE, "status": status} if status == 422 else None,
-            }
-        },
-    }
-    if response["content"][PROBLEM]["example"] is None:
-        del response["content"][PROBLEM]["example"]
-    if status == 503:
-        response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
-    if status == 401:
-        response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
-    if status == 405:
-        response["headers"] = {"Allow": {"schema": {"type": "string"}}}
-    return response
-
-
-def _statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
+def error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses an authenticated operation can answer with, from its shape."""
     has_body = "requestBody" in operation
     has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
-    statuses = [400, 401, 403, 503]
+    statuses = {400, 401, 403, 503}
     if "{" in path or method == "post":
-        statuses.append(404)  # an unknown campaign, job, proposal or token (or campaign_id)
+        statuses.add(404)  # an unknown campaign, job, proposal or token (or campaign_id)
     if has_body or has_query:
-        statuses.append(422)
+        statuses.add(422)
     if has_body:
-        statuses += [413, 415]
+        statuses |= {413, 415}
     if method == "post" or has_body:
-        statuses.append(409)
-    return sorted(set(statuses))
+        statuses.add(409)
+    return statuses
 
 
-def _health_paths() -> dict[str, Any]:
-    text = {"text/plain": {"schema": {"type": "string"}}}
-    health = {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "status": {"type": "string"},
-                    "redis": {"type": "string"},
-                    "workers": {"type": "array", "items": {"type": "string"}},
-                },
-            }
-        }
-    }
-    return {
-        "/healthz": {
-            "get": {
-                "operationId": "healthz",
-                "summary": "Liveness: the process serves requests",
-                "tags": ["Health"],
-                "security": [],
-                "responses": {"200": {"description": "Alive", "content": health}},
-            }
-        },
-        "/readyz": {
-            "get": {
-                "operationId": "readyz",
-                "summary": "Readiness: Redis answers and a worker's heartbeat is fresh",
-                "tags": ["Health"],
-                "security": [],
-                "responses": {
-                    "200": {"description": "Ready", "content": health},
-                    "503": _problem_response(503, "Not ready (Redis or no live worker)"),
-                },
-            }
-        },
-        "/metrics": {
-            "get": {
-                "operationId": "metrics",
-                "summary": "Prometheus: requests, refit durations, results, pending proposals, queues",
-                "tags": ["Health"],
-                "security": [],
-                "responses": {
-                    "200": {"description": "Gauges", "content": text},
-                    "503": _problem_response(503),
-                },
-            }
-        },
-    }
+def problem_response(status: int, response: dict[str, Any] | str) -> dict[str, Any]:
+    """An error response as the intake sends it: a Problem, with its status's headers.
+
+    A description a view gave (`@blp.alt_response`) is kept; flask-smorest's own references
+    (e.g. the 422 `@blp.arguments` declares) are replaced.
+    """
+    given = response if isinstance(response, dict) else {}
+    media: dict[str, Any] = {"schema": "Problem"}
+    if status == 422:
+        media["example"] = PROBLEM_EXAMPLE
+    out = {"description": ERRORS.get(status, "Error"), **given, "content": {PROBLEM: media}}
+    if status in HEADERS:
+        out["headers"] = HEADERS[status]
+    return out
 
 
-def finish(spec: APISpec) -> None:
-    """Complete `spec` in place (call once, after every blueprint is registered)."""
-    paths: dict[str, dict[str, Any]] = spec._paths  # apispec keeps them here until to_dict()
-    components = spec.components
-    if "Problem" not in components.schemas:
-        components.schema(
-            "Problem",
-            {
-                "type": "object",
-                "description": "RFC 9457 problem details; `errors` maps field paths to messages",
-                "required": ["type", "title", "status", "detail", "errors"],
-                "properties": {
-                    "type": {"type": "string"},
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                    "errors": {
-                        "type": "object",
-                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                    },
-                    "request_id": {
-                        "type": "string",
-                        "description": "the request's X-Request-ID, as in the logs",
-                    },
-                },
-                "example": PROBLEM_EXAMPLE,
-            },
+class KilnSpec(BasePlugin):
+    """The intake's apispec plugin (its public hooks: init_spec, operation_helper)."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        # Runs as the APISpec is built, after the marshmallow plugin and before flask-smorest
+        # registers its ERROR_SCHEMA (ProblemOut): that is then a reference to Problem.
+        super().init_spec(spec)
+        spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+        # apispec sorts a schema's `required`; the contract lists the problem's fields in order.
+        problem = {"required": ["type", "title", "status", "detail", "errors"]}
+        spec.components.schema(
+            "Problem", {**problem, "example": PROBLEM_EXAMPLE}, schema=ProblemOut
         )
-    from kiln_services.intake.schemas import CampaignDefinitionIn, CampaignPresetIn
+        spec.components.schema("CampaignPatchIn", {"minProperties": 1}, schema=CampaignPatchIn)
+        for plugin in spec.plugins:
+            if isinstance(plugin, MarshmallowPlugin) and plugin.converter is not None:
+                plugin.converter.add_attribute_function(object_sizes)
 
-    for name, schema in (
-        ("CampaignDefinitionIn", CampaignDefinitionIn),
-        ("CampaignPresetIn", CampaignPresetIn),
-    ):
-        if name not in components.schemas:
-            components.schema(name, schema=schema)
-    for path, item in paths.items():
-        for method, operation in item.items():
-            if method not in ("get", "post", "put", "patch", "delete"):
-                continue
-            operation["operationId"] = _operation_id(method, path)
-            example = RESPONSE_EXAMPLES.get(operation["operationId"])
-            if example is not None:
-                status, value = example
-                content = operation.get("responses", {}).get(status, {}).get("content", {})
-                if "application/json" in content:
-                    content["application/json"].setdefault("example", value)
-            operation.setdefault("security", [{"bearerAuth": []}])
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        for method, operation in (operations or {}).items():
             responses = operation.setdefault("responses", {})
-            # Error responses flask-smorest wrote as application/json refs become problems.
-            for code in list(responses):
-                if code == "default" or str(code)[0] in "45":
-                    description = responses[code].get("description")
-                    responses[code] = _problem_response(
-                        int(code) if code != "default" else 500, description
-                    )
-            for status in _statuses(method, path, operation):
-                responses.setdefault(str(status), _problem_response(status))
-            responses.pop("default", None)
-            body_schema = (
-                operation.get("requestBody", {})
-                .get("content", {})
-                .get("application/json", {})
-                .get("schema", {})
-            )
-            ref = body_schema.get("$ref", "").rsplit("/", 1)[-1]
-            component = components.schemas.get(ref) if ref else None
-            if component is not None and not component.get("required") and ref != "CampaignIn":
-                if ref == "CampaignPatchIn":
-                    component["minProperties"] = 1  # a PATCH must change something
-                else:
-                    # Every field has a default: no body at all is a valid request.
-                    operation["requestBody"]["required"] = False
-            if ref == "CampaignIn":
-                operation["requestBody"]["content"]["application/json"] = {
-                    "schema": {
-                        "oneOf": [
-                            {"$ref": "#/components/schemas/CampaignDefinitionIn"},
-                            {"$ref": "#/components/schemas/CampaignPresetIn"},
-                        ]
-                    },
-                    "examples": CAMPAIGN_EXAMPLES,
-                }
-            if method == "post" and not path.endswith("/results"):
-                operation.setdefault("parameters", []).append(
-                    {
-                        "in": "header",
-                        "name": "Idempotency-Key",
-                        "required": False,
-                        "description": "Retrying with the same key and body replays the first "
-                        "(2xx) response for 24 h; the same key with another body is a 409",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                    }
-                )
-            if method == "post" and path.endswith("/results"):
-                body = operation.get("requestBody", {}).get("content", {})
-                one = {"$ref": "#/components/schemas/ResultIn"}
-                body["application/json"] = {
-                    "schema": {
-                        "oneOf": [
-                            one,
-                            {"type": "array", "items": one, "minItems": 1},
-                            {
-                                "type": "object",
-                                "required": ["results"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "results": {"type": "array", "items": one, "minItems": 1}
-                                },
-                            },
-                        ]
-                    },
-                    "example": RESULT_EXAMPLE,
-                }
-                body["text/csv"] = {
-                    "schema": {"type": "string"},
-                    "example": RESULTS_CSV_EXAMPLE,
-                }
-            if method == "post" and path.endswith("/candidates"):
-                body = operation.get("requestBody", {}).get("content", {})
-                rows = {
-                    "type": "array",
-                    "items": {"type": "object", "additionalProperties": {}},
-                    "minItems": 1,
-                }
-                body["application/json"] = {
-                    "schema": {
-                        "oneOf": [
-                            rows,
-                            {
-                                "type": "object",
-                                "required": ["candidates"],
-                                "additionalProperties": False,
-                                "properties": {"candidates": rows},
-                            },
-                        ]
-                    },
-                    "example": CANDIDATES_EXAMPLE,
-                }
-                body["text/csv"] = {
-                    "schema": {"type": "string"},
-                    "example": CANDIDATES_CSV_EXAMPLE,
-                }
-            if method == "get" and path.endswith("/results"):
-                ok = responses.get("200", {}).get("content")
-                if ok is not None:
-                    ok["text/csv"] = {"schema": {"type": "string"}}
-    by_id = {
-        op["operationId"]: op
-        for item in paths.values()
-        for method, op in item.items()
-        if method in ("get", "post", "put", "patch", "delete")
-    }
-    for source, (status, links) in _links().items():
-        response = by_id.get(source, {}).get("responses", {}).get(status)
-        known = {k: v for k, v in links.items() if v["operationId"] in by_id}
-        if response is not None and known:
-            response.setdefault("links", {}).update(known)
-    for component in components.schemas.values():
-        _object_sizes(component)
-    for path, item in _health_paths().items():
-        paths.setdefault(path, item)
-    spec.options.setdefault("security", [{"bearerAuth": []}])
+            if operation.get("security") != []:  # authenticated (every view but health's)
+                operation["security"] = BEARER
+                for status in error_statuses(method, path or "", operation):
+                    responses.setdefault(status, {})
+                if method == "post" and path and not path.endswith("/results"):
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+            for status, response in list(responses.items()):
+                if str(status)[0] in "45":
+                    responses[status] = problem_response(int(status), response)
+
+
+def object_sizes(
+    converter: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any
+) -> dict[str, Any]:
+    """A Length on a Dict field bounds its keys: min/maxProperties, not min/maxLength.
+
+    An attribute function of apispec's field converter (runs after its own Length one).
+    """
+    if isinstance(field, fields.Dict):
+        for old, new in (("minLength", "minProperties"), ("maxLength", "maxProperties")):
+            if old in ret:
+                ret[new] = ret.pop(old)
+    return {}
+
+
+def spec_kwargs() -> dict[str, Any]:
+    """What the intake's `Api` passes to its APISpec."""
+    description = "Closed-loop Bayesian experiment design for materials labs."
+    return {"info": {"description": description}, "security": BEARER, "extra_plugins": [KilnSpec()]}

@@ -17,6 +17,9 @@ JOB_QUEUED = "queued"
 JOB_RUNNING = "running"
 JOB_DONE = "done"
 JOB_FAILED = "failed"
+#: The kinds of job a campaign has (each campaign indexes its jobs by kind).
+PROPOSALS_JOB = "proposals"
+BENCHMARKS_JOB = "benchmarks"
 
 
 def done_fields(result: Mapping[str, Any] | None) -> dict[str, str]:
@@ -61,6 +64,8 @@ class Jobs:
                 return False
             pipe.multi()
             pipe.hset(key, mapping=record)
+            if campaign_id:
+                pipe.rpush(Keys.campaign_jobs(campaign_id, kind), jid)
             pipe.execute()
             return True
 
@@ -85,6 +90,23 @@ class Jobs:
             "finished_at": raw.get("finished_at"),
             "progress": json.loads(raw["progress"]) if raw.get("progress") else None,
         }
+
+    def campaign_jobs(
+        self, cid: str, kind: str, offset: int = 0, limit: int = 100
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the campaign's jobs of one kind, newest first, and their total count."""
+        key = Keys.campaign_jobs(cid, kind)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(key, -(offset + limit), -(offset + 1))
+            pipe.llen(key)
+            ids, total = pipe.execute()
+        jobs = []
+        for jid in reversed(ids):
+            try:
+                jobs.append(self.get(jid))
+            except JobNotFound:
+                continue  # expired or removed: the index may outlive a job
+        return jobs, int(total)
 
     def running(self, jid: str, worker: str = "") -> None:
         """Mark a job running (again, after a redelivery), on `worker` (its name) if known."""

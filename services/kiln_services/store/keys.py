@@ -26,6 +26,8 @@ kiln:campaign:{cid}:propose_lock     STR   per-campaign batch lock (one batch co
                                            so each sees the pending proposals of the one before)
 kiln:job:{jid}                       HASH  id, kind, campaign_id, state, params, result, error,
                                            created_at, started_at, finished_at, plan, progress
+kiln:campaign:{cid}:jobs:{kind}     LIST  ids of the campaign's jobs of one kind (e.g. benchmarks),
+                                           oldest first
 kiln:job:{jid}:chunks                HASH  chunk index -> outcome JSON (fan-out jobs)
 kiln:job:{jid}:chunk_sizes           HASH  chunk index -> number of work items it held
 kiln:tokens                          HASH  sha256(token) -> {"id", "digest", "scope", "name",
@@ -147,6 +149,10 @@ class Keys:
     @staticmethod
     def job(jid: str) -> str:
         return f"{PREFIX}:job:{jid}"
+
+    @staticmethod
+    def campaign_jobs(cid: str, kind: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:jobs:{kind}"
 
     @staticmethod
     def job_chunks(jid: str) -> str:

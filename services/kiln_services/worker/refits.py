@@ -28,6 +28,7 @@ from kiln.space import SearchSpace
 from kiln.training import DEFAULT_LIMIT, select_training_set
 from kiln_services import task_names
 from kiln_services.store import PENDING, Store
+from kiln_services.store.jobs import PROPOSALS_JOB
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +277,7 @@ def maybe_auto_batch(store: Store, campaign: Mapping[str, Any], send: Send) -> s
         previous = hashlib.sha256(latest["batch_id"].encode()).hexdigest()[:16]
         job_id = f"auto-{cid}-after-{previous}"
     job, created = store.jobs.create(
-        "proposals", cid, {"overrides": {}, "auto": True}, job_id=job_id
+        PROPOSALS_JOB, cid, {"overrides": {}, "auto": True}, job_id=job_id
     )
     if not created and not store.jobs.requeue(job_id):
         return None

@@ -8,13 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kiln.errors import KilnError
-
-BATCH_METHODS = (
-    "kriging_believer",
-    "constant_liar_min",
-    "constant_liar_mean",
-    "constant_liar_max",
-)
+from kiln.strategy import BATCH_METHODS
 
 
 @dataclass(frozen=True)

@@ -165,17 +165,24 @@ class ModelReader:
             rows.append(row)
         return rows
 
-    def axis(self, name: str, points: int | None = None) -> list[Any]:
+    def axis(
+        self, name: str, points: int | None = None, space: SearchSpace | None = None
+    ) -> list[Any]:
         """The values a slice visits along one parameter: its grid, or an even spacing.
+
+        ``space`` gives the ranges (default: the model's own, those it was fitted in); labels
+        always come from the model's space, the only ones it can encode.
 
         Raises:
             SpaceError: For an unknown parameter name.
         """
-        param = next((p for p in self.space.parameters if p.name == name), None)
+        space = space or self.space
+        param = next((p for p in space.parameters if p.name == name), None)
         if param is None:
-            raise SpaceError(f"unknown parameter {name!r}; this space has {self.space.names}")
+            raise SpaceError(f"unknown parameter {name!r}; this space has {space.names}")
         if isinstance(param, CategoricalParameter):
-            return list(param.values)
+            fitted = self.space[name]
+            return list(getattr(fitted, "values", param.values))
         if isinstance(param, ContinuousParameter) and param.step is None:
             n = points or SLICE_POINTS
             return [float(v) for v in np.linspace(param.low, param.high, n)]
@@ -193,11 +200,14 @@ class ModelReader:
         strategy: Strategy,
         fixed: Mapping[str, Any] | None = None,
         points: int | None = None,
+        ranges: SearchSpace | None = None,
     ) -> dict[str, Any]:
         """A 2-D slice of the mean, std and acquisition, like the study's Figure 2.
 
-        ``x`` and ``y`` vary over their grids (or an even spacing); every other parameter is
-        held at ``fixed`` or else at the best observed sample's value.
+        ``x`` and ``y`` vary over their grids (or an even spacing) in ``ranges``: the
+        campaign's current space, which a PATCH may have changed since the fit (default: the
+        model's space). Every other parameter is held at ``fixed`` or else at the best observed
+        sample's value.
 
         Returns:
             ``{"x": {"name", "unit", "values"}, "y": {...}, "fixed": {...}, "mean": rows,
@@ -210,7 +220,7 @@ class ModelReader:
             SpaceError: For unknown or equal axes, or a fixed value for an axis.
             OutsideSpaceError: For fixed values the space cannot encode.
         """
-        xs, ys, held = self._axes_and_held(x, y, fixed, points)
+        xs, ys, held = self._axes_and_held(x, y, fixed, points, ranges)
         grid = [{**held, x: vx, y: vy} for vy in ys for vx in xs]
         out = self.evaluate(grid, strategy)
         shape = (len(ys), len(xs))
@@ -236,12 +246,17 @@ class ModelReader:
         }
 
     def _axes_and_held(
-        self, x: str, y: str, fixed: Mapping[str, Any] | None, points: int | None
+        self,
+        x: str,
+        y: str,
+        fixed: Mapping[str, Any] | None,
+        points: int | None,
+        ranges: SearchSpace | None,
     ) -> tuple[list[Any], list[Any], dict[str, Any]]:
         """The slice's two axes and the values it holds every other parameter at."""
         if x == y:
             raise SpaceError("x and y must be two different parameters", field="y")
-        xs, ys = self.axis(x, points), self.axis(y, points)
+        xs, ys = self.axis(x, points, ranges), self.axis(y, points, ranges)
         fixed = dict(fixed or {})
         for name in (x, y):
             if name in fixed:
@@ -262,7 +277,7 @@ class ModelReader:
             elif p.name in base:
                 held[p.name] = base[p.name]
             else:
-                held[p.name] = self.axis(p.name)[0]
+                held[p.name] = self.axis(p.name, space=ranges)[0]
         return xs, ys, held
 
     def _slice_observations(

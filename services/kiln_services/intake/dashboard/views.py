@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import re
 import secrets
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -104,12 +106,35 @@ def _signed_out(next_path: str | None = None) -> Response:
     return redirect(url_for(".login", next=next_path))  # type: ignore[return-value]
 
 
+def _with_token(anonymous: Callable[[], Any]) -> Callable[[Callable[..., Any]], Any]:
+    """Give the view the session's token (as `token`); without one, answer `anonymous()`.
+
+    The one place the dashboard reads who is signed in; the API then checks the token itself.
+    """
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = session.get("token")
+            return view(*args, token=token, **kwargs) if token else anonymous()
+
+        return wrapper
+
+    return decorate
+
+
+def _sign_in_again() -> Response:
+    return _problem(401, "Unauthorized", "sign in again")
+
+
+def _this_page_signed_out() -> Response:
+    return _signed_out(request.full_path.rstrip("?"))
+
+
 @bp.get("/")
-def index() -> Any:
+@_with_token(_signed_out)
+def index(token: str) -> Any:
     """Show the campaigns."""
-    token = session.get("token")
-    if not token:
-        return _signed_out()
     answer = api_get("campaigns", token, "limit=1000")
     if answer.status_code == 401:
         return _signed_out()
@@ -153,14 +178,12 @@ def logout() -> Any:
 
 
 @bp.get("/campaigns/<campaign_id>")
-def campaign(campaign_id: str) -> Any:
+@_with_token(_this_page_signed_out)
+def campaign(campaign_id: str, token: str) -> Any:
     """Show one campaign; its charts and tables update while it runs."""
-    token = session.get("token")
-    if not token:
-        return _signed_out(request.full_path.rstrip("?"))
     answer = api_get(f"campaigns/{campaign_id}", token)
     if answer.status_code == 401:
-        return _signed_out(request.full_path.rstrip("?"))
+        return _this_page_signed_out()
     body = answer.get_json(silent=True) or {}
     if answer.status_code != 200:
         return render_template("error.html", problem=body), answer.status_code
@@ -168,11 +191,9 @@ def campaign(campaign_id: str) -> Any:
 
 
 @bp.get("/ui/campaigns/<campaign_id>/state")
-def state(campaign_id: str) -> Any:
+@_with_token(_sign_in_again)
+def state(campaign_id: str, token: str) -> Any:
     """The campaign, its latest batch and model in one read (none yet is null, not a 404)."""
-    token = session.get("token")
-    if not token:
-        return _problem(401, "Unauthorized", "sign in again")
     answer = api_get(f"campaigns/{campaign_id}", token)
     if answer.status_code != 200:
         return _passed(answer)
@@ -202,11 +223,9 @@ def _has_api_route(suffix: str) -> bool:
 
 
 @bp.get("/ui/api/<path:path>")
-def relay(path: str) -> Any:
+@_with_token(_sign_in_again)
+def relay(path: str, token: str) -> Any:
     """Forward a read of the API with the session's token (the page never holds the token)."""
-    token = session.get("token")
-    if not token:
-        return _problem(401, "Unauthorized", "sign in again")
     if not _RELAYABLE.match(path) or ".." in path:
         return _problem(404, "Not Found", "not an API path the dashboard reads")
     return _passed(api_get(path, token, request.query_string))

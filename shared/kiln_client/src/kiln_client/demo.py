@@ -21,6 +21,7 @@ from typing import Any
 
 from kiln_client import settings
 from kiln_client.client import Client, ClientError
+from kiln_client.predictions import format_prediction
 
 DEMO_NAME = "latp-demo"
 INSTRUMENT = "virtual-latp-lab"
@@ -255,8 +256,9 @@ def format_best(best: Mapping[str, Any]) -> str:
     return f"{best['objective']:.3e} S/cm at {where} ({best.get('sample_id')})"
 
 
-def format_iteration(it: Iteration) -> str:
-    """A batch as a table: parameters, predicted mean ± std, measured; then the best so far."""
+def format_iteration(it: Iteration, transform: str = "log10") -> str:
+    """A batch as a table: parameters, the prediction's one-std interval (on the model's
+    scale), measured; then the best so far."""
     batch = it.batch
     names = list(it.proposals[0]["parameters"]) if it.proposals else []
     widths = [max(len(n), 8) for n in names]
@@ -267,7 +269,7 @@ def format_iteration(it: Iteration) -> str:
         f"(model v{batch.get('model_version')}, data v{batch.get('data_version')}, "
         f"space v{batch.get('space_version')}, {batch.get('acquisition')}/"
         f"{batch.get('batch_method')}, waited {it.seconds_waited:.1f} s)",
-        f"  {'sample':<10}  {header}  {'predicted (S/cm)':>21}  {'measured':>9}",
+        f"  {'sample':<10}  {header}  {'predicted S/cm (±1 std)':>23}  {'measured':>9}",
     ]
     by_id = {r["proposal_id"]: r for r in it.results}
     for proposal in it.proposals:
@@ -275,10 +277,11 @@ def format_iteration(it: Iteration) -> str:
         values = "  ".join(
             _num(proposal["parameters"][n]).rjust(w) for n, w in zip(names, widths, strict=True)
         )
-        mean, std = proposal.get("predicted_mean"), proposal.get("predicted_std")
-        predicted = f"{mean:.2e} ± {std:.1e}" if mean is not None and std is not None else "-"
+        predicted = format_prediction(
+            proposal.get("predicted_mean"), proposal.get("predicted_std"), transform
+        )
         lines.append(
-            f"  {result['sample_id']:<10}  {values}  {predicted:>21}  {result['objective']:9.2e}"
+            f"  {result['sample_id']:<10}  {values}  {predicted:>23}  {result['objective']:9.2e}"
         )
     lines.append(f"  best so far: {format_best(it.best)}")
     return "\n".join(lines)

@@ -1,4 +1,8 @@
-"""The JSON bodies Kiln answers with, typed with ``TypedDict`` (plain dicts that print and serialise)."""
+"""The JSON bodies Kiln answers with, typed with ``TypedDict`` (plain dicts that print and serialise).
+
+Each mirrors an output schema of the intake; ``tests/unit/test_client_payloads.py`` fails when a
+key (or whether it may be null) differs.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ class Counts(TypedDict, total=False):
     proposals: int
     batches: int
     model_version: int | None
+    candidates: int
 
 
 class Campaign(TypedDict, total=False):
@@ -102,6 +107,7 @@ class Proposal(TypedDict, total=False):
     predicted_mean: float | None
     predicted_std: float | None
     acquisition_value: float | None
+    candidate: int
     status: str
     model_version: int | None
     data_version: int

@@ -1,9 +1,9 @@
 """The names Kiln's HTTP API accepts, as the command line offers them (no domain import).
 
 The domain is their single source (``kiln.strategy.ACQUISITIONS``, ``kiln.strategy.BATCH_METHODS``,
-``kiln.pool.STATUSES``, ``kiln.strategy.MAX_BATCH_SIZE``); the client distribution cannot import
+``kiln.pool.STATUSES``, ``kiln.strategy.MAX_BATCH_SIZE``, ``kiln.presets.PRESETS``); the client distribution cannot import
 it (it would pull NumPy and scikit-learn into a LIMS), so it keeps this copy and
-``tests/unit/test_client_vocabulary.py`` fails when the two differ. The server validates every
+``tests/unit/test_client_settings.py`` fails when the two differ. The server validates every
 value again: these only let ``kiln --help`` list the choices and catch a typo before a request.
 """
 

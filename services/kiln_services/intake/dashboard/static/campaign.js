@@ -10,35 +10,18 @@
   var logScale = (objective.transform || "log10") === "log10";
   var maximise = (objective.goal || "maximize") === "maximize";
   var objLabel = (objective.name || "objective") + (objective.unit ? " (" + objective.unit + ")" : "");
+  var predictedLabel = "predicted" + (objective.unit ? " " + objective.unit : "") + " (±1 std)";
   var plotConfig = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
   var font = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
-  var palette = { ucb: "#b4451f", ei: "#1f5fa8", pi: "#6a3d9a", random: "#5a6472" };
-  var seen = { results: -1, batch: null, model: null, sliceKey: null, bench: null };
+  var seen = { results: -1, batch: null, model: null, sliceKey: null };
   var results = [];
 
   function $(id) { return document.getElementById(id); }
 
-  function el(tag, text, cls) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (cls) node.className = cls;
-    return node;
-  }
-
-  function shortId(id) {
-    var text = id === null || id === undefined ? "" : String(id);
-    return text.length > 24 ? "…" + text.slice(-23) : text;
-  }
-
-  function fmtObj(v) {
-    if (v === null || v === undefined) return "–";
-    return logScale ? Number(v).toExponential(2) : String(Number(Number(v).toPrecision(4)));
-  }
-
-  function fmtNum(v) {
-    if (typeof v !== "number") return v === null || v === undefined ? "–" : String(v);
-    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
-  }
+  var F = window.KilnFormat;
+  var el = F.el, idCell = F.idCell, fmtTime = F.fmtTime, fmtNum = F.fmtNum, fmtAcquisitions = F.fmtAcquisitions;
+  function fmtObj(v) { return F.fmtObj(v, logScale); }
+  function fmtPrediction(mean, std) { return F.fmtPrediction(mean, std, logScale); }
 
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
@@ -94,6 +77,10 @@
       bestY.push(best);
     });
     $("fact-best").textContent = best === null ? "–" : fmtObj(best) + (objective.unit ? " " + objective.unit : "");
+    // Nothing measured yet: say how to post results instead of drawing empty axes.
+    $("convergence-empty").hidden = scored.length > 0;
+    $("chart-convergence").hidden = !scored.length;
+    if (!scored.length) return;
     var traces = [
       { type: "scatter", mode: "markers", name: "sample (grey: given, orange: proposed)", x: x, y: y, text: text,
         marker: { color: colors, size: 7, line: { width: 0.5, color: "#fff" } },
@@ -129,7 +116,7 @@
       row.appendChild(el("td", fmtObj(r.objective), "num"));
       row.appendChild(el("td", r.status || "ok"));
       row.appendChild(el("td", r.proposal_id || r.matched_proposal_id ? "yes" : ""));
-      row.appendChild(el("td", (r.received_at || "").slice(0, 19).replace("T", " ")));
+      row.appendChild(el("td", fmtTime(r.received_at), "time"));
       body.appendChild(row);
     });
     table.appendChild(body);
@@ -146,13 +133,13 @@
     if (!batch) { $("batch-note").textContent = "No batch yet: one follows the first results."; return; }
     var items = batch.proposals || [];
     var pending = items.filter(function (p) { return p.status === "pending"; }).length;
-    $("batch-note").textContent = "Batch " + shortId(batch.batch_id) + " · " + (batch.created_at || "").slice(0, 19).replace("T", " ") +
+    $("batch-note").textContent = "Batch " + batch.batch_id + " · proposed " + fmtTime(batch.created_at) +
       " · " + batch.acquisition + "/" + batch.batch_method + " · model v" + fmtNum(batch.model_version) +
       ", data v" + batch.data_version + " · " + pending + " of " + items.length + " pending" +
       (batch.fallback ? " · " + batch.fallback : "");
     var names = items.length ? Object.keys(items[0].parameters) : [];
     var head = el("thead"), tr = el("tr");
-    ["proposal", "status"].concat(names, ["predicted " + objLabel, "± std", "acquisition"]).forEach(function (h, i) {
+    ["proposal", "status"].concat(names, [predictedLabel, "acquisition"]).forEach(function (h, i) {
       var th = el("th", h, i >= 2 ? "num" : "");
       th.scope = "col";
       tr.appendChild(th);
@@ -160,38 +147,37 @@
     head.appendChild(tr);
     table.appendChild(head);
     var body = el("tbody");
-    items.forEach(function (p) {
+    var acquisitions = fmtAcquisitions(items.map(function (p) { return p.acquisition_value; }));
+    items.forEach(function (p, k) {
       var row = el("tr");
-      var idCell = el("td", shortId(p.id), "mono");
-      idCell.title = p.id;
-      row.appendChild(idCell);
+      row.appendChild(idCell(p.id));
       var cell = el("td");
       cell.appendChild(el("span", p.status, "badge " + p.status));
       row.appendChild(cell);
       names.forEach(function (n) { row.appendChild(el("td", fmtNum(p.parameters[n]), "num")); });
-      row.appendChild(el("td", fmtObj(p.predicted_mean), "num"));
-      row.appendChild(el("td", fmtObj(p.predicted_std), "num"));
-      row.appendChild(el("td", fmtNum(p.acquisition_value), "num"));
+      row.appendChild(el("td", fmtPrediction(p.predicted_mean, p.predicted_std), "num"));
+      row.appendChild(el("td", acquisitions[k], "num"));
       body.appendChild(row);
     });
     table.appendChild(body);
   }
 
-  function drawPending(page) {
+  // Pending proposals of earlier batches only: the latest batch's are in its table, with status.
+  function drawPending(page, latest) {
     var section = $("pending");
-    if (!page) { section.hidden = true; return; }
-    section.hidden = false;
-    var items = page.items || [];
+    var inLatest = {};
+    ((latest && latest.proposals) || []).forEach(function (p) { inLatest[p.id] = true; });
+    var items = ((page && page.items) || []).filter(function (p) { return !inLatest[p.id]; });
     var table = $("table-pending");
     table.replaceChildren();
-    $("pending-note").textContent = items.length
-      ? (page.total || items.length) + " proposals waiting for a result, from every batch (oldest first)."
-      : "No proposal is waiting for a result.";
+    section.hidden = !items.length;
     if (!items.length) return;
+    $("pending-note").textContent = items.length + (items.length === 1 ? " proposal" : " proposals") +
+      " of earlier batches still waiting for a result (oldest first; an id ends with its batch's).";
     var names = Object.keys(items[0].parameters || {});
     var head = el("thead"), tr = el("tr");
-    ["proposal", "batch"].concat(names, ["predicted " + objLabel, "proposed", "expires"]).forEach(function (h, i) {
-      var th = el("th", h, i >= 2 && i < 3 + names.length ? "num" : "");
+    ["proposal"].concat(names, [predictedLabel, "proposed", "expires"]).forEach(function (h, i) {
+      var th = el("th", h, i >= 1 && i < 2 + names.length ? "num" : "");
       th.scope = "col";
       tr.appendChild(th);
     });
@@ -200,14 +186,11 @@
     var body = el("tbody");
     items.forEach(function (p) {
       var row = el("tr");
-      var idCell = el("td", shortId(p.id), "mono");
-      idCell.title = p.id;
-      row.appendChild(idCell);
-      row.appendChild(el("td", shortId(p.batch_id), "mono"));
+      row.appendChild(idCell(p.id));
       names.forEach(function (n) { row.appendChild(el("td", fmtNum(p.parameters[n]), "num")); });
-      row.appendChild(el("td", fmtObj(p.predicted_mean), "num"));
-      row.appendChild(el("td", (p.created_at || "").slice(0, 16).replace("T", " ")));
-      row.appendChild(el("td", (p.expires_at || "").slice(0, 16).replace("T", " ")));
+      row.appendChild(el("td", fmtPrediction(p.predicted_mean, p.predicted_std), "num"));
+      row.appendChild(el("td", fmtTime(p.created_at), "time"));
+      row.appendChild(el("td", fmtTime(p.expires_at), "time"));
       body.appendChild(row);
     });
     table.appendChild(body);
@@ -280,11 +263,17 @@
     $("slice-note").textContent = "";
     var xv = s.x.values, yv = s.y.values;
     var axisTitle = function (a) { return a.name + (a.unit ? " (" + a.unit + ")" : ""); };
-    var mean = s.mean;
+    var mean = s.mean, std = s.std || [];
     var meanTitle = "predicted " + objLabel;
+    var stdTitle = "uncertainty (std) of " + objLabel;
     if (logScale) {
       mean = s.mean.map(function (row) { return row.map(function (v) { return v > 0 ? Math.log10(v) : null; }); });
       meanTitle = "log10 predicted " + (objective.name || "objective");
+      // The model's std on its own scale (decades): the stored std is ln(10)·mean·s.
+      std = std.map(function (row, j) {
+        return row.map(function (v, i) { var m = s.mean[j][i]; return v !== null && m > 0 ? v / (Math.LN10 * m) : null; });
+      });
+      stdTitle = "uncertainty (std) of log10 " + (objective.name || "objective");
     }
     var obs = s.observations || [];
     function points(onSlice) {
@@ -309,6 +298,12 @@
         hovertemplate: "%{x}, %{y}: %{z:.3f}<extra></extra>" },
       points(true), points(false)
     ], layout(meanTitle), plotConfig);
+    Plotly.react($("chart-slice-std"), [
+      { type: "heatmap", x: xv, y: yv, z: std, colorscale: [[0, "#f4f8fc"], [0.5, "#6b9bc8"], [1, "#0b2f5b"]],
+        colorbar: { title: { text: logScale ? "decades" : "" } },
+        hovertemplate: "%{x}, %{y}: ±%{z:.3f}<extra></extra>" },
+      points(true), points(false)
+    ], layout(stdTitle), plotConfig);
     Plotly.react($("chart-slice-acq"), [
       { type: "heatmap", x: xv, y: yv, z: s.acquisition, colorscale: "Cividis",
         hovertemplate: "%{x}, %{y}: %{z:.3f}<extra></extra>" },
@@ -316,65 +311,9 @@
     ], layout("acquisition (" + (s.acquisition_name || (campaign.strategy || {}).acquisition || "") + ")"), plotConfig);
   }
 
-  // -- virtual experiments (the study's Figure 3) -----------------------------------------------
+  // -- virtual experiments (the study's Figure 3): benchmarks.js -------------------------------
 
-  function benchmarkId() {
-    var key = "kiln.benchmark." + campaign.id;
-    var fromUrl = new URLSearchParams(window.location.search).get("benchmark");
-    try {
-      if (fromUrl) window.localStorage.setItem(key, fromUrl);
-      return fromUrl || window.localStorage.getItem(key);
-    } catch (e) {
-      return fromUrl;
-    }
-  }
-
-  function loadBenchmark() {
-    var jid = benchmarkId();
-    if (!jid || seen.bench === "done") return Promise.resolve();
-    $("benchmark-id").value = jid;
-    return getJSON("/ui/api/jobs/" + encodeURIComponent(jid)).then(function (job) {
-      if (job.state === "failed") { $("bench-note").textContent = "Job " + jid + " failed: " + job.error; seen.bench = "done"; return; }
-      if (job.state !== "done") {
-        var p = job.progress || {};
-        $("bench-note").textContent = "Job " + jid + " " + job.state +
-          (p.chunks_total ? ": " + p.chunks_done + " of " + p.chunks_total + " chunks done" : "") + "…";
-        return;
-      }
-      seen.bench = "done";
-      drawBenchmark(job.result || {});
-    }).catch(function (err) { $("bench-note").textContent = "Benchmark " + jid + ": " + err.message; seen.bench = "done"; });
-  }
-
-  function drawBenchmark(result) {
-    var table = result.table || {};
-    var traces = [];
-    Object.keys(table).forEach(function (strategy) {
-      var ns = Object.keys(table[strategy]).map(Number).sort(function (a, b) { return a - b; });
-      var rows = ns.map(function (n) { return table[strategy][String(n)]; });
-      var color = palette[strategy] || "#333";
-      traces.push({
-        type: "scatter", mode: "lines+markers", name: strategy.toUpperCase() + " extra tries", x: ns,
-        y: rows.map(function (r) { return r.mean_extra_tries; }), line: { color: color },
-        text: rows.map(function (r) { return r.found + "/" + r.runs + " found the best"; }),
-        hovertemplate: "n=%{x}: %{y:.1f} extra tries (%{text})<extra>" + strategy + "</extra>"
-      });
-      traces.push({
-        type: "scatter", mode: "lines", name: strategy.toUpperCase() + " % found", x: ns, yaxis: "y2",
-        y: rows.map(function (r) { return r.runs ? 100 * r.found / r.runs : null; }),
-        line: { color: color, dash: "dot", width: 1.5 }, hovertemplate: "n=%{x}: %{y:.0f}% found<extra>" + strategy + "</extra>"
-      });
-    });
-    $("bench-note").textContent = "On " + result.pool_size + " results, " + result.repeats +
-      " repeats per strategy and n: mean extra tries until the best sample was picked (solid) and the share of runs that found it (dotted).";
-    $("chart-bench").hidden = false;
-    Plotly.react($("chart-bench"), traces, baseLayout({
-      margin: { l: 70, r: 60, t: 10, b: 50 },
-      xaxis: { title: { text: "initial samples n" } },
-      yaxis: { title: { text: "mean extra tries" }, rangemode: "tozero" },
-      yaxis2: { title: { text: "% of runs that found the best" }, overlaying: "y", side: "right", range: [0, 100], dtick: 20, showgrid: false }
-    }), plotConfig);
-  }
+  var loadBenchmark = window.KilnBenchmarks({ cid: cid, getJSON: getJSON, baseLayout: baseLayout, plotConfig: plotConfig });
 
   // -- the refresh loop -------------------------------------------------------------------------
 
@@ -395,7 +334,7 @@
       if (counts.results !== seen.results) { seen.results = counts.results; work.push(loadResults()); }
       var batchKey = state.etag || null;
       if (batchKey !== seen.batch) { seen.batch = batchKey; drawBatch(state.latest); }
-      drawPending(state.pending);
+      drawPending(state.pending, state.latest);
       seen.model = state.model ? state.model.model_version : null;
       if (!state.features.slice) {
         $("slice-note").textContent = "This server has no model slice endpoint.";

@@ -15,6 +15,7 @@ from kiln_client.cli.options import campaign_argument, json_option
 from kiln_client.cli.output import CONTEXT, echo_json, fail, number, sci, short_id, table
 from kiln_client.cli.root import client_of
 from kiln_client.client import Batch
+from kiln_client.predictions import format_acquisitions, format_prediction
 from kiln_client.vocabulary import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
 
 
@@ -63,32 +64,35 @@ def proposals_watch(
 
 
 def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str:
-    """A batch as a heading and a table: parameters, prediction ± std, acquisition, status."""
+    """A batch as a heading and a table: whole ids, parameters, the prediction's one-std
+    interval, acquisition (3 digits, "≈0" when negligible) and status."""
     items = batch.get("proposals", [])
     names = list(items[0]["parameters"]) if items else []
-    unit = ((campaign or {}).get("objective") or {}).get("unit") or ""
+    objective = (campaign or {}).get("objective") or {}
+    unit = objective.get("unit") or ""
     heading = (
-        f"\nBatch {short_id(batch.get('batch_id'))} ({batch.get('created_at', '')[:19]}): "
+        f"\nBatch {batch.get('batch_id')} ({batch.get('created_at', '')[:19]}): "
         f"{len(items)} proposals, {batch.get('acquisition')}/{batch.get('batch_method')}, "
         f"model v{number(batch.get('model_version'))}, data v{batch.get('data_version')}, "
         f"space v{batch.get('space_version')}"
     )
     if batch.get("fallback"):
         heading += f"\n  note: {batch['fallback']}"
-    rows = []
-    for p in items:
-        mean, std = p.get("predicted_mean"), p.get("predicted_std")
-        predicted = f"{mean:.3e} ± {std:.1e}" if mean is not None and std is not None else "-"
-        rows.append(
-            [
-                short_id(p.get("id")),
-                *[number(p["parameters"].get(n)) for n in names],
-                predicted,
-                number(p.get("acquisition_value")),
-                p.get("status", ""),
-            ]
-        )
-    headers = ["proposal", *names, f"predicted {unit}".strip(), "acquisition", "status"]
+    acquisitions = format_acquisitions([p.get("acquisition_value") for p in items])
+    rows = [
+        [
+            str(p.get("id")),  # whole: reporting a result needs it
+            *[number(p["parameters"].get(n)) for n in names],
+            format_prediction(
+                p.get("predicted_mean"), p.get("predicted_std"), objective.get("transform", "log10")
+            ),
+            acquisition,
+            p.get("status", ""),
+        ]
+        for p, acquisition in zip(items, acquisitions, strict=True)
+    ]
+    predicted = " ".join(w for w in ("predicted", unit, "(±1 std)") if w)
+    headers = ["proposal", *names, predicted, "acquisition", "status"]
     return f"{heading}\n{table(headers, rows)}"
 
 

@@ -8,17 +8,18 @@ from flask import g, url_for
 from flask.views import MethodView
 
 from kiln_services.intake import enqueue
+from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.auth import requires
 from kiln_services.intake.blueprint import Blueprint
-from kiln_services.intake.domain import campaign_definition, campaign_update
-from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import (
+from kiln_services.intake.campaigns.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPageArgs,
     CampaignPageOut,
     CampaignPatchIn,
 )
+from kiln_services.intake.domain import campaign_definition, campaign_update
+from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.store import CampaignNotFound
 
 blp = Blueprint(
@@ -53,7 +54,7 @@ def _page(args: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
 class Campaigns(MethodView):
     @blp.arguments(CampaignPageArgs, location="query")
     @blp.response(200, CampaignPageOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="listCampaigns")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List campaigns, oldest first (``name``: only the one with exactly that name).
 
@@ -76,7 +77,16 @@ class Campaigns(MethodView):
     @blp.arguments(CampaignIn)
     @blp.response(201, CampaignOut)
     @blp.alt_response(409, description="Another campaign has this name (names are unique)")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(
+        operationId="createCampaign",
+        requestBody=ex.CAMPAIGN_BODY,
+        responses=ex.links(
+            201,
+            "campaign_id",
+            *("getCampaign", "postResults", "listResults", "requestProposals"),
+            *("getLatestProposals", "updateCampaign"),
+        ),
+    )
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Create a campaign from a definition or a preset."""
         campaign = get_store().campaigns.create(campaign_definition(body))
@@ -87,7 +97,7 @@ class Campaigns(MethodView):
 @blp.route("/<campaign_id>")
 class Campaign(MethodView):
     @blp.response(200, CampaignOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="getCampaign")
     def get(self, campaign_id: str) -> dict[str, Any]:
         """Read a campaign with its space version and counts."""
         return with_counts(get_store().campaigns.get(campaign_id))
@@ -96,7 +106,7 @@ class Campaign(MethodView):
     @blp.arguments(CampaignPatchIn)
     @blp.response(200, CampaignOut)
     @blp.alt_response(409, description="Another campaign has this name (names are unique)")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="updateCampaign")
     def patch(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Change ranges (a new space version; all data kept) or the strategy."""
         store = get_store()

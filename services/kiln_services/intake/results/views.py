@@ -9,10 +9,11 @@ from flask.views import MethodView
 from marshmallow import ValidationError
 
 from kiln_services.intake import csv_io, domain, enqueue
+from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import InvalidRequest, flatten_messages
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import (
+from kiln_services.intake.results.schemas import (
     ResultIn,
     ResultPageOut,
     ResultsIn,
@@ -52,14 +53,15 @@ def _capped(rows: list[Any]) -> list[Any]:
 class Results(MethodView):
     @blp.arguments(
         ResultsIn,
+        required=False,
         description="One result, {'results': [...]}, a bare array, or text/csv with a header "
         "(sample_id, parameter names, the objective's name or 'objective', other columns are "
         "measurements).",
     )
-    @blp.response(201, ResultsPostOut, description="New results stored")
+    @blp.response(201, ResultsPostOut, description="New results stored", example=ex.RESULTS_POSTED)
     @blp.alt_response(200, schema=ResultsPostOut, description="All duplicates: nothing new")
     @blp.alt_response(409, description="A sample_id exists with a different payload")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="postResults", requestBody=ex.RESULTS_BODY)
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict[str, Any], int]:
         """Store results for a campaign."""
         store, tasks = get_store(), get_tasks()
@@ -89,7 +91,8 @@ class Results(MethodView):
 
     @blp.arguments(ResultsQueryArgs, location="query")
     @blp.response(200, ResultPageOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(200, schema=ex.CSV_TEXT, content_type="text/csv", success=True)
+    @blp.doc(operationId="listResults")
     def get(self, args: dict[str, Any], campaign_id: str) -> Any:
         """List a campaign's results, oldest first (paged); ?format=csv exports text/csv."""
         store = get_store()

@@ -7,11 +7,13 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 
+from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.auth import digest, new_token, requires
+from kiln_services.intake.base_schemas import PageArgs
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import get_store
-from kiln_services.intake.schemas import PageArgs, TokenIn, TokenOut, TokenPageOut
+from kiln_services.intake.tokens.schemas import TokenIn, TokenOut, TokenPageOut
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="API tokens")
 
@@ -25,9 +27,9 @@ def public(record: dict[str, Any]) -> dict[str, Any]:
 class Tokens(MethodView):
     @requires("admin")
     @blp.arguments(TokenIn, example={"scope": "write", "name": "lims-bay-3"})
-    @blp.response(201, TokenOut)
+    @blp.response(201, TokenOut, example=ex.TOKEN_CREATED)
     @blp.alt_response(409, description="A live token has this name (names are unique)")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="createToken", responses=ex.links(201, "token_id", "revokeToken"))
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Issue a token with a scope (the secret is in this response only)."""
         store = get_store()
@@ -43,7 +45,7 @@ class Tokens(MethodView):
     @requires("admin")
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, TokenPageOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="listTokens")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List tokens, oldest first: ids, names, scopes, never secrets."""
         records = get_store().tokens.all()
@@ -66,7 +68,7 @@ class Token(MethodView):
     @requires("admin")
     @blp.response(204)
     @blp.alt_response(404, description="No token has this id")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="revokeToken")
     def delete(self, token_id: str) -> None:
         """Revoke a token: it is refused from the next request on."""
         if not get_store().tokens.revoke(token_id):

@@ -13,11 +13,10 @@ from flask.views import MethodView
 
 from kiln.pool import OPEN, OUTSIDE, STATUSES, CandidateError, outside_reason
 from kiln_services.intake import csv_io, domain, enqueue
+from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.auth import requires
 from kiln_services.intake.blueprint import Blueprint
-from kiln_services.intake.errors import InvalidRequest
-from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import (
+from kiln_services.intake.candidates.schemas import (
     CandidatePageOut,
     CandidatesIn,
     CandidatesPatchIn,
@@ -25,6 +24,8 @@ from kiln_services.intake.schemas import (
     CandidatesPostOut,
     CandidatesQueryArgs,
 )
+from kiln_services.intake.errors import InvalidRequest
+from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.store import status_of
 
 blp = Blueprint(
@@ -51,12 +52,13 @@ class Candidates(MethodView):
     @requires("admin")
     @blp.arguments(
         CandidatesIn,
+        required=False,
         description="Rows to add: a JSON array, {'candidates': [...]}, or text/csv with a header "
         "of the parameter names. All-or-nothing: every row is checked against the parameters, "
         "duplicates (within the request or of an open row) are refused.",
     )
     @blp.response(201, CandidatesPostOut, description="Rows added; a new space version")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="postCampaignsCampaignIdCandidates", requestBody=ex.CANDIDATES_BODY)
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict[str, Any], int]:
         """Add candidate rows to a campaign's pool."""
         store = get_store()
@@ -75,7 +77,7 @@ class Candidates(MethodView):
 
     @blp.arguments(CandidatesQueryArgs, location="query")
     @blp.response(200, CandidatePageOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="getCampaignsCampaignIdCandidates")
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """List a campaign's candidates with their status and the counts by status."""
         store = get_store()
@@ -131,7 +133,7 @@ class Candidates(MethodView):
     @requires("admin")
     @blp.arguments(CandidatesPatchIn)
     @blp.response(200, CandidatesPatchOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="patchCampaignsCampaignIdCandidates")
     def patch(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Remove candidate rows for good, withdrawing their pending proposals."""
         store = get_store()

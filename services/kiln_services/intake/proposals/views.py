@@ -13,23 +13,26 @@ from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
-from marshmallow import EXCLUDE, Schema, fields, validate
 
-from kiln_services.intake import enqueue, longpoll
+from kiln_services.intake import domain, enqueue, longpoll
+from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import get_store, get_tasks
-from kiln_services.intake.schemas import (
-    ACQUISITIONS,
-    BatchOut,
-    JobOut,
+from kiln_services.intake.jobs.schemas import JobOut
+from kiln_services.intake.jobs.views import accepted
+from kiln_services.intake.proposals.schemas import (
     LatestQueryArgs,
+    LedgerBatchOut,
+    LedgerProposalOut,
     ModelOut,
-    PageArgs,
-    PageOut,
-    ProposalOut,
+    PredictIn,
+    PredictOut,
+    ProposalPageArgs,
+    ProposalPageOut,
     ProposalRequestIn,
-    StrictSchema,
+    SliceArgs,
+    SliceOut,
 )
 
 blp = Blueprint(
@@ -38,90 +41,6 @@ blp = Blueprint(
     url_prefix="/api/v1/campaigns",
     description="Proposed experiments and the model behind them",
 )
-
-
-STATUSES = ("pending", "measured", "withdrawn", "expired")
-
-
-class LedgerProposalOut(ProposalOut):
-    provenance = fields.Dict(
-        metadata={
-            "description": "how it was made: model, data (and sha256), space versions, "
-            "acquisition and its settings, kernel hyperparameters"
-        }
-    )
-    reason = fields.String(metadata={"description": "why it was withdrawn"})
-
-
-class LedgerBatchOut(BatchOut):
-    provenance = fields.Dict()
-    proposals = fields.List(fields.Nested(LedgerProposalOut))
-
-
-class ProposalPageArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(STATUSES))
-
-
-class ProposalPageOut(PageOut):
-    items = fields.List(fields.Nested(LedgerProposalOut))
-
-
-class PredictIn(StrictSchema):
-    points = fields.List(
-        fields.Dict(keys=fields.String(), values=fields.Raw()),
-        required=True,
-        validate=validate.Length(min=1, max=10_000),
-        metadata={"description": "parameter objects, as in a result"},
-    )
-    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
-    kappa = fields.Float(allow_nan=False, validate=validate.Range(min=0))
-    xi = fields.Float(allow_nan=False, validate=validate.Range(min=0))
-
-
-class PredictionOut(Schema):
-    parameters = fields.Dict()
-    mean = fields.Float(allow_none=True)
-    std = fields.Float(allow_none=True)
-    acquisition_value = fields.Float(allow_none=True)
-    probability_of_success = fields.Float()
-
-
-class PredictOut(Schema):
-    campaign_id = fields.String()
-    model_version = fields.Integer()
-    data_version = fields.Integer()
-    space_version = fields.Integer()
-    acquisition = fields.String()
-    unit = fields.String(allow_none=True)
-    predictions = fields.List(fields.Nested(PredictionOut))
-
-
-class SliceArgs(Schema):
-    class Meta:
-        unknown = EXCLUDE  # fixed.<parameter>=value pairs are read from the query string
-
-    x = fields.String(required=True)
-    y = fields.String(required=True)
-    points = fields.Integer(validate=validate.Range(min=2, max=101))
-    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
-
-
-class SliceOut(Schema):
-    campaign_id = fields.String()
-    model_version = fields.Integer()
-    data_version = fields.Integer()
-    space_version = fields.Integer()
-    x = fields.Dict()
-    y = fields.Dict()
-    fixed = fields.Dict()
-    objective = fields.Dict()
-    acquisition_name = fields.String()
-    mean = fields.List(fields.List(fields.Float(allow_none=True)))
-    std = fields.List(fields.List(fields.Float(allow_none=True)))
-    acquisition = fields.List(fields.List(fields.Float(allow_none=True)))
-    probability_of_success = fields.List(fields.List(fields.Float()), allow_none=True)
-    observations = fields.List(fields.Dict())
-    best_observed = fields.Dict()
 
 
 def etag_of(batch_id: str | None, revision: int) -> str | None:
@@ -141,7 +60,7 @@ def etag_matches(header: str | None, etag: str | None) -> bool:
 class Proposals(MethodView):
     @blp.arguments(ProposalPageArgs, location="query")
     @blp.response(200, ProposalPageOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="getCampaignsCampaignIdProposals")
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """List the proposal ledger, oldest first; ?status=pending lists those in flight."""
         store = get_store()
@@ -160,27 +79,26 @@ class Proposals(MethodView):
             else None,
         }
 
-    @blp.arguments(ProposalRequestIn)
-    @blp.response(202, JobOut)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.arguments(ProposalRequestIn, required=False)
+    @blp.response(202, JobOut, example=ex.JOB_EXAMPLE)
+    @blp.doc(operationId="requestProposals", responses=ex.links(202, "job_id", "getJob"))
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict, int, dict[str, str]]:
         """Ask the workers for a batch of proposals."""
         store = get_store()
         campaign = store.campaigns.get(campaign_id)
-        job = enqueue.request_batch(store, get_tasks(), campaign, body)
-        return job, 202, {"Location": url_for("jobs.Job", job_id=job["id"])}
+        return accepted(enqueue.request_batch(store, get_tasks(), campaign, body))
 
 
 @blp.route("/<campaign_id>/proposals/latest")
 class LatestProposals(MethodView):
     @blp.arguments(LatestQueryArgs, location="query")
-    @blp.response(200, LedgerBatchOut)
+    @blp.response(200, LedgerBatchOut, example=ex.LATEST_BATCH)
     @blp.alt_response(304, description="Unchanged (If-None-Match) after the wait")
     @blp.alt_response(404, description="No batch yet")
     @blp.alt_response(
         429, description="Too many clients wait already (per process): poll after Retry-After"
     )
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="getLatestProposals")
     def get(self, args: dict[str, Any], campaign_id: str) -> Any:
         """Read the latest batch; with ?wait=S and If-None-Match, wait for a new one."""
         store = get_store()
@@ -220,7 +138,7 @@ class LatestProposals(MethodView):
 class Proposal(MethodView):
     @blp.response(200, LedgerProposalOut)
     @blp.alt_response(409, description="Not pending any more")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="withdrawProposal")
     def delete(self, campaign_id: str, proposal_id: str) -> dict[str, Any]:
         """Withdraw a pending proposal."""
         store = get_store()
@@ -232,27 +150,20 @@ class Proposal(MethodView):
 class Model(MethodView):
     @blp.response(200, ModelOut)
     @blp.alt_response(404, description="No model fitted yet")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="getModel")
     def get(self, campaign_id: str) -> dict[str, Any]:
         """Read the summary of the campaign's latest model."""
-        store = get_store()
-        store.campaigns.get(campaign_id)
-        model = store.models.get(campaign_id)
-        if model is None:
-            raise ApiProblem(
-                404,
-                "Not Found",
-                "no model yet: one is fitted after results are posted",
-                kind="no-model",
-            )
+        _, model = stored_model(campaign_id, with_state=False)
         return {**model, "campaign_id": campaign_id}
 
 
-def stored_model(campaign_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The campaign and its latest model (with its state), or a 404 problem."""
+def stored_model(
+    campaign_id: str, *, with_state: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The campaign and its latest model (with its state unless told), or a 404 problem."""
     store = get_store()
     campaign = store.campaigns.get(campaign_id)
-    model = store.models.get(campaign_id, with_state=True)
+    model = store.models.get(campaign_id, with_state=with_state)
     if model is None:
         raise ApiProblem(
             404,
@@ -288,7 +199,7 @@ class Predict(MethodView):
     @blp.arguments(PredictIn)
     @blp.response(200, PredictOut)
     @blp.alt_response(404, description="No model fitted yet")
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.doc(operationId="postCampaignsCampaignIdPredict")
     def post(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Predict mean, std and acquisition value at points from the latest model."""
         campaign, model = stored_model(campaign_id)
@@ -316,7 +227,7 @@ class ModelSlice(MethodView):
     @blp.response(200, SliceOut)
     @blp.alt_response(404, description="No model fitted yet")
     @blp.doc(
-        security=[{"bearerAuth": []}],
+        operationId="getCampaignsCampaignIdModelSlice",
         description="Two parameters vary on a grid; fix others with fixed.<name>=value "
         "(default: the best observed sample's values).",
     )
@@ -330,5 +241,7 @@ class ModelSlice(MethodView):
         }
         overrides = {"acquisition": args["acquisition"]} if "acquisition" in args else {}
         strategy = strategy_of(campaign, overrides)
-        sliced = reader_of(model).slice(args["x"], args["y"], strategy, fixed, args.get("points"))
+        ranges = domain.space_of(campaign)  # current ranges, even before the refit after a PATCH
+        reader = reader_of(model)
+        sliced = reader.slice(args["x"], args["y"], strategy, fixed, args.get("points"), ranges)
         return {**versions_of(campaign_id, model), **sliced}

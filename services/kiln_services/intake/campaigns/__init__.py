@@ -1,0 +1,1 @@
+"""Campaigns: create, list, read and change them."""

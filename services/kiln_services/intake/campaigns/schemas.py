@@ -1,0 +1,156 @@
+"""Campaign schemas: a definition or a preset in, a PATCH, a campaign with its counts out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from kiln.objective import GOALS, TRANSFORMS
+from kiln.presets import PRESETS
+from kiln.strategy import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
+from kiln_services.intake.base_schemas import (
+    CandidateRows,
+    PageArgs,
+    PageOut,
+    Scalar,
+    StrictSchema,
+    boolean,
+    finite,
+    integer,
+    name_length,
+)
+
+
+class ParameterIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(("continuous", "discrete", "categorical"))
+    )
+    low = finite()
+    high = finite()
+    step = finite(allow_none=True)
+    values = fields.List(Scalar(), validate=validate.Length(min=1, max=10_000))
+    unit = fields.String(allow_none=True, validate=validate.Length(max=50))
+    hard_low = finite(allow_none=True)
+    hard_high = finite(allow_none=True)
+
+
+class ObjectiveIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    unit = fields.String(allow_none=True, validate=validate.Length(max=50))
+    goal = fields.String(validate=validate.OneOf(GOALS))
+    transform = fields.String(validate=validate.OneOf(TRANSFORMS))
+
+
+class StrategyIn(StrictSchema):
+    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
+    kappa = finite(validate=validate.Range(min=0))
+    xi = finite(validate=validate.Range(min=0))
+    batch_size = integer(validate=validate.Range(min=1, max=MAX_BATCH_SIZE))
+    batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
+    auto_batch = boolean()
+    proposal_ttl_s = integer(validate=validate.Range(min=1, max=10 * 365 * 86400))
+
+
+class CampaignIn(StrictSchema):
+    """A campaign definition, or {"preset": "latp"} (optionally with a name)."""
+
+    preset = fields.String(validate=validate.OneOf(PRESETS))
+    name = fields.String(validate=name_length)
+    description = fields.String(validate=validate.Length(max=2000))
+    parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
+    objective = fields.Nested(ObjectiveIn)
+    strategy = fields.Nested(StrategyIn)
+    candidates = CandidateRows()
+
+    @validates_schema
+    def _definition_or_preset(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("preset"):
+            defined = {
+                key: [f"the preset {data['preset']!r} defines its own {key}"]
+                for key in ("parameters", "objective")
+                if key in data
+            }
+            if defined:
+                raise ValidationError(defined)
+            return
+        missing = {
+            key: ["Missing data for required field."]
+            for key in ("name", "parameters", "objective")
+            if key not in data
+        }
+        if missing:
+            raise ValidationError(missing)
+
+
+class CampaignDefinitionIn(StrictSchema):
+    """A campaign defined in full (the documented form of CampaignIn without a preset)."""
+
+    name = fields.String(required=True, validate=name_length)
+    description = fields.String(validate=validate.Length(max=2000))
+    parameters = fields.List(
+        fields.Nested(ParameterIn), required=True, validate=validate.Length(min=1, max=50)
+    )
+    objective = fields.Nested(ObjectiveIn, required=True)
+    strategy = fields.Nested(StrategyIn)
+    candidates = CandidateRows(
+        metadata={"description": "optional candidate pool: proposals come only from its rows"}
+    )
+
+
+class CampaignPresetIn(StrictSchema):
+    """A campaign from a preset (the documented form of CampaignIn with a preset)."""
+
+    preset = fields.String(required=True, validate=validate.OneOf(PRESETS))
+    name = fields.String(validate=name_length)
+    description = fields.String(validate=validate.Length(max=2000))
+    strategy = fields.Nested(StrategyIn)
+
+
+class CampaignPatchIn(StrictSchema):
+    """New ranges (the full parameter list, same names and kinds), strategy fields, or name."""
+
+    name = fields.String(validate=name_length)
+    description = fields.String(validate=validate.Length(max=2000))
+    parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
+    strategy = fields.Nested(StrategyIn)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError(
+                "nothing to change: give parameters, strategy, name or description"
+            )
+
+
+class CountsOut(Schema):
+    results = fields.Integer()
+    proposals_pending = fields.Integer()
+    proposals = fields.Integer()
+    batches = fields.Integer()
+    model_version = fields.Integer(allow_none=True)
+    candidates = fields.Integer(metadata={"description": "rows in the candidate pool (0: none)"})
+
+
+class CampaignOut(Schema):
+    id = fields.String(dump_only=True)
+    name = fields.String()
+    description = fields.String()
+    parameters = fields.List(fields.Dict())
+    objective = fields.Dict()
+    strategy = fields.Dict()
+    space_version = fields.Integer(dump_only=True)
+    created_at = fields.String(dump_only=True)
+    updated_at = fields.String(dump_only=True)
+    counts = fields.Nested(CountsOut, dump_only=True)
+
+
+class CampaignPageOut(PageOut):
+    items = fields.List(fields.Nested(CampaignOut))
+
+
+class CampaignPageArgs(PageArgs):
+    name = fields.String(
+        validate=name_length, metadata={"description": "Only the campaign with exactly this name"}
+    )

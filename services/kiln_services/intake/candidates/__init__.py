@@ -1,0 +1,1 @@
+"""Candidate pools: the finite table of experiments a lab can run."""

@@ -1,0 +1,1 @@
+"""Jobs: the work the workers do (batches of proposals, benchmarks)."""

@@ -1,0 +1,1 @@
+"""Proposals, the ledger, and the model behind them."""

@@ -1,0 +1,1 @@
+"""Results: post measured samples (JSON or CSV), list and export them."""

@@ -1,1 +1,0 @@
-"""The API's blueprints, one module per resource."""
