@@ -120,3 +120,18 @@ def test_a_failed_automatic_batch_is_sent_again_on_new_data(store: Store, cid: s
     assert sent == [job_id, job_id] and store.jobs.get(job_id)["state"] == "queued"
     # Queued (or running) already: not sent twice.
     assert refits.maybe_auto_batch(store, campaign, send) is None
+
+
+def test_the_kombu_internals_recovery_relies_on_are_there() -> None:
+    # Fails loudly on a kombu upgrade that drops them (the worker would then refuse to start).
+    recovery.check_transport()
+
+
+def test_a_kombu_without_them_is_refused_naming_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kombu.transport import redis as transport
+
+    monkeypatch.delattr(transport.QoS, "restore_by_tag")
+    with pytest.raises(RuntimeError, match=r"kombu\.transport\.redis\.QoS\.restore_by_tag"):
+        recovery.check_transport()

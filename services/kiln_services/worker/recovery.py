@@ -48,6 +48,31 @@ def store_for(app: Celery) -> Store:
     return _stores[url]
 
 
+#: What this module uses of kombu's Redis transport that is not its public API: the hash of
+#: unacknowledged messages (``Channel.unacked_key``) and its one-transaction restore of a tag
+#: (``QoS.restore_by_tag``). `check_transport` fails loudly when an upgrade removes either.
+KOMBU_INTERNALS = (("Channel", "unacked_key"), ("QoS", "restore_by_tag"))
+
+
+def check_transport() -> None:
+    """Raise RuntimeError naming what is missing when kombu's Redis transport lacks an internal
+    this recovery relies on (the worker then refuses to start rather than lose tasks for an hour).
+    """
+    from kombu.transport import redis as transport
+
+    missing = [
+        f"kombu.transport.redis.{cls}.{attr}"
+        for cls, attr in KOMBU_INTERNALS
+        if not hasattr(getattr(transport, cls, None), attr)
+    ]
+    if missing:
+        raise RuntimeError(
+            "dead-worker recovery relies on kombu internals that this kombu lacks: "
+            + ", ".join(missing)
+            + "; pin kombu to a tested version (see pyproject.toml) or update worker/recovery.py"
+        )
+
+
 def put_back(app: Celery, tags: Iterable[str]) -> int:
     """Return unacknowledged messages to their queues (front of the line); how many were there.
 
@@ -117,6 +142,7 @@ class Recovery(bootsteps.StartStopStep):
     requires = ("celery.worker.consumer.tasks:Tasks",)
 
     def start(self, c: Any) -> None:
+        check_transport()
         store = store_for(c.app)
         restored, released = recover(c.app, store, str(c.hostname))
         if restored or released:
