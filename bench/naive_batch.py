@@ -28,8 +28,10 @@ def naive_select_batch(
 
     Each step fits a fresh scikit-learn ``GaussianProcessRegressor`` (the surrogate's fitted
     kernel, ``optimizer=None``, ``normalize_y=False``; the surrogate's normalisation applied
-    outside) on the observations plus all fantasies, and predicts every candidate. It exists
-    to test and benchmark the rank-1 version; it is slow by construction.
+    outside) on the observations plus all fantasies, and predicts every candidate. The
+    observations keep their own measurement variances (per-sample ``alpha``); fantasies get the
+    jitter only (their noise is the kernel's white noise). It exists to test and benchmark the
+    rank-1 version; it is slow by construction.
     """
     m = candidates.shape[0]
     excluded, measured, rng = start_masks(m, excluded, measured, rng)
@@ -39,10 +41,13 @@ def naive_select_batch(
     best = float(np.max(surrogate.y_train_))
     X = surrogate.X_train_.copy()
     y = (surrogate.y_train_ - ym) / ys
+    own = surrogate.posterior_.point_noise
+    point_noise = np.zeros(len(y)) if own is None else own
 
     def refit() -> GaussianProcessRegressor:
+        alpha = JITTER + np.append(point_noise, np.zeros(len(y) - len(point_noise)))
         gpr = GaussianProcessRegressor(
-            kernel=surrogate.kernel_, alpha=JITTER, optimizer=None, normalize_y=False
+            kernel=surrogate.kernel_, alpha=alpha, optimizer=None, normalize_y=False
         )
         return gpr.fit(X, y)
 

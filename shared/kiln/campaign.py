@@ -3,8 +3,8 @@
 A campaign is the JSON the service stores (``parameters``, ``objective``, ``strategy``,
 ``space_version``, ...). The functions here turn it into domain objects and apply its rules; they
 raise `CampaignError` with every problem keyed by the field's dotted path, which the services turn
-into their own error responses. Only the light modules (space, objective, strategy) are imported,
-so a web process that checks results never loads scikit-learn.
+into their own error responses. Only the light modules (space, objective, measurement_error,
+strategy) are imported, so a web process that checks results never loads scikit-learn.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from kiln.errors import (
     KilnError,
     OutsideSpaceError,
 )
+from kiln.measurement_error import OBJECTIVE_SD, check_objective_sd
 from kiln.objective import Objective
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
@@ -254,7 +255,9 @@ def validate_results(
 
     A result's parameters lie in the space (values outside the current ranges but within the
     hard limits are flagged, not refused); an ``ok`` result has a usable objective value and a
-    ``failed`` one has none; measurements that are numbers are finite.
+    ``failed`` one has none; an ``objective_sd``, when given, is a finite standard deviation
+    above zero in the objective's unit, on an ``ok`` result (:mod:`kiln.measurement_error`);
+    measurements that are numbers are finite.
 
     Args:
         campaign: The stored campaign.
@@ -302,6 +305,7 @@ def validate_results(
                 objective.check_value(value)  # finite, and positive under log10
             except InvalidObservationError as exc:
                 errors.setdefault(f"{where}.objective", []).append(exc.reason)
+        _check_objective_sd(row, where, errors)
         for key, measured in (row.get("measurements") or {}).items():
             if isinstance(measured, float) and not math.isfinite(measured):
                 errors.setdefault(f"{where}.measurements.{key}", []).append(
@@ -317,6 +321,22 @@ def validate_results(
     if errors:
         raise CampaignError(errors)
     return out
+
+
+def _check_objective_sd(row: Mapping[str, Any], where: str, errors: dict[str, list[str]]) -> None:
+    """Record what is wrong with a result's ``objective_sd`` (nothing when absent or usable)."""
+    sd = row.get(OBJECTIVE_SD)
+    if sd is None:
+        return
+    if row.get("status", "ok") == "failed":
+        errors.setdefault(f"{where}.{OBJECTIVE_SD}", []).append(
+            "a failed synthesis has no objective value, so no standard deviation either"
+        )
+        return
+    try:
+        check_objective_sd(sd)
+    except InvalidObservationError as exc:
+        errors.setdefault(f"{where}.{OBJECTIVE_SD}", []).append(exc.reason)
 
 
 def _prefixed(prefix: str, field: str) -> str:

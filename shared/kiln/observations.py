@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from kiln.errors import InvalidObservationError, OutsideSpaceError
+from kiln.measurement_error import OBJECTIVE_SD, check_objective_sd
 from kiln.objective import Objective
 from kiln.space import SearchSpace
 
@@ -23,6 +24,7 @@ class ParsedObservations:
     points: list[Mapping[str, Any]]
     values: list[float]
     sample_ids: list[str | None]
+    sds: list[float | None]
 
 
 def parse_observations(
@@ -38,6 +40,7 @@ def parse_observations(
     points: list[Mapping[str, Any]] = []
     values: list[float] = []
     ids: list[str | None] = []
+    sds: list[float | None] = []
     for i, obs in enumerate(observations):
         if not isinstance(obs, Mapping):
             raise InvalidObservationError(
@@ -57,10 +60,16 @@ def parse_observations(
         values.append(
             objective.check_value(obs.get("objective"), field=f"observations[{i}].objective")
         )
+        sd = obs.get(OBJECTIVE_SD)
+        sds.append(
+            None
+            if sd is None
+            else check_objective_sd(sd, field=f"observations[{i}].{OBJECTIVE_SD}")
+        )
         points.append(params)
         sample_id = obs.get("sample_id")
         ids.append(str(sample_id) if sample_id is not None else None)
-    return ParsedObservations(points, values, ids)
+    return ParsedObservations(points, values, ids, sds)
 
 
 def parse_pending(space: SearchSpace, pending: Sequence[Mapping[str, Any]]) -> list[Mapping]:

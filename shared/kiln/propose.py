@@ -261,7 +261,7 @@ def _model(
         return None, "space_filling: one observation"
     if all_equal(y):
         return None, "space_filling: all targets equal"
-    if model is not None and model_matches(model, space, objective, X_obs, y):
+    if model is not None and model_matches(model, space, objective, X_obs, data):
         return model, None
     try:
         return fit_observations(

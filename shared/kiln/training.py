@@ -10,6 +10,13 @@ limit the model therefore trains on a deterministic subset that keeps what matte
   latest proposals) are always seen;
 * a uniform sample of the rest, seeded, so the model still sees the whole space.
 
+Replicates (several results at the same parameters) are separate observations: every one is kept,
+none is averaged or dropped, here and in the fit (:meth:`kiln.model.surrogate.GPSurrogate.fit`).
+Each is one noisy measurement of the same latent value, so together they shrink the posterior std
+there (n replicates with noise variance s2 weigh like one result with s2 / n) and their spread is
+evidence for the fitted white noise; averaging them first would hide that spread. Above the limit
+each replicate is ranked on its own like any other result.
+
 Everything else (the result log, the ledger, best observed in the summary) keeps every result;
 only the fit is bounded. The choice is a pure function of the observations and the seed, so a
 redelivered refit trains on the same subset.

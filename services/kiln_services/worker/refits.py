@@ -21,6 +21,7 @@ from kiln.campaign import objective_of, space_of
 from kiln.errors import KilnError, NoObservationsError
 from kiln.feasibility import fit_feasibility
 from kiln.ledger import data_hash
+from kiln.measurement_error import OBJECTIVE_SD
 from kiln.model.fitted import FittedModel, fit_model
 from kiln.objective import Objective
 from kiln.space import SearchSpace
@@ -72,9 +73,15 @@ COLD_REFIT_MAX_POINTS = 150
 
 
 def observations_of(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The results a model learns from: successful ones with an objective value."""
+    """The results a model learns from: successful ones with an objective value (and its
+    ``objective_sd`` when the result states one)."""
     return [
-        {"parameters": r["parameters"], "objective": r["objective"], "sample_id": r["sample_id"]}
+        {
+            "parameters": r["parameters"],
+            "objective": r["objective"],
+            "sample_id": r["sample_id"],
+            **({OBJECTIVE_SD: r[OBJECTIVE_SD]} if r.get(OBJECTIVE_SD) is not None else {}),
+        }
         for r in results
         if r.get("status", "ok") == "ok" and r.get("objective") is not None
     ]

@@ -34,26 +34,29 @@ class DenseScores:
 
 
 def _two_point_variance(
-    Kc: np.ndarray, K_train: np.ndarray | None, c: float, noise: float
+    Kc: np.ndarray, K_train: np.ndarray | None, c: float, noise: np.ndarray
 ) -> np.ndarray:
     """Each row's prior variance given only its two most correlated training points.
 
     Conditioning on a subset of the data never gives less variance than conditioning on all
     of it, so this bounds the posterior variance from above. ``Kc`` (rows x n, overwritten) is
-    ``k(candidates, X)``; ``K_train`` is ``k(X, X)`` (None for a single training point).
+    ``k(candidates, X)``; ``K_train`` is ``k(X, X)`` (None for a single training point);
+    ``noise`` is each training point's variance on the diagonal (white noise, jitter and its
+    own measurement variance, :meth:`GPPosterior.train_noise`).
     """
     rows = np.arange(Kc.shape[0])
-    a = c + noise  # a training point's variance on the diagonal of K + noise I
     i1 = Kc.argmax(axis=1)
     k1 = Kc[rows, i1]
+    a1 = c + noise[i1]  # the point's variance on the diagonal of K + noise
     if K_train is None:
-        return c - k1**2 / a
+        return c - k1**2 / a1
     Kc[rows, i1] = -np.inf
     i2 = Kc.argmax(axis=1)
     k2 = Kc[rows, i2]
+    a2 = c + noise[i2]
     k12 = K_train[i1, i2]
-    # [k1 k2] [[a, k12], [k12, a]]^-1 [k1 k2]^T
-    explained = (a * (k1**2 + k2**2) - 2.0 * k12 * k1 * k2) / (a * a - k12**2)
+    # [k1 k2] [[a1, k12], [k12, a2]]^-1 [k1 k2]^T
+    explained = (a2 * k1**2 + a1 * k2**2 - 2.0 * k12 * k1 * k2) / (a1 * a2 - k12**2)
     return c - explained
 
 
@@ -94,11 +97,12 @@ class LazyScores:
         self.level = np.full(m, -1, dtype=np.int32)
         self.step = 0
         K_train = post.k(post.X, post.X) if post.n > 1 else None
+        train_noise = post.train_noise()
         for start in range(0, m, rows):
             sl = slice(start, min(start + rows, m))
             Kc = post.k(self.C[sl], post.X)
             self.mu[sl] = model.y_mean_ + model.y_std_ * (Kc @ post.alpha_)
-            var_bound = _two_point_variance(Kc, K_train, float(post.constant), post.noise)
+            var_bound = _two_point_variance(Kc, K_train, float(post.constant), train_noise)
             sd_bound = model.y_std_ * np.sqrt(np.maximum(var_bound, 0.0))
             self.bound[sl] = weighted(self.mu[sl], sd_bound, sl)
         # Candidates never scored exactly keep their first bound: visit them in its order.

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from kiln.errors import ModelFitError, NoObservationsError
+from kiln.measurement_error import model_scale_variance
 from kiln.model.surrogate import GPSurrogate, length_scale_bounds
 from kiln.objective import Objective
 from kiln.observations import ParsedObservations, all_equal, parse_observations
 from kiln.space import SearchSpace
+from kiln.suspects import suspects as find_suspects
 
 
 @dataclass
@@ -32,6 +34,8 @@ class FittedModel:
         best_predicted: ``{"parameters", "mean", "std"}``: the candidate with the highest
             posterior mean, in the original unit (mean = median under log10, see
             :mod:`kiln.objective`).
+        sample_ids: The training results' ids, in training order (empty for a model stored
+            before they were kept).
     """
 
     space: SearchSpace
@@ -39,6 +43,7 @@ class FittedModel:
     surrogate: GPSurrogate
     best_observed: dict[str, Any]
     best_predicted: dict[str, Any]
+    sample_ids: list[str | None] = field(default_factory=list)
 
     @property
     def space_version(self) -> int:
@@ -104,7 +109,13 @@ class FittedModel:
             "objective": self.objective.to_dict(),
             "best_observed": dict(self.best_observed),
             "best_predicted": dict(self.best_predicted),
+            "suspects": self.suspects(),
         }
+
+    def suspects(self) -> list[dict[str, Any]]:
+        """Results the others cannot explain (:mod:`kiln.suspects`), most extreme first."""
+        ids = self.sample_ids or [None] * self.n_observations
+        return find_suspects(self.surrogate.posterior_, ids)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (no pickle); :meth:`from_dict` rebuilds identical predictions."""
@@ -115,6 +126,7 @@ class FittedModel:
             "surrogate": self.surrogate.to_dict(),
             "best_observed": dict(self.best_observed),
             "best_predicted": dict(self.best_predicted),
+            "sample_ids": list(self.sample_ids),
         }
 
     @classmethod
@@ -131,6 +143,7 @@ class FittedModel:
                 surrogate=GPSurrogate.from_dict(payload["surrogate"]),
                 best_observed=dict(payload["best_observed"]),
                 best_predicted=dict(payload["best_predicted"]),
+                sample_ids=list(payload.get("sample_ids") or []),
             )
         except (KeyError, TypeError) as exc:
             raise ModelFitError(f"cannot rebuild the model from its payload: {exc!r}") from None
@@ -204,7 +217,12 @@ def fit_observations(
     bounds = length_scale_bounds([label is not None for _, label in space.columns()])
     surrogate = GPSurrogate(
         n_restarts=n_restarts, random_state=random_state, length_scale_bounds=bounds
-    ).fit(space.encode(data.points), y, start=start)
+    ).fit(
+        space.encode(data.points),
+        y,
+        start=start,
+        noise_var=model_scale_variance(objective, data.values, data.sds),
+    )
     # Overflow is checked for below, on what the model reports, rather than warned about.
     with np.errstate(over="ignore", invalid="ignore"):
         return _reportable(space, objective, data, y, surrogate, random_state)
@@ -230,7 +248,9 @@ def _reportable(
     mu, sd = surrogate.predict(encoded[top : top + 1])
     mean, std = objective.from_model(mu[0], sd[0])
     best_predicted = {"parameters": dict(candidates[top]), "mean": mean, "std": std}
-    model = FittedModel(space, objective, surrogate, best_observed, best_predicted)
+    model = FittedModel(
+        space, objective, surrogate, best_observed, best_predicted, list(data.sample_ids)
+    )
     # A model is only as good as what it can report: predictions that overflow the objective's
     # unit (e.g. one value of 1e300 under log10, a typo by hundreds of decades) cannot be stored
     # or served, so such a fit counts as failed and proposals fall back to space filling.
@@ -245,15 +265,27 @@ def _reportable(
 
 
 def model_matches(
-    model: FittedModel, space: SearchSpace, objective: Objective, X: np.ndarray, y: np.ndarray
+    model: FittedModel,
+    space: SearchSpace,
+    objective: Objective,
+    X: np.ndarray,
+    data: ParsedObservations,
 ) -> bool:
+    """Whether ``model`` was fitted to exactly these observations (inputs, targets and stated
+    errors) in this space and objective, so it can be reused instead of refitted."""
     s = model.surrogate
+    noise_var = model_scale_variance(objective, data.values, data.sds)
     return (
         model.space == space
         and model.objective == objective
         and s.X_train_.shape == X.shape
         and bool(np.array_equal(s.X_train_, X))
-        and bool(np.array_equal(s.y_train_, y))
+        and bool(np.array_equal(s.y_train_, objective.to_model(data.values)))
+        and (
+            noise_var is None
+            if s.noise_var_ is None
+            else noise_var is not None and bool(np.array_equal(s.noise_var_, noise_var))
+        )
     )
 
 

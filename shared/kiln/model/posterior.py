@@ -55,13 +55,17 @@ class GPPosterior:
     Args:
         constant: Signal variance of the latent covariance.
         length_scale: Matern-5/2 length scales per input column.
-        noise: Variance added to the training diagonal (white-noise level plus jitter).
+        noise: Variance added to the training diagonal (white-noise level plus jitter); also
+            the noise of a new measurement (a batch's fantasies).
         X: Training inputs, shape ``(n, d)``.
         y: Normalised training targets, shape ``(n,)``.
+        point_noise: Each training point's own measurement variance (normalised units, shape
+            ``(n,)``), added to ``noise`` on its diagonal entry; None when no result carries
+            one (:mod:`kiln.measurement_error`).
 
     Attributes:
-        L_: Lower Cholesky factor of ``K(X, X) + noise * I``.
-        alpha_: ``(K + noise I)^-1 y``.
+        L_: Lower Cholesky factor of ``K(X, X) + diag(noise + point_noise)``.
+        alpha_: ``(K + diag(noise + point_noise))^-1 y``.
     """
 
     def __init__(
@@ -71,15 +75,19 @@ class GPPosterior:
         noise: float,
         X: np.ndarray,
         y: np.ndarray,
+        point_noise: np.ndarray | None = None,
     ) -> None:
         self.constant = float(constant)
         self.length_scale = np.asarray(length_scale, dtype=float)
         self.noise = float(noise)
         self.X = np.asarray(X, dtype=float)
         self.y = np.asarray(y, dtype=float)
+        self.point_noise = None if point_noise is None else np.asarray(point_noise, dtype=float)
         # Rasmussen & Williams Alg. 2.1, lines 2-3.
         K = self.k(self.X, self.X)
         K[np.diag_indices_from(K)] += self.noise
+        if self.point_noise is not None:
+            K[np.diag_indices_from(K)] += self.point_noise
         try:
             self.L_ = cholesky(K, lower=True, check_finite=False)
         except np.linalg.LinAlgError as exc:
@@ -93,6 +101,12 @@ class GPPosterior:
     def n(self) -> int:
         """Number of training points."""
         return int(self.X.shape[0])
+
+    def train_noise(self) -> np.ndarray:
+        """The variance on each training point's diagonal entry (``noise + point_noise``)."""
+        if self.point_noise is None:
+            return np.full(self.n, self.noise)
+        return self.noise + self.point_noise
 
     def k(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         """Latent prior covariance between the rows of ``A`` and ``B``."""
@@ -121,5 +135,18 @@ class GPPosterior:
 
     def loo_residuals(self) -> np.ndarray:
         """Leave-one-out residuals ``y_i - mu_{-i}`` (R&W eq. 5.12), normalised units."""
+        residuals, _ = self.leave_one_out()
+        return residuals
+
+    def leave_one_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """Leave-one-out residuals ``y_i - mu_{-i}`` and predictive variances ``sigma^2_{-i}``.
+
+        Closed form with the hyperparameters held fixed (R&W eq. 5.12): ``y_i - mu_{-i} =
+        [K^-1 y]_i / [K^-1]_ii`` and ``sigma^2_{-i} = 1 / [K^-1]_ii``, ``K`` the training
+        covariance with its noise; normalised units. The variance is that of a measurement at
+        ``x_i`` (it includes the point's noise), so ``residual / sqrt(variance)`` is standard
+        normal under the model.
+        """
         Kinv = cho_solve((self.L_, True), np.eye(self.n), check_finite=False)
-        return self.alpha_ / np.diag(Kinv)
+        diag = np.diag(Kinv)
+        return self.alpha_ / diag, 1.0 / diag

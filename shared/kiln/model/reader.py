@@ -18,6 +18,7 @@ import numpy as np
 from kiln import acquisition as acq
 from kiln.errors import KilnError, ModelFitError, SpaceError
 from kiln.feasibility import FeasibilityModel, acquisition_floor, weigh
+from kiln.measurement_error import checked_noise_var
 from kiln.model.posterior import JITTER, GPPosterior, normalisation
 from kiln.objective import Objective
 from kiln.parameters import CategoricalParameter, ContinuousParameter
@@ -72,12 +73,14 @@ class ModelReader:
             X = np.asarray(sur["X_train"], dtype=float)
             y = np.asarray(sur["y_train"], dtype=float)
             mean, std = normalisation(y)
+            noise_var = checked_noise_var(sur.get("noise_var"), y.shape[0])
             posterior = GPPosterior(
                 float(sur["constant"]),
                 np.asarray(sur["length_scale"], dtype=float),
                 float(sur["noise_level"]) + float(sur.get("jitter", JITTER)),
                 X,
                 (y - mean) / std,
+                None if noise_var is None else noise_var / std**2,
             )
             feas = state.get("feasibility")
             return cls(

@@ -4,8 +4,7 @@ Kernel: ``ConstantKernel * Matern(nu=2.5, one length scale per encoded column) +
 fitted by scikit-learn's :class:`~sklearn.gaussian_process.GaussianProcessRegressor` on the
 normalised target (mean 0, std 1). Hyperparameter bounds are in those units: signal variance
 1e-3..1e3, noise variance 1e-6..1, and length scales on the unit cube 0.01..10 for a numeric
-column and 0.2..100 for a one-hot column of a categorical parameter (see
-:func:`length_scale_bounds`).
+column and 0.2..100 for a one-hot column of a categorical parameter (:mod:`kiln.model.kernel`).
 
 After fitting, predictions come from :class:`GPPosterior`, an explicit exact posterior with the
 fitted hyperparameters held fixed (Rasmussen & Williams, *Gaussian Processes for Machine
@@ -22,34 +21,29 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
 from threadpoolctl import threadpool_limits
 
 from kiln.errors import ModelFitError, NoObservationsError
+from kiln.measurement_error import checked_noise_var
+from kiln.model.kernel import (
+    CATEGORICAL_LENGTH_SCALE_BOUNDS,
+    CONSTANT_BOUNDS,
+    LENGTH_SCALE_BOUNDS,
+    NOISE_BOUNDS,
+    bounds_per_column,
+    length_scale_bounds,
+    make_kernel,
+    warm_kernel,
+)
 from kiln.model.posterior import JITTER, GPPosterior, matern52, normalisation
 
-#: Length-scale bounds of a numeric column (unit cube). Above 10 the kernel's correlation across
-#: the whole range exceeds 0.992: the input is already irrelevant, and a larger bound only adds a
-#: flat stretch of likelihood where an optimiser started there (a warm start) stays. Cold optima
-#: with 100 were equal on LATP data and at most 0.35 log-likelihood units higher on mixed data
-#: (README, bench-refit).
-LENGTH_SCALE_BOUNDS = (1e-2, 1e1)
-#: Length-scale bounds of a one-hot column. Two labels differ by 1 in two one-hot columns, so
-#: only the kernel at distances 0 and 1 matters: at 0.2 the correlation of two labels is already
-#: 1e-5 (independent labels); smaller values add only flat likelihood, where restarts drawn in the
-#: bounds were wasted. The upper end stays large: a one-hot length scale of ~30 with a large
-#: signal variance is how this product kernel expresses a small additive offset between labels
-#: (capping it at 5 cost 26 log-likelihood units on the mixed problem at n = 200).
-CATEGORICAL_LENGTH_SCALE_BOUNDS = (2e-1, 1e2)
-CONSTANT_BOUNDS = (1e-3, 1e3)
-NOISE_BOUNDS = (1e-6, 1e0)
 PREDICT_CHUNK = 25_000
 #: BLAS threads while the marginal likelihood is optimised. Its many small evaluations (an
 #: ``n x n`` Cholesky and gradient per step) gain nothing from threads on an idle machine and lose
@@ -58,7 +52,11 @@ PREDICT_CHUNK = 25_000
 FIT_BLAS_THREADS = 1
 
 __all__ = [
+    "CATEGORICAL_LENGTH_SCALE_BOUNDS",
+    "CONSTANT_BOUNDS",
     "JITTER",
+    "LENGTH_SCALE_BOUNDS",
+    "NOISE_BOUNDS",
     "GPPosterior",
     "GPSurrogate",
     "length_scale_bounds",
@@ -68,74 +66,26 @@ __all__ = [
 ]
 
 
-def length_scale_bounds(categorical: Sequence[bool]) -> np.ndarray:
-    """Per-column length-scale bounds, shape ``(d, 2)``.
+def _training_data(
+    X: ArrayLike, y: ArrayLike, noise_var: ArrayLike | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``X`` (2-D), ``y`` (1-D) and ``noise_var`` as float arrays, checked to fit on.
 
-    Args:
-        categorical: One flag per encoded column: True for a one-hot column of a categorical
-            parameter (:data:`CATEGORICAL_LENGTH_SCALE_BOUNDS`), False for a numeric one
-            (:data:`LENGTH_SCALE_BOUNDS`).
+    Raises:
+        NoObservationsError: When there are no rows.
+        ModelFitError: On mismatched shapes or non-finite data.
     """
-    return np.array(
-        [CATEGORICAL_LENGTH_SCALE_BOUNDS if c else LENGTH_SCALE_BOUNDS for c in categorical],
-        dtype=float,
-    ).reshape(-1, 2)
-
-
-def make_kernel(
-    dim: int,
-    *,
-    constant: float = 1.0,
-    length_scale: ArrayLike = 0.5,
-    noise_level: float = 1e-2,
-    length_scale_bounds: ArrayLike = LENGTH_SCALE_BOUNDS,
-    constant_bounds: tuple[float, float] = CONSTANT_BOUNDS,
-    noise_bounds: tuple[float, float] = NOISE_BOUNDS,
-) -> Kernel:
-    """``ConstantKernel * Matern(nu=2.5, anisotropic) + WhiteKernel`` for ``dim`` columns.
-
-    ``length_scale_bounds`` is one ``(low, high)`` pair for every column or one per column
-    (shape ``(dim, 2)``, see :func:`length_scale_bounds`).
-    """
-    ls = np.asarray(length_scale, dtype=float)
-    if ls.ndim == 0:
-        ls = np.full(dim, float(ls))
-    bounds = _bounds_per_column(length_scale_bounds, dim)
-    return ConstantKernel(constant, constant_bounds) * Matern(
-        length_scale=ls, length_scale_bounds=bounds, nu=2.5
-    ) + WhiteKernel(noise_level, noise_bounds)
-
-
-def _bounds_per_column(bounds: ArrayLike, dim: int) -> np.ndarray:
-    """``bounds`` as a ``(dim, 2)`` array (one pair is repeated for every column)."""
-    b = np.asarray(bounds, dtype=float)
-    if b.shape == (2,):
-        b = np.tile(b, (dim, 1))
-    if b.shape != (dim, 2) or not (np.isfinite(b).all() and (b[:, 0] > 0).all()):
-        raise ModelFitError(
-            f"length-scale bounds must be positive (low, high) pairs, one per column ({dim}); "
-            f"got shape {b.shape}"
-        )
-    if (b[:, 0] > b[:, 1]).any():
-        raise ModelFitError("a length-scale bound has low > high; swap them")
-    return b
-
-
-def _warm_kernel(start: GPSurrogate, bounds: np.ndarray) -> Kernel:
-    """The default kernel started at ``start``'s hyperparameters (clipped into the bounds)."""
-    dim = bounds.shape[0]
-    ls = start.length_scale_
-    if ls.shape != (dim,):
-        raise ModelFitError(
-            f"cannot warm-start from a model with {ls.size} length scales for {dim} columns"
-        )
-    return make_kernel(
-        dim,
-        constant=float(np.clip(start.constant_, *CONSTANT_BOUNDS)),
-        length_scale=np.clip(ls, bounds[:, 0], bounds[:, 1]),
-        noise_level=float(np.clip(start.noise_level_, *NOISE_BOUNDS)),
-        length_scale_bounds=bounds,
-    )
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float).ravel()
+    if X.ndim != 2:
+        raise ModelFitError(f"X must be 2-D (n, d), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise NoObservationsError("there are no observations to fit the surrogate on")
+    if X.shape[0] != y.shape[0]:
+        raise ModelFitError(f"X has {X.shape[0]} rows but y has {y.shape[0]} values")
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        raise ModelFitError("X and y must be finite; drop or fix non-finite observations")
+    return X, y, checked_noise_var(noise_var, y.shape[0])
 
 
 class GPSurrogate:
@@ -153,6 +103,7 @@ class GPSurrogate:
         log_marginal_likelihood_: Its log marginal likelihood (normalised target).
         length_scale_bounds_: The length-scale bounds used, shape ``(d, 2)``.
         X_train_, y_train_: Training data (``y`` on the model scale).
+        noise_var_: Each point's own noise variance (model scale) or None (kiln.measurement_error).
         y_mean_, y_std_: The fixed target normalisation.
         posterior_: The :class:`GPPosterior` used for every prediction.
     """
@@ -168,18 +119,27 @@ class GPSurrogate:
         self.length_scale_bounds = length_scale_bounds
 
     # ------------------------------------------------------------------------- fitting
-    def fit(self, X: np.ndarray, y: np.ndarray, *, start: GPSurrogate | None = None) -> GPSurrogate:
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        start: GPSurrogate | None = None,
+        noise_var: np.ndarray | None = None,
+    ) -> GPSurrogate:
         """Fit the hyperparameters by maximising the marginal likelihood.
 
         Args:
             X: Encoded inputs, shape ``(n, d)``.
-            y: Targets on the model scale, shape ``(n,)``.
+            y: Targets on the model scale, shape ``(n,)``; replicates are all kept (kiln.training).
             start: A surrogate fitted earlier (e.g. before the latest results arrived): the
                 optimiser's first run starts from its hyperparameters instead of the defaults
                 (a warm start; ``n_restarts`` random restarts still follow and the best
                 optimum is kept). With a few new results the optimum has usually barely moved,
                 so the warm run alone finds it in a fraction of the evaluations; it cannot
                 leave a local optimum, which is what the restarts are for.
+            noise_var: Each point's own noise variance, model scale, shape ``(n,)``, or None:
+                over the target variance, a per-sample ``alpha`` under the fitted white noise.
 
         Returns:
             self
@@ -188,16 +148,7 @@ class GPSurrogate:
             NoObservationsError: When ``n == 0``.
             ModelFitError: On non-finite data, mismatched shapes or a failed fit.
         """
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float).ravel()
-        if X.ndim != 2:
-            raise ModelFitError(f"X must be 2-D (n, d), got shape {X.shape}")
-        if X.shape[0] == 0:
-            raise NoObservationsError("there are no observations to fit the surrogate on")
-        if X.shape[0] != y.shape[0]:
-            raise ModelFitError(f"X has {X.shape[0]} rows but y has {y.shape[0]} values")
-        if not (np.isfinite(X).all() and np.isfinite(y).all()):
-            raise ModelFitError("X and y must be finite; drop or fix non-finite observations")
+        X, y, noise_var = _training_data(X, y, noise_var)
         with np.errstate(over="ignore", invalid="ignore"):
             mean, std = normalisation(y)
         if not (math.isfinite(mean) and math.isfinite(std)):
@@ -207,16 +158,16 @@ class GPSurrogate:
                 f"the targets cannot be normalised: their spread overflows (mean {mean!r}, "
                 f"std {std!r}); a value is likely off by many orders of magnitude"
             )
-        bounds = _bounds_per_column(
+        bounds = bounds_per_column(
             LENGTH_SCALE_BOUNDS if self.length_scale_bounds is None else self.length_scale_bounds,
             X.shape[1],
         )
         kernel = make_kernel(X.shape[1], length_scale_bounds=bounds)
         if start is not None:
-            kernel = _warm_kernel(start, bounds)
+            kernel = warm_kernel(start, bounds)
         gpr = GaussianProcessRegressor(
             kernel=kernel,
-            alpha=JITTER,
+            alpha=JITTER if noise_var is None else JITTER + noise_var / std**2,
             normalize_y=True,
             n_restarts_optimizer=self.n_restarts,
             random_state=self.random_state,
@@ -244,6 +195,7 @@ class GPSurrogate:
             X=X,
             y=y,
             log_marginal_likelihood=float(gpr.log_marginal_likelihood_value_),
+            noise_var=noise_var,
         )
         return self
 
@@ -256,6 +208,7 @@ class GPSurrogate:
         X: np.ndarray,
         y: np.ndarray,
         log_marginal_likelihood: float,
+        noise_var: np.ndarray | None = None,
     ) -> None:
         """Set every learned attribute from hyperparameter values and data (no optimisation)."""
         self.kernel_ = make_kernel(
@@ -269,8 +222,14 @@ class GPSurrogate:
         self.y_train_ = y
         self.y_mean_, self.y_std_ = normalisation(y)
         self.log_marginal_likelihood_ = log_marginal_likelihood
+        self.noise_var_ = noise_var
         self.posterior_ = GPPosterior(
-            constant, length_scale, noise_level + JITTER, X, (y - self.y_mean_) / self.y_std_
+            constant,
+            length_scale,
+            noise_level + JITTER,
+            X,
+            (y - self.y_mean_) / self.y_std_,
+            None if noise_var is None else noise_var / self.y_std_**2,
         )
 
     # ---------------------------------------------------------------------- inspection
@@ -351,6 +310,7 @@ class GPSurrogate:
             "log_marginal_likelihood": self.log_marginal_likelihood_,
             "X_train": self.X_train_.tolist(),
             "y_train": self.y_train_.tolist(),
+            **({} if self.noise_var_ is None else {"noise_var": self.noise_var_.tolist()}),
         }
 
     @classmethod
@@ -376,7 +336,7 @@ class GPSurrogate:
             y = np.asarray(payload["y_train"], dtype=float)
             if X.ndim != 2 or y.shape != (X.shape[0],):
                 raise ValueError(f"X_train {X.shape} and y_train {y.shape} do not match")
-            model.length_scale_bounds_ = _bounds_per_column(
+            model.length_scale_bounds_ = bounds_per_column(
                 LENGTH_SCALE_BOUNDS if bounds is None else bounds, X.shape[1]
             )
             model._set_state(
@@ -386,6 +346,7 @@ class GPSurrogate:
                 X=X,
                 y=y,
                 log_marginal_likelihood=float(payload["log_marginal_likelihood"]),
+                noise_var=checked_noise_var(payload.get("noise_var"), y.shape[0]),
             )
         except (KeyError, TypeError, ValueError, ModelFitError) as exc:
             raise ModelFitError(f"cannot rebuild the surrogate from its payload: {exc}") from None
