@@ -150,6 +150,8 @@ def test_proposals_watch_prints_a_batch_and_export_writes_csv(
     assert len(pending["proposals"]) == 5
     ledger = kiln("proposals", "list", cid)
     assert "withdrawn" in ledger.stdout and ledger.stdout.count("pending") >= 5
+    # whole ids, as a result must name them (issue 14 item 4)
+    assert all(p["id"] in ledger.stdout for p in batch["proposals"])
     in_flight = json.loads(kiln("proposals", "list", cid, "--pending", "--json").stdout)
     assert {p["status"] for p in in_flight} == {"pending"}
 

@@ -32,12 +32,6 @@ def number(value: Any) -> str:
     return str(value)
 
 
-def short_id(value: Any, width: int = 24) -> str:
-    """An id cut to its last characters (ids can be long; `--json` has them whole)."""
-    text = "" if value is None else str(value)
-    return text if len(text) <= width else "…" + text[-(width - 1) :]
-
-
 def plural(n: int, noun: str) -> str:
     """The noun as ``n`` of it reads: "result" for 1, "results" otherwise (0 results, 2 results)."""
     return noun if n == 1 else f"{noun}s"

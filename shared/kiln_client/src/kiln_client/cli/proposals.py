@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from kiln_client.cli.options import campaign_argument, json_option
-from kiln_client.cli.output import CONTEXT, echo_json, fail, number, sci, short_id, table
+from kiln_client.cli.output import CONTEXT, echo_json, fail, number, sci, table
 from kiln_client.cli.root import client_of
 from kiln_client.client import Batch
 from kiln_client.predictions import format_acquisitions, format_prediction
@@ -118,7 +118,7 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
     names = list(items[0].get("parameters", {}))
     rows = [
         [
-            short_id(p.get("id")),
+            p.get("id") or "",
             p.get("status", ""),
             *[number(p.get("parameters", {}).get(n)) for n in names],
             sci(p.get("predicted_mean")),
