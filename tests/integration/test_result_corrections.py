@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 from support.intake import ADMIN
 from support.store_snapshot import snapshot
 
+from kiln import campaign as rules
 from kiln_services import task_names
 from kiln_services.store import Keys, Store
 
@@ -274,3 +276,23 @@ def test_the_worker_trains_on_current_values_and_never_on_excluded_ones(
     results, data_version, corrections = store.results.training_view(cid)
     assert [(r["sample_id"], r["objective"]) for r in results] == [("a", 1.2e-3), ("b", 2e-4)]
     assert (data_version, corrections) == (5, 2)
+
+
+def test_concurrent_corrections_of_one_result_all_land_in_order(cid: str, store: Store) -> None:
+    campaign = store.campaigns.get(cid)
+
+    def correct(k: int) -> None:
+        def apply(current: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+            return rules.correct_result(campaign, current, {"measurements": {f"m{k}": k}})
+
+        store.revisions.correct(cid, "b", apply, by="t", reason=f"r{k}")
+
+    threads = [threading.Thread(target=correct, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    view = store.revisions.view(cid, "b")
+    assert view["revision"] == 8 and [r["revision"] for r in view["revisions"]] == list(range(1, 9))
+    assert view["measurements"] == {"density": 0.9, **{f"m{k}": k for k in range(8)}}
+    assert store.results.data_version(cid) == 3 + 8
