@@ -114,10 +114,12 @@ def check_key() -> Response | None:
 
 
 def claimed_key() -> str | None:
-    """The scoped Idempotency-Key this request runs under, if any (a store write may keep it, so
-    that a retry after a crash between that write and `remember` applies nothing twice)."""
+    """The scoped Idempotency-Key this request runs under with the request's fingerprint, if
+    any: a store write may keep it, so that a retry after a crash between that write and
+    `remember` applies nothing twice (and the key reused for another request, once its record
+    here expired, is a new request, as it is here)."""
     claimed = g.get("idempotency")
-    return None if claimed is None else str(claimed[0])
+    return None if claimed is None else f"{claimed[0]}:{claimed[1]}"
 
 
 def remember(response: Response) -> Response:

@@ -14,8 +14,9 @@ kiln:campaign:{cid}:revisions        LIST  append-only corrections (JSON: sample
 kiln:campaign:{cid}:corrected        HASH  sample_id -> current value (JSON, with revision and
                                            excluded) of each corrected result, written with its
                                            revision
-kiln:campaign:{cid}:revision_keys    HASH  scoped Idempotency-Key of a PATCH -> "sample_id
-                                           revision" it stored (a retry applies nothing twice)
+kiln:campaign:{cid}:revision_keys    HASH  a PATCH's scoped Idempotency-Key and request fingerprint
+                                           -> "sample_id revision" it stored (a retry applies
+                                           nothing twice)
 kiln:campaign:{cid}:proposals        HASH  proposal id -> proposal JSON (ledger, with status)
 kiln:campaign:{cid}:pending          SET   ids of pending proposals
 kiln:campaign:{cid}:batches          LIST  batch ids, oldest first
