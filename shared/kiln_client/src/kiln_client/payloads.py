@@ -42,6 +42,7 @@ class Result(TypedDict, total=False):
     sample_id: str
     parameters: dict[str, Any]
     objective: float | None
+    objective_sd: float
     measurements: dict[str, Any]
     status: str
     proposal_id: str | None
@@ -51,6 +52,8 @@ class Result(TypedDict, total=False):
     flags: list[str]
     space_version: int
     received_at: str
+    revision: int
+    excluded: bool
 
 
 class ResultsPosted(TypedDict, total=False):
