@@ -292,6 +292,70 @@ def check_the_batch_table(page: Any, batch: dict[str, Any]) -> None:
         assert acquisition == "≈0" or len(digits) <= 3, acquisition
 
 
+def test_exclude_a_result_in_the_browser_and_read_its_history(
+    browser: Any, stack: Stack, campaign_with_data: dict[str, Any]
+) -> None:
+    """Exclude… asks a reason, the row is struck through, its history names who and why;
+    replicates sit together with their count; the model's suspects are marked."""
+    cid, client = campaign_with_data["id"], campaign_with_data["client"]
+    results = client.list_results(cid)
+    target = results[3]["sample_id"]
+    twin = {k: results[5][k] for k in ("parameters", "objective")}
+    client.post_results(cid, {"sample_id": "REPLICATE-1", **twin, "measurements": {}})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    try:
+        page.goto(f"{stack.base_url}/campaigns/{cid}")
+        page.fill("#token", stack.admin_token)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/campaigns/{cid}*")
+        until(page, "() => document.querySelector(\"tr[data-sample='REPLICATE-1']\")")
+
+        # Replicates: both rows say x2 and sit next to each other.
+        pair = page.locator("#table-results tbody tr").evaluate_all(
+            "rows => rows.map(r => [r.getAttribute('data-sample'),"
+            " r.querySelector('.replicates').textContent])"
+        )
+        at = [
+            i for i, (sid, _) in enumerate(pair) if sid in ("REPLICATE-1", results[5]["sample_id"])
+        ]
+        assert len(at) == 2 and at[1] == at[0] + 1, pair
+        assert pair[at[0]][1] == pair[at[1]][1] == "×2"
+
+        row = page.locator(f"#table-results tr[data-sample='{target}']")
+        page.once("dialog", lambda dialog: dialog.accept("pellet cracked"))
+        row.locator("button.exclude").click()
+        until(page, f"() => document.querySelector(\"tr[data-sample='{target}']\")"
+                    ".classList.contains('excluded')")  # fmt: skip
+        row = page.locator(f"#table-results tr[data-sample='{target}']")
+        struck = row.locator("td").nth(1).evaluate("td => getComputedStyle(td).textDecorationLine")
+        assert "line-through" in struck
+        assert row.locator("button.include").count() == 1
+        stored = client.result(cid, target)
+        assert stored["excluded"] is True and stored["revision"] == 1
+        assert stored["revisions"][0]["reason"] == "pellet cracked"
+
+        row.locator("button.history").click()
+        until(page, "() => !document.getElementById('history').hidden")
+        until(page, "() => document.querySelectorAll('#table-history tbody tr').length == 1")
+        history = page.inner_text("#table-history")
+        assert "pellet cracked" in history and "excluded: false → true" in history
+        assert stored["revisions"][0]["by"] in history
+        assert target in page.inner_text("#history-title")
+
+        # The model's suspects (if its summary lists any) are marked with their residual.
+        model = client.model(cid)
+        for suspect in (model["summary"].get("suspects") or [])[:3]:
+            until(page, f"() => (document.querySelector(\"tr[data-sample='{suspect['sample_id']}']"
+                        f" .badge.suspect\") || {{}}).textContent == "
+                        f"'suspect {suspect['residual']:.1f}'")  # fmt: skip
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
 def test_a_campaign_limited_token_sees_its_campaign_only(
     stack: Stack, campaign_with_data: dict[str, Any]
 ) -> None:
