@@ -17,6 +17,8 @@ from kiln_services.intake.errors import InvalidRequest
 
 #: Columns of a results CSV that are neither parameters, the objective nor measurements.
 RESERVED_COLUMNS = ("sample_id", "status", "proposal_id", "measured_at", "instrument")
+#: Columns an export adds at the end (a result's corrections); a posted CSV's are ignored.
+VIEW_COLUMNS = ("revision", "excluded")
 
 #: Each parsed row carries its CSV line number under this key (the header is line 1).
 LINE_KEY = "__line__"
@@ -165,7 +167,7 @@ def results_from_csv(
         line = row.get(LINE_KEY, "?")
         result: dict[str, Any] = {"parameters": {}, "measurements": {}}
         for column, cell in row.items():
-            if cell == "" or column == LINE_KEY:
+            if cell == "" or column == LINE_KEY or column in VIEW_COLUMNS:
                 continue
             try:
                 if column in RESERVED_COLUMNS:
@@ -247,7 +249,7 @@ def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, A
         for key in r.get("measurements") or {}:
             if key not in measured:
                 measured.append(key)
-    header = ["sample_id", *names, *extra, objective_name, *measured, *RESERVED_COLUMNS[1:]]
+    header = ["sample_id", *names, *extra, objective_name, *measured, *RESERVED_COLUMNS[1:], *VIEW_COLUMNS]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -261,6 +263,8 @@ def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, A
                 _cell(r.get("objective")),
                 *[_cell(meas.get(m)) for m in measured],
                 *[_cell(r.get(c)) for c in RESERVED_COLUMNS[1:]],
+                _cell(r.get("revision", 0)),
+                "true" if r.get("excluded") else "false",
             ]
         )
     return buffer.getvalue()

@@ -74,6 +74,20 @@ def validate_results(
         raise InvalidRequest(exc.errors) from exc
 
 
+def correct_result(
+    campaign: Mapping[str, Any], current: Mapping[str, Any], patch: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A result corrected (kiln.campaign.correct_result): (the corrected result, the changes).
+
+    Raises:
+        InvalidRequest: Nothing to change, or the corrected result breaks a rule (naming it).
+    """
+    try:
+        return rules.correct_result(campaign, current, patch)
+    except CampaignError as exc:
+        raise InvalidRequest(exc.errors) from exc
+
+
 def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
     """The campaign's current search space (built once per distinct definition, then reused)."""
     version = campaign.get("space_version", 1)

@@ -1,4 +1,5 @@
-"""Idempotency-Key for every POST but results (which are idempotent by sample_id).
+"""Idempotency-Key for every POST but results (which are idempotent by sample_id), and for a
+result's correction (PATCH; the store also keeps the key with the revision, see `claimed_key`).
 
 A client that retries a POST with the same `Idempotency-Key` header and the same body gets the
 original response replayed (status, body, Location; marked `Idempotent-Replayed: true`) and the
@@ -24,6 +25,8 @@ HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 # Results are idempotent by sample_id (DESIGN.md); every other POST takes the header.
 EXEMPT_ENDPOINTS = frozenset({"results.Results"})
+# The other methods that take the header, on these endpoints only.
+KEYED_ENDPOINTS = {"PATCH": frozenset({"results.Result"})}
 MAX_KEY_LENGTH = 255
 _KEPT_HEADERS = ("Content-Type", "Location")
 # The 409s of a key already seen: (detail, message for the header, kind, headers).
@@ -71,7 +74,10 @@ def scope_key(key: str) -> str:
 
 def check_key() -> Response | None:
     """before_request (after auth): replay, refuse, or let the request run and remember it."""
-    if request.method != "POST" or request.endpoint in EXEMPT_ENDPOINTS:
+    if request.method == "POST":
+        if request.endpoint in EXEMPT_ENDPOINTS:
+            return None
+    elif request.endpoint not in KEYED_ENDPOINTS.get(request.method, ()):
         return None
     if request.endpoint is None or principal() is None:
         return None
@@ -105,6 +111,13 @@ def check_key() -> Response | None:
         )
     g.idempotency = (scoped, fingerprint)
     return None
+
+
+def claimed_key() -> str | None:
+    """The scoped Idempotency-Key this request runs under, if any (a store write may keep it, so
+    that a retry after a crash between that write and `remember` applies nothing twice)."""
+    claimed = g.get("idempotency")
+    return None if claimed is None else str(claimed[0])
 
 
 def remember(response: Response) -> Response:

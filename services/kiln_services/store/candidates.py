@@ -341,7 +341,7 @@ class Candidates:
 
     def statuses(self, cid: str, campaign: Mapping[str, Any]) -> tuple[set[int], set[int]]:
         """Ids of the measured rows (any result, failed syntheses too) and the pending ones."""
-        results = self.results.all(cid)
+        results = self.results.current(cid)  # where each result was measured, corrected
         measured = {i for i in self.rows_of(cid, campaign, results) if i is not None}
         pending = {
             int(p["candidate"])

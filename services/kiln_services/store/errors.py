@@ -31,6 +31,14 @@ class JobNotFound(NotFound):
         self.job_id = job_id
 
 
+class ResultNotFound(NotFound):
+    """The campaign has no result with this sample_id."""
+
+    def __init__(self, sample_id: str) -> None:
+        super().__init__("result", sample_id)
+        self.sample_id = sample_id
+
+
 class SampleConflict(StoreError):
     """A sample_id is already stored (or repeated in the request) with a different payload."""
 

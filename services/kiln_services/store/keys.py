@@ -6,8 +6,16 @@ kiln:campaign:{cid}                  STR   campaign JSON (name, parameters, obje
 kiln:campaign_names                  HASH  campaign name -> id (names unique per deployment; built
                                            from the records when missing)
 kiln:campaign:{cid}:spaces           LIST  earlier spaces (JSON), appended by each new version
-kiln:campaign:{cid}:results          LIST  append-only result log (JSON); data_version = LLEN
+kiln:campaign:{cid}:results          LIST  append-only result log (JSON), never rewritten
 kiln:campaign:{cid}:samples          HASH  sample_id -> sha256 fingerprint of its payload
+kiln:campaign:{cid}:revisions        LIST  append-only corrections (JSON: sample_id, revision, at,
+                                           by, reason, changes); data_version = LLEN results +
+                                           LLEN revisions
+kiln:campaign:{cid}:corrected        HASH  sample_id -> current value (JSON, with revision and
+                                           excluded) of each corrected result, written with its
+                                           revision
+kiln:campaign:{cid}:revision_keys    HASH  scoped Idempotency-Key of a PATCH -> "sample_id
+                                           revision" it stored (a retry applies nothing twice)
 kiln:campaign:{cid}:proposals        HASH  proposal id -> proposal JSON (ledger, with status)
 kiln:campaign:{cid}:pending          SET   ids of pending proposals
 kiln:campaign:{cid}:batches          LIST  batch ids, oldest first
@@ -85,6 +93,18 @@ class Keys:
     @staticmethod
     def samples(cid: str) -> str:
         return f"{PREFIX}:campaign:{cid}:samples"
+
+    @staticmethod
+    def revisions(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:revisions"
+
+    @staticmethod
+    def corrected(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:corrected"
+
+    @staticmethod
+    def revision_keys(cid: str) -> str:
+        return f"{PREFIX}:campaign:{cid}:revision_keys"
 
     @staticmethod
     def proposals(cid: str) -> str:

@@ -1,4 +1,5 @@
-"""Results: the append-only log, idempotent by sample_id, that marks proposals measured."""
+"""Results: the append-only log, idempotent by sample_id, that marks proposals measured, and its
+current view (each result with its corrections applied; see `store.revisions`)."""
 
 from __future__ import annotations
 
@@ -66,11 +67,11 @@ def same_point(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 # Write a planned append (see Results.append) in one atomic step.
-# KEYS: campaign, samples, results, pending, proposals, proposals_rev, refit_queued.
+# KEYS: campaign, samples, results, pending, proposals, proposals_rev, refit_queued, revisions.
 # ARGV: the ledger revision the plan read, the refit flag's value and TTL in seconds (0: leave the
 # flag alone), the number n of new rows, n x (sample_id, fingerprint, record), then
 # (proposal_id, record) for each proposal it marks measured.
-# Returns {the log's new length, 1 if this call set the refit flag else 0}; the length is -1 when
+# Returns {the new data_version, 1 if this call set the refit flag else 0}; the version is -1 when
 # the campaign is gone, -2 when the plan is stale (a planned sample_id is stored now, or the
 # proposal ledger changed): nothing is written then.
 APPEND_RESULTS = """
@@ -104,8 +105,11 @@ local marked = 0
 if tonumber(ARGV[3]) > 0 and redis.call('set', KEYS[7], ARGV[2], 'NX', 'EX', ARGV[3]) then
     marked = 1
 end
-return {length, marked}
+return {length + redis.call('llen', KEYS[8]), marked}
 """
+#: The view fields of a result never corrected.
+UNCORRECTED = {"revision": 0, "excluded": False}
+
 _CAMPAIGN_GONE = -1
 _SNAPSHOT_STALE = -2
 
@@ -157,11 +161,12 @@ class Results:
             Keys.proposals(cid),
             Keys.proposals_rev(cid),
             Keys.refit_queued(cid),
+            Keys.revisions(cid),
         ]
         for _ in range(WATCH_RETRIES):
             outcome, writes, revision = self._plan_append(cid, rows, prints)
             if not writes["rows"]:
-                outcome.data_version = int(self.redis.llen(Keys.results(cid)))
+                outcome.data_version = self.data_version(cid)
                 return outcome
             args: list[Any] = [revision, utcnow(), mark_refit_ttl_s, len(writes["rows"])]
             for sid, fp, record in writes["rows"]:
@@ -271,14 +276,69 @@ class Results:
         return outcome, writes, revision or ""
 
     def data_version(self, cid: str) -> int:
-        """Return the number of results in the campaign's log."""
+        """The campaign's data version: the number of results plus the number of corrections."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.llen(Keys.results(cid))
+            pipe.llen(Keys.revisions(cid))
+            return sum(int(n) for n in pipe.execute())
+
+    def count(self, cid: str) -> int:
+        """The number of results in the campaign's log."""
         return int(self.redis.llen(Keys.results(cid)))
 
     def page(self, cid: str, offset: int = 0, limit: int | None = 100) -> list[dict]:
-        """Return results from the log, oldest first."""
+        """Return results from the log as they were posted, oldest first."""
         end = -1 if limit is None else offset + limit - 1
         return [json.loads(raw) for raw in self.redis.lrange(Keys.results(cid), offset, end)]
 
     def all(self, cid: str) -> list[dict[str, Any]]:
-        """Return the whole result log."""
+        """Return the whole result log as it was posted."""
         return self.page(cid, 0, None)
+
+    def current(
+        self, cid: str, offset: int = 0, limit: int | None = None, *, excluded: bool | None = None
+    ) -> list[dict[str, Any]]:
+        """Results with their corrections applied (fields `revision`, `excluded`), oldest first.
+
+        `excluded` False leaves excluded results out, True keeps only those; paging (`offset`,
+        `limit`) counts every result of the log.
+        """
+        end = -1 if limit is None else offset + limit - 1
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(Keys.results(cid), offset, end)
+            pipe.hgetall(Keys.corrected(cid))
+            raws, corrected = pipe.execute()
+        return _current(raws, corrected, excluded)
+
+    def training_view(self, cid: str) -> tuple[list[dict[str, Any]], int, int]:
+        """What a model learns from, read at once: (the current results not excluded, the
+        data_version, the number of corrections)."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(Keys.results(cid), 0, -1)
+            pipe.hgetall(Keys.corrected(cid))
+            pipe.llen(Keys.revisions(cid))
+            raws, corrected, n_revisions = pipe.execute()
+        return _current(raws, corrected, False), len(raws) + int(n_revisions), int(n_revisions)
+
+    def original(self, cid: str, sample_id: str) -> dict[str, Any] | None:
+        """A result's entry in the log as it was posted, or None."""
+        needle = dumps({"sample_id": sample_id})[1:-1]  # how the compact record spells it
+        for raw in self.redis.lrange(Keys.results(cid), 0, -1):
+            if needle in raw:
+                record = json.loads(raw)
+                if record.get("sample_id") == sample_id:
+                    return record
+        return None
+
+
+def _current(
+    raws: Sequence[str], corrected: Mapping[str, str], excluded: bool | None
+) -> list[dict[str, Any]]:
+    out = []
+    for raw in raws:
+        record = json.loads(raw)
+        fixed = corrected.get(record.get("sample_id", ""))
+        record = json.loads(fixed) if fixed is not None else {**record, **UNCORRECTED}
+        if excluded is None or record["excluded"] == excluded:
+            out.append(record)
+    return out

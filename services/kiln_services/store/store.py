@@ -19,6 +19,7 @@ from kiln_services.store.jobs import Jobs
 from kiln_services.store.metrics import Metrics
 from kiln_services.store.proposals import Proposals
 from kiln_services.store.results import Results
+from kiln_services.store.revisions import Revisions
 from kiln_services.store.tokens import Tokens
 from kiln_services.store.workers import Workers
 
@@ -26,7 +27,8 @@ from kiln_services.store.workers import Workers
 class Store:
     """Kiln's store of record on one Redis client (created with ``decode_responses=True``).
 
-    The campaign record: `campaigns`, `results` (the append-only log), `proposals` (batches and
+    The campaign record: `campaigns`, `results` (the append-only log and its current view),
+    `revisions` (corrections of results, appended beside them), `proposals` (batches and
     the ledger), `candidates` (a campaign's pool), `models` (fitted surrogates), `jobs`, `locks`
     (refit coalescing, per-campaign locks) and `tokens`.
 
@@ -38,6 +40,7 @@ class Store:
         self.redis = client
         self.proposals = Proposals(client)
         self.results = Results(client)
+        self.revisions = Revisions(client, self.results)
         self.campaigns = Campaigns(client, self.proposals)
         self.candidates = Candidates(client, self.results, self.proposals)
         self.models = Models(client)

@@ -58,11 +58,11 @@ def propose_for_job(store: Store, job_id: str, owner: str = "") -> dict[str, Any
 def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dict[str, Any]:
     campaign = store.campaigns.get(cid)
     strategy = Strategy.from_dict({**campaign["strategy"], **job["params"].get("overrides", {})})
-    results = store.results.all(cid)
+    results, data_version, _ = store.results.training_view(cid)  # current, none excluded
     space = space_of(campaign)
     space_version = int(campaign.get("space_version", 1))
     stored_model, model, feasibility, fallback = _model_for(
-        store, cid, space, space_version, results
+        store, cid, space, (data_version, space_version), results
     )
     pool, pending, observations = _pool_and_points(store, cid, campaign, space, results)
     objective = objective_of(campaign)
@@ -91,7 +91,7 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
     used_stored = model is not None and batch.model is model
     versions = {
         "model_version": stored_model["model_version"] if used_stored and stored_model else None,
-        "data_version": len(results),
+        "data_version": data_version,
         "space_version": space_version,
     }
     summary = None
@@ -115,29 +115,25 @@ def _model_for(
     store: Store,
     cid: str,
     space: SearchSpace,
-    space_version: int,
+    versions: tuple[int, int],
     results: Sequence[Mapping[str, Any]],
 ) -> tuple[dict[str, Any] | None, FittedModel | None, FeasibilityModel | None, str | None]:
     """``(stored model, its FittedModel, feasibility, fallback)``: the stored model when it was
-    fitted on exactly these results and space, else why a batch space-fills (a refit on this
-    data failed), else nothing (propose fits)."""
+    fitted on exactly these results and space (`versions`: data_version, space_version), else
+    why a batch space-fills (a refit on this data failed), else nothing (propose fits)."""
     stored_model = store.models.get(cid, with_state=True)
     model = None
     feasibility = None
     fallback = None
-    if (
-        stored_model is not None
-        and stored_model["data_version"] == len(results)
-        and stored_model["space_version"] == space_version
-    ):
+    if stored_model is not None and (
+        stored_model["data_version"],
+        stored_model["space_version"],
+    ) == versions:
         model = FittedModel.from_dict(stored_model["state"])
         feasibility = feasibility_of(stored_model["state"])
     else:
         failure = store.models.failure(cid)
-        if failure and (failure["data_version"], failure["space_version"]) == (
-            len(results),
-            space_version,
-        ):
+        if failure and (failure["data_version"], failure["space_version"]) == versions:
             # The refit on exactly this data failed: no second failed fit, say why instead.
             fallback = f"space_filling: model fit failed ({failure['reason']})"
         else:

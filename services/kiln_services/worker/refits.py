@@ -88,69 +88,72 @@ def seed_of(text: str) -> int:
 def fit_and_store(
     store: Store, campaign: Mapping[str, Any], training_limit: int = DEFAULT_LIMIT
 ) -> tuple[int, int | None]:
-    """Fit the campaign's model on its whole log; return (data_version, model_version or None).
+    """Fit the campaign's model on its current results; return (data_version, model_version or None).
 
+    The current results are the log with its corrections applied, excluded ones left out.
     `training_limit` caps the observations one fit trains on (KILN_MAX_TRAINING_POINTS, see
     kiln.training and worker.settings).
     """
     cid = campaign["id"]
-    results = store.results.all(cid)
+    results, data_version, corrections = store.results.training_view(cid)
     observations = observations_of(results)
     space_version = int(campaign.get("space_version", 1))
     current = store.models.get(cid, with_state=True)
     if current and (current["data_version"], current["space_version"]) == (
-        len(results),
+        data_version,
         space_version,
     ):
-        return len(results), current["model_version"]  # already fitted on exactly this data
+        return data_version, current["model_version"]  # already fitted on exactly this data
     if not observations:
-        return len(results), None
+        return data_version, None
     objective = objective_of(campaign)
     try:
-        start = warm_start_of(current, space_version, len(results))
+        start = warm_start_of(current, space_version, data_version, corrections)
         explored_at = (
             int(current["state"].get("explored_at", 0)) if start is not None and current else 0
         )
-        explore = start is None or len(results) >= (1 + EXPLORE_GROWTH) * explored_at
+        explore = start is None or data_version >= (1 + EXPLORE_GROWTH) * explored_at
         training = select_training_set(
-            observations, objective, limit=training_limit, seed=seed_of(f"{cid}:{len(results)}")
+            observations, objective, limit=training_limit, seed=seed_of(f"{cid}:{data_version}")
         )
         model = fit(space_of(campaign), objective, training.observations, start, explore=explore)
         state, summary = model.to_dict(), model.summary()
-        state["explored_at"] = len(results) if explore else explored_at
+        state["explored_at"] = data_version if explore else explored_at
+        state["corrections"] = corrections
         summary["training"] = training.summary()
         feasibility = fit_feasibility(model.space, results)
         state["feasibility"] = feasibility.to_dict() if feasibility is not None else None
         summary["feasibility"] = feasibility.summary() if feasibility is not None else None
         summary["data_sha256"] = data_hash(results)
         version = store.models.save(
-            cid,
-            state,
-            summary,
-            data_version=len(results),
-            space_version=space_version,
+            cid, state, summary, data_version=data_version, space_version=space_version
         )
     except NoObservationsError:
-        return len(results), None
+        return data_version, None
     except (KilnError, *NUMERIC_FAILURES) as exc:  # a fit failure, data the space rejects
         reason = f"{type(exc).__name__}: {exc}"
-        log.warning("campaign %s: no model at data_version %d: %s", cid, len(results), reason)
+        log.warning("campaign %s: no model at data_version %d: %s", cid, data_version, reason)
         store.models.record_failure(
-            cid, data_version=len(results), space_version=space_version, reason=reason
+            cid, data_version=data_version, space_version=space_version, reason=reason
         )
-        return len(results), None
+        return data_version, None
     store.models.clear_failure(cid)
-    return len(results), version
+    return data_version, version
 
 
 def warm_start_of(
-    stored: Mapping[str, Any] | None, space_version: int, n_results: int
+    stored: Mapping[str, Any] | None, space_version: int, data_version: int, corrections: int = 0
 ) -> FittedModel | None:
-    """The stored model to warm-start a refit from, or None for a cold fit."""
+    """The stored model to warm-start a refit from, or None for a cold fit.
+
+    A correction since the stored model changed data it learnt from: the refit fits cold, as a
+    new campaign of the corrected data would (the same model; issue 15 item 2).
+    """
     if (
         stored is None
         or stored["space_version"] != space_version
-        or stored["data_version"] < WARM_START_SHARE * n_results
+        or stored["data_version"] < WARM_START_SHARE * data_version
+        or int(stored.get("state", {}).get("corrections", 0)) != corrections
     ):
         return None
     try:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from kiln.campaign import PATCHABLE
 
 from kiln_services.intake.base_schemas import (
     CsvRowsField,
@@ -19,17 +30,24 @@ from kiln_services.intake.base_schemas import (
 )
 
 
+def parameters_field(description: str | None = None, **kwargs: Any) -> fields.Dict:
+    """A result's parameters: name -> value."""
+    example = {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450}
+    metadata = {"example": example, **({"description": description} if description else {})}
+    return fields.Dict(
+        keys=key_field,
+        values=Scalar(),
+        validate=validate.Length(min=1, max=50),
+        metadata=metadata,
+        **kwargs,
+    )
+
+
 class ResultIn(StrictSchema):
     """One measured sample. A failed synthesis has "status": "failed" and no objective."""
 
     sample_id = fields.String(required=True, validate=name_length, metadata={"example": "LATP-042"})
-    parameters = fields.Dict(
-        keys=key_field,
-        values=Scalar(),
-        required=True,
-        validate=validate.Length(min=1, max=50),
-        metadata={"example": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450}},
-    )
+    parameters = parameters_field(required=True)
     objective = finite(
         allow_none=True, metadata={"description": "omit for a failed synthesis", "example": 1.09e-3}
     )
@@ -72,10 +90,55 @@ class ResultsIn(Schema):
             raise ValidationError({"results": ["Missing data for required field."]})
 
 
+#: A correction's reason: required, at most this many characters (after stripping).
+MAX_REASON_LENGTH = 500
+
+
+class ResultPatchIn(StrictSchema):
+    """A correction of a stored result: a reason and the fields to change (kiln.campaign's
+    correct_result refuses one that changes nothing)."""
+
+    reason = fields.String(
+        required=True,
+        metadata={"description": "why (1-500 characters)", "example": "typo: 1e300 for 1.2e-3"},
+    )
+    parameters = parameters_field("the named parameters replaced (the others are kept)")
+    objective = finite(allow_none=True, metadata={"description": "null only with status failed"})
+    objective_sd = finite(
+        allow_none=True,
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "> 0, in the objective's unit; null removes it"},
+    )
+    measurements = fields.Dict(
+        keys=key_field,
+        values=Scalar(allow_none=True),
+        validate=validate.Length(max=100),
+        metadata={"description": "keys merged; a key with null removes it"},
+    )
+    status = fields.String(validate=validate.OneOf(("ok", "failed")))
+    excluded = fields.Boolean(truthy={True}, falsy={False})
+
+    @pre_load
+    def _not_patchable(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            fixed = [k for k in ResultOut._declared_fields if k in data and k not in PATCHABLE]
+            if fixed:
+                raise ValidationError({k: [f"{k} cannot be corrected"] for k in fixed})
+        return data
+
+    @post_load
+    def _reason(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        reason = data["reason"].strip()
+        if not 1 <= len(reason) <= MAX_REASON_LENGTH:
+            raise ValidationError({"reason": [f"1 to {MAX_REASON_LENGTH} characters, not blank"]})
+        return {**data, "reason": reason}
+
+
 class ResultOut(Schema):
     sample_id = fields.String()
     parameters = fields.Dict()
     objective = fields.Float(allow_none=True)
+    objective_sd = fields.Float()
     measurements = fields.Dict()
     status = fields.String()
     proposal_id = fields.String(allow_none=True)
@@ -85,6 +148,27 @@ class ResultOut(Schema):
     flags = fields.List(fields.String())
     space_version = fields.Integer()
     received_at = fields.String()
+    revision = fields.Integer(metadata={"description": "corrections so far (0: never corrected)"})
+    excluded = fields.Boolean(metadata={"description": "set aside: no model trains on it"})
+
+
+class RevisionOut(Schema):
+    sample_id = fields.String()
+    revision = fields.Integer()
+    at = fields.String()
+    by = fields.String(metadata={"description": "the name of the token that corrected it"})
+    reason = fields.String()
+    changes = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(),
+        metadata={"example": {"objective": {"from": 1e300, "to": 1.2e-3}}},
+    )
+
+
+class ResultViewOut(ResultOut):
+    """A result's current value and its corrections, oldest first."""
+
+    revisions = fields.List(fields.Nested(RevisionOut))
 
 
 class RowFlagsOut(Schema):
@@ -108,6 +192,9 @@ class ResultsQueryArgs(PageArgs):
         metadata={"description": "page size (default 100; CSV exports everything by default)"},
     )
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    excluded = fields.Boolean(
+        metadata={"description": "only excluded results (true) or only the others (false)"}
+    )
 
 
 class ResultPageOut(PageOut):

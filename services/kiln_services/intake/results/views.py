@@ -1,24 +1,27 @@
-"""Results: post (all-or-nothing, idempotent by sample_id; JSON or CSV) and list/export."""
+"""Results: post (all-or-nothing, idempotent by sample_id; JSON or CSV), list/export (current
+values), and one result: read it with its history, correct or exclude it (PATCH, audited)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, url_for
+from flask import Response, current_app, g, request, url_for
 from flask.views import MethodView
 from marshmallow import ValidationError
 
-from kiln_services.intake import csv_io, domain, enqueue
+from kiln_services.intake import csv_io, domain, enqueue, idempotency
 from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.blueprint import Blueprint
-from kiln_services.intake.errors import InvalidRequest, flatten_messages
+from kiln_services.intake.errors import ApiProblem, InvalidRequest, flatten_messages
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.results.schemas import (
     ResultIn,
     ResultPageOut,
+    ResultPatchIn,
     ResultsIn,
     ResultsPostOut,
     ResultsQueryArgs,
+    ResultViewOut,
 )
 
 blp = Blueprint("results", __name__, url_prefix="/api/v1/campaigns", description="Measured results")
@@ -97,25 +100,94 @@ class Results(MethodView):
         """List a campaign's results, oldest first (paged); ?format=csv exports text/csv."""
         store = get_store()
         campaign = store.campaigns.get(campaign_id)
-        offset, limit = args["offset"], args.get("limit")
+        offset, limit, excluded = args["offset"], args.get("limit"), args.get("excluded")
         if args["format"] == "csv":
-            items = store.results.page(campaign_id, offset, limit)
+            items = store.results.current(campaign_id, offset, limit, excluded=excluded)
             return Response(
                 csv_io.results_to_csv(campaign, items),
                 mimetype="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="{campaign_id}.csv"'},
             )
         limit = limit or _DEFAULT_PAGE
-        total = store.results.data_version(campaign_id)
-        items = store.results.page(campaign_id, offset, limit)
-        end = offset + len(items)
+        total = store.results.count(campaign_id)
+        items = store.results.current(campaign_id, offset, limit, excluded=excluded)
+        end = offset + limit
         return {
             "items": items,
             "offset": offset,
             "limit": limit,
             "total": total,
-            "data_version": total,
+            "data_version": store.results.data_version(campaign_id),
             "next": url_for(".Results", campaign_id=campaign_id, offset=end, limit=limit)
-            if end < total and items
+            if end < total
             else None,
         }
+
+
+def etag(result: dict[str, Any]) -> str:
+    """A result's ETag: its sample_id and revision, quoted."""
+    return f'"{result["sample_id"]}:{result["revision"]}"'
+
+
+def _check_if_match(current: dict[str, Any]) -> None:
+    if request.if_match and not request.if_match.contains_raw(etag(current)):
+        raise ApiProblem(
+            412,
+            "Precondition Failed",
+            f"the result is at revision {current['revision']} (ETag {etag(current)}): "
+            "someone corrected it meanwhile; read it again; nothing was stored",
+            errors={"If-Match": [f"stale; the current ETag is {etag(current)}"]},
+            kind="precondition-failed",
+            headers={"ETag": etag(current)},
+        )
+
+
+@blp.route("/<campaign_id>/results/<path:sample_id>")
+class Result(MethodView):
+    @blp.response(200, ResultViewOut, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.doc(operationId="getResult")
+    def get(self, campaign_id: str, sample_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """A result's current value and its corrections (revisions), oldest first."""
+        view = get_store().revisions.view(campaign_id, sample_id)
+        return view, 200, {"ETag": etag(view)}
+
+    @blp.arguments(ResultPatchIn)
+    @blp.response(200, ResultViewOut, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.alt_response(404, description="No such campaign or sample_id")
+    @blp.alt_response(412, description="If-Match names an older revision: nothing stored")
+    @blp.doc(
+        operationId="correctResult",
+        parameters=[
+            {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+             "description": "the ETag read: refused (412) if someone corrected it since"},
+            {"name": idempotency.HEADER, "in": "header", "schema": {"type": "string"},
+             "description": "a retry with the same key and body applies nothing twice"},
+        ],
+    )  # fmt: skip
+    def patch(
+        self, body: dict[str, Any], campaign_id: str, sample_id: str
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Correct or exclude a result, with a reason; appends a revision, triggers a refit."""
+        store, tasks = get_store(), get_tasks()
+        campaign = store.campaigns.get(campaign_id)
+        reason = body.pop("reason")
+
+        def apply(current: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+            _check_if_match(current)
+            return domain.correct_result(campaign, current, body)
+
+        outcome = store.revisions.correct(
+            campaign_id,
+            sample_id,
+            apply,
+            by=str(g.token.get("name") or g.token["id"]),
+            reason=reason,
+            key=idempotency.claimed_key(),
+            mark_refit_ttl_s=enqueue.refit_flag_ttl(),
+        )
+        if outcome.refit_marked:
+            enqueue.send_refit(store, tasks, campaign_id)
+        else:
+            enqueue.refit_if_stale(store, tasks, campaign_id, outcome.data_version)
+        view = store.revisions.view(campaign_id, sample_id)
+        return view, 200, {"ETag": etag(view)}
