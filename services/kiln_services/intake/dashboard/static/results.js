@@ -62,14 +62,7 @@
       var table = $("table-history");
       table.replaceChildren();
       if (!revisions.length) return;
-      var head = el("thead"), tr = el("tr");
-      ["revision", "at", "by", "reason", "changes"].forEach(function (h) {
-        var th = el("th", h);
-        th.scope = "col";
-        tr.appendChild(th);
-      });
-      head.appendChild(tr);
-      table.appendChild(head);
+      table.appendChild(F.thead(["revision", "at", "by", "reason", "changes"]));
       var body = el("tbody");
       revisions.forEach(function (r) {
         var row = el("tr");
@@ -145,15 +138,9 @@
     }
 
     function header(table) {
-      var head = el("thead"), tr = el("tr");
-      ["#", "sample"].concat(names, [ctx.objLabel, "replicates", "status", "revision", "proposal", "received", ""])
-        .forEach(function (h, i) {
-          var th = el("th", h, i === 0 || (i >= 2 && i < 4 + names.length) ? "num" : "");
-          th.scope = "col";
-          tr.appendChild(th);
-        });
-      head.appendChild(tr);
-      table.appendChild(head);
+      var labels = ["#", "sample"].concat(names, [ctx.objLabel, "replicates", "status", "revision", "", "proposal", "received"]);
+      var numeric = function (i) { return i === 0 || (i >= 2 && i < 4 + names.length) || i === 5 + names.length; };
+      table.appendChild(F.thead(labels, function (i) { return numeric(i) ? "num" : ""; }));
     }
 
     function row(r, number, group, suspect) {
@@ -178,11 +165,11 @@
       var rev = el("td", null, "num keep");
       rev.appendChild(historyButton(r));
       tr.appendChild(rev);
-      tr.appendChild(el("td", r.proposal_id || r.matched_proposal_id ? "yes" : ""));
-      tr.appendChild(el("td", fmtTime(r.received_at), "time"));
       var act = el("td", null, "keep");
       act.appendChild(actionButton(r));
       tr.appendChild(act);
+      tr.appendChild(el("td", r.proposal_id || r.matched_proposal_id ? "yes" : ""));
+      tr.appendChild(el("td", fmtTime(r.received_at), "time"));
       return tr;
     }
 

@@ -246,40 +246,44 @@ def results_correct(ctx: click.Context, campaign_id: str, sample_id: str, **give
     _report(view, given["as_json"])
 
 
-@results.command("exclude")
-@campaign_argument
-@click.argument("sample_id")
-@REASON
-@json_option("the result")
-@click.pass_context
-def results_exclude(
-    ctx: click.Context, campaign_id: str, sample_id: str, reason: str, as_json: bool
-) -> None:
+def _exclusion_command(name: str, excluded: bool, doc: str) -> None:
+    """`kiln results exclude` or `include`: set the result's ``excluded`` flag, with a reason."""
+
+    @results.command(name, help=doc)
+    @campaign_argument
+    @click.argument("sample_id")
+    @REASON
+    @json_option("the result")
+    @click.pass_context
+    def command(
+        ctx: click.Context, campaign_id: str, sample_id: str, reason: str, as_json: bool
+    ) -> None:
+        view = client_of(ctx).correct_result(
+            campaign_id, sample_id, reason=reason, excluded=excluded
+        )
+        _report(view, as_json)
+
+
+_exclusion_command(
+    "exclude",
+    True,
     """Set a result aside (write token): models stop training on it; it stays listed.
 
     \b
     Example:
       kiln results exclude latp-2026 LATP-042 --reason "pellet cracked"
-    """
-    _report(client_of(ctx).exclude_result(campaign_id, sample_id, reason), as_json)
-
-
-@results.command("include")
-@campaign_argument
-@click.argument("sample_id")
-@REASON
-@json_option("the result")
-@click.pass_context
-def results_include(
-    ctx: click.Context, campaign_id: str, sample_id: str, reason: str, as_json: bool
-) -> None:
+    """,
+)
+_exclusion_command(
+    "include",
+    False,
     """Take an excluded result back into training (write token).
 
     \b
     Example:
       kiln results include latp-2026 LATP-042 --reason "re-measured: the pellet was fine"
-    """
-    _report(client_of(ctx).include_result(campaign_id, sample_id, reason), as_json)
+    """,
+)
 
 
 @results.command("history")
