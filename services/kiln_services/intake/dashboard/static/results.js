@@ -92,6 +92,9 @@
         method: "POST", body: form, credentials: "same-origin", headers: { Accept: "application/json" }
       }).then(function (answer) {
         return answer.json().catch(function () { return {}; }).then(function (body) {
+          if (answer.status === 412) {  // corrected meanwhile: show where it is now, then say so
+            return ctx.reload().then(function () { throw new Error(body.detail || "corrected meanwhile"); });
+          }
           if (!answer.ok) throw new Error((body && body.detail) || ("HTTP " + answer.status));
           return ctx.reload().then(function () {
             $("results-note").textContent = r.sample_id + " " + verb + "d (revision " + body.revision + "); the model refits.";
