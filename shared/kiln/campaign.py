@@ -369,9 +369,13 @@ def correct_result(
         raise CampaignError({"_schema": [f"nothing to change: give a new value of {given}"]})
     corrected = {k: v for k, v in corrected.items() if v is not None}
     try:
-        (checked,) = validate_results(campaign, [{k: v for k, v in corrected.items() if k not in _VIEW_ONLY}])
+        (checked,) = validate_results(
+            campaign, [{k: v for k, v in corrected.items() if k not in _VIEW_ONLY}]
+        )
     except CampaignError as exc:
-        raise CampaignError({k.removeprefix("results.0."): v for k, v in exc.errors.items()}) from exc
+        raise CampaignError(
+            {k.removeprefix("results.0."): v for k, v in exc.errors.items()}
+        ) from exc
     if any(key.startswith("parameters.") for key in changes):
         corrected["flags"], corrected["space_version"] = checked["flags"], checked["space_version"]
     return corrected, changes

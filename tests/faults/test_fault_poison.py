@@ -9,7 +9,7 @@ but its predictions overflow S/cm, which nothing can store (JSON has no infinity
 was handled, the refit task crashed and the batch job failed, and since the automatic batch's id
 is derived from the state it answers, no batch ever came again. Now the failed refit is recorded,
 batches space-fill saying why, and measuring them keeps the loop going. (The value stays in the
-append-only log, so the model stays off until the data is corrected: see README.)
+append-only log; test_fault_corrections corrects it through the API.)
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from support.intake import ADMIN
 
 from kiln_services.store import Store
 from kiln_services.store.jobs import PROPOSALS_JOB
-from kiln_services.worker.batches import propose_for_job
 from kiln_services.worker import refits
+from kiln_services.worker.batches import propose_for_job
 from kiln_services.worker.refits import refit_campaign
 
 CAMPAIGN = {
@@ -88,7 +88,9 @@ def numbers(value: Any, path: str = "") -> dict[str, Any]:
         return {k: v for key, item in value.items() if key != "data_sha256"
                 for k, v in numbers(item, f"{path}.{key}").items()}  # fmt: skip
     if isinstance(value, list):
-        return {k: v for i, item in enumerate(value) for k, v in numbers(item, f"{path}.{i}").items()}
+        return {
+            k: v for i, item in enumerate(value) for k, v in numbers(item, f"{path}.{i}").items()
+        }
     return {path: value}
 
 
@@ -112,7 +114,9 @@ def test_corrected_campaign_proposes_what_a_new_one_on_the_corrected_data_does(
 ) -> None:
     cid = store.campaigns.create(CAMPAIGN)["id"]
     store.results.append(cid, FIRST)
-    refit_campaign(store, cid, _nothing)  # a model on the first results: later refits may warm-start
+    refit_campaign(
+        store, cid, _nothing
+    )  # a model on the first results: later refits may warm-start
     store.results.append(cid, LATER)
     refit_campaign(store, cid, _nothing)  # fails on the typo, recorded
     for sid, body in CORRECTIONS:
@@ -156,6 +160,9 @@ def test_a_refit_after_a_correction_fits_cold_as_a_new_campaign_would(
     refit_campaign(store, cid, _nothing)
     assert starts[-1] is not None  # one more result: warm from the stored model
     body = {"objective": 2e-5, "reason": "misread"}
-    assert client.patch(f"/api/v1/campaigns/{cid}/results/s1", json=body, headers=ADMIN).status_code == 200
+    assert (
+        client.patch(f"/api/v1/campaigns/{cid}/results/s1", json=body, headers=ADMIN).status_code
+        == 200
+    )
     refit_campaign(store, cid, _nothing)
     assert starts[-1] is None  # a correction: cold

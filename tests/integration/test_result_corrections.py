@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 from support.intake import ADMIN
 from support.store_snapshot import snapshot
 
+from kiln import campaign as rules
 from kiln_services import task_names
 from kiln_services.store import Keys, Store
 
@@ -90,12 +92,19 @@ def test_a_correction_is_a_revision_and_the_log_is_never_rewritten(
     client: FlaskClient, cid: str, store: Store, redis_client: redis.Redis
 ) -> None:
     log = redis_client.lrange(Keys.results(cid), 0, -1)
-    body = {"objective": 1.2e-3, "reason": "typo: 1e300 for 1.2e-3", "parameters": {"temperature_c": 925}}
+    body = {
+        "objective": 1.2e-3,
+        "reason": "typo: 1e300 for 1.2e-3",
+        "parameters": {"temperature_c": 925},
+    }
     response = patch(client, cid, body)
     assert response.status_code == 200, response.get_json()
     view = response.get_json()
     assert response.headers["ETag"] == '"a:1"'
-    assert view["objective"] == 1.2e-3 and view["parameters"] == {"temperature_c": 925, "time_min": 30}
+    assert view["objective"] == 1.2e-3 and view["parameters"] == {
+        "temperature_c": 925,
+        "time_min": 30,
+    }
     assert view["revision"] == 1 and view["excluded"] is False
     (revision,) = view["revisions"]
     assert revision["revision"] == 1 and revision["by"] == "KILN_ADMIN_TOKEN" and revision["at"]
@@ -125,7 +134,9 @@ def test_lists_and_csv_show_current_values_revision_and_excluded(
     client: FlaskClient, cid: str
 ) -> None:
     assert patch(client, cid, {"objective": 1.2e-3, "reason": "typo"}).status_code == 200
-    assert patch(client, cid, {"excluded": True, "reason": "broken furnace"}, "b").status_code == 200
+    assert (
+        patch(client, cid, {"excluded": True, "reason": "broken furnace"}, "b").status_code == 200
+    )
     page = client.get(f"/api/v1/campaigns/{cid}/results", headers=ADMIN).get_json()
     assert [(r["sample_id"], r["objective"], r["revision"], r["excluded"]) for r in page["items"]] == [
         ("a", 1.2e-3, 1, False), ("b", 2e-4, 1, True), ("c", 3e-4, 0, False)
@@ -186,7 +197,10 @@ def test_a_stale_if_match_is_412_naming_the_current_revision(
         ({"objective": 1e300, "reason": "same value"}, "_schema"),
         ({"objective": -1.0, "reason": "bad value"}, "objective"),
         ({"objective": None, "reason": "ok without a value"}, "objective"),
-        ({"parameters": {"temperature_c": 5000}, "reason": "out of range"}, "parameters.temperature_c"),
+        (
+            {"parameters": {"temperature_c": 5000}, "reason": "out of range"},
+            "parameters.temperature_c",
+        ),
         ({"parameters": {"pressure": 1}, "reason": "unknown parameter"}, "parameters.pressure"),
         ({"objective_sd": 0, "reason": "zero sd"}, "objective_sd"),
         ({"excluded": "yes", "reason": "not a bool"}, "excluded"),
@@ -208,7 +222,9 @@ def test_passing_corrections_of_each_rule(client: FlaskClient, cid: str) -> None
     assert patch(client, cid, {"objective": 1e-3, "reason": "x" * 500}).status_code == 200
     failed = patch(client, cid, {"objective": None, "status": "failed", "reason": "no pellet"})
     assert failed.status_code == 200 and "objective" not in failed.get_json()
-    sd = patch(client, cid, {"status": "ok", "objective": 1e-3, "objective_sd": 1e-4, "reason": "r"})
+    sd = patch(
+        client, cid, {"status": "ok", "objective": 1e-3, "objective_sd": 1e-4, "reason": "r"}
+    )
     assert sd.status_code == 200 and sd.get_json()["objective_sd"] == 1e-4
     moved = patch(client, cid, {"parameters": {"temperature_c": 1150}, "reason": "furnace log"})
     assert moved.status_code == 200 and moved.get_json()["flags"]  # within hard limits: flagged
@@ -224,7 +240,9 @@ def test_a_read_only_token_may_read_but_not_correct(
     assert response.status_code == 403
     assert snapshot(redis_client) == before
     assert client.get(url(cid), headers=reader).status_code == 200
-    made = client.post("/api/v1/tokens", json={"scope": "write", "name": "lab-bench"}, headers=ADMIN)
+    made = client.post(
+        "/api/v1/tokens", json={"scope": "write", "name": "lab-bench"}, headers=ADMIN
+    )
     writer = {"Authorization": f"Bearer {made.get_json()['token']}"}
     response = client.patch(url(cid), json={"objective": 1e-3, "reason": "r"}, headers=writer)
     assert response.status_code == 200 and response.get_json()["revisions"][0]["by"] == "lab-bench"
@@ -258,3 +276,23 @@ def test_the_worker_trains_on_current_values_and_never_on_excluded_ones(
     results, data_version, corrections = store.results.training_view(cid)
     assert [(r["sample_id"], r["objective"]) for r in results] == [("a", 1.2e-3), ("b", 2e-4)]
     assert (data_version, corrections) == (5, 2)
+
+
+def test_concurrent_corrections_of_one_result_all_land_in_order(cid: str, store: Store) -> None:
+    campaign = store.campaigns.get(cid)
+
+    def correct(k: int) -> None:
+        def apply(current: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+            return rules.correct_result(campaign, current, {"measurements": {f"m{k}": k}})
+
+        store.revisions.correct(cid, "b", apply, by="t", reason=f"r{k}")
+
+    threads = [threading.Thread(target=correct, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    view = store.revisions.view(cid, "b")
+    assert view["revision"] == 8 and [r["revision"] for r in view["revisions"]] == list(range(1, 9))
+    assert view["measurements"] == {"density": 0.9, **{f"m{k}": k for k in range(8)}}
+    assert store.results.data_version(cid) == 3 + 8

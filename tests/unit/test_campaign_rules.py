@@ -118,3 +118,43 @@ def test_results_are_flagged_or_refused_by_the_rules() -> None:
 
 def test_field_paths_are_dotted() -> None:
     assert rules.field_path("parameters[2].high") == "parameters.2.high"
+
+
+def current_result() -> dict[str, Any]:
+    return {"sample_id": "s1", "parameters": {"x": 0.5, "gas": "air"}, "objective": 1e300,
+            "measurements": {"density": 0.9}, "status": "ok", "flags": [], "space_version": 1,
+            "received_at": "2026-11-30T00:00:00.000Z", "revision": 0, "excluded": False}  # fmt: skip
+
+
+def test_a_correction_says_what_changed_and_keeps_the_rest() -> None:
+    patch = {"objective": 1.2e-3, "parameters": {"x": 1.5}, "measurements": {"density": None}}
+    out, changes = rules.correct_result(stored(), current_result(), patch)
+    assert changes == {
+        "objective": {"from": 1e300, "to": 1.2e-3},
+        "parameters.x": {"from": 0.5, "to": 1.5},
+        "measurements.density": {"from": 0.9, "to": None},
+    }
+    assert out["parameters"] == {"x": 1.5, "gas": "air"} and out["measurements"] == {}
+    assert out["flags"] and out["received_at"] == current_result()["received_at"]
+    assert "revision" not in out
+    excluded, changes = rules.correct_result(stored(), current_result(), {"excluded": True})
+    assert excluded["excluded"] is True and changes == {"excluded": {"from": False, "to": True}}
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({}, "_schema"),
+        ({"objective": 1e300, "parameters": {"x": 0.5}, "excluded": False}, "_schema"),
+        ({"objective": None}, "objective"),
+        ({"status": "failed"}, "objective"),
+        ({"parameters": {"x": 9.0}}, "parameters.x"),
+        ({"sample_id": "s2"}, "sample_id"),
+    ],
+)
+def test_a_correction_that_changes_nothing_or_breaks_a_rule_is_refused(
+    patch: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(CampaignError) as caught:
+        rules.correct_result(stored(), current_result(), patch)
+    assert field in caught.value.errors

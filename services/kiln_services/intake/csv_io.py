@@ -249,7 +249,15 @@ def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, A
         for key in r.get("measurements") or {}:
             if key not in measured:
                 measured.append(key)
-    header = ["sample_id", *names, *extra, objective_name, *measured, *RESERVED_COLUMNS[1:], *VIEW_COLUMNS]
+    header = [
+        "sample_id",
+        *names,
+        *extra,
+        objective_name,
+        *measured,
+        *RESERVED_COLUMNS[1:],
+        *VIEW_COLUMNS,
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)

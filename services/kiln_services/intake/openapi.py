@@ -6,7 +6,7 @@ cannot say (`@blp.doc`, with `openapi_examples`). What cuts across views is one 
 Problem from `ProblemOut`) and, as flask-smorest registers each path, gives every authenticated
 operation the bearer requirement (the document's default; a public view declares
 `security=[]`), the error statuses it can answer with, each a Problem as
-application/problem+json, and the Idempotency-Key header of POSTs.
+application/problem+json, and the Idempotency-Key header of POSTs (and of a result's correction).
 """
 
 from __future__ import annotations
@@ -73,6 +73,13 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int
     return statuses
 
 
+def takes_idempotency_key(method: str, path: str) -> bool:
+    """Every POST but results' (idempotent by sample_id) and a result's correction (PATCH)."""
+    if method == "post":
+        return not path.endswith("/results")
+    return method == "patch" and path.endswith("/results/{sample_id}")
+
+
 def problem_response(status: int, response: dict[str, Any] | str) -> dict[str, Any]:
     """An error response as the intake sends it: a Problem, with its status's headers.
 
@@ -116,7 +123,7 @@ class KilnSpec(BasePlugin):
                 operation["security"] = BEARER
                 for status in error_statuses(method, path or "", operation):
                     responses.setdefault(status, {})
-                if method == "post" and path and not path.endswith("/results"):
+                if path and takes_idempotency_key(method, path):
                     operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
             for status, response in list(responses.items()):
                 if str(status)[0] in "45":

@@ -303,6 +303,8 @@ class Results:
         `excluded` False leaves excluded results out, True keeps only those; paging (`offset`,
         `limit`) counts every result of the log.
         """
+        if limit == 0:
+            return []
         end = -1 if limit is None else offset + limit - 1
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.lrange(Keys.results(cid), offset, end)

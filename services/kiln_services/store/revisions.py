@@ -162,7 +162,9 @@ class Revisions:
     def history(self, cid: str, sample_id: str) -> list[dict[str, Any]]:
         """A result's revisions, oldest first."""
         needle = dumps({"sample_id": sample_id})[1:-1]
-        records = (json.loads(r) for r in self.redis.lrange(Keys.revisions(cid), 0, -1) if needle in r)
+        records = (
+            json.loads(r) for r in self.redis.lrange(Keys.revisions(cid), 0, -1) if needle in r
+        )
         return [r for r in records if r["sample_id"] == sample_id]
 
     def view(self, cid: str, sample_id: str) -> dict[str, Any]:

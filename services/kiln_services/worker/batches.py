@@ -125,10 +125,14 @@ def _model_for(
     model = None
     feasibility = None
     fallback = None
-    if stored_model is not None and (
-        stored_model["data_version"],
-        stored_model["space_version"],
-    ) == versions:
+    if (
+        stored_model is not None
+        and (
+            stored_model["data_version"],
+            stored_model["space_version"],
+        )
+        == versions
+    ):
         model = FittedModel.from_dict(stored_model["state"])
         feasibility = feasibility_of(stored_model["state"])
     else:

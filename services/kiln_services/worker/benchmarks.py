@@ -2,7 +2,8 @@
 
 No Celery result backend and no task waits for another: every chunk stores its outcome on the
 job in Redis, and the chunk that completes the set writes the summary. The plan pins the data
-(a prefix of the append-only log) and the space, so chunks agree even if results keep arriving.
+(a prefix of the append-only log) and the space, so chunks agree even if results keep arriving
+(a correction made while a job runs reaches the chunks that start after it).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from kiln_services.worker.refits import Send
 
 
 def _pool(store: Store, campaign_id: str, plan: dict[str, Any]) -> tuple[Any, Any]:
-    results = store.results.page(campaign_id, 0, plan["data_version"])
+    # The log's first n_results, current values, none excluded (plans made before corrections
+    # existed pinned the data by data_version, the log's length then).
+    n_results = plan.get("n_results", plan["data_version"])
+    results = store.results.current(campaign_id, 0, n_results, excluded=False)
     space = {"parameters": plan["parameters"], "version": plan["space_version"]}
     return pool_from_results(space, plan["objective"], results)
 
@@ -60,6 +64,7 @@ def plan_job(store: Store, job_id: str, send: Send) -> dict[str, Any]:
     params = job["params"]
     draft = {
         "data_version": store.results.data_version(cid),
+        "n_results": store.results.count(cid),
         "parameters": campaign["parameters"],
         "space_version": campaign.get("space_version", 1),
         "objective": campaign["objective"],

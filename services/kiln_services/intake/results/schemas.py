@@ -16,7 +16,6 @@ from marshmallow import (
 )
 
 from kiln.campaign import PATCHABLE
-
 from kiln_services.intake.base_schemas import (
     CsvRowsField,
     PageArgs,

@@ -160,8 +160,6 @@ class Result(MethodView):
         parameters=[
             {"name": "If-Match", "in": "header", "schema": {"type": "string"},
              "description": "the ETag read: refused (412) if someone corrected it since"},
-            {"name": idempotency.HEADER, "in": "header", "schema": {"type": "string"},
-             "description": "a retry with the same key and body applies nothing twice"},
         ],
     )  # fmt: skip
     def patch(
