@@ -118,6 +118,37 @@ def test_results_post_json_and_field_errors_read_well(
     assert "parameters.temperature_c" in refused.stderr or "temperature_c" in refused.stderr
 
 
+def test_results_correct_exclude_include_and_history(
+    kiln: Any, unique_name: str, tmp_path: Path
+) -> None:
+    """The typo scenario of issue 15 from a shell: correct, exclude, include, read the history;
+    a correction over a stale ETag is refused naming the current revision."""
+    cid = create(kiln, unique_name)
+    seed = VirtualLatpLab().seed_grid()[:6]
+    seed[2]["objective"] = 1e300
+    (tmp_path / "seed.json").write_text(json.dumps(seed))
+    kiln("results", "post", str(tmp_path / "seed.json"), "--campaign", cid)
+    sid = seed[2]["sample_id"]
+
+    fixed = kiln("results", "correct", unique_name, sid, "--objective", "1.2e-3",
+                 "--reason", "typo: 1e300", "--if-match", f'"{sid}:0"')  # fmt: skip
+    assert f"{sid}: revision 1 stored" in fixed.stdout and "1e+300 → 0.0012" in fixed.stdout
+    excluded = kiln("results", "exclude", cid, sid, "--reason", "cracked")
+    assert "revision 2 stored (excluded from training)" in excluded.stdout
+    again = kiln("results", "correct", cid, sid, "--objective", "1e-3", "--reason", "late",
+                 "--if-match", f'"{sid}:1"', ok=False)  # fmt: skip
+    assert again.exit_code == 1 and "HTTP 412" in again.stderr and "revision 2" in again.stderr
+    back = json.loads(kiln("results", "include", cid, sid, "--reason", "fine", "--json").stdout)
+    assert back["excluded"] is False and back["revision"] == 3
+
+    history = kiln("results", "history", cid, sid).stdout.splitlines()
+    assert history[0].startswith(f"{sid}: revision 3, included; objective 0.0012")
+    assert [line.split()[0] for line in history[3:]] == ["1", "2", "3"]
+    assert "typo: 1e300" in history[3] and "cracked" in history[4] and "fine" in history[5]
+    as_json = json.loads(kiln("results", "history", cid, sid, "--json").stdout)
+    assert [r["revision"] for r in as_json["revisions"]] == [1, 2, 3]
+
+
 def test_proposals_watch_prints_a_batch_and_export_writes_csv(
     kiln: Any, unique_name: str, tmp_path: Path
 ) -> None:

@@ -292,6 +292,87 @@ def check_the_batch_table(page: Any, batch: dict[str, Any]) -> None:
         assert acquisition == "≈0" or len(digits) <= 3, acquisition
 
 
+def test_exclude_a_result_in_the_browser_and_read_its_history(
+    browser: Any, stack: Stack, campaign_with_data: dict[str, Any]
+) -> None:
+    """A suspect is marked with its residual; exclude… asks a reason, the row is struck through
+    and its history names who and why; include… takes it back; replicates sit together."""
+    cid, client = campaign_with_data["id"], campaign_with_data["client"]
+    results = client.list_results(cid)
+    target = results[3]["sample_id"]
+    twin = {k: results[5][k] for k in ("parameters", "objective")}
+    client.post_results(cid, {"sample_id": "REPLICATE-1", **twin, "measurements": {}})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.route("**/ui/campaigns/*/state", lambda route: plant_suspect(route, target))
+    try:
+        page.goto(f"{stack.base_url}/campaigns/{cid}")
+        page.fill("#token", stack.admin_token)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/campaigns/{cid}*")
+        until(page, "() => document.querySelector(\"tr[data-sample='REPLICATE-1']\")")
+        check_replicates(page, ["REPLICATE-1", results[5]["sample_id"]])
+
+        # The model's suspect: marked in its row and listed with an exclude… button.
+        row = page.locator(f"#table-results tr[data-sample='{target}']")
+        until(page, "() => !document.getElementById('suspects').hidden")
+        assert row.locator(".badge.suspect").inner_text() == "suspect 4.5"
+        assert "residual 4.5" in page.inner_text("#suspect-list")
+        assert not row.evaluate("tr => tr.classList.contains('excluded')"), "never by itself"
+        page.once("dialog", lambda dialog: dialog.accept("pellet cracked"))
+        page.locator("#suspect-list button.exclude").click()
+        until(page, f"() => document.querySelector(\"tr[data-sample='{target}']\")"
+                    ".classList.contains('excluded')")  # fmt: skip
+        row = page.locator(f"#table-results tr[data-sample='{target}']")
+        struck = row.locator("td").nth(1).evaluate("td => getComputedStyle(td).textDecorationLine")
+        assert "line-through" in struck
+        stored = client.result(cid, target)
+        assert stored["excluded"] is True and stored["revision"] == 1
+        assert stored["revisions"][0]["reason"] == "pellet cracked"
+
+        row.locator("button.history").click()
+        until(page, "() => document.querySelectorAll('#table-history tbody tr').length == 1")
+        history = page.inner_text("#table-history")
+        assert "pellet cracked" in history and "excluded: false → true" in history
+        assert stored["revisions"][0]["by"] in history
+        assert target in page.inner_text("#history-title")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-history.png"), full_page=True)
+
+        # include… from the row: no longer struck through, and the open history has both.
+        page.once("dialog", lambda dialog: dialog.accept("re-measured: fine"))
+        row.locator("button.include").click()
+        until(page, "() => document.querySelectorAll('#table-history tbody tr').length == 2")
+        row = page.locator(f"#table-results tr[data-sample='{target}']")
+        assert not row.evaluate("tr => tr.classList.contains('excluded')")
+        assert client.result(cid, target)["revision"] == 2
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+def plant_suspect(route: Any, sample_id: str) -> None:
+    """Answer the page's state read with the model summary listing `sample_id` as a suspect."""
+    answer = route.fetch()
+    state = answer.json()
+    if state.get("model"):
+        state["model"]["summary"]["suspects"] = [{"sample_id": sample_id, "residual": 4.53}]
+    route.fulfill(response=answer, json=state)
+
+
+def check_replicates(page: Any, twins: list[str]) -> None:
+    """Results at the same parameters sit next to each other, each saying how many there are."""
+    rows = page.locator("#table-results tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.getAttribute('data-sample'),"
+        " r.querySelector('.replicates').textContent])"
+    )
+    at = [i for i, (sid, _) in enumerate(rows) if sid in twins]
+    assert len(at) == 2 and at[1] == at[0] + 1, rows
+    assert rows[at[0]][1] == rows[at[1]][1] == "×2"
+
+
 def test_a_campaign_limited_token_sees_its_campaign_only(
     stack: Stack, campaign_with_data: dict[str, Any]
 ) -> None:

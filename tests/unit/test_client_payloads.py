@@ -19,13 +19,20 @@ from kiln_services.intake.candidates.schemas import (
 )
 from kiln_services.intake.jobs.schemas import JobOut
 from kiln_services.intake.proposals.schemas import BatchOut, ModelOut, ProposalOut
-from kiln_services.intake.results.schemas import ResultOut, ResultsPostOut
+from kiln_services.intake.results.schemas import (
+    ResultOut,
+    ResultsPostOut,
+    ResultViewOut,
+    RevisionOut,
+)
 
 MIRRORS: dict[type, type[Schema]] = {
     payloads.Counts: CountsOut,
     payloads.Campaign: CampaignOut,
     payloads.Result: ResultOut,
     payloads.ResultsPosted: ResultsPostOut,
+    payloads.ResultView: ResultViewOut,
+    payloads.Revision: RevisionOut,
     payloads.Candidate: CandidateOut,
     payloads.CandidatesAdded: CandidatesPostOut,
     payloads.CandidatesRemoved: CandidatesPatchOut,

@@ -4,7 +4,9 @@ Served by the intake at `/`. A person signs in with a token through a form; the 
 Flask's signed, HttpOnly session cookie and never appears in a URL or in the page. The page's
 scripts read the API through `/ui/api/...`, a same-origin, read-only relay that forwards to
 `/api/v1/...` with the session's token, so the API's own authorisation (scopes, campaign-limited
-tokens) applies unchanged. Charts use the plotly.js bundle that the `plotly` wheel ships: no CDN.
+tokens) applies unchanged. The one write, excluding or including a result with a reason, is a
+form post carrying the session's CSRF token, forwarded as the API's PATCH with the session's
+token (so its scope is checked there). Charts use the plotly.js bundle that the `plotly` wheel ships: no CDN.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dashboard pages, sign-in, the read-only API relay and the plotly.js bundle."""
+"""Dashboard pages, sign-in, the read-only API relay, the result actions and the plotly.js bundle."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -34,9 +35,13 @@ bp = Blueprint(
 )
 
 #: Endpoints the bearer-token hook lets through: they check the session themselves.
-ENDPOINTS = ("index", "login", "logout", "campaign", "state", "relay", "plotly_js", "static")
+ENDPOINTS = (
+    "index", "login", "logout", "campaign", "state", "relay", "result_action", "plotly_js", "static",
+)  # fmt: skip
 #: API paths the relay forwards (GET only): letters, digits and - _ . / but never "..".
 _RELAYABLE = re.compile(r"^(campaigns|jobs)(/[A-Za-z0-9_.\-]+)*$")
+#: One result (its history): a sample id may hold any character.
+_RELAYABLE_RESULT = re.compile(r"^campaigns/[A-Za-z0-9_\-]+/results/.+$")
 _PASSED_HEADERS = ("Content-Type", "ETag", "Cache-Control", "Content-Disposition", "Retry-After")
 _NO_STORE = {"Cache-Control": "no-store"}
 _SECURITY_HEADERS = {
@@ -58,16 +63,34 @@ def _harden(response: Response) -> Response:
 
 
 def api_get(path: str, token: str, query: str | bytes = "") -> Response:
-    """GET /api/v1/<path> in-process with the token, as the API itself would answer it.
+    """GET /api/v1/<path> in-process with the token, as the API itself would answer it."""
+    return api_call("GET", path, token, query)
+
+
+def api_call(
+    method: str,
+    path: str,
+    token: str,
+    query: str | bytes = "",
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Send one request to /api/v1/<path> in-process with the token (its scope checked there).
 
     A fresh app context keeps the inner request's `g` apart from the page's.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     builder = EnvironBuilder(
-        path=f"/api/v1/{path}",
-        method="GET",
+        path=f"/api/v1/{quote(path, safe='/')}",  # the builder decodes it once
+        method=method,
         query_string=query.decode("latin-1") if isinstance(query, bytes) else query,
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            **(headers or {}),
+        },
+        json=body,
         environ_base={"REMOTE_ADDR": request.remote_addr or "127.0.0.1"},
     )
     try:
@@ -226,9 +249,30 @@ def _has_api_route(suffix: str) -> bool:
 @_with_token(_sign_in_again)
 def relay(path: str, token: str) -> Any:
     """Forward a read of the API with the session's token (the page never holds the token)."""
-    if not _RELAYABLE.match(path) or ".." in path:
+    if not (_RELAYABLE.match(path) or _RELAYABLE_RESULT.match(path)) or ".." in path:
         return _problem(404, "Not Found", "not an API path the dashboard reads")
     return _passed(api_get(path, token, request.query_string))
+
+
+@bp.post("/ui/campaigns/<campaign_id>/results/<path:sample_id>/excluded")
+@_with_token(_sign_in_again)
+def result_action(campaign_id: str, sample_id: str, token: str) -> Any:
+    """Exclude a result (``excluded=true``) or take it back, with the reason the person gave.
+
+    A form post carrying the session's CSRF token, forwarded as the API's PATCH with the
+    session's bearer token: the API checks its scope (write) and campaign, validates the reason
+    and appends the revision. Its answer (the result view, or a problem) is passed back.
+    """
+    _check_csrf()
+    excluded = request.form.get("excluded", "")
+    if excluded not in ("true", "false"):
+        return _problem(422, "Unprocessable Entity", "excluded: expected true or false")
+    # The revision the page showed: a result corrected meanwhile is refused (412), not overwritten.
+    match = request.form.get("if_match")
+    headers = {"If-Match": match} if match else {}
+    body = {"excluded": excluded == "true", "reason": request.form.get("reason", "")}
+    path = f"campaigns/{campaign_id}/results/{sample_id}"
+    return _passed(api_call("PATCH", path, token, body=body, headers=headers))
 
 
 def _passed(answer: Response) -> Response:

@@ -10,6 +10,13 @@ it without the service's scientific stack (``pip install ./shared/kiln_client``)
 
 from __future__ import annotations
 
-from kiln_client.client import AuthError, Client, ClientError, ConnectionFailed, KilnAPIError
+from kiln_client.client import (
+    AuthError,
+    Client,
+    ClientError,
+    ConnectionFailed,
+    KilnAPIError,
+    StaleResult,
+)
 
-__all__ = ["AuthError", "Client", "ClientError", "ConnectionFailed", "KilnAPIError"]
+__all__ = ["AuthError", "Client", "ClientError", "ConnectionFailed", "KilnAPIError", "StaleResult"]

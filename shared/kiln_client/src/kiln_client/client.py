@@ -17,6 +17,11 @@ too, with backoff: reads and deletes are safe to repeat, result posts are dedupl
 that arrives while the first attempt still runs waits for it). Errors are ``application/problem+json`` on the server and
 :class:`KilnAPIError` here, with the status, title, detail and the field-level errors.
 
+A stored result is corrected (or excluded) with ``kiln.correct_result(cid, "S-1", reason="typo",
+objective=1.2e-3)``: the server keeps the original and appends a revision; pass
+``if_match=result_etag(kiln.result(cid, "S-1"))`` to refuse (:class:`StaleResult`) a correction
+of a result someone else changed meanwhile.
+
 Calls take a campaign's id; ``kiln.campaign_id("latp-2026")`` finds it by the campaign's name.
 
 Return values are plain JSON dicts typed with ``TypedDict`` (so they print and serialise as is).
@@ -27,6 +32,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from kiln_client.api import campaigns, candidates, jobs, proposals, results
+from kiln_client.api.results import result_etag
 from kiln_client.csvtext import csv_chunks, read_text
 from kiln_client.errors import (
     AmbiguousCampaign,
@@ -35,6 +41,7 @@ from kiln_client.errors import (
     ConnectionFailed,
     JobFailed,
     KilnAPIError,
+    StaleResult,
     UnknownCampaign,
     WaitTimeout,
 )
@@ -51,6 +58,8 @@ from kiln_client.payloads import (
     Proposal,
     Result,
     ResultsPosted,
+    ResultView,
+    Revision,
 )
 from kiln_client.transport import API_PREFIX, Transport
 
@@ -74,11 +83,15 @@ __all__ = [
     "ModelInfo",
     "Proposal",
     "Result",
+    "ResultView",
     "ResultsPosted",
+    "Revision",
+    "StaleResult",
     "UnknownCampaign",
     "WaitTimeout",
     "csv_chunks",
     "read_text",
+    "result_etag",
 ]
 
 
@@ -106,6 +119,10 @@ class Client(Transport):
     iter_results = results.iter_results
     list_results = results.list_results
     export_results_csv = results.export_results_csv
+    result = results.result
+    correct_result = results.correct_result
+    exclude_result = results.exclude_result
+    include_result = results.include_result
 
     add_candidates = candidates.add_candidates
     iter_candidates = candidates.iter_candidates

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -96,18 +97,64 @@ class KilnAPIError(ClientError):
             }
         else:
             title, detail, errors = response.reason or "Error", body or None, {}
+        details: dict[str, Any] = {
+            "errors": errors,
+            "method": method,
+            "path": path,
+            "body": body,
+            "hint": hint,
+        }
+        text = None if detail is None else str(detail)
+        if response.status_code == 412:
+            etag = response.headers.get("ETag")
+            revision = _current_revision(body, etag)
+            return StaleResult(
+                412, title, text, current_revision=revision, current_etag=etag, **details
+            )
         kind = AuthError if response.status_code in (401, 403) else cls
-        return kind(
-            response.status_code,
-            title,
-            None if detail is None else str(detail),
-            errors=errors,
-            method=method,
-            path=path,
-            body=body,
-            hint=hint,
-        )
+        return kind(response.status_code, title, text, **details)
 
 
 class AuthError(KilnAPIError):
     """The server refused the token (401) or its scope (403)."""
+
+
+class StaleResult(KilnAPIError):
+    """The result changed since its ETag was read (412 on ``If-Match``); nothing was stored.
+
+    Attributes:
+        current_revision: The result's revision now (None when the server did not say).
+        current_etag: Its ETag now, to send with ``if_match`` after reading it again.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        current_revision: int | None = None,
+        current_etag: str | None = None,
+        hint: str | None = None,
+        **details: Any,
+    ) -> None:
+        self.current_revision = current_revision
+        self.current_etag = current_etag
+        now = "changed" if current_revision is None else f"is at revision {current_revision}"
+        advice = (
+            f"someone corrected this result since you read it: it {now}; read it again "
+            "(`kiln results history`) and correct that revision"
+        )
+        super().__init__(status, title, detail, hint=advice, **details)
+
+
+def _current_revision(body: Any, etag: str | None) -> int | None:
+    """The revision a 412 names: a field of its body, else its ETag (``"S-1:3"``), else its text."""
+    if isinstance(body, dict):
+        for key in ("current_revision", "revision"):
+            if isinstance(body.get(key), int):
+                return int(body[key])
+    found = re.search(r':(\d+)"?$', etag or "") or re.search(
+        r"revision\D{0,3}(\d+)", str(body.get("detail") if isinstance(body, dict) else body)
+    )
+    return int(found.group(1)) if found else None

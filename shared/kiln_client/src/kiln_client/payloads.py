@@ -37,7 +37,8 @@ class Campaign(TypedDict, total=False):
 
 
 class Result(TypedDict, total=False):
-    """One stored measurement."""
+    """One stored measurement with its corrections applied (``revision`` counts them) and
+    whether it is ``excluded`` from training."""
 
     sample_id: str
     parameters: dict[str, Any]
@@ -54,6 +55,28 @@ class Result(TypedDict, total=False):
     received_at: str
     revision: int
     excluded: bool
+
+
+class Revision(TypedDict, total=False):
+    """One correction of a result: who, when, why and each changed field's old and new value.
+
+    ``changes`` maps a field (``objective``, ``excluded``, ``parameters.temperature_c``,
+    ``measurements.density``, ...) to ``{"from": old, "to": new}``.
+    """
+
+    sample_id: str
+    revision: int
+    at: str
+    by: str
+    reason: str
+    changes: dict[str, dict[str, Any]]
+
+
+class ResultView(Result, total=False):
+    """One result as it stands now (its original entry with every revision applied) and its
+    ``revisions``, oldest first (``revision`` 0: never corrected)."""
+
+    revisions: list[Revision]
 
 
 class ResultsPosted(TypedDict, total=False):

@@ -15,6 +15,7 @@
   var font = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
   var seen = { results: -1, batch: null, model: null, sliceKey: null };
   var results = [];
+  var suspects = [];  // the model's: [{sample_id, residual}], never excluded without a person
 
   function $(id) { return document.getElementById(id); }
 
@@ -65,6 +66,12 @@
     return page(0).then(function (items) { results = items; drawConvergence(); drawResults(); });
   }
 
+  var table = window.KilnResults({
+    cid: cid, campaign: campaign, getJSON: getJSON, fmtObj: fmtObj, objLabel: objLabel,
+    objectiveName: objective.name, reload: loadResults
+  });
+  function drawResults() { table.draw(results, suspects); }
+
   function drawConvergence() {
     var scored = results.filter(function (r) { return r.objective !== null && r.objective !== undefined; });
     var x = [], y = [], text = [], colors = [], bestY = [], best = null;
@@ -72,8 +79,9 @@
       x.push(i + 1);
       y.push(r.objective);
       text.push(r.sample_id + (r.proposal_id || r.matched_proposal_id ? " (proposed)" : ""));
-      colors.push(r.proposal_id || r.matched_proposal_id ? "#b4451f" : "#7d8da1");
-      if (best === null || (maximise ? r.objective > best : r.objective < best)) best = r.objective;
+      colors.push(r.excluded ? "#d3d8df" : r.proposal_id || r.matched_proposal_id ? "#b4451f" : "#7d8da1");
+      if (r.excluded) text[i] += " (excluded)";
+      else if (best === null || (maximise ? r.objective > best : r.objective < best)) best = r.objective;
       bestY.push(best);
     });
     $("fact-best").textContent = best === null ? "–" : fmtObj(best) + (objective.unit ? " " + objective.unit : "");
@@ -82,7 +90,7 @@
     $("chart-convergence").hidden = !scored.length;
     if (!scored.length) return;
     var traces = [
-      { type: "scatter", mode: "markers", name: "sample (grey: given, orange: proposed)", x: x, y: y, text: text,
+      { type: "scatter", mode: "markers", name: "sample (grey: given, orange: proposed, pale: excluded)", x: x, y: y, text: text,
         marker: { color: colors, size: 7, line: { width: 0.5, color: "#fff" } },
         hovertemplate: "#%{x} %{text}<br>%{y:.3e}<extra></extra>" },
       { type: "scatter", mode: "lines", name: "best so far", x: x, y: bestY, line: { color: "#1d2430", width: 2, shape: "hv" },
@@ -92,37 +100,6 @@
       xaxis: { title: { text: "sample (in order measured)" }, zeroline: false },
       yaxis: { title: { text: objLabel }, type: logScale ? "log" : "linear", exponentformat: "power" }
     }), plotConfig);
-  }
-
-  function drawResults() {
-    var names = (campaign.parameters || []).map(function (p) { return p.name; });
-    var table = $("table-results");
-    table.replaceChildren();
-    var head = el("thead"), tr = el("tr");
-    ["#", "sample"].concat(names, [objLabel, "status", "proposal", "received"]).forEach(function (h, i) {
-      var th = el("th", h, i === 0 || (i >= 2 && i < 3 + names.length) ? "num" : "");
-      th.scope = "col";
-      tr.appendChild(th);
-    });
-    head.appendChild(tr);
-    table.appendChild(head);
-    var body = el("tbody");
-    var shown = results.slice(-500).reverse();
-    shown.forEach(function (r, k) {
-      var row = el("tr");
-      row.appendChild(el("td", results.length - k, "num"));
-      row.appendChild(el("td", r.sample_id, "mono"));
-      names.forEach(function (n) { row.appendChild(el("td", fmtNum((r.parameters || {})[n]), "num")); });
-      row.appendChild(el("td", fmtObj(r.objective), "num"));
-      row.appendChild(el("td", r.status || "ok"));
-      row.appendChild(el("td", r.proposal_id || r.matched_proposal_id ? "yes" : ""));
-      row.appendChild(el("td", fmtTime(r.received_at), "time"));
-      body.appendChild(row);
-    });
-    table.appendChild(body);
-    $("results-note").textContent = results.length > shown.length
-      ? "Showing the newest " + shown.length + " of " + results.length + " results."
-      : results.length + " results, newest first.";
   }
 
   // -- the latest batch -------------------------------------------------------------------------
@@ -331,7 +308,14 @@
       $("fact-model").textContent = counts.model_version ? "v" + counts.model_version : "none yet";
       $("fact-space").textContent = "v" + (c.space_version || 1);
       var work = [];
-      if (counts.results !== seen.results) { seen.results = counts.results; work.push(loadResults()); }
+      // A correction changes no count but the data the model was fitted on: reload after a refit.
+      var found = (state.model && state.model.summary && state.model.summary.suspects) || [];
+      var resultsKey = counts.results + "|" + (state.model ? state.model.data_version : "-");
+      if (resultsKey !== seen.results) {
+        seen.results = resultsKey;
+        suspects = found;
+        work.push(loadResults());
+      }
       var batchKey = state.etag || null;
       if (batchKey !== seen.batch) { seen.batch = batchKey; drawBatch(state.latest); }
       drawPending(state.pending, state.latest);

@@ -92,8 +92,20 @@
     return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
   }
 
+  // A table's header row: one column heading per label, with the class classOf(i) gives it.
+  function thead(labels, classOf) {
+    var head = el("thead"), tr = el("tr");
+    labels.forEach(function (label, i) {
+      var th = el("th", label, classOf ? classOf(i) : "");
+      th.scope = "col";
+      tr.appendChild(th);
+    });
+    head.appendChild(tr);
+    return head;
+  }
+
   window.KilnFormat = {
-    el: el, idCell: idCell, fmtTime: fmtTime, fmtPrediction: fmtPrediction,
+    el: el, idCell: idCell, thead: thead, fmtTime: fmtTime, fmtPrediction: fmtPrediction,
     fmtAcquisitions: fmtAcquisitions, fmtObj: fmtObj, fmtNum: fmtNum
   };
 })();

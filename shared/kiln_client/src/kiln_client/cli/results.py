@@ -1,4 +1,4 @@
-"""`kiln results`: post measured results (CSV or JSON, in chunks) and export them."""
+"""`kiln results`: post measured results (CSV or JSON, in chunks), export, correct and exclude them."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from typing import Any
 import click
 
 from kiln_client.cli.options import campaign_argument, campaign_option, json_option
-from kiln_client.cli.output import CONTEXT, counted, echo_json, fail, plural
+from kiln_client.cli.output import CONTEXT, counted, echo_json, fail, number, plural, table
 from kiln_client.cli.root import client_of
-from kiln_client.client import KilnAPIError, csv_chunks, read_text
+from kiln_client.client import KilnAPIError, ResultView, csv_chunks, read_text, result_etag
 
 
 @click.group(context_settings=CONTEXT)
 def results() -> None:
-    """Post measured results and export them."""
+    """Post measured results, export them, correct or exclude one and read its history."""
 
 
 @results.command("post")
@@ -137,3 +137,184 @@ def results_export(ctx: click.Context, campaign_id: str, fmt: str, output: io.Te
         output.write(client.export_results_csv(campaign_id))
     else:
         output.write(json.dumps(client.list_results(campaign_id), indent=2) + "\n")
+
+
+# -- corrections: a result's revisions (the original entry is never rewritten) ---------------------
+
+REASON = click.option(
+    "--reason", required=True, help="Why (1-500 characters); kept in the result's history."
+)
+
+
+def _scalar(text: str) -> Any:
+    """A value typed on the command line: an int or a float when it reads as one, else the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _pairs(values: tuple[str, ...], option: str, *, null_removes: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in values:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"{option} takes name=value, not {item!r}")
+        out[name.strip()] = None if null_removes and text == "null" else _scalar(text)
+    return out
+
+
+class _Objective(click.ParamType):
+    name = "NUMBER|null"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or (isinstance(value, str) and value.lower() == "null"):
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number (or null)", param, ctx)
+
+
+def _changes_text(changes: dict[str, Any]) -> str:
+    return "; ".join(
+        f"{field}: {number(change.get('from'))} → {number(change.get('to'))}"
+        for field, change in changes.items()
+    )
+
+
+def _report(view: ResultView, as_json: bool) -> None:
+    if as_json:
+        echo_json(view)
+        return
+    revisions = view.get("revisions") or []
+    last = revisions[-1] if revisions else {}
+    state = "excluded from training" if view.get("excluded") else "used for training"
+    click.echo(
+        f"{view.get('sample_id')}: revision {view.get('revision', 0)} stored ({state}): "
+        f"{_changes_text(last.get('changes') or {}) or 'no change'}. The model refits on it."
+    )
+
+
+@results.command("correct")
+@campaign_argument
+@click.argument("sample_id")
+@REASON
+@click.option("--objective", type=_Objective(), help="The objective's value (null if failed).")
+@click.option("--objective-sd", type=_Objective(), help="Its standard deviation (null removes).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Repeatable.")
+@click.option(
+    "--measurement", "measurements", multiple=True, metavar="KEY=VALUE",
+    help="Repeatable; KEY=null removes the measurement.",
+)  # fmt: skip
+@click.option("--status", type=click.Choice(["ok", "failed"]))
+@click.option("--if-match", metavar="ETAG", help="Refuse if the result changed since this ETag.")
+@json_option("the corrected result")
+@click.pass_context
+def results_correct(ctx: click.Context, campaign_id: str, sample_id: str, **given: Any) -> None:
+    """Correct a stored result (write token): a new revision, the original kept.
+
+    Only what you name changes; the model refits on the corrected data. `kiln results history`
+    shows every revision with who made it and why.
+
+    \b
+    Examples:
+      kiln results correct latp-2026 LATP-042 --objective 1.2e-3 --reason "typo: 1e300"
+      kiln results correct latp-2026 LATP-042 --param temperature_c=975 \\
+          --reason "furnace log: 975 degC"
+      kiln results correct latp-2026 LATP-042 --measurement density=null --reason "not measured"
+    """
+    changes: dict[str, Any] = {}
+    source = ctx.get_parameter_source
+    for name in ("objective", "objective_sd"):
+        if source(name) is click.core.ParameterSource.COMMANDLINE:
+            changes[name] = given[name]
+    if given["params"]:
+        changes["parameters"] = _pairs(given["params"], "--param")
+    if given["measurements"]:
+        changes["measurements"] = _pairs(given["measurements"], "--measurement", null_removes=True)
+    if given["status"]:
+        changes["status"] = given["status"]
+    if not changes:
+        fail("name something to correct: --objective, --objective-sd, --param, --measurement "
+             "or --status (to set a result aside, use `kiln results exclude`)")  # fmt: skip
+    view = client_of(ctx).correct_result(
+        campaign_id, sample_id, reason=given["reason"], if_match=given["if_match"], **changes
+    )
+    _report(view, given["as_json"])
+
+
+def _exclusion_command(name: str, excluded: bool, doc: str) -> None:
+    """`kiln results exclude` or `include`: set the result's ``excluded`` flag, with a reason."""
+
+    @results.command(name, help=doc)
+    @campaign_argument
+    @click.argument("sample_id")
+    @REASON
+    @json_option("the result")
+    @click.pass_context
+    def command(
+        ctx: click.Context, campaign_id: str, sample_id: str, reason: str, as_json: bool
+    ) -> None:
+        view = client_of(ctx).correct_result(
+            campaign_id, sample_id, reason=reason, excluded=excluded
+        )
+        _report(view, as_json)
+
+
+_exclusion_command(
+    "exclude",
+    True,
+    """Set a result aside (write token): models stop training on it; it stays listed.
+
+    \b
+    Example:
+      kiln results exclude latp-2026 LATP-042 --reason "pellet cracked"
+    """,
+)
+_exclusion_command(
+    "include",
+    False,
+    """Take an excluded result back into training (write token).
+
+    \b
+    Example:
+      kiln results include latp-2026 LATP-042 --reason "re-measured: the pellet was fine"
+    """,
+)
+
+
+@results.command("history")
+@campaign_argument
+@click.argument("sample_id")
+@json_option("the result with its revisions")
+@click.pass_context
+def results_history(ctx: click.Context, campaign_id: str, sample_id: str, as_json: bool) -> None:
+    """A result's revisions, oldest first: when, by whom, why and what changed.
+
+    \b
+    Example:
+      kiln results history latp-2026 LATP-042
+    """
+    view = client_of(ctx).result(campaign_id, sample_id)
+    if as_json:
+        echo_json(view)
+        return
+    state = "excluded" if view.get("excluded") else "included"
+    click.echo(
+        f"{view.get('sample_id')}: revision {view.get('revision', 0)}, {state}; objective "
+        f"{number(view.get('objective'))}, status {view.get('status', 'ok')} (ETag "
+        f"{result_etag(view)})"
+    )
+    revisions = view.get("revisions") or []
+    if not revisions:
+        click.echo("Never corrected: this is the result as posted.")
+        return
+    rows = [
+        [r.get("revision"), r.get("at", ""), r.get("by", ""), r.get("reason", ""),
+         _changes_text(r.get("changes") or {})]
+        for r in revisions
+    ]  # fmt: skip
+    click.echo(table(["revision", "at", "by", "reason", "changes"], rows))

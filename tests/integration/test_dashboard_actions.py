@@ -1,0 +1,106 @@
+"""The dashboard's "exclude…"/"include…" on a real Redis (issue 15 item 7): a form post with the
+session's CSRF token, forwarded as the API's PATCH with the session's token, whose scope the API
+checks. A refused post stores nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
+from support.intake import ADMIN, ADMIN_TOKEN
+
+CSRF = "form-token-of-this-session"
+SAMPLE = "S 1/a"  # a sample id is any text: the action's URL quotes it
+ACTION = "/ui/campaigns/{cid}/results/S%201%2Fa/excluded"
+
+
+@pytest.fixture
+def cid(client: FlaskClient) -> str:
+    campaign = {"name": "dash", "parameters": GRID_PARAMETERS, "objective": CONDUCTIVITY}
+    created = client.post("/api/v1/campaigns", json=campaign, headers=ADMIN)
+    assert created.status_code == 201, created.get_json()
+    cid = str(created.get_json()["id"])
+    result = {"sample_id": SAMPLE, "parameters": {"temperature_c": 900, "time_min": 30},
+              "objective": 1e300}  # fmt: skip
+    assert client.post(f"/api/v1/campaigns/{cid}/results", json=result, headers=ADMIN).status_code
+    return cid
+
+
+def signed_in(client: FlaskClient, token: str) -> FlaskClient:
+    """The browser's session after sign-in: its token and its form (CSRF) token."""
+    with client.session_transaction() as session:
+        session["token"] = token
+        session["csrf"] = CSRF
+    return client
+
+
+def stored(client: FlaskClient, cid: str) -> Any:
+    """What the API lists for the campaign (to check that a refused action changed nothing)."""
+    return client.get(f"/api/v1/campaigns/{cid}/results", headers=ADMIN).get_json()["items"]
+
+
+def token_of(client: FlaskClient, scope: str) -> str:
+    issued = client.post("/api/v1/tokens", json={"scope": scope, "name": f"{scope}-person"},
+                         headers=ADMIN)  # fmt: skip
+    return str(issued.get_json()["token"])
+
+
+@pytest.mark.parametrize("csrf", [None, "", "another-sessions-token"])
+def test_an_action_without_the_sessions_csrf_token_is_refused(
+    client: FlaskClient, cid: str, csrf: str | None
+) -> None:
+    before = stored(client, cid)
+    form = {"excluded": "true", "reason": "pellet cracked"}
+    if csrf is not None:
+        form["csrf"] = csrf
+    answer = signed_in(client, ADMIN_TOKEN).post(ACTION.format(cid=cid), data=form)
+    assert answer.status_code == 400 and "reload the page" in answer.get_data(as_text=True)
+    assert stored(client, cid) == before
+
+
+def test_an_action_needs_a_session_and_a_write_scope(client: FlaskClient, cid: str) -> None:
+    before = stored(client, cid)
+    form = {"csrf": CSRF, "excluded": "true", "reason": "pellet cracked"}
+    assert client.post(ACTION.format(cid=cid), data=form).status_code == 401
+    refused = signed_in(client, token_of(client, "read")).post(ACTION.format(cid=cid), data=form)
+    assert refused.status_code == 403, refused.get_data(as_text=True)
+    assert "scope" in refused.get_json()["detail"]
+    assert stored(client, cid) == before
+
+
+def test_a_bad_flag_is_a_422_naming_it(client: FlaskClient, cid: str) -> None:
+    before = stored(client, cid)
+    form = {"csrf": CSRF, "excluded": "maybe", "reason": "r"}
+    answer = signed_in(client, ADMIN_TOKEN).post(ACTION.format(cid=cid), data=form)
+    assert answer.status_code == 422 and "excluded" in answer.get_json()["detail"]
+    assert stored(client, cid) == before
+
+
+def test_exclude_then_include_through_the_dashboard(client: FlaskClient, cid: str) -> None:
+    writer = signed_in(client, token_of(client, "write"))
+    form = {
+        "csrf": CSRF,
+        "excluded": "true",
+        "reason": "pellet cracked",
+        "if_match": f'"{SAMPLE}:0"',
+    }
+    excluded = writer.post(ACTION.format(cid=cid), data=form)
+    assert excluded.status_code == 200, excluded.get_data(as_text=True)
+    view = excluded.get_json()
+    assert view["excluded"] is True and view["revision"] == 1
+    assert view["revisions"][0]["reason"] == "pellet cracked"
+    assert view["revisions"][0]["by"] == "write-person"
+    assert view["revisions"][0]["changes"] == {"excluded": {"from": False, "to": True}}
+
+    # The page still showed revision 0: a stale action is refused, not applied over the other.
+    stale = writer.post(ACTION.format(cid=cid), data={**form, "excluded": "false"})
+    assert stale.status_code == 412
+    assert stored(client, cid)[0]["excluded"] is True
+
+    back = writer.post(ACTION.format(cid=cid), data={**form, "excluded": "false",
+                                                     "if_match": f'"{SAMPLE}:1"'})  # fmt: skip
+    assert back.status_code == 200 and back.get_json()["excluded"] is False
+    history = client.get(f"/ui/api/campaigns/{cid}/results/S%201%2Fa")
+    assert [r["revision"] for r in history.get_json()["revisions"]] == [1, 2]
