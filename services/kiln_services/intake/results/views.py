@@ -80,9 +80,9 @@ class Results(MethodView):
             "duplicates": outcome.duplicates,
             "data_version": outcome.data_version,
             "flags": [
-                {"index": i, "sample_id": row["sample_id"], "flags": row["flags"]}
-                for i, row in enumerate(valid)
-                if row["flags"]
+                {"index": i, "sample_id": row["sample_id"], "flags": flags}
+                for i, (row, flags) in enumerate(zip(valid, outcome.row_flags, strict=True))
+                if flags
             ],
             "measured_proposals": outcome.measured_proposals,
             "refit_enqueued": enqueued,
