@@ -129,6 +129,7 @@ def test_post_one_list_and_bare_array(client: FlaskClient, cid: str) -> None:
         "flags": [],
         "measured_proposals": [],
         "refit_enqueued": None,
+        "skipped": 0,
     }
     listed = post(client, cid, {"results": [result("b"), result("c")]})
     assert listed.status_code == 201 and listed.get_json()["data_version"] == 3

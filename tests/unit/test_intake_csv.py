@@ -65,7 +65,7 @@ def test_results_from_csv_names_row_and_column() -> None:
     with pytest.raises(InvalidRequest) as caught:
         results_from_csv(CAMPAIGN, rows)
     assert set(caught.value.errors) == {"row.3.temperature_c", "row.3.conductivity"}
-    good = results_from_csv(CAMPAIGN, rows[:1])
+    good = results_from_csv(CAMPAIGN, rows[:1]).results
     assert good == [
         {"sample_id": "a", "parameters": {"temperature_c": 900.0, "atmosphere": "air"},
          "objective": 1e-4}
@@ -81,7 +81,7 @@ def test_validation_errors_are_rekeyed_by_row_and_column() -> None:
         "results.0.measured_at": ["not ISO 8601"],
         "header": ["x"],
     }
-    assert csv_errors(errors, rows, "conductivity") == {
+    assert csv_errors(errors, rows, {"objective": "conductivity"}) == {
         "row.4.conductivity": ["must be > 0"],
         "row.4.temperature_c": ["outside"],
         "row.2.density": ["bad"],

@@ -138,6 +138,8 @@ class Results:
         refuses it when a planned sample_id appeared or the proposal ledger changed meanwhile;
         the plan is then made again. Posts of different samples never hold each other up.
         """
+        if not rows:  # e.g. a CSV whose rows were all skipped: nothing to store
+            return AppendOutcome(stored=0, duplicates=0, data_version=self.data_version(cid))
         prints = [fingerprint(row) for row in rows]
         keys = [
             Keys.campaign(cid),

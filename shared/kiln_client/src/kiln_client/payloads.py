@@ -42,6 +42,7 @@ class Result(TypedDict, total=False):
     sample_id: str
     parameters: dict[str, Any]
     objective: float | None
+    objective_sd: float
     measurements: dict[str, Any]
     status: str
     proposal_id: str | None
@@ -62,6 +63,7 @@ class ResultsPosted(TypedDict, total=False):
     flags: list[dict[str, Any]]
     measured_proposals: list[str]
     refit_enqueued: bool
+    skipped: int
 
 
 class Candidate(TypedDict, total=False):
