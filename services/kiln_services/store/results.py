@@ -183,22 +183,7 @@ class Results:
             exists, known, pending_set, revision = reads.execute()
         if not exists:
             raise CampaignNotFound(cid)
-        stored = dict(zip(ids, known, strict=True))
-        seen: dict[str, str] = {}
-        conflicts: list[str] = []
-        new: list[int] = []
-        duplicates = 0
-        for i, (sid, fp) in enumerate(zip(ids, prints, strict=True)):
-            known_print = stored.get(sid) or seen.get(sid)
-            if known_print is None:
-                seen[sid] = fp
-                new.append(i)
-            elif known_print == fp:
-                duplicates += 1
-            elif sid not in conflicts:
-                conflicts.append(sid)
-        if conflicts:
-            raise SampleConflict(conflicts)
+        new, duplicates = _new_rows(ids, prints, dict(zip(ids, known, strict=True)))
 
         named = {i: rows[i]["proposal_id"] for i in new if rows[i].get("proposal_id")}
         pids = sorted(set(named.values()))
@@ -252,6 +237,33 @@ class Results:
     def all(self, cid: str) -> list[dict[str, Any]]:
         """Return the whole result log."""
         return self.page(cid, 0, None)
+
+
+def _new_rows(
+    ids: Sequence[str], prints: Sequence[str], stored: Mapping[str, str | None]
+) -> tuple[list[int], int]:
+    """The indices of the rows to store and the number of duplicates (a sample_id stored, or
+    given before in the post, with the same fingerprint).
+
+    Raises:
+        SampleConflict: Naming every sample_id stored (or given) with another fingerprint.
+    """
+    seen: dict[str, str] = {}
+    conflicts: list[str] = []
+    new: list[int] = []
+    duplicates = 0
+    for i, (sid, fp) in enumerate(zip(ids, prints, strict=True)):
+        known_print = stored.get(sid) or seen.get(sid)
+        if known_print is None:
+            seen[sid] = fp
+            new.append(i)
+        elif known_print == fp:
+            duplicates += 1
+        elif sid not in conflicts:
+            conflicts.append(sid)
+    if conflicts:
+        raise SampleConflict(conflicts)
+    return new, duplicates
 
 
 def _records(
