@@ -22,6 +22,9 @@ MEASURED = "measured"
 WITHDRAWN = "withdrawn"
 EXPIRED = "expired"
 STATUSES = (PENDING, MEASURED, WITHDRAWN, EXPIRED)
+#: What a proposal predicts about itself (`kiln.propose.Proposal`): a proposals export writes them
+#: as columns, and a results CSV made from such an export ignores them (never measurements).
+PREDICTION_FIELDS = ("predicted_mean", "predicted_std", "acquisition_value")
 
 
 def _fmt(x: float) -> str:

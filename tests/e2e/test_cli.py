@@ -187,6 +187,40 @@ def test_proposals_watch_prints_a_batch_and_export_writes_csv(
     assert {p["status"] for p in in_flight} == {"pending"}
 
 
+def test_a_filled_in_proposals_export_posts_back(
+    kiln: Any, unique_name: str, tmp_path: Path
+) -> None:
+    cid = create(kiln, unique_name)
+    kiln("results", "post", str(seed_csv(tmp_path / "seed.csv", VirtualLatpLab().seed_grid())),
+         "--campaign", cid)  # fmt: skip
+    batch = json.loads(kiln("proposals", "watch", cid, "--json", "--count", "1").stdout)
+    out = tmp_path / "next.csv"
+    kiln("proposals", "export", cid, "-o", str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert rows[0]["status"] == "pending" and rows[0]["predicted_mean"]
+    rows[0]["conductivity"], rows[1]["conductivity"] = "5e-4", "7e-4"  # the lab's measurements
+    rows[1]["sample_id"], rows[1]["conductivity_sd"] = "LATP-B1", "5e-5"
+    with out.open("w", newline="") as filled:
+        writer = csv.DictWriter(filled, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    posted = kiln("results", "post", str(out), "--campaign", cid)
+    assert "Stored 2 new results, 0 already stored, 4 rows not filled in skipped" in posted.stdout
+    stored = json.loads(kiln("results", "export", cid, "--format", "json").stdout)[-2:]
+    ids = [p["id"] for p in batch["proposals"]]
+    assert [(r["sample_id"], r["proposal_id"]) for r in stored] == [
+        (ids[0], ids[0]),  # no sample_id written: the proposal's id serves
+        ("LATP-B1", ids[1]),
+    ]
+    assert stored[1]["objective_sd"] == 5e-5
+    assert all("predicted_mean" not in r.get("measurements", {}) for r in stored)
+    ledger = {
+        p["id"]: p["status"] for p in json.loads(kiln("proposals", "list", cid, "--json").stdout)
+    }
+    assert [ledger[pid] for pid in ids] == ["measured", "measured"] + ["pending"] * 4
+
+
 def test_candidates_add_list_remove(kiln: Any, unique_name: str, tmp_path: Path) -> None:
     spec = {
         "name": unique_name,

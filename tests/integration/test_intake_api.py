@@ -12,6 +12,7 @@ import redis
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from support.intake import ADMIN
+from support.proposals import saved_batch
 
 from kiln_services import task_names
 from kiln_services.store import Store
@@ -129,6 +130,7 @@ def test_post_one_list_and_bare_array(client: FlaskClient, cid: str) -> None:
         "flags": [],
         "measured_proposals": [],
         "refit_enqueued": None,
+        "skipped": 0,
     }
     listed = post(client, cid, {"results": [result("b"), result("c")]})
     assert listed.status_code == 201 and listed.get_json()["data_version"] == 3
@@ -333,24 +335,8 @@ def test_request_proposals_is_202_with_job_and_location(
 
 
 def _batch(store: Store, cid: str, job_id: str, xs: list[float]) -> dict:
-    proposals = [
-        {
-            "parameters": {"temperature_c": x, "time_min": 30, "atmosphere": "air"},
-            "predicted_mean": 1e-4,
-            "predicted_std": 1e-5,
-            "acquisition_value": 0.5,
-        }
-        for x in xs
-    ]
-    header = {
-        "model_version": 1,
-        "data_version": 0,
-        "space_version": 1,
-        "acquisition": "ucb",
-        "batch_method": "kriging_believer",
-        "job_id": job_id,
-    }
-    return store.proposals.save_batch(cid, job_id, header, proposals)[0]
+    points = [{"temperature_c": x, "time_min": 30, "atmosphere": "air"} for x in xs]
+    return saved_batch(store, cid, job_id, points)
 
 
 def test_latest_batch_etag_304_and_ledger(client: FlaskClient, cid: str, store: Store) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kiln import pool, presets, strategy
+from kiln import ledger, pool, presets, strategy
 from kiln_client import settings, vocabulary
 from kiln_client.cli import cli
 
@@ -25,6 +25,7 @@ def test_the_vocabulary_is_the_domains() -> None:
     assert vocabulary.MAX_BATCH_SIZE == strategy.MAX_BATCH_SIZE
     assert vocabulary.POOL_STATUSES == pool.STATUSES
     assert vocabulary.PRESETS == presets.PRESETS
+    assert vocabulary.PREDICTION_FIELDS == ledger.PREDICTION_FIELDS
 
 
 def test_the_cli_offers_the_vocabulary() -> None:

@@ -11,14 +11,13 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from kiln.ledger import STATUSES as PROPOSAL_STATUSES
+from kiln_services.intake import csv_columns
+from kiln_services.intake.csv_columns import RESERVED_COLUMNS, VIEW_COLUMNS
 from kiln_services.intake.errors import InvalidRequest
-
-#: Columns of a results CSV that are neither parameters, the objective nor measurements.
-RESERVED_COLUMNS = ("sample_id", "status", "proposal_id", "measured_at", "instrument")
-#: Columns an export adds at the end (a result's corrections); a posted CSV's are ignored.
-VIEW_COLUMNS = ("revision", "excluded")
 
 #: Each parsed row carries its CSV line number under this key (the header is line 1).
 LINE_KEY = "__line__"
@@ -136,82 +135,113 @@ def candidates_from_csv(
     return out
 
 
-def objective_column(campaign: Mapping[str, Any], header: Sequence[str]) -> str:
-    """The CSV column holding the objective: the objective's name, else 'objective'."""
-    name = campaign["objective"]["name"]
-    return name if name in header else "objective"
+@dataclass
+class CsvResults:
+    """The results a CSV holds, the rows they came from, and what was left out."""
+
+    results: list[dict[str, Any]]
+    #: The row each result came from (for errors by row and column).
+    rows: list[Mapping[str, str]]
+    #: The column each result field came from (`csv_columns.field_columns`).
+    columns: dict[str, str]
+    #: Rows of a proposals export not filled in (a proposal's status, no objective value).
+    skipped: int = 0
+
+    def problem(self, exc: InvalidRequest) -> InvalidRequest:
+        """The same problem with its errors named by CSV row and column."""
+        errors = csv_errors(exc.errors, self.rows, self.columns)
+        return InvalidRequest(errors, _csv_detail(errors))
 
 
-def results_from_csv(
-    campaign: Mapping[str, Any], rows: Sequence[Mapping[str, str]]
-) -> list[dict[str, Any]]:
+def results_from_csv(campaign: Mapping[str, Any], rows: Sequence[Mapping[str, str]]) -> CsvResults:
     """Map CSV rows to result objects: parameter columns, the objective column, measurements.
 
-    The objective column is named after the campaign's objective or simply "objective"; any
-    other column that is not a parameter or a reserved one is a measurement. Errors are keyed
-    `row.<row>.<column>` (the header is row 1).
+    Columns are read as `csv_columns.results_columns` says (units in headers checked, prediction
+    columns ignored). A proposals export filled in by a lab posts as it is: a status cell holding
+    a proposal's status (pending, ...) is not the result's; such a row with nothing measured in
+    it (no objective, sd or measurement) is skipped and counted; an empty sample_id is the row's
+    proposal_id. Errors are keyed `row.<row>.<column>` (the header is row 1).
     """
-    kinds = {p["name"]: p["kind"] for p in campaign["parameters"]}
-    objective_name = campaign["objective"]["name"]
     header = [k for k in rows[0] if k != LINE_KEY] if rows else []
+    columns, header_errors = csv_columns.results_columns(campaign, header)
+    if header_errors:
+        raise InvalidRequest(header_errors, _csv_detail(header_errors))
+    kinds = {p["name"]: p["kind"] for p in campaign["parameters"]}
+    out = CsvResults([], [], csv_columns.field_columns(columns))
     errors: dict[str, list[str]] = {}
-    if "sample_id" not in header:
-        errors["header"] = ["the CSV needs a sample_id column"]
-    objective_cols = [c for c in header if c in (objective_name, "objective")]
-    if len(objective_cols) > 1:
-        errors["header"] = [f"give either {objective_name!r} or 'objective', not both"]
-    if errors:
-        raise InvalidRequest(errors)
-    results: list[dict[str, Any]] = []
     for row in rows:
-        line = row.get(LINE_KEY, "?")
-        result: dict[str, Any] = {"parameters": {}, "measurements": {}}
-        for column, cell in row.items():
-            if cell == "" or column == LINE_KEY or column in VIEW_COLUMNS:
+        result = _result(row, columns, kinds, errors)
+        if result.get("status") in PROPOSAL_STATUSES:
+            del result["status"]
+            if not {"objective", "objective_sd", "measurements"} & set(result):
+                out.skipped += 1
                 continue
-            try:
-                if column in RESERVED_COLUMNS:
-                    result[column] = cell
-                elif column in kinds:
-                    result["parameters"][column] = (
-                        cell if kinds[column] == "categorical" else _number(cell)
-                    )
-                elif column in objective_cols:
-                    result["objective"] = _number(cell)
-                else:
-                    try:
-                        result["measurements"][column] = _number(cell)
-                    except ValueError:
-                        result["measurements"][column] = cell
-            except ValueError:
-                errors.setdefault(f"row.{line}.{column}", []).append(
-                    f"not a finite number: {cell!r}"
-                )
-        if not result["measurements"]:
-            del result["measurements"]
-        results.append(result)
+        if "sample_id" not in result and "proposal_id" in result:
+            result["sample_id"] = result["proposal_id"]
+        out.results.append(result)
+        out.rows.append(row)
     if errors:
         raise InvalidRequest(errors, _csv_detail(errors))
-    return results
+    return out
+
+
+def _result(
+    row: Mapping[str, str],
+    columns: Mapping[str, csv_columns.Column],
+    kinds: Mapping[str, str],
+    errors: dict[str, list[str]],
+) -> dict[str, Any]:
+    # One row as a result object; cells that are not numbers where numbers belong go to `errors`.
+    result: dict[str, Any] = {"parameters": {}}
+    measurements: dict[str, Any] = {}
+    for column, cell in row.items():
+        if cell == "" or column == LINE_KEY:
+            continue
+        role, name = columns[column].role, columns[column].name
+        try:
+            if role == csv_columns.RESERVED:
+                result[name] = cell
+            elif role == csv_columns.PARAMETER:
+                result["parameters"][name] = cell if kinds[name] == "categorical" else _number(cell)
+            elif role in (csv_columns.OBJECTIVE, csv_columns.SD):
+                result[role] = _number(cell)
+            elif role == csv_columns.MEASUREMENT:
+                measurements[name] = _number_or_text(cell)
+        except ValueError:
+            line = row.get(LINE_KEY, "?")
+            errors.setdefault(f"row.{line}.{column}", []).append(f"not a finite number: {cell!r}")
+    if measurements:
+        result["measurements"] = measurements
+    return result
+
+
+def _number_or_text(cell: str) -> int | float | str:
+    try:
+        return _number(cell)
+    except ValueError:
+        return cell
 
 
 def csv_errors(
-    errors: Mapping[str, list[str]], rows: Sequence[Mapping[str, str]], objective_col: str
+    errors: Mapping[str, list[str]],
+    rows: Sequence[Mapping[str, str]],
+    columns: Mapping[str, str],
 ) -> dict[str, list[str]]:
-    """Re-key 'results.<i>.<field>' errors of CSV-born results as 'row.<row>.<column>'."""
+    """Re-key 'results.<i>.<field>' errors of CSV-born results as 'row.<row>.<column>'.
+
+    `rows[i]` is the row result i came from; `columns` maps a result field (``objective``,
+    ``parameters.<name>``, ...) to the column it came from (a field without one keeps its name).
+    """
     out: dict[str, list[str]] = {}
     for key, messages in errors.items():
         parts = key.split(".")
         if len(parts) >= 2 and parts[0] == "results" and parts[1].isdigit():
             index = int(parts[1])
             line = rows[index].get(LINE_KEY, str(index + 2)) if index < len(rows) else "?"
-            rest = parts[2:]
-            if rest[:1] in (["parameters"], ["measurements"]) and len(rest) > 1:
-                column = ".".join(rest[1:])
-            elif rest[:1] == ["objective"]:
-                column = objective_col
-            else:
-                column = ".".join(rest)
+            rest = ".".join(parts[2:])
+            column = columns.get(rest, rest)
+            if rest.startswith(("parameters.", "measurements.")) and rest not in columns:
+                column = rest.split(".", 1)[1]
             key = f"row.{line}.{column}" if column else f"row.{line}"
         out.setdefault(key, []).extend(messages)
     return out
@@ -223,16 +253,10 @@ def _csv_detail(errors: Mapping[str, list[str]]) -> str:
     where = key
     if parts[0] == "row" and len(parts) >= 2:
         where = f"row {parts[1]}" + (f", column {parts[2]!r}" if len(parts) > 2 else "")
+    elif parts[0] == "header" and len(parts) >= 2:
+        where = f"column {key.split('.', 1)[1]!r}"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}: {'; '.join(messages)}{more}; nothing of the file was stored"
-
-
-def csv_problem(
-    exc: InvalidRequest, rows: Sequence[Mapping[str, str]], objective_col: str
-) -> InvalidRequest:
-    """The same problem with its errors named by CSV row and column."""
-    errors = csv_errors(exc.errors, rows, objective_col)
-    return InvalidRequest(errors, _csv_detail(errors))
 
 
 def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
@@ -249,11 +273,13 @@ def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, A
         for key in r.get("measurements") or {}:
             if key not in measured:
                 measured.append(key)
+    sd_column = csv_columns.sd_columns(objective_name)[1]
     header = [
         "sample_id",
         *names,
         *extra,
         objective_name,
+        sd_column,
         *measured,
         *RESERVED_COLUMNS[1:],
         *VIEW_COLUMNS,
@@ -269,6 +295,7 @@ def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, A
                 r.get("sample_id"),
                 *[_cell(params.get(n)) for n in [*names, *extra]],
                 _cell(r.get("objective")),
+                _cell(r.get(csv_columns.OBJECTIVE_SD)),
                 *[_cell(meas.get(m)) for m in measured],
                 *[_cell(r.get(c)) for c in RESERVED_COLUMNS[1:]],
                 _cell(r.get("revision", 0)),

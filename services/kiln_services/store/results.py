@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
+from kiln.deviations import proposal_flags, same_point
 from kiln_services.store.base import WATCH_RETRIES, dumps, utcnow
 from kiln_services.store.errors import CampaignNotFound, SampleConflict, UnknownProposal
 from kiln_services.store.keys import Keys
@@ -27,6 +27,7 @@ PAYLOAD_FIELDS = (
     "proposal_id",
     "measured_at",
     "instrument",
+    "objective_sd",
 )
 
 
@@ -50,20 +51,6 @@ def fingerprint(result: Mapping[str, Any]) -> str:
         del payload["measurements"]
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def same_point(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Return True when two parameter dicts name the same point (floats compared closely)."""
-    if set(a) != set(b):
-        return False
-    for name, va in a.items():
-        vb = b[name]
-        if isinstance(va, str) or isinstance(vb, str):
-            if va != vb:
-                return False
-        elif not math.isclose(float(va), float(vb), rel_tol=1e-9, abs_tol=1e-12):
-            return False
-    return True
 
 
 # Write a planned append (see Results.append) in one atomic step.
@@ -124,6 +111,9 @@ class AppendOutcome:
     measured_proposals: list[str] = field(default_factory=list)
     #: True when this append set the campaign's refit flag (the caller then enqueues the refit).
     refit_marked: bool = False
+    #: Each given row's flags: as stored for a new row (its own, then how it departs from the
+    #: proposal it names: kiln.deviations), as given for a duplicate.
+    row_flags: list[list[str]] = field(default_factory=list)
 
 
 class Results:
@@ -152,6 +142,8 @@ class Results:
         refuses it when a planned sample_id appeared or the proposal ledger changed meanwhile;
         the plan is then made again. Posts of different samples never hold each other up.
         """
+        if not rows:  # e.g. a CSV whose rows were all skipped: nothing to store
+            return AppendOutcome(stored=0, duplicates=0, data_version=self.data_version(cid))
         prints = [fingerprint(row) for row in rows]
         keys = [
             Keys.campaign(cid),
@@ -196,22 +188,7 @@ class Results:
             exists, known, pending_set, revision = reads.execute()
         if not exists:
             raise CampaignNotFound(cid)
-        stored = dict(zip(ids, known, strict=True))
-        seen: dict[str, str] = {}
-        conflicts: list[str] = []
-        new: list[int] = []
-        duplicates = 0
-        for i, (sid, fp) in enumerate(zip(ids, prints, strict=True)):
-            known_print = stored.get(sid) or seen.get(sid)
-            if known_print is None:
-                seen[sid] = fp
-                new.append(i)
-            elif known_print == fp:
-                duplicates += 1
-            elif sid not in conflicts:
-                conflicts.append(sid)
-        if conflicts:
-            raise SampleConflict(conflicts)
+        new, duplicates = _new_rows(ids, prints, dict(zip(ids, known, strict=True)))
 
         named = {i: rows[i]["proposal_id"] for i in new if rows[i].get("proposal_id")}
         pids = sorted(set(named.values()))
@@ -239,35 +216,13 @@ class Results:
             if raws.get(pid) is not None
         ]
 
-        now = utcnow()
-        updates: dict[str, str] = {}
-        records: list[str] = []
-        for i in new:
-            row = rows[i]
-            pid = row.get("proposal_id")
-            target = ledger.get(pid) if pid else None
-            if target is None and not pid:
-                target = next(
-                    (
-                        p
-                        for p in pending
-                        if p["id"] not in updates and same_point(p["parameters"], row["parameters"])
-                    ),
-                    None,
-                )
-            record = {k: v for k, v in row.items() if v is not None}
-            record["received_at"] = now
-            if target is not None and target["status"] == PENDING and target["id"] not in updates:
-                target = {**target, "status": MEASURED, "sample_id": row["sample_id"]}
-                updates[target["id"]] = dumps(target)
-                if not pid:
-                    record["matched_proposal_id"] = target["id"]
-            records.append(dumps(record))
+        records, updates, row_flags = _records(rows, new, ledger, pending)
         outcome = AppendOutcome(
             stored=len(new),
             duplicates=duplicates,
             data_version=0,
             measured_proposals=list(updates),
+            row_flags=row_flags,
         )
         writes = {
             "rows": [(ids[i], prints[i], record) for i, record in zip(new, records, strict=True)],
@@ -344,3 +299,78 @@ def _current(
         if excluded is None or record["excluded"] == excluded:
             out.append(record)
     return out
+
+
+def _new_rows(
+    ids: Sequence[str], prints: Sequence[str], stored: Mapping[str, str | None]
+) -> tuple[list[int], int]:
+    """The indices of the rows to store and the number of duplicates (a sample_id stored, or
+    given before in the post, with the same fingerprint).
+
+    Raises:
+        SampleConflict: Naming every sample_id stored (or given) with another fingerprint.
+    """
+    seen: dict[str, str] = {}
+    conflicts: list[str] = []
+    new: list[int] = []
+    duplicates = 0
+    for i, (sid, fp) in enumerate(zip(ids, prints, strict=True)):
+        known_print = stored.get(sid) or seen.get(sid)
+        if known_print is None:
+            seen[sid] = fp
+            new.append(i)
+        elif known_print == fp:
+            duplicates += 1
+        elif sid not in conflicts:
+            conflicts.append(sid)
+    if conflicts:
+        raise SampleConflict(conflicts)
+    return new, duplicates
+
+
+def _records(
+    rows: Sequence[Mapping[str, Any]],
+    new: Sequence[int],
+    ledger: Mapping[str, dict[str, Any]],
+    pending: Sequence[dict[str, Any]],
+) -> tuple[list[str], dict[str, str], list[list[str]]]:
+    """Plan the new rows (indices `new` of `rows`): their records, the proposals they mark
+    measured (id -> record) and every row's flags.
+
+    A row naming a proposal (found in `ledger`) is flagged where it departs from it; a row naming
+    none marks the first pending proposal at exactly its parameters (`matched_proposal_id`).
+    """
+    now = utcnow()
+    updates: dict[str, str] = {}
+    records: list[str] = []
+    row_flags = [list(row.get("flags") or []) for row in rows]
+    first_of: dict[str, str] = {}  # the first sample of a proposal in this post
+    for i in new:
+        row = rows[i]
+        pid = row.get("proposal_id")
+        target = ledger.get(pid) if pid else None
+        if target is not None:
+            earlier = target.get("sample_id") or first_of.get(target["id"])
+            row_flags[i] += proposal_flags(target, row["parameters"], earlier)
+        elif not pid:
+            target = next(
+                (
+                    p
+                    for p in pending
+                    if p["id"] not in updates and same_point(p["parameters"], row["parameters"])
+                ),
+                None,
+            )
+        record = {k: v for k, v in row.items() if v is not None}
+        record["received_at"] = now
+        if row_flags[i] or "flags" in record:
+            record["flags"] = row_flags[i]
+        if target is not None:
+            first_of.setdefault(target["id"], row["sample_id"])
+            if target["status"] == PENDING and target["id"] not in updates:
+                marked = {**target, "status": MEASURED, "sample_id": row["sample_id"]}
+                updates[target["id"]] = dumps(marked)
+                if not pid:
+                    record["matched_proposal_id"] = target["id"]
+        records.append(dumps(record))
+    return records, updates, row_flags

@@ -50,6 +50,14 @@ class ResultIn(StrictSchema):
     objective = finite(
         allow_none=True, metadata={"description": "omit for a failed synthesis", "example": 1.09e-3}
     )
+    objective_sd = finite(
+        allow_none=True,
+        metadata={
+            "description": "the measurement's standard deviation, in the objective's unit (> 0): "
+            "the model weighs a precise result more than a rough one",
+            "example": 4e-5,
+        },
+    )
     measurements = fields.Dict(
         keys=key_field,
         values=Scalar(allow_none=True),
@@ -183,6 +191,12 @@ class ResultsPostOut(Schema):
     flags = fields.List(fields.Nested(RowFlagsOut))
     measured_proposals = fields.List(fields.String())
     refit_enqueued = fields.Boolean()
+    skipped = fields.Integer(
+        metadata={
+            "description": "CSV rows of a proposals export not filled in (a proposal's status "
+            "such as pending, and no objective value): not stored"
+        }
+    )
 
 
 class ResultsQueryArgs(PageArgs):

@@ -29,20 +29,19 @@ blp = Blueprint("results", __name__, url_prefix="/api/v1/campaigns", description
 _DEFAULT_PAGE = 100
 
 
-def _rows(campaign: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
+def _rows(campaign: dict[str, Any], body: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    # The valid results and how many rows of a CSV were skipped (not filled in).
     if "results" in body:
-        return domain.validate_results(campaign, _capped(body["results"]))
-    rows = _capped(body["csv"])
-    column = csv_io.objective_column(campaign, list(rows[0]))
+        return domain.validate_results(campaign, _capped(body["results"])), 0
+    parsed = csv_io.results_from_csv(campaign, _capped(body["csv"]))
     try:
-        mapped = csv_io.results_from_csv(campaign, rows)
         try:
-            loaded = ResultIn(many=True).load(mapped)
+            loaded = ResultIn(many=True).load(parsed.results)
         except ValidationError as exc:
             raise InvalidRequest(flatten_messages(exc.messages, "results")) from exc
-        return domain.validate_results(campaign, loaded)
+        return domain.validate_results(campaign, loaded), parsed.skipped
     except InvalidRequest as exc:
-        raise csv_io.csv_problem(exc, rows, column) from exc
+        raise parsed.problem(exc) from exc
 
 
 def _capped(rows: list[Any]) -> list[Any]:
@@ -69,7 +68,7 @@ class Results(MethodView):
         """Store results for a campaign."""
         store, tasks = get_store(), get_tasks()
         campaign = store.campaigns.get(campaign_id)
-        valid = _rows(campaign, body)
+        valid, skipped = _rows(campaign, body)
         # Storing sets the refit flag in the same step (one round trip less per post).
         outcome = store.results.append(
             campaign_id, valid, mark_refit_ttl_s=enqueue.refit_flag_ttl()
@@ -83,12 +82,13 @@ class Results(MethodView):
             "duplicates": outcome.duplicates,
             "data_version": outcome.data_version,
             "flags": [
-                {"index": i, "sample_id": row["sample_id"], "flags": row["flags"]}
-                for i, row in enumerate(valid)
-                if row["flags"]
+                {"index": i, "sample_id": row["sample_id"], "flags": flags}
+                for i, (row, flags) in enumerate(zip(valid, outcome.row_flags, strict=True))
+                if flags
             ],
             "measured_proposals": outcome.measured_proposals,
             "refit_enqueued": enqueued,
+            "skipped": skipped,
         }
         return answer, 201 if outcome.stored else 200
 

@@ -1,12 +1,15 @@
-"""CSV and file text for the client and the command line: read any source, split into chunks."""
+"""CSV and file text for the client and the command line: read any source, split into chunks,
+write proposals for a lab to fill in."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from kiln_client.vocabulary import PREDICTION_FIELDS
 
 
 def read_text(source: str | bytes | Path | IO[str] | IO[bytes]) -> str:
@@ -48,4 +51,42 @@ def _csv_text(header: list[str], rows: list[list[str]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
+    return out.getvalue()
+
+
+def proposals_csv(campaign: Mapping[str, Any], proposals: Sequence[Mapping[str, Any]]) -> str:
+    """Proposals as a CSV a lab fills in and posts back as results (`kiln results post`).
+
+    Columns: proposal_id, sample_id (empty: the proposal's id serves when left so), the
+    parameters, the objective and its standard deviation (``<objective>_sd``) to fill in, the
+    predictions and the proposal's status. The server ignores the prediction columns, reads a
+    pending status as not the result's, and skips rows left unfilled (counted in its answer).
+    """
+    objective = campaign.get("objective", {}).get("name", "objective")
+    names = list(proposals[0]["parameters"]) if proposals else []
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "proposal_id",
+            "sample_id",
+            *names,
+            objective,
+            f"{objective}_sd",
+            *PREDICTION_FIELDS,
+            "status",
+        ]
+    )
+    for p in proposals:
+        writer.writerow(
+            [
+                p.get("id"),
+                "",
+                *[p["parameters"].get(n) for n in names],
+                "",
+                "",
+                *[p.get(field) for field in PREDICTION_FIELDS],
+                p.get("status"),
+            ]
+        )
     return out.getvalue()

@@ -88,6 +88,7 @@ class ResultsPosted(TypedDict, total=False):
     flags: list[dict[str, Any]]
     measured_proposals: list[str]
     refit_enqueued: bool
+    skipped: int
 
 
 class Candidate(TypedDict, total=False):

@@ -1,7 +1,8 @@
 """The names Kiln's HTTP API accepts, as the command line offers them (no domain import).
 
 The domain is their single source (``kiln.strategy.ACQUISITIONS``, ``kiln.strategy.BATCH_METHODS``,
-``kiln.pool.STATUSES``, ``kiln.strategy.MAX_BATCH_SIZE``, ``kiln.presets.PRESETS``); the client distribution cannot import
+``kiln.pool.STATUSES``, ``kiln.strategy.MAX_BATCH_SIZE``, ``kiln.presets.PRESETS``,
+``kiln.ledger.PREDICTION_FIELDS``); the client distribution cannot import
 it (it would pull NumPy and scikit-learn into a LIMS), so it keeps this copy and
 ``tests/unit/test_client_settings.py`` fails when the two differ. The server validates every
 value again: these only let ``kiln --help`` list the choices and catch a typo before a request.
@@ -24,3 +25,6 @@ MAX_BATCH_SIZE = 100
 POOL_STATUSES = ("open", "pending", "measured", "removed", "outside")
 #: Campaign presets the server expands (``{"preset": "latp"}``).
 PRESETS = ("latp",)
+#: What a proposal predicts about itself: columns of a proposals export that the server ignores
+#: when the filled-in file comes back as results.
+PREDICTION_FIELDS = ("predicted_mean", "predicted_std", "acquisition_value")

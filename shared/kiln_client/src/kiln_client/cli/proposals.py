@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -15,6 +14,7 @@ from kiln_client.cli.options import campaign_argument, json_option
 from kiln_client.cli.output import CONTEXT, echo_json, fail, number, sci, table
 from kiln_client.cli.root import client_of
 from kiln_client.client import Batch
+from kiln_client.csvtext import proposals_csv
 from kiln_client.predictions import format_acquisitions, format_prediction
 from kiln_client.vocabulary import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
 
@@ -184,8 +184,9 @@ def proposals_export(
 ) -> None:
     """Export the latest batch as CSV (one row per proposal, a column per parameter) or JSON.
 
-    The CSV has a sample_id column left empty and the objective's column for the lab to fill
-    in, so the same file can go back with `kiln results post`.
+    The CSV has the objective's column (and its standard deviation's) for the lab to fill in,
+    and a sample_id column (left empty, the proposal's id serves), so the same file goes back
+    with `kiln results post`: the predictions are ignored, rows left unfilled are skipped.
 
     \b
     Examples:
@@ -200,34 +201,7 @@ def proposals_export(
     if fmt == "json":
         output.write(json.dumps({**batch, "proposals": items}, indent=2) + "\n")
         return
-    objective = client.get_campaign(campaign_id).get("objective", {}).get("name", "objective")
-    names = list(items[0]["parameters"]) if items else []
-    writer = csv.writer(output, lineterminator="\n")
-    writer.writerow(
-        [
-            "proposal_id",
-            "sample_id",
-            *names,
-            objective,
-            "predicted_mean",
-            "predicted_std",
-            "acquisition_value",
-            "status",
-        ]
-    )
-    for p in items:
-        writer.writerow(
-            [
-                p.get("id"),
-                "",
-                *[p["parameters"].get(n) for n in names],
-                "",
-                p.get("predicted_mean"),
-                p.get("predicted_std"),
-                p.get("acquisition_value"),
-                p.get("status"),
-            ]
-        )
+    output.write(proposals_csv(client.get_campaign(campaign_id), items))
 
 
 @proposals.command("withdraw")

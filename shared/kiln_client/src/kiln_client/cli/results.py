@@ -40,8 +40,9 @@ def results_post(
     """Post results from a CSV or JSON file (write token).
 
     A CSV file has a header: sample_id, the parameter names, the objective's name (or
-    "objective"); other columns are stored as measurements. A JSON file holds one result, a
-    list of them, or {"results": [...]}. Large files go in chunks with a progress bar.
+    "objective"); other columns are stored as measurements. A file from `kiln proposals
+    export`, filled in, posts as it is: rows left unfilled are skipped. A JSON file holds one
+    result, a list of them, or {"results": [...]}. Large files go in chunks with a progress bar.
 
     Posting is idempotent by sample_id: posting the same file again stores nothing twice, so
     after an interruption simply run the command again.
@@ -60,7 +61,7 @@ def results_post(
     total = sum(n for _, n in chunks)
     if total == 0:
         fail(f"{file} holds no results")
-    stored = duplicates = 0
+    stored = duplicates = skipped = 0
     answers = []
     done = 0
     with click.progressbar(
@@ -84,13 +85,15 @@ def results_post(
             answers.append(answer)
             stored += answer.get("stored", 0)
             duplicates += answer.get("duplicates", 0)
+            skipped += answer.get("skipped", 0)
             done += n
             bar.update(n)
     if as_json:
         echo_json(answers)
         return
+    unfilled = f", {counted(skipped, 'row')} not filled in skipped" if skipped else ""
     click.echo(
-        f"Stored {stored} new {plural(stored, 'result')}, {duplicates} already stored "
+        f"Stored {stored} new {plural(stored, 'result')}, {duplicates} already stored{unfilled} "
         f"(campaign {campaign_id})."
     )
     flagged = [f for a in answers for f in a.get("flags", [])]

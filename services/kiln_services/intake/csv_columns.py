@@ -1,0 +1,130 @@
+"""What each column of a results CSV holds, read from its header against the campaign.
+
+A column is a parameter, the objective (its name or ``objective``), the objective's standard
+deviation (``objective_sd`` or ``<objective>_sd``), a reserved field (``sample_id``, ``status``,
+...), a proposal's prediction (as a proposals export writes them: ignored, never a measurement)
+or else a measurement. A parameter, objective or sd header may carry its unit,
+``temperature_c (degC)`` or ``conductivity [S/cm]``: it must be the campaign's unit for that
+column, or the file is refused naming the column, the unit given and the unit expected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kiln.ledger import PREDICTION_FIELDS
+from kiln.measurement_error import OBJECTIVE_SD
+
+#: Columns of a results CSV that are neither parameters, the objective nor measurements.
+RESERVED_COLUMNS = ("sample_id", "status", "proposal_id", "measured_at", "instrument")
+#: Columns an export adds at the end (a result's corrections); a posted CSV's are ignored.
+VIEW_COLUMNS = ("revision", "excluded")
+
+PARAMETER, OBJECTIVE, SD, RESERVED, IGNORED, MEASUREMENT = (
+    "parameter",
+    "objective",
+    OBJECTIVE_SD,
+    "reserved",
+    "ignored",
+    "measurement",
+)
+_WITH_UNIT = re.compile(r"^(?P<name>.*?)\s*(?:\((?P<round>[^()]*)\)|\[(?P<square>[^\[\]]*)\])$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column's role and the name it gives (the parameter, the reserved field, the measurement)."""
+
+    role: str
+    name: str
+
+
+def sd_columns(objective_name: str) -> tuple[str, str]:
+    """The names a column of the objective's standard deviation may have."""
+    return OBJECTIVE_SD, f"{objective_name}_sd"
+
+
+def _known(campaign: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
+    # name -> (role, the campaign's unit for it); reserved and prediction names carry no unit.
+    objective = campaign["objective"]
+    unit = objective.get("unit") or None
+    known: dict[str, tuple[str, str | None]] = {
+        **{name: (RESERVED, None) for name in RESERVED_COLUMNS},
+        **{name: (IGNORED, None) for name in (*PREDICTION_FIELDS, *VIEW_COLUMNS)},
+        **{name: (SD, unit) for name in sd_columns(objective["name"])},
+        "objective": (OBJECTIVE, unit),
+        objective["name"]: (OBJECTIVE, unit),
+    }
+    for p in campaign["parameters"]:
+        known[p["name"]] = (PARAMETER, p.get("unit") or None)
+    return known
+
+
+def _unit_problem(column: str, name: str, given: str, expected: str | None) -> str | None:
+    if expected is not None and given.replace(" ", "") == expected.replace(" ", ""):
+        return None
+    if expected is None:
+        return f"the campaign gives {name} no unit, the column says {given!r}: drop the unit"
+    return (
+        f"unit {given!r} is not the campaign's unit {expected!r} for {name}: convert the "
+        f"values to {expected} and name the column {name!r} or '{name} ({expected})'"
+    )
+
+
+def results_columns(
+    campaign: Mapping[str, Any], header: Sequence[str]
+) -> tuple[dict[str, Column], dict[str, list[str]]]:
+    """Each column's role, and the header's problems keyed ``header`` or ``header.<column>``.
+
+    Problems: a unit that is not the campaign's, a column given twice (e.g. ``conductivity`` and
+    ``objective``, or ``temperature_c`` and ``temperature_c (degC)``), no sample_id column and
+    no proposal_id column either (a proposal's id then serves as its result's sample_id).
+    """
+    known = _known(campaign)
+    out: dict[str, Column] = {}
+    errors: dict[str, list[str]] = {}
+    for column in header:
+        match = _WITH_UNIT.match(column)
+        name = column if column in known or match is None else match["name"]
+        if name not in known:
+            out[column] = Column(MEASUREMENT, column)
+            continue
+        role, unit = known[name]
+        out[column] = Column(role, name)
+        if name != column and role in (PARAMETER, OBJECTIVE, SD) and match is not None:
+            problem = _unit_problem(column, name, match["round"] or match["square"] or "", unit)
+            if problem:
+                errors[f"header.{column}"] = [problem]
+    given: dict[tuple[str, str], str] = {}
+    for column, meaning in out.items():
+        key = (meaning.role, meaning.name if meaning.role == PARAMETER else "")
+        if meaning.role in (PARAMETER, OBJECTIVE, SD) and key in given:
+            errors.setdefault("header", []).append(
+                f"columns {given[key]!r} and {column!r} give the same value: keep one"
+            )
+        given.setdefault(key, column)
+    if "sample_id" not in header and "proposal_id" not in header:
+        errors.setdefault("header", []).append(
+            "the CSV needs a sample_id column (or a proposal_id column: a proposal's id then "
+            "serves as its result's sample_id)"
+        )
+    return out, errors
+
+
+def field_columns(columns: Mapping[str, Column]) -> dict[str, str]:
+    """The column each result field came from: ``objective``, ``objective_sd``,
+    ``parameters.<name>``, ``measurements.<name>``, reserved fields; for naming errors."""
+    out: dict[str, str] = {}
+    for column, meaning in columns.items():
+        if meaning.role in (OBJECTIVE, SD):
+            out[meaning.role] = column
+        elif meaning.role == PARAMETER:
+            out[f"parameters.{meaning.name}"] = column
+        elif meaning.role == MEASUREMENT:
+            out[f"measurements.{meaning.name}"] = column
+        elif meaning.role == RESERVED:
+            out[meaning.name] = column
+    return out
