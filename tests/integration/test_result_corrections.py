@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from support.intake import ADMIN
 from support.store_snapshot import snapshot
 
-from kiln import campaign as rules
+from kiln import corrections
 from kiln_services import task_names
 from kiln_services.store import Keys, Store
 
@@ -283,7 +283,7 @@ def test_concurrent_corrections_of_one_result_all_land_in_order(cid: str, store:
 
     def correct(k: int) -> None:
         def apply(current: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-            return rules.correct_result(campaign, current, {"measurements": {f"m{k}": k}})
+            return corrections.correct_result(campaign, current, {"measurements": {f"m{k}": k}})
 
         store.revisions.correct(cid, "b", apply, by="t", reason=f"r{k}")
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from kiln import campaign as rules
+from kiln import corrections
 from kiln.errors import CampaignError
 
 
@@ -128,7 +129,7 @@ def current_result() -> dict[str, Any]:
 
 def test_a_correction_says_what_changed_and_keeps_the_rest() -> None:
     patch = {"objective": 1.2e-3, "parameters": {"x": 1.5}, "measurements": {"density": None}}
-    out, changes = rules.correct_result(stored(), current_result(), patch)
+    out, changes = corrections.correct_result(stored(), current_result(), patch)
     assert changes == {
         "objective": {"from": 1e300, "to": 1.2e-3},
         "parameters.x": {"from": 0.5, "to": 1.5},
@@ -137,7 +138,7 @@ def test_a_correction_says_what_changed_and_keeps_the_rest() -> None:
     assert out["parameters"] == {"x": 1.5, "gas": "air"} and out["measurements"] == {}
     assert out["flags"] and out["received_at"] == current_result()["received_at"]
     assert "revision" not in out
-    excluded, changes = rules.correct_result(stored(), current_result(), {"excluded": True})
+    excluded, changes = corrections.correct_result(stored(), current_result(), {"excluded": True})
     assert excluded["excluded"] is True and changes == {"excluded": {"from": False, "to": True}}
 
 
@@ -156,5 +157,5 @@ def test_a_correction_that_changes_nothing_or_breaks_a_rule_is_refused(
     patch: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(CampaignError) as caught:
-        rules.correct_result(stored(), current_result(), patch)
+        corrections.correct_result(stored(), current_result(), patch)
     assert field in caught.value.errors

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from kiln import campaign as rules
+from kiln import corrections
 from kiln.errors import CampaignError
 from kiln.objective import Objective
 from kiln.space import SearchSpace
@@ -77,13 +78,13 @@ def validate_results(
 def correct_result(
     campaign: Mapping[str, Any], current: Mapping[str, Any], patch: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A result corrected (kiln.campaign.correct_result): (the corrected result, the changes).
+    """A result corrected (kiln.corrections.correct_result): (the corrected result, the changes).
 
     Raises:
         InvalidRequest: Nothing to change, or the corrected result breaks a rule (naming it).
     """
     try:
-        return rules.correct_result(campaign, current, patch)
+        return corrections.correct_result(campaign, current, patch)
     except CampaignError as exc:
         raise InvalidRequest(exc.errors) from exc
 

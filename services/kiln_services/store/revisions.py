@@ -19,7 +19,7 @@ from kiln_services.store.errors import CampaignNotFound, ResultNotFound
 from kiln_services.store.keys import Keys
 from kiln_services.store.results import UNCORRECTED, Results
 
-#: ``apply(current) -> (corrected, changes)``: the caller's rules (kiln.campaign.correct_result).
+#: ``apply(current) -> (corrected, changes)``: the caller's rules (kiln.corrections.correct_result).
 Apply = Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
 
 # Store one correction (planned by Revisions.correct) in one atomic step.

@@ -15,7 +15,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from kiln.campaign import PATCHABLE
+from kiln.corrections import PATCHABLE
 from kiln_services.intake.base_schemas import (
     CsvRowsField,
     PageArgs,
