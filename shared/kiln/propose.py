@@ -19,6 +19,7 @@ import numpy as np
 from kiln.batch.picks import Selection
 from kiln.batch.polishing import Polisher
 from kiln.batch.selection import select_batch
+from kiln.batch.sharing import check_sharing
 from kiln.batch.space_filling import space_filling
 from kiln.candidate_rows import candidate_rows, pool_exhausted, pool_rows
 from kiln.errors import ModelFitError
@@ -28,6 +29,7 @@ from kiln.objective import Objective
 from kiln.observations import ParsedObservations, all_equal, parse_observations, parse_pending
 from kiln.parameters import Point
 from kiln.pool import CandidatePool
+from kiln.shared_batch import select_shared_batch
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
@@ -47,6 +49,8 @@ class Proposal:
         acquisition_value: Acquisition at pick time, on the model scale, under the fantasies of
             the pending points and earlier picks (None for space filling and ``random``).
         candidate: The pool row proposed (its id), None without a pool.
+        group: With ``strategy.batch_shared``, the group (one furnace run) it belongs to:
+            proposals of one group share the shared parameters' values.
     """
 
     parameters: dict[str, Any]
@@ -54,9 +58,10 @@ class Proposal:
     predicted_std: float | None = None
     acquisition_value: float | None = None
     candidate: int | None = None
+    group: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON payload (``candidate`` only with a pool)."""
+        """JSON payload (``candidate`` only with a pool, ``group`` only with shared values)."""
         out: dict[str, Any] = {
             "parameters": dict(self.parameters),
             "predicted_mean": self.predicted_mean,
@@ -65,6 +70,8 @@ class Proposal:
         }
         if self.candidate is not None:
             out["candidate"] = self.candidate
+        if self.group is not None:
+            out["group"] = self.group
         return out
 
 
@@ -120,6 +127,12 @@ def propose(
     predicted mean; constant liar: the lie); the batch never repeats a pending point or an
     earlier pick, and avoids measured points until none else remain.
 
+    Every proposal satisfies the space's constraints (:mod:`kiln.constraints`): the grid and the
+    samples hold only feasible points, pool rows that break one are never proposed, and a
+    polished point is checked (dropped when infeasible). With ``strategy.batch_shared`` the
+    batch is split into groups that share the values of some parameters
+    (:mod:`kiln.batch.sharing`); each proposal says its ``group``.
+
     Args:
         space: Current search space.
         objective: Objective and transform.
@@ -149,6 +162,8 @@ def propose(
         InvalidObservationError: For unusable objective values.
         OutsideSpaceError: For observations or pending points that cannot be encoded.
     """
+    if strategy.batch_shared is not None:
+        check_sharing(space.parameters, strategy.batch_shared.parameters)
     data = parse_observations(space, objective, observations)
     pend = parse_pending(space, pending)
     rng = np.random.default_rng(random_state)
@@ -186,6 +201,10 @@ def _select(
 ) -> Selection:
     """The batch's picks: by the model's acquisition, or space filling without a model."""
     q = strategy.batch_size
+    if strategy.batch_shared is not None:
+        return select_shared_batch(
+            space, strategy, fitted, Xc, excluded, measured, X_obs, X_pend, rng, pool, feasibility
+        )
     if fitted is None:
         reference = np.vstack([X_obs, X_pend])
         return space_filling(
@@ -194,7 +213,7 @@ def _select(
     polisher = None
     columns = space.continuous_columns()
     if pool is None and columns and not space.is_enumerable():
-        polisher = Polisher(columns, lambda row: space.encode([space.decode(row)])[0])
+        polisher = _polisher(space, columns)
     return select_batch(
         fitted.surrogate,
         Xc,
@@ -210,6 +229,19 @@ def _select(
         rng=rng,
         success_probability=None if feasibility is None else feasibility.probability(Xc),
     )
+
+
+def _polisher(space: SearchSpace, columns: list[int]) -> Polisher:
+    """Polishing snapped to steps; under constraints, equalities solved again after the
+    optimiser (:meth:`ConstraintSet.repair`) and infeasible results dropped."""
+    cs = space.constraints
+    if not cs:
+        return Polisher(columns, lambda row: space.encode([space.decode(row)])[0])
+
+    def snap(row: np.ndarray) -> np.ndarray:
+        return space.encode([space.decode(cs.repair(row[None, :])[0][0])])[0]
+
+    return Polisher(columns, snap, feasible=lambda row: bool(cs.mask(row)[0]))
 
 
 def _candidates(
@@ -231,6 +263,8 @@ def _candidates(
         excluded = pool.closed()
         excluded[pool_rows(pool, observations)] = True
         excluded[pool_rows(pool, pending)] = True
+        if space.constraints:
+            excluded |= ~space.constraints.mask(Xc)
         return None, Xc, excluded, np.zeros(len(pool), dtype=bool)
     candidates = space.candidates(rng)
     Xc = space.encode(candidates)
@@ -282,7 +316,10 @@ def _proposals(
 ) -> list[Proposal]:
     """The picks as proposals: their parameters and, with a model, its prediction there."""
     proposals: list[Proposal] = []
-    for pick in selection.picks:
+    groups: list[int | None] = [None] * len(selection.picks)
+    if selection.groups is not None:
+        groups = list(selection.groups)
+    for pick, group in zip(selection.picks, groups, strict=True):
         row = pick.index if pool is not None else None
         if row is not None and pool is not None:
             params = dict(pool.rows[row])
@@ -291,12 +328,12 @@ def _proposals(
         else:
             params = space.decode(pick.x)
         if fitted is None:
-            proposals.append(Proposal(params, candidate=row))
+            proposals.append(Proposal(params, candidate=row, group=group))
             continue
         mu, sd = fitted.surrogate.predict(pick.x[None, :])
         with np.errstate(over="ignore"):
             mean, std = objective.from_model(mu[0], sd[0])
         value = None if strategy.acquisition == "random" else _clean_float(pick.acquisition_value)
         # Beyond float64 in the objective's unit: reported as unknown rather than as inf.
-        proposals.append(Proposal(params, _clean_float(mean), _clean_float(std), value, row))
+        proposals.append(Proposal(params, _clean_float(mean), _clean_float(std), value, row, group))
     return proposals
