@@ -196,3 +196,12 @@ def test_groups_take_the_remainder_of_a_short_setting() -> None:
     # can then give only one: the batch has 3 picks and says it is exhausted
     assert sel.groups == [0, 0, 1]
     assert sel.exhausted
+
+
+def test_no_open_row_gives_an_empty_exhausted_batch() -> None:
+    X = np.array([[0.0], [1.0]])
+    values = np.array([1.0, 2.0])
+    closed = np.ones(2, dtype=bool)
+    sel = select_shared(X, [0], 2, 1, closed, ~closed, fake_batches(values), lambda e: values,
+                        bounded=True)  # fmt: skip
+    assert sel.picks == [] and sel.groups == [] and sel.exhausted

@@ -166,6 +166,8 @@ def select_shared(
 
 def _members(ids: np.ndarray, open_rows: np.ndarray) -> dict[int, np.ndarray]:
     rows = np.flatnonzero(open_rows)
+    if rows.size == 0:
+        return {}
     order = np.argsort(ids[rows], kind="stable")
     rows = rows[order]
     keys, starts = np.unique(ids[rows], return_index=True)
