@@ -202,8 +202,9 @@ def _select(
     """The batch's picks: by the model's acquisition, or space filling without a model."""
     q = strategy.batch_size
     if strategy.batch_shared is not None:
+        candidates = (Xc, excluded, measured)
         return select_shared_batch(
-            space, strategy, fitted, Xc, excluded, measured, X_obs, X_pend, rng, pool, feasibility
+            space, strategy, fitted, candidates, (X_obs, X_pend), rng, pool, feasibility
         )
     if fitted is None:
         reference = np.vstack([X_obs, X_pend])
@@ -218,10 +219,7 @@ def _select(
         fitted.surrogate,
         Xc,
         q,
-        acquisition=strategy.acquisition,
-        kappa=strategy.kappa,
-        xi=strategy.xi,
-        batch_method=strategy.batch_method,
+        **strategy.acquisition_options(),
         pending=X_pend,
         excluded=excluded,
         measured=measured,

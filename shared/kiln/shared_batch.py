@@ -34,19 +34,19 @@ def select_shared_batch(
     space: SearchSpace,
     strategy: Strategy,
     fitted: FittedModel | None,
-    Xc: np.ndarray,
-    excluded: np.ndarray,
-    measured: np.ndarray,
-    X_obs: np.ndarray,
-    X_pend: np.ndarray,
+    candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
+    known: tuple[np.ndarray, np.ndarray],
     rng: np.random.Generator,
     pool: CandidatePool | None,
     feasibility: FeasibilityModel | None,
 ) -> Selection:
     """A batch in groups sharing some parameters' values (:mod:`kiln.batch.sharing`), from
-    :func:`kiln.propose.propose`'s candidates; no polishing. On sampled candidates the picks are
-    new points (no candidate index)."""
+    :func:`kiln.propose.propose`'s candidates ``(encoded, excluded, measured)`` and the encoded
+    ``(observations, pending points)``; no polishing. On sampled candidates the picks are new
+    points (no candidate index)."""
     assert strategy.batch_shared is not None
+    Xc, excluded, measured = candidates
+    X_obs, X_pend = known
     cols = shared_columns(space.parameters, strategy.batch_shared.parameters)
     ranking, bounded = _ranking(strategy, fitted, Xc, X_obs, X_pend, rng, feasibility)
     sampled = pool is None and not space.is_enumerable()
@@ -73,10 +73,7 @@ def select_shared_batch(
             fitted.surrogate,
             Xc[rows],
             size,
-            acquisition=strategy.acquisition,
-            kappa=strategy.kappa,
-            xi=strategy.xi,
-            batch_method=strategy.batch_method,
+            **strategy.acquisition_options(),
             pending=np.vstack([X_pend, extra]),
             excluded=excluded[rows],
             measured=measured[rows],
@@ -123,10 +120,7 @@ def _ranking(
         values = acquisition_values(
             fitted.surrogate,
             Xc,
-            acquisition=strategy.acquisition,
-            kappa=strategy.kappa,
-            xi=strategy.xi,
-            batch_method=strategy.batch_method,
+            **strategy.acquisition_options(),
             pending=X_pend,
             success_probability=None if feasibility is None else feasibility.probability(Xc),
         )

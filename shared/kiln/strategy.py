@@ -189,6 +189,15 @@ class Strategy:
             out["batch_shared"] = self.batch_shared.to_dict()
         return out
 
+    def acquisition_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`kiln.batch.selection.select_batch` this sets."""
+        return {
+            "acquisition": self.acquisition,
+            "kappa": self.kappa,
+            "xi": self.xi,
+            "batch_method": self.batch_method,
+        }
+
     def replace(self, **changes: Any) -> Strategy:
         """A copy with some fields changed (validated), e.g. a per-request batch size."""
         return Strategy.from_dict({**self.to_dict(), **changes})

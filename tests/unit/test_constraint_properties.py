@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 import kiln.constraints.candidates as constrained_candidates
 import kiln.propose as propose_module
@@ -227,6 +228,7 @@ def check(case: dict[str, Any]) -> None:
         mock.patch.object(propose_module, "_polisher", short_polisher),
         mock.patch.object(constrained_candidates, "MAX_SAMPLE_ROUNDS", 3),
         mock.patch.object(shared_batch, "MAX_SETTINGS", 8),
+        threadpool_limits(1, user_api="blas"),  # tiny matrices: threads only add wake-ups
     ):
         try:
             batch = propose(space, OBJ, obs, pending, case["strategy"], pool=pool,
