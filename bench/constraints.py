@@ -17,7 +17,7 @@ feasible grid point's (15 of the 2,394 feasible points qualify, each with its ow
 that do not within the budget count as the budget (censored, reported). Also the time of each
 ``propose`` call (fit + batch), per method.
 
-Usage: ``make bench-constraints`` (5 seeds, budget 30 runs; about 10 min on a loaded 2-core
+Usage: ``make bench-constraints`` (10 seeds, budget 60 runs; about 2 min on the loaded 2-core
 machine) or ``.venv/bin/python bench/constraints.py [--seeds N] [--budget R] [--full]``
 (``--full``: 20 seeds). Writes bench/results/constraints.json; prints the seeds and steps.
 """
@@ -153,12 +153,12 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=None, help="seeds (default 5, --full 20)")
-    parser.add_argument("--budget", type=int, default=30, help="furnace runs per seed")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds (default 10, --full 20)")
+    parser.add_argument("--budget", type=int, default=60, help="furnace runs per seed")
     parser.add_argument("--full", action="store_true", help="20 seeds")
     parser.add_argument("--out", type=Path, default=RESULTS / "constraints.json")
     args = parser.parse_args(argv)
-    n_seeds = args.seeds or (20 if args.full else 5)
+    n_seeds = args.seeds or (20 if args.full else 10)
     furnace = Furnace()
     qualifying = sum(furnace.reached(p) for p in furnace.grid)
     print(f"bench-constraints: {machine.summary(machine.describe())}")

@@ -19,7 +19,6 @@ import numpy as np
 from kiln.batch.picks import Selection
 from kiln.batch.polishing import Polisher
 from kiln.batch.selection import select_batch
-from kiln.batch.sharing import check_sharing
 from kiln.batch.space_filling import space_filling
 from kiln.candidate_rows import candidate_rows, pool_exhausted, pool_rows
 from kiln.errors import ModelFitError
@@ -127,11 +126,9 @@ def propose(
     predicted mean; constant liar: the lie); the batch never repeats a pending point or an
     earlier pick, and avoids measured points until none else remain.
 
-    Every proposal satisfies the space's constraints (:mod:`kiln.constraints`): the grid and the
-    samples hold only feasible points, pool rows that break one are never proposed, and a
-    polished point is checked (dropped when infeasible). With ``strategy.batch_shared`` the
-    batch is split into groups that share the values of some parameters
-    (:mod:`kiln.batch.sharing`); each proposal says its ``group``.
+    Every proposal satisfies the space's constraints (:mod:`kiln.constraints`; infeasible pool
+    rows and polished points are dropped). ``strategy.batch_shared`` splits the batch into
+    groups sharing some parameters' values (:mod:`kiln.batch.sharing`; each says its ``group``).
 
     Args:
         space: Current search space.
@@ -162,8 +159,6 @@ def propose(
         InvalidObservationError: For unusable objective values.
         OutsideSpaceError: For observations or pending points that cannot be encoded.
     """
-    if strategy.batch_shared is not None:
-        check_sharing(space.parameters, strategy.batch_shared.parameters)
     data = parse_observations(space, objective, observations)
     pend = parse_pending(space, pending)
     rng = np.random.default_rng(random_state)

@@ -15,7 +15,9 @@ from kiln.batch.scores import LAZY_ACQUISITIONS
 from kiln.batch.selection import acquisition_values, select_batch
 from kiln.batch.sharing import (
     MAX_SETTINGS,
+    PickBatch,
     Ranking,
+    check_sharing,
     complete_settings,
     select_shared,
     shared_columns,
@@ -45,6 +47,7 @@ def select_shared_batch(
     ``(observations, pending points)``; no polishing. On sampled candidates the picks are new
     points (no candidate index)."""
     assert strategy.batch_shared is not None
+    check_sharing(space.parameters, strategy.batch_shared.parameters)
     Xc, excluded, measured = candidates
     X_obs, X_pend = known
     cols = shared_columns(space.parameters, strategy.batch_shared.parameters)
@@ -57,6 +60,41 @@ def select_shared_batch(
         excluded = measured = np.zeros(Xc.shape[0], dtype=bool)
         ranking, bounded = _ranking(strategy, fitted, Xc, X_obs, X_pend, rng, feasibility)
     success = None if feasibility is None or fitted is None else feasibility.probability(Xc)
+    pick_batch = _greedy_on_rows(strategy, fitted, (Xc, excluded, measured), known, rng, success)
+    informed = fitted is not None and strategy.acquisition != "random"
+    # Many small triangular solves (a greedy batch per setting): one BLAS thread is ~9x faster
+    # than waking several on the loaded 2-core machine (as for the fit, kiln.model.surrogate).
+    with threadpool_limits(SHARED_BLAS_THREADS, user_api="blas"):
+        selection = select_shared(
+            Xc,
+            cols,
+            strategy.batch_size,
+            strategy.batch_shared.groups,
+            excluded,
+            measured,
+            pick_batch,
+            ranking,
+            bounded=bounded,
+            max_settings=MAX_SETTINGS if informed else 1,
+        )
+    if sampled:
+        picks = [replace(p, index=None) for p in selection.picks]
+        return Selection(picks, selection.exhausted, selection.groups)
+    return selection
+
+
+def _greedy_on_rows(
+    strategy: Strategy,
+    fitted: FittedModel | None,
+    candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
+    known: tuple[np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+    success: np.ndarray | None,
+) -> PickBatch:
+    """The greedy batch on some rows: the model's (pending points and earlier groups' picks as
+    fantasies) or, without a model, space filling away from every known point."""
+    Xc, excluded, measured = candidates
+    X_obs, X_pend = known
 
     def pick_batch(rows: np.ndarray, size: int, extra: np.ndarray) -> Selection:
         if fitted is None:
@@ -81,26 +119,7 @@ def select_shared_batch(
             success_probability=None if success is None else success[rows],
         )
 
-    informed = fitted is not None and strategy.acquisition != "random"
-    # Many small triangular solves (a greedy batch per setting): one BLAS thread is ~9x faster
-    # than waking several on the loaded 2-core machine (as for the fit, kiln.model.surrogate).
-    with threadpool_limits(SHARED_BLAS_THREADS, user_api="blas"):
-        selection = select_shared(
-            Xc,
-            cols,
-            strategy.batch_size,
-            strategy.batch_shared.groups,
-            excluded,
-            measured,
-            pick_batch,
-            ranking,
-            bounded=bounded,
-            max_settings=MAX_SETTINGS if informed else 1,
-        )
-    if sampled:
-        picks = [replace(p, index=None) for p in selection.picks]
-        return Selection(picks, selection.exhausted, selection.groups)
-    return selection
+    return pick_batch
 
 
 def _ranking(
