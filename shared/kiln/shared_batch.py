@@ -139,7 +139,7 @@ def _ranking(
         values = acquisition_values(
             fitted.surrogate,
             Xc,
-            **strategy.acquisition_options(),
+            strategy.acquisition_options(),
             pending=X_pend,
             success_probability=None if feasibility is None else feasibility.probability(Xc),
         )

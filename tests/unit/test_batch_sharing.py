@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from kiln.batch.picks import Pick, Selection
+from kiln.batch.selection import acquisition_values, select_batch
 from kiln.batch.sharing import select_shared
 from kiln.errors import SpaceError
 from kiln.objective import Objective
@@ -205,3 +206,20 @@ def test_no_open_row_gives_an_empty_exhausted_batch() -> None:
     sel = select_shared(X, [0], 2, 1, closed, ~closed, fake_batches(values), lambda e: values,
                         bounded=True)  # fmt: skip
     assert sel.picks == [] and sel.groups == [] and sel.exhausted
+
+
+@pytest.mark.parametrize("acquisition", ["ucb", "ei", "pi"])
+def test_the_ranking_is_the_first_greedy_steps_acquisition(acquisition: str) -> None:
+    space = SearchSpace.from_dict({"parameters": PARAMETERS})
+    obs = observations(space)
+    fitted = propose(space, OBJ, obs, [], Strategy()).model
+    assert fitted is not None
+    X = space.encode(space.grid())
+    pending = space.encode([obs[0]["parameters"], space.grid()[5]])
+    strategy = Strategy(acquisition=acquisition)
+    values = acquisition_values(
+        fitted.surrogate, X, strategy.acquisition_options(), pending=pending
+    )
+    first = select_batch(fitted.surrogate, X, 1, **strategy.acquisition_options(), pending=pending)
+    assert first.picks[0].acquisition_value == pytest.approx(values.max(), rel=1e-9, abs=1e-12)
+    assert first.picks[0].index == int(np.argmax(values))

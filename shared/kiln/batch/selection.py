@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -109,17 +110,18 @@ def _scorer(
 def acquisition_values(
     surrogate: GPSurrogate,
     candidates: np.ndarray,
+    options: Mapping[str, Any],
     *,
-    acquisition: str = "ucb",
-    kappa: float = 1.96,
-    xi: float = 0.01,
-    batch_method: str = "kriging_believer",
     pending: np.ndarray | None = None,
     success_probability: np.ndarray | None = None,
     chunk_size: int = DEFAULT_CHUNK,
 ) -> np.ndarray:
     """Every candidate's acquisition under the pending points' fantasies: the values the first
-    greedy pick of :func:`select_batch` compares (not for ``"random"``)."""
+    greedy pick of :func:`select_batch` compares (not for ``"random"``). ``options`` holds
+    ``acquisition``, ``kappa``, ``xi`` and ``batch_method`` (:meth:`Strategy.acquisition_options`).
+    """
+    acquisition, kappa, xi = options["acquisition"], options["kappa"], options["xi"]
+    batch_method = options["batch_method"]
     y_train = surrogate.y_train_
     lie = lie_value(batch_method, y_train)
     score = _scorer(surrogate, acquisition, kappa, xi, np.random.default_rng(0))
