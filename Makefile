@@ -12,7 +12,7 @@ export PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run demo test test-fast lint format bench bench-proposal bench-bo bench-believer \
-	bench-intake bench-loop bench-refit bench-quality bench-quality-peers clean
+	bench-intake bench-loop bench-refit bench-quality bench-quality-peers bench-constraints clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ bench-quality: $(BENCH_STAMP)  ## Closed-loop quality: the worker's path beside 
 
 bench-quality-peers: $(PEERS_STAMP)  ## BayBE on bench-quality's problems (opt-in: installs the peers extra, ~30 min)
 	$(PY) bench/peers.py $(BENCH_PEERS_ARGS)
+
+bench-constraints: $(BENCH_STAMP)  ## Furnace runs to 95 % of the LATP optimum: shared firings vs free batches vs random
+	$(PY) bench/constraints.py $(BENCH_CONSTRAINTS_ARGS)
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

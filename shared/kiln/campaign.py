@@ -46,13 +46,18 @@ def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
     """Build the campaign's current search space.
 
     Args:
-        campaign: A stored campaign (``parameters`` and ``space_version``, 1 when absent).
+        campaign: A stored campaign (``parameters``, ``space_version``, 1 when absent, and
+            ``constraints`` when it has any).
 
     Returns:
-        The search space of the campaign's current space version.
+        The search space of the campaign's current space version, with its constraints.
     """
     return SearchSpace.from_dict(
-        {"parameters": campaign["parameters"], "version": campaign.get("space_version", 1)}
+        {
+            "parameters": campaign["parameters"],
+            "version": campaign.get("space_version", 1),
+            "constraints": campaign.get("constraints"),
+        }
     )
 
 

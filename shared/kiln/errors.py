@@ -56,3 +56,10 @@ class CampaignError(KilnError, ValueError):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
+
+
+class InfeasibleConstraintsError(SpaceError):
+    """No candidate of the space satisfies its constraints (the intake answers 422)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="constraints")

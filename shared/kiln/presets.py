@@ -13,9 +13,11 @@ from importlib import resources
 from typing import Any, Literal
 
 __all__ = [
+    "FURNACE_FORBIDDEN",
     "HARD_LIMITS",
     "PRESETS",
     "latp_campaign",
+    "latp_furnace_campaign",
     "latp_seed_grid_space",
     "latp_space",
     "load_table1",
@@ -159,3 +161,30 @@ def latp_campaign(name: str = "latp-solgel") -> dict[str, Any]:
             "proposal_ttl_s": 604800,
         },
     }
+
+
+#: The furnace preset's forbidden region. An assumption, not a measurement of the study: Li2O
+#: evaporates from LATP above about 1050 °C (the virtual lab's lithium-loss term, kiln.lab), so
+#: long holds at the highest temperatures are ruled out: 1075 °C or more for longer than 4 h.
+FURNACE_FORBIDDEN: dict[str, Any] = {
+    "kind": "forbidden",
+    "when": {"temperature_c": {">=": 1075}, "time_min": {">": 240}},
+}
+
+
+def latp_furnace_campaign(name: str = "latp-furnace") -> dict[str, Any]:
+    """The POST /campaigns body of ``{"preset": "latp-furnace"}``: the LATP campaign
+    (:func:`latp_campaign`) with one furnace: each batch of 6 pellets shares one sintering
+    temperature and holding time (``batch_shared``, one group), and the hottest long holds are
+    forbidden (:data:`FURNACE_FORBIDDEN`).
+
+    Returns:
+        ``{"name", "parameters", "objective", "strategy", "constraints"}``.
+    """
+    campaign = latp_campaign(name)
+    campaign["strategy"] = {
+        **campaign["strategy"],
+        "batch_shared": {"parameters": ["temperature_c", "time_min"], "groups": 1},
+    }
+    campaign["constraints"] = [FURNACE_FORBIDDEN]
+    return campaign

@@ -28,6 +28,7 @@ from kiln.objective import Objective
 from kiln.observations import ParsedObservations, all_equal, parse_observations, parse_pending
 from kiln.parameters import Point
 from kiln.pool import CandidatePool
+from kiln.shared_batch import select_shared_batch
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
@@ -47,6 +48,8 @@ class Proposal:
         acquisition_value: Acquisition at pick time, on the model scale, under the fantasies of
             the pending points and earlier picks (None for space filling and ``random``).
         candidate: The pool row proposed (its id), None without a pool.
+        group: With ``strategy.batch_shared``, the group (one furnace run) it belongs to:
+            proposals of one group share the shared parameters' values.
     """
 
     parameters: dict[str, Any]
@@ -54,9 +57,10 @@ class Proposal:
     predicted_std: float | None = None
     acquisition_value: float | None = None
     candidate: int | None = None
+    group: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON payload (``candidate`` only with a pool)."""
+        """JSON payload (``candidate`` only with a pool, ``group`` only with shared values)."""
         out: dict[str, Any] = {
             "parameters": dict(self.parameters),
             "predicted_mean": self.predicted_mean,
@@ -65,6 +69,8 @@ class Proposal:
         }
         if self.candidate is not None:
             out["candidate"] = self.candidate
+        if self.group is not None:
+            out["group"] = self.group
         return out
 
 
@@ -119,6 +125,10 @@ def propose(
     snapped to their steps). Pending points enter first as fantasies (Kriging believer: the
     predicted mean; constant liar: the lie); the batch never repeats a pending point or an
     earlier pick, and avoids measured points until none else remain.
+
+    Every proposal satisfies the space's constraints (:mod:`kiln.constraints`; infeasible pool
+    rows and polished points are dropped). ``strategy.batch_shared`` splits the batch into
+    groups sharing some parameters' values (:mod:`kiln.batch.sharing`; each says its ``group``).
 
     Args:
         space: Current search space.
@@ -186,6 +196,11 @@ def _select(
 ) -> Selection:
     """The batch's picks: by the model's acquisition, or space filling without a model."""
     q = strategy.batch_size
+    if strategy.batch_shared is not None:
+        candidates = (Xc, excluded, measured)
+        return select_shared_batch(
+            space, strategy, fitted, candidates, (X_obs, X_pend), rng, pool, feasibility
+        )
     if fitted is None:
         reference = np.vstack([X_obs, X_pend])
         return space_filling(
@@ -194,15 +209,12 @@ def _select(
     polisher = None
     columns = space.continuous_columns()
     if pool is None and columns and not space.is_enumerable():
-        polisher = Polisher(columns, lambda row: space.encode([space.decode(row)])[0])
+        polisher = _polisher(space, columns)
     return select_batch(
         fitted.surrogate,
         Xc,
         q,
-        acquisition=strategy.acquisition,
-        kappa=strategy.kappa,
-        xi=strategy.xi,
-        batch_method=strategy.batch_method,
+        **strategy.acquisition_options(),
         pending=X_pend,
         excluded=excluded,
         measured=measured,
@@ -210,6 +222,19 @@ def _select(
         rng=rng,
         success_probability=None if feasibility is None else feasibility.probability(Xc),
     )
+
+
+def _polisher(space: SearchSpace, columns: list[int]) -> Polisher:
+    """Polishing snapped to steps; under constraints, equalities solved again after the
+    optimiser (:meth:`ConstraintSet.repair`) and infeasible results dropped."""
+    cs = space.constraints
+    if not cs:
+        return Polisher(columns, lambda row: space.encode([space.decode(row)])[0])
+
+    def snap(row: np.ndarray) -> np.ndarray:
+        return space.encode([space.decode(cs.repair(row[None, :])[0][0])])[0]
+
+    return Polisher(columns, snap, feasible=lambda row: bool(cs.mask(row)[0]))
 
 
 def _candidates(
@@ -231,6 +256,8 @@ def _candidates(
         excluded = pool.closed()
         excluded[pool_rows(pool, observations)] = True
         excluded[pool_rows(pool, pending)] = True
+        if space.constraints:
+            excluded |= ~space.constraints.mask(Xc)
         return None, Xc, excluded, np.zeros(len(pool), dtype=bool)
     candidates = space.candidates(rng)
     Xc = space.encode(candidates)
@@ -282,7 +309,10 @@ def _proposals(
 ) -> list[Proposal]:
     """The picks as proposals: their parameters and, with a model, its prediction there."""
     proposals: list[Proposal] = []
-    for pick in selection.picks:
+    groups: list[int | None] = [None] * len(selection.picks)
+    if selection.groups is not None:
+        groups = list(selection.groups)
+    for pick, group in zip(selection.picks, groups, strict=True):
         row = pick.index if pool is not None else None
         if row is not None and pool is not None:
             params = dict(pool.rows[row])
@@ -291,12 +321,12 @@ def _proposals(
         else:
             params = space.decode(pick.x)
         if fitted is None:
-            proposals.append(Proposal(params, candidate=row))
+            proposals.append(Proposal(params, candidate=row, group=group))
             continue
         mu, sd = fitted.surrogate.predict(pick.x[None, :])
         with np.errstate(over="ignore"):
             mean, std = objective.from_model(mu[0], sd[0])
         value = None if strategy.acquisition == "random" else _clean_float(pick.acquisition_value)
         # Beyond float64 in the objective's unit: reported as unknown rather than as inf.
-        proposals.append(Proposal(params, _clean_float(mean), _clean_float(std), value, row))
+        proposals.append(Proposal(params, _clean_float(mean), _clean_float(std), value, row, group))
     return proposals

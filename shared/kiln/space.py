@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from kiln import encoding
+from kiln.constraints.candidates import feasible_candidates
+from kiln.constraints.checks import ConstraintSet
 from kiln.errors import OutsideSpaceError, SpaceError, SpaceTooLargeError
 from kiln.parameters import (
     MAX_DECIMALS,
@@ -43,12 +45,19 @@ class SearchSpace:
     Args:
         parameters: The parameters, in the order of the encoded columns.
         version: Incremented by the campaign each time the ranges change.
+        constraints: The campaign's ``"constraints"`` (JSON list, see :mod:`kiln.constraints`) or
+            a :class:`ConstraintSet`; candidates satisfy them all.
 
     Raises:
-        SpaceError: On an empty list, duplicate names or a bad version.
+        SpaceError: On an empty list, duplicate names, a bad version or a bad constraint.
     """
 
-    def __init__(self, parameters: Sequence[Parameter], version: int = 1) -> None:
+    def __init__(
+        self,
+        parameters: Sequence[Parameter],
+        version: int = 1,
+        constraints: Sequence[Mapping[str, Any]] | ConstraintSet | None = None,
+    ) -> None:
         if len(parameters) == 0:
             raise SpaceError("a space needs at least one parameter", field="parameters")
         seen: set[str] = set()
@@ -66,11 +75,14 @@ class SearchSpace:
         self.parameters: list[Parameter] = list(parameters)
         self.version = version
         self._by_name = {p.name: p for p in self.parameters}
+        if isinstance(constraints, ConstraintSet):
+            constraints = constraints.to_list()
+        self.constraints = ConstraintSet.from_json(constraints, self.parameters)
 
     # ----------------------------------------------------------------- (de)serialisation
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> SearchSpace:
-        """Build a space from ``{"parameters": [...], "version": 1}``.
+        """Build a space from ``{"parameters": [...], "version": 1, "constraints": [...]}``.
 
         Raises:
             SpaceError: With ``field`` naming the offending entry, e.g. ``"parameters[2].high"``.
@@ -81,11 +93,17 @@ class SearchSpace:
         if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
             raise SpaceError("parameters must be a list of parameter objects", field="parameters")
         params = [parameter_from_dict(p, path=f"parameters[{i}]") for i, p in enumerate(raw)]
-        return cls(params, version=payload.get("version", 1))
+        return cls(params, payload.get("version", 1), payload.get("constraints"))
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape accepted by :meth:`from_dict`."""
-        return {"parameters": [p.to_dict() for p in self.parameters], "version": self.version}
+        """The JSON shape accepted by :meth:`from_dict` (``constraints`` only when there are any)."""
+        out: dict[str, Any] = {
+            "parameters": [p.to_dict() for p in self.parameters],
+            "version": self.version,
+        }
+        if self.constraints:
+            out["constraints"] = self.constraints.to_list()
+        return out
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SearchSpace) and self.to_dict() == other.to_dict()
@@ -335,8 +353,14 @@ class SearchSpace:
     ) -> list[Point]:
         """The grid when it is finite and at most ``max_grid``, else ``n_samples`` samples.
 
-        Sampled candidates are de-duplicated (they may repeat on coarse steps).
+        Sampled candidates are de-duplicated (they may repeat on coarse steps). With constraints,
+        only feasible candidates (:func:`~kiln.constraints.candidates.feasible_candidates`).
+
+        Raises:
+            InfeasibleConstraintsError: When the constraints leave no candidate.
         """
+        if self.constraints:
+            return feasible_candidates(self, rng, max_grid, n_samples)
         if self.is_enumerable(max_grid):
             return self.grid(max_grid)
         seen: set[tuple[Value, ...]] = set()

@@ -23,6 +23,66 @@ MAX_BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)
+class BatchShared:
+    """Proposals of one group (one furnace run) share these parameters' values.
+
+    Args:
+        parameters: Names of the shared parameters (checked against the space by
+            :func:`kiln.batch.sharing.check_sharing`).
+        groups: At most this many groups per batch.
+    """
+
+    parameters: tuple[str, ...]
+    groups: int = 1
+
+    @classmethod
+    def from_dict(cls, payload: Any, batch_size: int) -> BatchShared:
+        """Build and validate ``{"parameters": [...], "groups": 1}``.
+
+        Raises:
+            SpaceError: Naming the field, e.g. ``strategy.batch_shared.groups`` when there are
+                more groups than proposals in a batch.
+        """
+        path = "strategy.batch_shared"
+        if not isinstance(payload, Mapping):
+            raise SpaceError(
+                'batch_shared must be an object {"parameters": [...], "groups": 1}', field=path
+            )
+        for key in payload:
+            if key not in ("parameters", "groups"):
+                raise SpaceError(
+                    f"field {key!r} is not allowed; allowed: ['groups', 'parameters']",
+                    field=f"{path}.{key}",
+                )
+        names = payload.get("parameters")
+        if (
+            not isinstance(names, list | tuple)
+            or not names
+            or not all(isinstance(n, str) for n in names)
+            or len(set(names)) != len(names)
+        ):
+            raise SpaceError(
+                f"parameters={names!r} must be a non-empty list of distinct parameter names",
+                field=f"{path}.parameters",
+            )
+        groups = payload.get("groups", 1)
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+            raise SpaceError(
+                f"groups={groups!r} must be a positive integer", field=f"{path}.groups"
+            )
+        if groups > batch_size:
+            raise SpaceError(
+                f"groups={groups} is larger than the batch size {batch_size}; a group holds at "
+                "least one proposal",
+                field=f"{path}.groups",
+            )
+        return cls(tuple(names), groups)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parameters": list(self.parameters), "groups": self.groups}
+
+
+@dataclass(frozen=True)
 class Strategy:
     """The campaign's proposal strategy.
 
@@ -36,6 +96,8 @@ class Strategy:
         batch_method: ``"kriging_believer"`` or ``"constant_liar_{min,mean,max}"``.
         auto_batch: Whether the service computes a new batch after every refit.
         proposal_ttl_s: Seconds a proposal stays pending without a result.
+        batch_shared: Optional ``{"parameters": [...], "groups": g}``: each batch is split into
+            at most ``g`` groups whose proposals share those parameters' values.
 
     Raises:
         SpaceError: On an invalid value; ``field`` is e.g. ``"strategy.kappa"``.
@@ -48,6 +110,7 @@ class Strategy:
     batch_method: str = "kriging_believer"
     auto_batch: bool = True
     proposal_ttl_s: int = 604_800
+    batch_shared: BatchShared | None = None
 
     def __post_init__(self) -> None:
         if self.acquisition not in ACQUISITIONS:
@@ -94,6 +157,11 @@ class Strategy:
                 f"proposal_ttl_s={self.proposal_ttl_s!r} must be a positive integer (seconds)",
                 field="strategy.proposal_ttl_s",
             )
+        if self.batch_shared is not None and not isinstance(self.batch_shared, BatchShared):
+            shared = BatchShared.from_dict(self.batch_shared, self.batch_size)
+            object.__setattr__(self, "batch_shared", shared)
+        elif self.batch_shared is not None and self.batch_shared.groups > self.batch_size:
+            BatchShared.from_dict(self.batch_shared.to_dict(), self.batch_size)  # raises
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any] | None) -> Strategy:
@@ -116,8 +184,22 @@ class Strategy:
         return cls(**dict(payload))
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON payload (round-trips through :meth:`from_dict`)."""
-        return asdict(self)
+        """The JSON payload (round-trips through :meth:`from_dict`); ``batch_shared`` only
+        when set."""
+        out = asdict(self)
+        out.pop("batch_shared")
+        if self.batch_shared is not None:
+            out["batch_shared"] = self.batch_shared.to_dict()
+        return out
+
+    def acquisition_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`kiln.batch.selection.select_batch` this sets."""
+        return {
+            "acquisition": self.acquisition,
+            "kappa": self.kappa,
+            "xi": self.xi,
+            "batch_method": self.batch_method,
+        }
 
     def replace(self, **changes: Any) -> Strategy:
         """A copy with some fields changed (validated), e.g. a per-request batch size."""

@@ -72,7 +72,8 @@ def pool_from_results(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn measured results into a pool ``(X, y)`` on the model's scales.
 
-    Failed results (no objective) are skipped.
+    Failed results (no objective) are skipped, and so are results that break the space's
+    constraints (:mod:`kiln.constraints`): a virtual experiment only picks points the lab may run.
 
     Args:
         space: The campaign's search space (object or dict).
@@ -89,9 +90,13 @@ def pool_from_results(
     sp = space if isinstance(space, SearchSpace) else SearchSpace.from_dict(space)
     obj = objective if isinstance(objective, Objective) else Objective.from_dict(objective)
     measured = [r for r in results if r.get("objective") is not None]
+    if sp.constraints and measured:
+        keep = sp.constraints.mask_points([r["parameters"] for r in measured])
+        measured = [r for r, k in zip(measured, keep, strict=True) if k]
     if len(measured) < 2:
+        which = " that satisfy the constraints" if sp.constraints else ""
         raise KilnError(
-            f"virtual experiments need at least 2 measured results, got {len(measured)}"
+            f"virtual experiments need at least 2 measured results{which}, got {len(measured)}"
         )
     X = sp.encode([r["parameters"] for r in measured])
     y = obj.to_model([float(r["objective"]) for r in measured])

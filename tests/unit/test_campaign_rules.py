@@ -41,6 +41,13 @@ def test_a_definition_is_normalised_at_space_version_1() -> None:
     assert rules.objective_of(out).name == "y"
 
 
+def test_the_space_of_a_campaign_carries_its_constraints() -> None:
+    forbidden = {"kind": "forbidden", "when": {"gas": {"in": ["ar"]}, "x": {">": 0.5}}}
+    space = rules.space_of({**stored(), "constraints": [forbidden]})
+    assert space.constraints.to_list() == [forbidden]
+    assert not rules.space_of(stored()).constraints
+
+
 def test_every_bad_field_of_a_definition_is_named() -> None:
     body = definition(objective={"name": "y", "goal": "sideways"}, strategy={"batch_size": 0})
     with pytest.raises(CampaignError) as caught:

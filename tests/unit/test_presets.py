@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from kiln.presets import latp_campaign, latp_space, load_table1
+from kiln.presets import (
+    FURNACE_FORBIDDEN,
+    latp_campaign,
+    latp_furnace_campaign,
+    latp_space,
+    load_table1,
+)
 
 
 def test_iteration_spaces_follow_table_1() -> None:
@@ -56,3 +62,30 @@ def test_presets_round_trip_through_the_search_space() -> None:
         assert space.names == ["acid_wt_pct", "temperature_c", "time_min"]
         assert space.contains({"acid_wt_pct": -7.5, "temperature_c": 1000, "time_min": 480})
     assert space.grid_size() == 9 * 13 * 22
+
+
+def test_furnace_preset_shares_one_firing_per_batch_and_forbids_long_hot_holds() -> None:
+    import numpy as np
+
+    from kiln.lab import VirtualLatpLab
+    from kiln.objective import Objective
+    from kiln.propose import propose
+    from kiln.space import SearchSpace
+    from kiln.strategy import Strategy
+
+    body = latp_furnace_campaign()
+    space = SearchSpace.from_dict(
+        {"parameters": body["parameters"], "constraints": body["constraints"]}
+    )
+    strategy = Strategy.from_dict(body["strategy"])
+    assert strategy.batch_size == 6 and strategy.batch_shared is not None
+    assert strategy.batch_shared.groups == 1
+    assert body["constraints"] == [FURNACE_FORBIDDEN]
+    lab = VirtualLatpLab(seed=0)
+    points = space.candidates(np.random.default_rng(0))[::97]
+    obs = [{"parameters": p, **lab.measure(p, i)} for i, p in enumerate(points)]
+    batch = propose(space, Objective.from_dict(body["objective"]), obs, [], strategy)
+    assert len(batch.proposals) == 6
+    firings = {(p.parameters["temperature_c"], p.parameters["time_min"]) for p in batch.proposals}
+    assert len(firings) == 1
+    assert not any(t >= 1075 and m > 240 for t, m in firings)

@@ -53,6 +53,22 @@ def test_pool_skips_failed_results_and_needs_two() -> None:
         pool_from_results(latp_seed_grid_space(), OBJECTIVE, results[:1])
 
 
+def test_pool_keeps_only_results_that_satisfy_the_constraints() -> None:
+    results = VirtualLatpLab().seed_grid()
+    space = {
+        **latp_seed_grid_space(),
+        "constraints": [{"kind": "forbidden", "when": {"temperature_c": {">=": 1000}}}],
+    }
+    X, _ = pool_from_results(space, OBJECTIVE, results)
+    kept = [r for r in results if r["parameters"]["temperature_c"] < 1000]
+    assert 0 < len(kept) < len(results)
+    assert X.shape[0] == len(kept)
+    forbid_all = {**space, "constraints": [{"kind": "linear", "terms": {"time_min": 1},
+                                            "op": "<=", "rhs": 0}]}  # fmt: skip
+    with pytest.raises(KilnError, match="2 measured results that satisfy the constraints"):
+        pool_from_results(forbid_all, OBJECTIVE, results)
+
+
 def test_random_baseline_matches_the_study(latp_pool: tuple[np.ndarray, np.ndarray]) -> None:
     # With N = 80, uniform picks with replacement and 79 tries: 1 - (79/80)^79 ≈ 63 %.
     X, y = latp_pool

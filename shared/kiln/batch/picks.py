@@ -38,10 +38,12 @@ class Selection:
         picks: The chosen points, in order.
         exhausted: True when the unmeasured, non-pending candidates ran out: fewer picks than
             asked for, or some picks repeat measured points.
+        groups: With shared parameters (:mod:`kiln.batch.sharing`), each pick's group.
     """
 
     picks: list[Pick]
     exhausted: bool
+    groups: list[int] | None = None
 
 
 def lie_value(method: str, y: np.ndarray) -> float | None:

@@ -26,12 +26,15 @@ class Polisher:
             (steps, listed values); applied after the optimiser.
         n_starts: How many of the best candidates start an L-BFGS-B run.
         maxiter: Iteration cap per run.
+        feasible: Whether a snapped row satisfies the space's constraints; an infeasible
+            polished point is dropped (the candidate it started from stands), never returned.
     """
 
     columns: Sequence[int]
     snap: Callable[[np.ndarray], np.ndarray]
     n_starts: int = 3
     maxiter: int = 50
+    feasible: Callable[[np.ndarray], bool] | None = None
 
 
 def _near(x: np.ndarray, points: np.ndarray) -> bool:
@@ -81,7 +84,7 @@ def polish(
         x = base.copy()
         x[cols] = res.x
         x = polisher.snap(x)
-        if _near(x, forbid):
+        if _near(x, forbid) or (polisher.feasible is not None and not polisher.feasible(x)):
             continue
         mu, sd = model_scale(x[None, :])
         value = float(score(mu, sd)[0])

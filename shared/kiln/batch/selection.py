@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -78,12 +79,8 @@ def select_batch(
     excluded, measured, rng = start_masks(candidates.shape[0], excluded, measured, rng)
     y_train = surrogate.y_train_
     lie = lie_value(batch_method, y_train)
-    best = float(np.max(y_train))
     pending = np.empty((0, candidates.shape[1])) if pending is None else pending
-
-    def score(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
-        return acq.score(acquisition, mu, sd, best, kappa, xi, spread=surrogate.y_std_, rng=rng)
-
+    score = _scorer(surrogate, acquisition, kappa, xi, rng)
     weighted = _weighting(score, acquisition, y_train, success_probability)
     if success_probability is not None:
         polisher = None
@@ -97,6 +94,50 @@ def select_batch(
         polish_pick = partial(_polish_pick, candidates, state, score, polisher)
     forbid = (pending, surrogate.X_train_)
     return _greedy(view, candidates, q, excluded, measured, need, lie, polish_pick, forbid)
+
+
+def _scorer(
+    surrogate: GPSurrogate, acquisition: str, kappa: float, xi: float, rng: np.random.Generator
+) -> Score:
+    best = float(np.max(surrogate.y_train_))
+
+    def score(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        return acq.score(acquisition, mu, sd, best, kappa, xi, spread=surrogate.y_std_, rng=rng)
+
+    return score
+
+
+def acquisition_values(
+    surrogate: GPSurrogate,
+    candidates: np.ndarray,
+    options: Mapping[str, Any],
+    *,
+    pending: np.ndarray | None = None,
+    success_probability: np.ndarray | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> np.ndarray:
+    """Every candidate's acquisition under the pending points' fantasies: the values the first
+    greedy pick of :func:`select_batch` compares (not for ``"random"``). ``options`` holds
+    ``acquisition``, ``kappa``, ``xi`` and ``batch_method`` (:meth:`Strategy.acquisition_options`).
+    """
+    acquisition, kappa, xi = options["acquisition"], options["kappa"], options["xi"]
+    batch_method = options["batch_method"]
+    y_train = surrogate.y_train_
+    lie = lie_value(batch_method, y_train)
+    score = _scorer(surrogate, acquisition, kappa, xi, np.random.default_rng(0))
+    weighted = _weighting(score, acquisition, y_train, success_probability)
+    state = FantasyState(surrogate)
+    for p in [] if pending is None else pending:
+        state.add(p, lie)
+    m = candidates.shape[0]
+    out = np.empty(m)
+    rows = chunk_rows(state.post.n, chunk_size)
+    for start in range(0, m, rows):
+        sl = slice(start, min(start + rows, m))
+        mu, var = state.predict(candidates[sl])
+        ys = surrogate.y_std_
+        out[sl] = weighted(surrogate.y_mean_ + ys * mu, ys * np.sqrt(var), sl)
+    return out
 
 
 def _polish_pick(
