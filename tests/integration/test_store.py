@@ -150,6 +150,25 @@ def test_model_state_is_json_with_versions(store: Store, cid: str) -> None:
     assert store.models.save(cid, {}, {}, data_version=5, space_version=1) == 3
 
 
+def test_a_saved_model_forgets_an_older_failed_refit_in_the_same_step(
+    store: Store, cid: str
+) -> None:
+    def fail(data_version: int, space_version: int = 1) -> None:
+        store.models.record_failure(
+            cid, data_version=data_version, space_version=space_version, reason="r"
+        )
+
+    fail(12)
+    store.models.save(cid, {}, {}, data_version=13, space_version=1)
+    assert store.models.failure(cid) is None  # no window with the new model and the old failure
+    fail(14)  # a later refit failed: a model on less data does not hide that
+    store.models.save(cid, {}, {}, data_version=13, space_version=1)
+    assert store.models.failure(cid)["data_version"] == 14
+    fail(20, space_version=1)
+    store.models.save(cid, {}, {}, data_version=2, space_version=2)  # a later space: forgotten
+    assert store.models.failure(cid) is None
+
+
 def test_refit_lock_is_exclusive_and_released_only_by_its_holder(store: Store, cid: str) -> None:
     token = store.locks.acquire_refit(cid)
     assert token and store.locks.acquire_refit(cid) is None

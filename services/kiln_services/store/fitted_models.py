@@ -11,7 +11,9 @@ import redis
 from kiln_services.store.base import dumps, utcnow
 from kiln_services.store.keys import Keys
 
-# Store a model unless a newer one (more data, or a later space) is there; one atomic step.
+# Store a model unless a newer one (more data, or a later space) is there, and forget a failed
+# refit on no more data than it in the same step: a reader never sees the new model beside the
+# old failure. KEYS: model, model_version, model_failure.
 SAVE_MODEL = """
 local dv = redis.call('hget', KEYS[1], 'data_version')
 if dv then
@@ -24,6 +26,14 @@ end
 local version = redis.call('incr', KEYS[2])
 redis.call('hset', KEYS[1], 'state', ARGV[1], 'summary', ARGV[2], 'data_version', ARGV[3],
            'space_version', ARGV[4], 'fitted_at', ARGV[5], 'model_version', version)
+local fdv = redis.call('hget', KEYS[3], 'data_version')
+if fdv then
+    local fsv = tonumber(redis.call('hget', KEYS[3], 'space_version'))
+    local new_sv, new_dv = tonumber(ARGV[4]), tonumber(ARGV[3])
+    if fsv < new_sv or (fsv == new_sv and tonumber(fdv) <= new_dv) then
+        redis.call('del', KEYS[3])
+    end
+end
 return version
 """
 
@@ -47,10 +57,11 @@ class Models:
         """Store a fitted model's JSON state and summary; return its new model_version.
 
         A model fitted on less data than the stored one (a refit that outlived its lock) is
-        dropped and None returned: the stored model never goes back in time.
+        dropped and None returned: the stored model never goes back in time. A recorded failed
+        refit on no more data than this model is forgotten in the same step.
         """
         version = self._save_script(
-            keys=[Keys.model(cid), Keys.model_version(cid)],
+            keys=[Keys.model(cid), Keys.model_version(cid), Keys.model_failure(cid)],
             args=[dumps(state), dumps(summary), data_version, space_version, utcnow()],
         )
         return int(version) or None
@@ -80,10 +91,6 @@ class Models:
             "reason": raw["reason"],
             "at": raw.get("at"),
         }
-
-    def clear_failure(self, cid: str) -> None:
-        """Forget a failed refit once a model is fitted again."""
-        self.redis.delete(Keys.model_failure(cid))
 
     def get(self, cid: str, *, with_state: bool = False) -> dict[str, Any] | None:
         """Return the latest model's summary and versions (and its state if asked), or None."""

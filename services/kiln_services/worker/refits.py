@@ -144,7 +144,6 @@ def fit_and_store(
             cid, data_version=data_version, space_version=space_version, reason=reason
         )
         return data_version, None
-    store.models.clear_failure(cid)
     return data_version, version
 
 
