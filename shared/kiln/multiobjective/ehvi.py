@@ -27,11 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from kiln.errors import KilnError
 from kiln.multiobjective.pareto import pareto_mask
 
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 #: Candidates scored per block (bounds the ``block x cells`` arrays).
 BLOCK = 2048
 
@@ -80,7 +81,7 @@ def psi(a: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         gap = mu - a
         z = gap / sd
-        value = gap * norm.cdf(z) + sd * norm.pdf(z)
+        value = gap * ndtr(z) + sd * np.exp(-0.5 * z * z) * _INV_SQRT_2PI
     exact = np.maximum(gap, 0.0)
     value = np.where(sd > 0, value, exact)
     return np.where(np.isinf(a), 0.0, value)
