@@ -140,6 +140,34 @@ class Objectives:
         return out
 
 
+def result_problems(
+    objectives: Objectives, row: Mapping[str, Any], where: str
+) -> dict[str, list[str]]:
+    """What is wrong with one posted result's ``"objectives"`` (empty when nothing is).
+
+    An ``ok`` result gives at least one objective by name (a missing one trains the others'
+    models); a ``failed`` one gives none; the singular ``"objective"`` is refused.
+    """
+    errors: dict[str, list[str]] = {}
+    if row.get("objective") is not None:
+        errors[f"{where}.objective"] = [
+            f'this campaign has several objectives; post "objectives": {{name: value}} with '
+            f"names from {objectives.names}"
+        ]
+    values = row.get("objectives")
+    if row.get("status", "ok") == "failed":
+        if values:
+            errors[f"{where}.objectives"] = [
+                "a failed synthesis has no objective values; drop them or set status 'ok'"
+            ]
+        return errors
+    try:
+        objectives.values_of(values if values is not None else {}, where=f"{where}.objectives")
+    except CampaignError as exc:
+        errors.update(exc.errors)
+    return errors
+
+
 def parse_objectives(campaign: Mapping[str, Any]) -> Objectives:
     """The objectives of a campaign definition: ``"objectives": [...]`` or ``"objective": {...}``.
 
