@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -110,16 +110,6 @@ SETUPS = {
         np.zeros(2),
         GRID.reshape(-1, 2),
     ),
-    "vlmop2-q4": Setup(
-        "vlmop2",
-        lambda u: -vlmop2(4 * u - 2),
-        np.array([-1.0, -1.0]),
-        10,
-        4,
-        10,
-        np.zeros(2),
-        GRID.reshape(-1, 2),
-    ),
     "branin-currin-q4": Setup(
         "branin-currin",
         lambda u: -branin_currin(u),
@@ -131,6 +121,7 @@ SETUPS = {
         None,
     ),
 }
+SETUPS["vlmop2-q4"] = replace(SETUPS["vlmop2-seq"], q=4, n_batches=10)
 
 
 def continuous_candidates(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kiln.batch.picks import open_rows, start_masks
+from kiln.batch.picks import greedy_picks, start_masks
 from kiln.errors import KilnError
 from kiln.model.surrogate import GPSurrogate
 from kiln.multiobjective.pareto import complete_rows
@@ -119,21 +119,16 @@ def _greedy(
     measured: np.ndarray,
     scorer: Scorer,
 ) -> ParetoSelection:
-    """Pick the best open row ``q`` times; each pick becomes a believer fantasy everywhere."""
-    picks: list[ParetoPick] = []
-    exhausted = False
-    for step in range(q):
-        pool, repeats = open_rows(excluded, measured)
-        if not pool.any():
-            exhausted = True
-            break
-        exhausted |= repeats
+    """Pick the best open row ``q`` times (:func:`kiln.batch.picks.greedy_picks`); the scorer
+    learns of every pick but the last."""
+
+    def choose(pool: np.ndarray, repeats: bool, step: int) -> ParetoPick:
         rows = np.flatnonzero(pool)
         values, mu, sd = scorer.score(rows, step)
         best = int(np.argmax(values))
         i = int(rows[best])
-        picks.append(ParetoPick(i, candidates[i], float(values[best]), mu[best], sd[best]))
-        excluded[i] = True
         if step < q - 1:  # the last pick's fantasy would change nothing that is used
             scorer.taken(candidates[i], mu[best])
-    return ParetoSelection(picks, exhausted)
+        return ParetoPick(i, candidates[i], float(values[best]), mu[best], sd[best])
+
+    return ParetoSelection(*greedy_picks(q, excluded, measured, choose))
