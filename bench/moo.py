@@ -245,11 +245,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), setups {keys}, methods {methods}")
     t0 = time.perf_counter()
     jobs = [(k, m, sd) for k in keys for m in methods for sd in seeds]
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        hvs = list(pool.map(run, *zip(*jobs, strict=True)))
     results: dict[str, dict[str, list[list[float]]]] = {}
-    for (k, m, _), hv in zip(jobs, hvs, strict=True):
-        results.setdefault(k, {}).setdefault(m, []).append(hv)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for done, ((k, m, _), hv) in enumerate(
+            zip(jobs, pool.map(run, *zip(*jobs, strict=True)), strict=True), 1
+        ):
+            results.setdefault(k, {}).setdefault(m, []).append(hv)
+            if done % 10 == 0 or done == len(jobs):
+                print(f"  {done}/{len(jobs)} runs, {time.perf_counter() - t0:.0f} s", flush=True)
     summarise(results)
     with threadpool_limits(1):
         timing = time_batch()
