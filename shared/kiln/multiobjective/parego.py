@@ -6,7 +6,8 @@ on the simplex, scale every objective to [0, 1] over the observations, and model
 
     s(y) = min_j w_j y_j + rho * sum_j w_j y_j     (maximised; Knowles' minimised form negated)
 
-with one Gaussian process. Weights come from a seeded simplex lattice (Knowles: the
+with one Gaussian process (Knowles scales by the observed range; Kiln scales between the
+reference point and the best value, see :class:`kiln.multiobjective.scorers.ParEGOScorer`). Weights come from a seeded simplex lattice (Knowles: the
 ``C(s + k - 1, k - 1)`` vectors with components in ``{0, 1/s, ..., 1}``) or a Dirichlet(1)
 draw (uniform on the simplex).
 """
@@ -52,10 +53,16 @@ def draw_weights(k: int, rng: np.random.Generator, method: str = "lattice") -> n
     raise KilnError(f"weight method {method!r} is unknown; use one of {list(WEIGHT_METHODS)}")
 
 
+#: Scaled values below this are clipped: a point far worse than the reference point in one
+#: objective is simply bad, and its size would only stretch the GP's target.
+UNIT_FLOOR = -1.0
+
+
 def scale_unit(Y: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """``Y`` scaled to [0, 1] per column by ``low``/``high`` (a flat column maps to 0)."""
+    """``Y`` scaled per column so ``low`` -> 0 and ``high`` -> 1 (a flat column by 1), clipped
+    below at :data:`UNIT_FLOOR`."""
     span = np.where(high > low, high - low, 1.0)
-    return (np.asarray(Y, dtype=float) - low) / span
+    return np.maximum((np.asarray(Y, dtype=float) - low) / span, UNIT_FLOOR)
 
 
 def chebyshev(Y_unit: np.ndarray, weights: np.ndarray, rho: float = RHO) -> np.ndarray:

@@ -167,7 +167,13 @@ class NoisyEHVIScorer:
 
 
 class ParEGOScorer:
-    """Per step a new weight vector and a GP on the scalarised complete observations; EI on it."""
+    """Per step a new weight vector and a GP on the scalarised complete observations; EI on it.
+
+    The scalarised values are those of the objectives' models at the observed points (their
+    posterior means: the measured values smoothed by each objective's noise), scaled to [0, 1]
+    between the reference point and the best mean (:func:`kiln.multiobjective.parego.scale_unit`),
+    so the weights share out the region the hypervolume counts rather than the observed range.
+    """
 
     def __init__(
         self,
@@ -176,14 +182,16 @@ class ParEGOScorer:
         Y: np.ndarray,
         candidates: np.ndarray,
         pending: np.ndarray,
+        ref: np.ndarray,
         rng: np.random.Generator,
         weights: str,
     ) -> None:
-        ok = complete_rows(Y)
-        self.X, self.Y = np.asarray(X, dtype=float)[ok], np.atleast_2d(Y)[ok]
-        if self.Y.shape[0] == 0:
+        self.X = np.asarray(X, dtype=float)[complete_rows(Y)]
+        if self.X.shape[0] == 0:
             raise KilnError("ParEGO needs at least one result with every objective measured")
-        self.low, self.high = self.Y.min(axis=0), self.Y.max(axis=0)
+        models = [p.surrogate for p in believers.posteriors]
+        self.Y = np.column_stack([m.predict(self.X, return_std=False) for m in models])
+        self.low, self.high = ref, np.maximum(self.Y.max(axis=0), ref)
         self.believers, self.candidates = believers, candidates
         self.rng, self.weights = rng, weights
         self.fantasies = list(pending)

@@ -102,7 +102,7 @@ def select_pareto_batch(
     scorer: Scorer
     if acquisition == "parego":
         scorer = ParEGOScorer(
-            Believers(models, candidates), X, Y, candidates, pending, rng, weights
+            Believers(models, candidates), X, Y, candidates, pending, ref, rng, weights
         )
     elif front_samples > 0:
         Z = np.vstack([np.asarray(X, dtype=float)[complete_rows(Y)], pending])
