@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 
 from kiln.errors import CampaignError, KilnError
-from kiln.multiobjective.models import fit_models
+from kiln.multiobjective.models import fit_models, predict_all
 from kiln.multiobjective.objectives import parse_objectives
-from kiln.multiobjective.parego import chebyshev, draw_weights, simplex_lattice
+from kiln.multiobjective.parego import (
+    UNIT_FLOOR,
+    chebyshev,
+    draw_weights,
+    scale_unit,
+    simplex_lattice,
+)
+from kiln.multiobjective.pareto import pareto_mask
+from kiln.multiobjective.scorers import Believers, EHVIScorer, NoisyEHVIScorer
 from kiln.multiobjective.selection import select_pareto_batch
 
 LATP = [
@@ -177,3 +185,31 @@ def test_unknown_acquisition() -> None:
     X, Y, grid, models = _problem()
     with pytest.raises(KilnError, match="acquisition 'ucb' is unknown"):
         select_pareto_batch(models, X, Y, grid, 1, np.zeros(2), acquisition="ucb")
+
+
+def test_scale_unit_maps_reference_to_zero_best_to_one_and_clips() -> None:
+    Y = np.array([[-18.0, 2.0], [-0.5, 4.0], [-300.0, 3.0]])
+    got = scale_unit(Y, np.array([-18.0, 2.0]), np.array([-0.5, 4.0]))
+    assert got[:2].ravel() == pytest.approx([0.0, 0.0, 1.0, 1.0])
+    assert got[2, 0] == UNIT_FLOOR and got[2, 1] == pytest.approx(0.5)
+
+
+def test_noisy_ehvi_sees_no_gain_in_remeasuring_a_front_point() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 2))
+    F = np.column_stack([-((X - 0.2) ** 2).sum(axis=1), -((X - 0.8) ** 2).sum(axis=1)])
+    Y = F + rng.normal(0, 0.05, F.shape)
+    models = fit_models(X, Y, n_restarts=1)
+    means = predict_all(models, X)[0]
+    i = int(np.flatnonzero(pareto_mask(means))[0])
+    C = np.vstack([X[i], X[i] + 0.3 * (0.5 - X[i])])  # a measured front point, a new point
+    ref = np.array([-1.0, -1.0])
+    plain, _, _ = EHVIScorer(Believers(models, C), means, np.empty((0, 2)), ref).score(
+        np.arange(2), 0
+    )
+    noisy, _, _ = NoisyEHVIScorer(models, C, X, ref, np.random.default_rng(0), 256).score(
+        np.arange(2), 0
+    )
+    # the mean front credits the measured point's latent std; sampled jointly, it adds nothing
+    assert noisy[0] < 0.05 * plain[0]
+    assert noisy[1] > 0.5 * plain[1] > 0
