@@ -1,14 +1,17 @@
-"""Batches for multi-objective campaigns: Kriging believer across all objectives.
+"""Batches for multi-objective campaigns: greedy picks, Kriging believer across all objectives.
 
-One :class:`~kiln.batch.fantasy.FantasyPosterior` per objective holds the candidates' posterior;
-pending proposals and each pick become believer fantasies in every objective's model (the mean
-is unchanged, the variance shrinks near them) and their predicted means join the front, so the
-next pick is scored against the front the batch is expected to reach.
+Each step scores the open candidates and takes the best; the scorer
+(:mod:`kiln.multiobjective.scorers`) then learns of the pick, so the next one is scored against
+the front the batch is expected to reach. Pending proposals are treated like earlier picks.
 
 - ``"ehvi"``: exact expected hypervolume improvement (:mod:`kiln.multiobjective.ehvi`), 2-3
-  objectives;
-- ``"parego"``: per pick a fresh augmented-Chebyshev weight vector (:mod:`kiln.multiobjective.parego`),
-  one GP on the scalarised observations, expected improvement on it, any number of objectives.
+  objectives. Picks are believer fantasies in every objective's GP (the mean is unchanged, the
+  variance shrinks near them) and their predicted means join the front; with
+  ``front_samples > 0`` (noisy objectives) the EHVI is averaged over joint posterior samples of
+  the front's values instead.
+- ``"parego"``: per pick a fresh augmented-Chebyshev weight vector
+  (:mod:`kiln.multiobjective.parego`), one GP on the scalarised values, expected improvement on
+  it under believer fantasies; any number of objectives.
 """
 
 from __future__ import annotations
