@@ -12,7 +12,8 @@ export PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run demo test test-fast lint format bench bench-proposal bench-bo bench-believer \
-	bench-intake bench-loop bench-refit bench-quality bench-quality-peers bench-constraints clean
+	bench-intake bench-loop bench-refit bench-quality bench-quality-peers bench-constraints bench-moo \
+	clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -81,6 +82,9 @@ bench-refit: $(BENCH_STAMP)  ## The worker's refits against the previous path an
 
 bench-quality: $(BENCH_STAMP)  ## Closed-loop quality: the worker's path beside kiln.propose, random and the paper's GP loop
 	$(PY) bench/quality.py $(BENCH_QUALITY_ARGS)
+
+bench-moo: $(BENCH_STAMP)  ## Multi-objective loops (VLMOP2, Branin-Currin) beside random and the published runs; BENCH_MOO_ARGS=--full for 20 seeds
+	$(PY) bench/moo.py $(BENCH_MOO_ARGS)
 
 bench-quality-peers: $(PEERS_STAMP)  ## BayBE on bench-quality's problems (opt-in: installs the peers extra, ~30 min)
 	$(PY) bench/peers.py $(BENCH_PEERS_ARGS)

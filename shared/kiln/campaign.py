@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from kiln.errors import (
@@ -21,6 +22,7 @@ from kiln.errors import (
     OutsideSpaceError,
 )
 from kiln.measurement_error import OBJECTIVE_SD, check_objective_sd
+from kiln.multiobjective.objectives import parse_objectives, result_problems
 from kiln.objective import Objective
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
@@ -97,17 +99,26 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
     else:
         definition = dict(body)
     errors: dict[str, list[str]] = {}
-    space = objective = strategy = None
+    space = strategy = None
+    objective: dict[str, Any] | None = None
     try:
         space = SearchSpace.from_dict({"parameters": definition["parameters"], "version": 1})
     except KilnError as exc:
         errors[field_path(getattr(exc, "field", None) or "parameters")] = [str(exc)]
     else:
         errors.update(step_problems(definition["parameters"]))
-    try:
-        objective = Objective.from_dict(definition["objective"])
-    except (KilnError, TypeError) as exc:
-        errors[_error_field("objective", exc)] = [str(exc)]
+    # "objectives": a multi-objective campaign (issue 16); the singular path is unchanged
+    objective_key = "objectives" if "objectives" in definition else "objective"
+    if objective_key == "objectives":
+        try:
+            objective = {objective_key: parse_objectives(definition).to_list()}
+        except CampaignError as exc:
+            errors.update(exc.errors)
+    else:
+        try:
+            objective = {objective_key: Objective.from_dict(definition["objective"]).to_dict()}
+        except (KilnError, TypeError) as exc:
+            errors[_error_field("objective", exc)] = [str(exc)]
     try:
         strategy = Strategy.from_dict(dict(definition.get("strategy") or {}))
     except (KilnError, TypeError) as exc:
@@ -118,7 +129,7 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
     out = {
         "name": definition["name"],
         "parameters": space.to_dict()["parameters"],
-        "objective": objective.to_dict(),
+        **objective,
         "strategy": strategy.to_dict(),
         "space_version": 1,
     }
@@ -278,7 +289,13 @@ def validate_results(
             nothing may be stored then.
     """
     space = space if space is not None else space_of(campaign)
-    objective = objective if objective is not None else objective_of(campaign)
+    problems: Callable[[Mapping[str, Any], str], dict[str, list[str]]]
+    if "objectives" in campaign:
+        problems = partial(result_problems, parse_objectives(campaign))
+    else:
+        problems = partial(
+            _objective_problems, objective if objective is not None else objective_of(campaign)
+        )
     errors: dict[str, list[str]] = {}
     out: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
@@ -295,21 +312,8 @@ def validate_results(
             errors.setdefault(f"{where}.parameters", []).append(
                 "a value cannot be placed on its parameter's steps (too far from the range)"
             )
-        value = row.get("objective")
-        if row.get("status", "ok") == "failed":
-            if value is not None:
-                errors.setdefault(f"{where}.objective", []).append(
-                    "a failed synthesis has no objective value; drop it or set status 'ok'"
-                )
-        elif value is None:
-            errors.setdefault(f"{where}.objective", []).append(
-                f"missing {objective.name!r} value; post status 'failed' for a failed synthesis"
-            )
-        else:
-            try:
-                objective.check_value(value)  # finite, and positive under log10
-            except InvalidObservationError as exc:
-                errors.setdefault(f"{where}.objective", []).append(exc.reason)
+        for key, reasons in problems(row, where).items():
+            errors.setdefault(key, []).extend(reasons)
         _check_objective_sd(row, where, errors)
         for key, measured in (row.get("measurements") or {}).items():
             if isinstance(measured, float) and not math.isfinite(measured):
@@ -342,6 +346,32 @@ def _check_objective_sd(row: Mapping[str, Any], where: str, errors: dict[str, li
         check_objective_sd(sd)
     except InvalidObservationError as exc:
         errors.setdefault(f"{where}.{OBJECTIVE_SD}", []).append(exc.reason)
+
+
+def _objective_problems(
+    objective: Objective, row: Mapping[str, Any], where: str
+) -> dict[str, list[str]]:
+    """What is wrong with one result's singular ``"objective"`` (empty when nothing is)."""
+    value = row.get("objective")
+    if row.get("status", "ok") == "failed":
+        if value is not None:
+            return {
+                f"{where}.objective": [
+                    "a failed synthesis has no objective value; drop it or set status 'ok'"
+                ]
+            }
+    elif value is None:
+        return {
+            f"{where}.objective": [
+                f"missing {objective.name!r} value; post status 'failed' for a failed synthesis"
+            ]
+        }
+    else:
+        try:
+            objective.check_value(value)  # finite, and positive under log10
+        except InvalidObservationError as exc:
+            return {f"{where}.objective": [exc.reason]}
+    return {}
 
 
 def _prefixed(prefix: str, field: str) -> str:

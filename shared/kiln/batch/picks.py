@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -86,6 +87,15 @@ def open_rows(excluded: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, b
 
 #: ``(open rows, whether they include measured ones, step) -> the pick``; it updates its own state.
 Choose = Callable[[np.ndarray, bool, int], Pick]
+#: The pick type of :func:`greedy_picks` (:class:`Pick`, or a multi-objective pick).
+P = TypeVar("P", bound="HasIndex")
+
+
+class HasIndex(Protocol):
+    """A pick: the candidate row it came from, or None for a point found elsewhere."""
+
+    @property
+    def index(self) -> int | None: ...
 
 
 def greedy(q: int, excluded: np.ndarray, measured: np.ndarray, choose: Choose) -> Selection:
@@ -93,7 +103,14 @@ def greedy(q: int, excluded: np.ndarray, measured: np.ndarray, choose: Choose) -
 
     ``exhausted`` when the rows ran out, or some picks had to come from measured rows.
     """
-    picks: list[Pick] = []
+    return Selection(*greedy_picks(q, excluded, measured, choose))
+
+
+def greedy_picks(
+    q: int, excluded: np.ndarray, measured: np.ndarray, choose: Callable[[np.ndarray, bool, int], P]
+) -> tuple[list[P], bool]:
+    """:func:`greedy` for any pick type: ``(picks, exhausted)``."""
+    picks: list[P] = []
     exhausted = False
     for step in range(q):
         pool, repeats = open_rows(excluded, measured)
@@ -105,4 +122,4 @@ def greedy(q: int, excluded: np.ndarray, measured: np.ndarray, choose: Choose) -
         if pick.index is not None:
             excluded[pick.index] = True
         picks.append(pick)
-    return Selection(picks, exhausted)
+    return picks, exhausted

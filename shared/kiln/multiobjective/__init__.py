@@ -1,0 +1,12 @@
+"""Multi-objective campaigns (issue 16): several objectives, Pareto fronts, hypervolume batches.
+
+Every objective is maximised on its model scale (transform, then negate when minimising), as the
+single-objective path does with :class:`kiln.objective.Objective`:
+
+- :mod:`kiln.multiobjective.objectives`: the objectives list (1-4), their thresholds, validation;
+- :mod:`kiln.multiobjective.pareto`: non-dominated sorting, hypervolume (moocore), reference point;
+- :mod:`kiln.multiobjective.ehvi`: exact expected hypervolume improvement (2-3 objectives);
+- :mod:`kiln.multiobjective.parego`: random augmented-Chebyshev scalarisations (ParEGO);
+- :mod:`kiln.multiobjective.models`: one Gaussian process per objective;
+- :mod:`kiln.multiobjective.selection`: batches by Kriging believer across all objectives.
+"""

@@ -1,0 +1,137 @@
+"""Batches for multi-objective campaigns: greedy picks, Kriging believer across all objectives.
+
+Each step scores the open candidates and takes the best; the scorer
+(:mod:`kiln.multiobjective.scorers`) then learns of the pick, so the next one is scored against
+the front the batch is expected to reach. Pending proposals are treated like earlier picks.
+
+- ``"ehvi"``: exact expected hypervolume improvement (:mod:`kiln.multiobjective.ehvi`), 2-3
+  objectives. Picks are believer fantasies in every objective's GP (the mean is unchanged, the
+  variance shrinks near them) and their predicted means join the front; with
+  ``front_samples > 0`` (noisy objectives) the EHVI is averaged over joint posterior samples of
+  the front's values instead.
+- ``"parego"``: per pick a fresh augmented-Chebyshev weight vector
+  (:mod:`kiln.multiobjective.parego`), one GP on the scalarised values, expected improvement on
+  it under believer fantasies; any number of objectives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiln.batch.picks import greedy_picks, start_masks
+from kiln.errors import KilnError
+from kiln.model.surrogate import GPSurrogate
+from kiln.multiobjective.pareto import complete_rows
+from kiln.multiobjective.scorers import (
+    Believers,
+    EHVIScorer,
+    NoisyEHVIScorer,
+    ParEGOScorer,
+    Scorer,
+)
+
+ACQUISITIONS = ("ehvi", "parego")
+
+
+@dataclass(frozen=True)
+class ParetoPick:
+    """One point of a multi-objective batch (means and latent stds per objective, model scale)."""
+
+    index: int
+    x: np.ndarray
+    acquisition_value: float
+    mean: np.ndarray
+    std: np.ndarray
+
+
+@dataclass(frozen=True)
+class ParetoSelection:
+    """The picks in order; ``exhausted`` as in :class:`kiln.batch.picks.Selection`."""
+
+    picks: list[ParetoPick]
+    exhausted: bool
+
+
+def select_pareto_batch(
+    models: Sequence[GPSurrogate],
+    X: np.ndarray,
+    Y: np.ndarray,
+    candidates: np.ndarray,
+    q: int,
+    ref: np.ndarray,
+    *,
+    acquisition: str = "ehvi",
+    pending: np.ndarray | None = None,
+    excluded: np.ndarray | None = None,
+    measured: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    weights: str = "lattice",
+    front_samples: int = 0,
+) -> ParetoSelection:
+    """Choose ``q`` candidates greedily under believer fantasies in every objective's model.
+
+    Args:
+        models: One fitted surrogate per objective (:func:`~kiln.multiobjective.models.fit_models`).
+        X: Encoded observed inputs ``(n, d)``.
+        Y: Observed objectives on the model scale ``(n, k)``, NaN where missing.
+        candidates: Encoded candidates ``(m, d)``.
+        q: Batch size.
+        ref: Reference point on the model scale ``(k,)``
+            (:func:`~kiln.multiobjective.pareto.reference_point`).
+        acquisition: ``"ehvi"`` (2-3 objectives) or ``"parego"``.
+        pending: Encoded points handed out and not yet measured: fantasies first.
+        excluded: Candidates never to pick (a picked row is added to it: no repeats).
+        measured: Candidates to pick only when nothing else is left.
+        rng: Randomness of the ParEGO weights.
+        weights: ParEGO's weight draw, ``"lattice"`` or ``"dirichlet"``.
+        front_samples: EHVI only: 0 improves on the front of ``Y`` (pass the models' means at
+            ``X`` for noisy objectives) plus believed picks; ``S > 0`` averages the exact EHVI
+            over ``S`` joint posterior samples of the front's values instead (noisy objectives,
+            :class:`~kiln.multiobjective.scorers.NoisyEHVIScorer`; ``Y`` then only says which
+            rows are complete).
+
+    Raises:
+        KilnError: On an unknown acquisition, or EHVI with other than 2-3 objectives.
+    """
+    if acquisition not in ACQUISITIONS:
+        raise KilnError(f"acquisition {acquisition!r} is unknown; use one of {list(ACQUISITIONS)}")
+    excluded, measured, rng = start_masks(candidates.shape[0], excluded, measured, rng)
+    pending = np.empty((0, candidates.shape[1])) if pending is None else np.atleast_2d(pending)
+    front = np.atleast_2d(Y)[complete_rows(Y)]
+    ref = np.asarray(ref, dtype=float)
+    scorer: Scorer
+    if acquisition == "parego":
+        scorer = ParEGOScorer(
+            Believers(models, candidates), X, Y, candidates, pending, ref, rng, weights
+        )
+    elif front_samples > 0:
+        Z = np.vstack([np.asarray(X, dtype=float)[complete_rows(Y)], pending])
+        scorer = NoisyEHVIScorer(models, candidates, Z, ref, rng, front_samples)
+    else:
+        scorer = EHVIScorer(Believers(models, candidates), front, pending, ref)
+    return _greedy(candidates, q, excluded, measured, scorer)
+
+
+def _greedy(
+    candidates: np.ndarray,
+    q: int,
+    excluded: np.ndarray,
+    measured: np.ndarray,
+    scorer: Scorer,
+) -> ParetoSelection:
+    """Pick the best open row ``q`` times (:func:`kiln.batch.picks.greedy_picks`); the scorer
+    learns of every pick but the last."""
+
+    def choose(pool: np.ndarray, repeats: bool, step: int) -> ParetoPick:
+        rows = np.flatnonzero(pool)
+        values, mu, sd = scorer.score(rows, step)
+        best = int(np.argmax(values))
+        i = int(rows[best])
+        if step < q - 1:  # the last pick's fantasy would change nothing that is used
+            scorer.taken(candidates[i], mu[best])
+        return ParetoPick(i, candidates[i], float(values[best]), mu[best], sd[best])
+
+    return ParetoSelection(*greedy_picks(q, excluded, measured, choose))
