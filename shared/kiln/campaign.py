@@ -3,14 +3,14 @@
 A campaign is the JSON the service stores (``parameters``, ``objective``, ``strategy``,
 ``space_version``, ...). The functions here turn it into domain objects and apply its rules; they
 raise `CampaignError` with every problem keyed by the field's dotted path, which the services turn
-into their own error responses. Only the light modules (space, objective, measurement_error,
-strategy) are imported, so a web process that checks results never loads scikit-learn.
+into their own error responses. Only the light modules (space, space_rules, objective,
+measurement_error, strategy) are imported, so a web process that checks results never loads
+scikit-learn.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -25,23 +25,27 @@ from kiln.measurement_error import OBJECTIVE_SD, check_objective_sd
 from kiln.multiobjective.objectives import parse_objectives, result_problems
 from kiln.objective import Objective
 from kiln.space import SearchSpace
+from kiln.space_rules import (
+    MAX_STEPS,
+    checked_space,
+    field_path,
+    merged_parameters,
+    sharing_problems,
+    step_problems,
+)
 from kiln.strategy import Strategy
 
-#: A continuous parameter's step may divide its (hard) range into at most this many parts: more
-#: is a typo, and its arithmetic overflows.
-MAX_STEPS = 10**9
-
-
-def field_path(path: str) -> str:
-    """Turn a kiln field path like ``parameters[2].high`` into the dotted ``parameters.2.high``.
-
-    Args:
-        path: A field path as the domain's errors name it.
-
-    Returns:
-        The same path with list indices written as dotted segments.
-    """
-    return re.sub(r"\[(\d+)\]", r".\1", path)
+__all__ = [
+    "MAX_STEPS",
+    "campaign_definition",
+    "campaign_update",
+    "field_path",
+    "objective_of",
+    "space_of",
+    "step_problems",
+    "strategy_with",
+    "validate_results",
+]
 
 
 def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
@@ -90,23 +94,18 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
         CampaignError: Naming every bad field of the parameters, objective or strategy.
     """
     if body.get("preset"):
-        from kiln.presets import latp_campaign
+        from kiln.presets import preset_campaign
 
-        definition: dict[str, Any] = dict(latp_campaign())
-        for key in ("name", "description", "strategy"):
+        definition: dict[str, Any] = preset_campaign(body["preset"])
+        for key in ("name", "description", "strategy", "constraints"):
             if key in body:
                 definition[key] = body[key]
     else:
         definition = dict(body)
     errors: dict[str, list[str]] = {}
-    space = strategy = None
+    space = checked_space(definition["parameters"], definition.get("constraints"), 1, errors)
+    strategy = None
     objective: dict[str, Any] | None = None
-    try:
-        space = SearchSpace.from_dict({"parameters": definition["parameters"], "version": 1})
-    except KilnError as exc:
-        errors[field_path(getattr(exc, "field", None) or "parameters")] = [str(exc)]
-    else:
-        errors.update(step_problems(definition["parameters"]))
     # "objectives": a multi-objective campaign (issue 16); the singular path is unchanged
     objective_key = "objectives" if "objectives" in definition else "objective"
     if objective_key == "objectives":
@@ -123,16 +122,19 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
         strategy = Strategy.from_dict(dict(definition.get("strategy") or {}))
     except (KilnError, TypeError) as exc:
         errors[_error_field("strategy", exc)] = [str(exc)]
+    if space is not None and strategy is not None:
+        errors.update(sharing_problems(space, strategy))
     if errors:
         raise CampaignError(errors)
     assert space is not None and objective is not None and strategy is not None
     out = {
         "name": definition["name"],
-        "parameters": space.to_dict()["parameters"],
+        **space.to_dict(),
         **objective,
         "strategy": strategy.to_dict(),
         "space_version": 1,
     }
+    out.pop("version")
     if definition.get("description"):
         out["description"] = definition["description"]
     if "candidates" in body:
@@ -145,15 +147,18 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
 def campaign_update(
     campaign: Mapping[str, Any], body: Mapping[str, Any]
 ) -> tuple[dict[str, Any], bool]:
-    """Apply a change to a campaign: new ranges (a new space version) and/or a new strategy.
+    """Apply a change to a campaign: new ranges or constraints (a new space version) and/or a new
+    strategy.
 
     The parameters themselves (names, kinds, hard limits) stay, so every stored result remains
-    valid training data; new ranges that change the space make the next space version.
+    valid training data; new ranges or constraints that change the space make the next space
+    version (constraints that leave no candidate are refused, naming them).
 
     Args:
         campaign: The stored campaign.
         body: The change: optional ``parameters`` (all of them, with their new ranges),
-            ``strategy`` (overrides), ``name`` and ``description``.
+            ``constraints`` (all of them; ``[]`` drops them), ``strategy`` (overrides), ``name``
+            and ``description``.
 
     Returns:
         The updated campaign and whether its space changed.
@@ -164,46 +169,31 @@ def campaign_update(
     updated = dict(campaign)
     errors: dict[str, list[str]] = {}
     space_changed = False
-    if "parameters" in body:
-        previous = {p["name"]: p for p in campaign["parameters"]}
-        proposed = list(body["parameters"])
-        if sorted(p["name"] for p in proposed) != sorted(previous):
-            errors["parameters"] = [
-                f"a PATCH changes ranges, not the parameters: give exactly {sorted(previous)}"
-            ]
-        merged: list[dict[str, Any]] = []
-        for i, param in enumerate(proposed if not errors else []):
-            before = previous[param["name"]]
-            if param["kind"] != before["kind"]:
-                errors[f"parameters.{i}.kind"] = [f"stays {before['kind']!r}"]
-            new = dict(param)
-            for limit in ("hard_low", "hard_high"):
-                if before.get(limit) is None:
-                    continue
-                if param.get(limit) is not None and param[limit] != before[limit]:
-                    errors[f"parameters.{i}.{limit}"] = [
-                        f"hard limits do not change (it is {before[limit]})"
-                    ]
-                new[limit] = before[limit]
-            merged.append(new)
-        if not errors:
-            version = int(campaign.get("space_version", 1))
-            try:
-                space = SearchSpace.from_dict({"parameters": merged, "version": version + 1})
-            except KilnError as exc:
-                errors[field_path(getattr(exc, "field", None) or "parameters")] = [str(exc)]
-            else:
-                errors.update(step_problems(merged))
-                parameters = space.to_dict()["parameters"]
-                if not errors and parameters != campaign["parameters"]:
-                    updated["parameters"] = parameters
-                    updated["space_version"] = version + 1
-                    space_changed = True
+    if "parameters" in body or "constraints" in body:
+        merged = (
+            merged_parameters(campaign, body["parameters"], errors)
+            if "parameters" in body
+            else list(campaign["parameters"])
+        )
+        constraints = body["constraints"] if "constraints" in body else campaign.get("constraints")
+        version = int(campaign.get("space_version", 1))
+        space = None if errors else checked_space(merged, constraints, version + 1, errors)
+        if space is not None:
+            new_space = space.to_dict()
+            new_space.pop("version")
+            before = {k: campaign.get(k) for k in ("parameters", "constraints")}
+            if {k: new_space.get(k) for k in before} != before:
+                updated.pop("constraints", None)
+                updated.update(new_space)
+                updated["space_version"] = version + 1
+                space_changed = True
     if "strategy" in body:
         try:
             updated["strategy"] = strategy_with(campaign, body["strategy"])
         except CampaignError as exc:
             errors.update({_prefixed("strategy", k): v for k, v in exc.errors.items()})
+    if not errors and ("strategy" in body or space_changed):
+        errors.update(sharing_problems(space_of(updated), Strategy.from_dict(updated["strategy"])))
     for key in ("name", "description"):
         if key in body:
             updated[key] = body[key]
@@ -212,33 +202,9 @@ def campaign_update(
     return updated, space_changed
 
 
-def step_problems(parameters: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """Find the continuous parameters whose step cuts their range into more than `MAX_STEPS`.
-
-    Args:
-        parameters: Parameter definitions (dicts, as stored).
-
-    Returns:
-        The problems keyed ``parameters.<i>.step``; empty when every step is fine.
-    """
-    out: dict[str, list[str]] = {}
-    for i, p in enumerate(parameters):
-        step = p.get("step")
-        if p.get("kind") != "continuous" or not step:
-            continue
-        low = min(v for v in (p.get("low"), p.get("hard_low")) if v is not None)
-        high = max(v for v in (p.get("high"), p.get("hard_high")) if v is not None)
-        parts = (high - low) / step
-        if not math.isfinite(parts) or parts > MAX_STEPS:
-            out[f"parameters.{i}.step"] = [
-                f"step {step} divides the range [{low}, {high}] into more than {MAX_STEPS:.0e} "
-                "steps; use a coarser step, or none for a continuous parameter"
-            ]
-    return out
-
-
 def strategy_with(campaign: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The campaign's strategy with overrides applied (None values ignored), validated.
+    """The campaign's strategy with overrides applied (None values ignored, but a None
+    ``batch_shared`` removes the sharing), validated.
 
     Args:
         campaign: The stored campaign (its ``strategy``, empty when absent).
@@ -254,6 +220,8 @@ def strategy_with(campaign: Mapping[str, Any], overrides: Mapping[str, Any]) -> 
         **campaign.get("strategy", {}),
         **{k: v for k, v in overrides.items() if v is not None},
     }
+    if "batch_shared" in overrides and overrides["batch_shared"] is None:
+        merged.pop("batch_shared", None)  # null ends the sharing
     try:
         return Strategy.from_dict(merged).to_dict()
     except (KilnError, TypeError) as exc:
@@ -270,7 +238,8 @@ def validate_results(
     """Check every result against the campaign's space and objective.
 
     A result's parameters lie in the space (values outside the current ranges but within the
-    hard limits are flagged, not refused); an ``ok`` result has a usable objective value and a
+    hard limits are flagged, not refused, and so are values that break a constraint: what was
+    measured was measured); an ``ok`` result has a usable objective value and a
     ``failed`` one has none; an ``objective_sd``, when given, is a finite standard deviation
     above zero in the objective's unit, on an ``ok`` result (:mod:`kiln.measurement_error`);
     measurements that are numbers are finite.
@@ -303,6 +272,7 @@ def validate_results(
         flags: list[str] = []
         try:
             flags = list(space.validate(row["parameters"]))
+            flags += [f"breaks {v}" for v in space.constraints.violations(row["parameters"])]
         except OutsideSpaceError as exc:
             key = "" if exc.parameter == "parameters" else f".{exc.parameter}"
             errors.setdefault(f"{where}.parameters{key}", []).append(exc.reason)

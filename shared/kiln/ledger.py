@@ -31,6 +31,19 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def constraint_reason(space: SearchSpace, point: Mapping[str, Any]) -> str | None:
+    """Which of ``space``'s constraints ``point`` breaks, as a sentence, or None when none.
+
+    Returns:
+        E.g. ``"breaks constraints.0 (forbidden: temperature_c >= 1075 and time_min > 240)
+        (space version 2)"``.
+    """
+    broken = space.constraints.violations(point)
+    if not broken:
+        return None
+    return f"breaks {', '.join(broken)} (space version {space.version})"
+
+
 def outside_reason(space: SearchSpace, point: Mapping[str, Any]) -> str | None:
     """Why ``point`` is not a candidate of ``space`` any more, or None when it still is.
 

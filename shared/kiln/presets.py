@@ -21,10 +21,11 @@ __all__ = [
     "latp_seed_grid_space",
     "latp_space",
     "load_table1",
+    "preset_campaign",
 ]
 
-#: The presets a campaign may name ({"preset": "latp"}).
-PRESETS = ("latp",)
+#: The presets a campaign may name ({"preset": "latp"}); :func:`preset_campaign` builds them.
+PRESETS = ("latp", "latp-furnace")
 #: How far a campaign may be widened later (wt%, °C, min): chemically sensible, furnace-safe.
 HARD_LIMITS: dict[str, tuple[float, float]] = {
     "acid_wt_pct": (-30.0, 15.0),
@@ -188,3 +189,15 @@ def latp_furnace_campaign(name: str = "latp-furnace") -> dict[str, Any]:
     }
     campaign["constraints"] = [FURNACE_FORBIDDEN]
     return campaign
+
+
+def preset_campaign(preset: str) -> dict[str, Any]:
+    """The POST /campaigns body a preset of :data:`PRESETS` expands to.
+
+    Raises:
+        ValueError: For a name not in :data:`PRESETS`.
+    """
+    builders = {"latp": latp_campaign, "latp-furnace": latp_furnace_campaign}
+    if preset not in builders:
+        raise ValueError(f"unknown preset {preset!r}; use one of {list(PRESETS)}")
+    return builders[preset]()

@@ -395,7 +395,12 @@ def test_openapi_is_complete_enough_to_generate_a_client(api: Api) -> None:
     assert set(results["content"]) == {"application/json", "text/csv"}
     assert results["content"]["application/json"]["example"]["sample_id"]
     create = spec["paths"]["/api/v1/campaigns"]["post"]["requestBody"]["content"]
-    assert set(create["application/json"]["examples"]) == {"definition", "preset"}
+    assert set(create["application/json"]["examples"]) == {
+        "definition",
+        "constrained",
+        "preset",
+        "furnace",
+    }
     assert spec["components"]["schemas"]["Problem"]["required"] == [
         "type", "title", "status", "detail", "errors"
     ]  # fmt: skip

@@ -13,15 +13,11 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from support.campaigns import FURNACE_PARAMETERS
 from support.intake import ADMIN
 from support.store_snapshot import snapshot
 
-SPACE = [
-    {"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100, "step": 25,
-     "hard_low": 700, "hard_high": 1200, "unit": "degC"},
-    {"name": "time_min", "kind": "discrete", "values": [10, 30, 60, 480], "unit": "min"},
-    {"name": "atmosphere", "kind": "categorical", "values": ["air", "argon"]},
-]  # fmt: skip
+SPACE = FURNACE_PARAMETERS
 CAMPAIGN = {
     "name": "furnace",
     "parameters": SPACE,

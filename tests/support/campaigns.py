@@ -1,4 +1,5 @@
-"""Campaign parts several test modules share: a two-parameter grid and the conductivity objective."""
+"""Campaign parts several test modules share: a two-parameter grid, a furnace space with an
+atmosphere, and the conductivity objective."""
 
 from __future__ import annotations
 
@@ -11,3 +12,10 @@ GRID_PARAMETERS: list[dict[str, Any]] = [
 ]
 #: The study's objective: ionic conductivity (S/cm), maximised, modelled as log10.
 CONDUCTIVITY = {"name": "conductivity", "unit": "S/cm", "goal": "maximize", "transform": "log10"}
+#: Temperature (with hard limits), four holding times and a categorical atmosphere.
+FURNACE_PARAMETERS: list[dict[str, Any]] = [
+    {"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100, "step": 25,
+     "hard_low": 700, "hard_high": 1200, "unit": "degC"},
+    {"name": "time_min", "kind": "discrete", "values": [10, 30, 60, 480], "unit": "min"},
+    {"name": "atmosphere", "kind": "categorical", "values": ["air", "argon"]},
+]  # fmt: skip

@@ -94,8 +94,8 @@ def space_of(campaign: Mapping[str, Any]) -> SearchSpace:
     version = campaign.get("space_version", 1)
     return _cached(
         ("space", campaign.get("id"), version),
-        campaign["parameters"],
-        lambda p: rules.space_of({"parameters": p, "space_version": version}),
+        {"parameters": campaign["parameters"], "constraints": campaign.get("constraints")},
+        lambda d: rules.space_of({**d, "space_version": version}),
     )
 
 

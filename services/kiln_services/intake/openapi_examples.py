@@ -52,7 +52,29 @@ CAMPAIGN_EXAMPLES = {
             "strategy": {"acquisition": "ucb", "kappa": 1.96, "batch_size": 6},
         },
     },
+    "constrained": {
+        "summary": "Constraints, and one furnace run (shared temperature and time) per batch",
+        "value": {
+            "preset": "latp",
+            "name": "latp-two-furnaces",
+            "constraints": [
+                {
+                    "kind": "forbidden",
+                    "when": {"temperature_c": {">=": 1050}, "time_min": {">": 120}},
+                },
+                {"kind": "linear", "terms": {"temperature_c": 1}, "op": ">=", "rhs": 850},
+            ],
+            "strategy": {
+                "batch_size": 6,
+                "batch_shared": {"parameters": ["temperature_c", "time_min"], "groups": 2},
+            },
+        },
+    },
     "preset": {"summary": "The LATP study's campaign", "value": {"preset": "latp"}},
+    "furnace": {
+        "summary": "The LATP campaign with one furnace run per batch of 6",
+        "value": {"preset": "latp-furnace"},
+    },
 }
 
 RESULT_EXAMPLE = {

@@ -11,7 +11,7 @@ from typing import Any
 import redis
 
 from kiln.campaign import space_of
-from kiln.ledger import outside_reason
+from kiln.ledger import constraint_reason, outside_reason
 from kiln.pool import outside_reason as pool_outside_reason
 from kiln_services.store.base import dumps, utcnow, watched
 from kiln_services.store.candidates import queue_rows, validated_candidates
@@ -82,7 +82,7 @@ class Campaigns:
 
         A new space version also appends the replaced space to the campaign's space history
         and, in the same transaction, withdraws the pending proposals that are not candidates
-        of the new space, each with the reason (``"reason"`` on the proposal). Every result
+        of the new space or break its constraints, each with the reason (``"reason"`` on the proposal). Every result
         stays: it keeps training the model. A new name must be free (`NameTaken` otherwise).
         """
         key = Keys.campaign(cid)
@@ -122,6 +122,7 @@ class Campaigns:
                         {
                             "space_version": current.get("space_version", 1),
                             "parameters": current["parameters"],
+                            **{k: current[k] for k in ("constraints",) if k in current},
                             "replaced_at": updated["updated_at"],
                         }
                     ),
@@ -143,7 +144,8 @@ class Campaigns:
             # A pool row is run as it is: steps do not apply to it, only ranges and listed values.
             pooled = isinstance(proposal.get("candidate"), int)
             check = pool_outside_reason if pooled else outside_reason
-            return check(space, proposal["parameters"])
+            point = proposal["parameters"]
+            return check(space, point) or constraint_reason(space, point)
 
         return withdrawn_under_watch(pipe, cid, reason_of)
 

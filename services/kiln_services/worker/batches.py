@@ -193,6 +193,7 @@ def _records(
             "predicted_std": _number(p.predicted_std),
             "acquisition_value": _number(p.acquisition_value),
             **({"candidate": p.candidate} if p.candidate is not None else {}),
+            **({"group": p.group} if p.group is not None else {}),
             **versions,
             "provenance": origin,
         }

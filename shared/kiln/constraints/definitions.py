@@ -21,6 +21,8 @@ from kiln.parameters import CategoricalParameter, Parameter, Value, format_numbe
 LINEAR_OPS = ("<=", ">=", "==")
 CONDITION_OPS = ("<", "<=", ">", ">=", "==", "in")
 KINDS = ("linear", "forbidden")
+#: A campaign has at most this many constraints.
+MAX_CONSTRAINTS = 100
 _FIELDS = {"linear": {"kind", "terms", "op", "rhs"}, "forbidden": {"kind", "when"}}
 
 
@@ -88,6 +90,8 @@ def parse_constraints(
         return []
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
         raise SpaceError("constraints must be a list of constraint objects", field=path)
+    if len(raw) > MAX_CONSTRAINTS:
+        raise SpaceError(f"at most {MAX_CONSTRAINTS} constraints, not {len(raw)}", field=path)
     by_name = {p.name: p for p in parameters}
     return [_constraint(item, by_name, f"{path}.{i}") for i, item in enumerate(raw)]
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from kiln.constraints.definitions import MAX_CONSTRAINTS
 from kiln.objective import GOALS, TRANSFORMS
 from kiln.presets import PRESETS
 from kiln.strategy import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
@@ -43,6 +44,31 @@ class ObjectiveIn(StrictSchema):
     transform = fields.String(validate=validate.OneOf(TRANSFORMS))
 
 
+class BatchSharedIn(StrictSchema):
+    parameters = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "parameters the proposals of one group share"},
+    )
+    groups = integer(
+        validate=validate.Range(min=1, max=MAX_BATCH_SIZE),
+        metadata={"description": "at most this many groups (furnace runs) per batch; default 1"},
+    )
+
+
+def constraints_field() -> fields.List:
+    """A campaign's ``constraints``: objects checked by kiln.constraints (fields named there)."""
+    return fields.List(
+        fields.Dict(),
+        validate=validate.Length(max=MAX_CONSTRAINTS),
+        metadata={
+            "description": 'linear {"kind": "linear", "terms": {...}, "op": "<=", "rhs": 1} or '
+            'forbidden {"kind": "forbidden", "when": {"temperature_c": {">=": 1050}}}'
+        },
+    )
+
+
 class StrategyIn(StrictSchema):
     acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
     kappa = finite(validate=validate.Range(min=0))
@@ -51,6 +77,7 @@ class StrategyIn(StrictSchema):
     batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
     auto_batch = boolean()
     proposal_ttl_s = integer(validate=validate.Range(min=1, max=10 * 365 * 86400))
+    batch_shared = fields.Nested(BatchSharedIn, allow_none=True)
 
 
 class CampaignIn(StrictSchema):
@@ -62,6 +89,7 @@ class CampaignIn(StrictSchema):
     parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
     objective = fields.Nested(ObjectiveIn)
     strategy = fields.Nested(StrategyIn)
+    constraints = constraints_field()
     candidates = CandidateRows()
 
     @validates_schema
@@ -94,6 +122,7 @@ class CampaignDefinitionIn(StrictSchema):
     )
     objective = fields.Nested(ObjectiveIn, required=True)
     strategy = fields.Nested(StrategyIn)
+    constraints = constraints_field()
     candidates = CandidateRows(
         metadata={"description": "optional candidate pool: proposals come only from its rows"}
     )
@@ -106,6 +135,7 @@ class CampaignPresetIn(StrictSchema):
     name = fields.String(validate=name_length)
     description = fields.String(validate=validate.Length(max=2000))
     strategy = fields.Nested(StrategyIn)
+    constraints = constraints_field()
 
 
 class CampaignPatchIn(StrictSchema):
@@ -115,12 +145,13 @@ class CampaignPatchIn(StrictSchema):
     description = fields.String(validate=validate.Length(max=2000))
     parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
     strategy = fields.Nested(StrategyIn)
+    constraints = constraints_field()
 
     @validates_schema
     def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ValidationError(
-                "nothing to change: give parameters, strategy, name or description"
+                "nothing to change: give parameters, constraints, strategy, name or description"
             )
 
 
@@ -140,6 +171,7 @@ class CampaignOut(Schema):
     parameters = fields.List(fields.Dict())
     objective = fields.Dict()
     strategy = fields.Dict()
+    constraints = fields.List(fields.Dict())
     space_version = fields.Integer(dump_only=True)
     created_at = fields.String(dump_only=True)
     updated_at = fields.String(dump_only=True)

@@ -28,6 +28,9 @@ class ProposalOut(Schema):
     predicted_std = fields.Float(allow_none=True)
     acquisition_value = fields.Float(allow_none=True)
     candidate = fields.Integer(metadata={"description": "the pool row proposed (pools only)"})
+    group = fields.Integer(
+        metadata={"description": "with strategy.batch_shared: its group (one furnace run)"}
+    )
     status = fields.String()
     model_version = fields.Integer(allow_none=True)
     data_version = fields.Integer()

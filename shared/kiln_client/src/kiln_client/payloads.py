@@ -30,6 +30,7 @@ class Campaign(TypedDict, total=False):
     parameters: list[dict[str, Any]]
     objective: dict[str, Any]
     strategy: dict[str, Any]
+    constraints: list[dict[str, Any]]
     space_version: int
     created_at: str
     updated_at: str
@@ -135,6 +136,7 @@ class Proposal(TypedDict, total=False):
     predicted_std: float | None
     acquisition_value: float | None
     candidate: int
+    group: int
     status: str
     model_version: int | None
     data_version: int

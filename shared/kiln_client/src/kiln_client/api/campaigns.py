@@ -34,7 +34,7 @@ def create_campaign(
 
     Args:
         spec: The campaign definition as in POST /campaigns.
-        preset: A preset name instead (``"latp"``).
+        preset: A preset name instead (``"latp"``, ``"latp-furnace"``).
         name: Overrides the spec's or preset's name.
         idempotency_key: Sent as ``Idempotency-Key``.
     """
