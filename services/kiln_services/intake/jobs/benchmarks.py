@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
 from flask.views import MethodView
 
 from kiln_services.intake import enqueue
@@ -14,6 +13,7 @@ from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.intake.jobs.schemas import BenchmarkIn, JobOut, JobPageOut
 from kiln_services.intake.jobs.views import accepted
+from kiln_services.intake.paging import page
 from kiln_services.store.jobs import BENCHMARKS_JOB
 
 blp = Blueprint(
@@ -35,16 +35,10 @@ class Benchmarks(MethodView):
         store.campaigns.get(campaign_id)  # 404 for an unknown campaign
         offset, limit = args["offset"], args["limit"]
         items, total = store.jobs.campaign_jobs(campaign_id, BENCHMARKS_JOB, offset, limit)
-        end = offset + limit
-        return {
-            "items": items,
-            "offset": offset,
-            "limit": limit,
-            "total": total,
-            "next": url_for(".Benchmarks", campaign_id=campaign_id, offset=end, limit=limit)
-            if end < total
-            else None,
-        }
+        # expired jobs are skipped: the next page starts after this page's slots, not its items
+        return page(
+            items, offset, limit, total, ".Benchmarks", end=offset + limit, campaign_id=campaign_id
+        )
 
     @blp.arguments(BenchmarkIn, required=False)
     @blp.response(202, JobOut, example=ex.BENCHMARK_JOB)

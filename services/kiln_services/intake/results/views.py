@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 from marshmallow import ValidationError
 
@@ -14,6 +14,7 @@ from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import ApiProblem, InvalidRequest, flatten_messages
 from kiln_services.intake.extensions import get_store, get_tasks
+from kiln_services.intake.paging import page
 from kiln_services.intake.results.schemas import (
     ResultIn,
     ResultPageOut,
@@ -111,17 +112,10 @@ class Results(MethodView):
         limit = limit or _DEFAULT_PAGE
         total = store.results.count(campaign_id)
         items = store.results.current(campaign_id, offset, limit, excluded=excluded)
-        end = offset + limit
-        return {
-            "items": items,
-            "offset": offset,
-            "limit": limit,
-            "total": total,
-            "data_version": store.results.data_version(campaign_id),
-            "next": url_for(".Results", campaign_id=campaign_id, offset=end, limit=limit)
-            if end < total
-            else None,
-        }
+        answer = page(
+            items, offset, limit, total, ".Results", end=offset + limit, campaign_id=campaign_id
+        )
+        return {**answer, "data_version": store.results.data_version(campaign_id)}
 
 
 def etag(result: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from kiln_services.intake.base_schemas import PageArgs
 from kiln_services.intake.blueprint import Blueprint
 from kiln_services.intake.errors import ApiProblem
 from kiln_services.intake.extensions import get_store
+from kiln_services.intake.paging import page
 from kiln_services.intake.tokens.schemas import TokenIn, TokenOut, TokenPageOut
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="API tokens")
@@ -51,16 +52,7 @@ class Tokens(MethodView):
         records = get_store().tokens.all()
         offset, limit = args["offset"], args["limit"]
         items = records[offset : offset + limit]
-        end = offset + len(items)
-        return {
-            "items": [public(r) for r in items],
-            "offset": offset,
-            "limit": limit,
-            "total": len(records),
-            "next": url_for(".Tokens", offset=end, limit=limit)
-            if end < len(records) and items
-            else None,
-        }
+        return page([public(r) for r in items], offset, limit, len(records), ".Tokens")
 
 
 @blp.route("/<token_id>")
