@@ -20,7 +20,7 @@ help:  ## List the targets
 $(STAMP): pyproject.toml shared/kiln_client/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e shared/kiln_client -e '.[dev]'
+	$(PY) -m pip install --quiet -e 'shared/kiln_client[kadi]' -e '.[dev]'
 	@# a venv made before the client was split off: upgrading the old `kiln` removed its bin/kiln
 	@test -x $(VENV)/bin/kiln || $(PY) -m pip install --quiet --no-deps --force-reinstall -e shared/kiln_client
 	@touch $(STAMP)
