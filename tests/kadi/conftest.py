@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 from support.kadi import KadiServer, KadiUnavailable, PostgresCluster, kadi_python
+from support.kadi_records import KadiAPI
 from support.stack import StackSet
 
 from kiln_client.client import Client
+from kiln_client.kadi import Kadi
 from kiln_services.devstack.stack import Stack
 
 
@@ -64,6 +66,21 @@ def kiln_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def kiln(kiln_stack: Stack) -> Client:
+def kiln(kiln_stack: Stack) -> Iterator[Client]:
     """A client of the Kiln stack holding its admin token."""
-    return Client(kiln_stack.base_url, kiln_stack.admin_token, timeout=30)
+    with Client(kiln_stack.base_url, kiln_stack.admin_token, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def kadi_api(kadi: KadiServer) -> Iterator[KadiAPI]:
+    """Raw calls to set Kadi4Mat up as a lab would (not through the bridge)."""
+    with KadiAPI(kadi) as api:
+        yield api
+
+
+@pytest.fixture
+def bridge(kadi: KadiServer) -> Iterator[Kadi]:
+    """The bridge's connection to the Kadi4Mat under test, with the test user's token."""
+    with Kadi(kadi.url, kadi.token) as connection:
+        yield connection
