@@ -122,8 +122,17 @@ class PostgresCluster:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
         _run(
             _as_postgres(
-                [self._tool("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o"]
-                + [options, "-w", "start"]
+                [
+                    self._tool("pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.root / "log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "start",
+                ]
             ),
             what="pg_ctl start",
             timeout=120,
@@ -132,8 +141,16 @@ class PostgresCluster:
     def createdb(self, name: str) -> str:
         """Create database `name`; its SQLAlchemy URI."""
         _run(
-            [self._tool("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
-            + [name],
+            [
+                self._tool("createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                name,
+            ],
             what=f"createdb {name}",
             timeout=60,
         )

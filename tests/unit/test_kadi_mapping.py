@@ -64,7 +64,7 @@ def test_a_bad_record_is_refused_naming_the_record_and_the_key(
 def test_a_mapping_must_use_the_campaigns_parameters_and_units() -> None:
     mapping_from_dict(MAPPING).check_campaign(CAMPAIGN)
     kelvin = {**MAPPING, "parameters": {"temperature_c": {"extra": "T", "unit": "K"}}}
-    with pytest.raises(MappingError, match="parameters.temperature_c.*'K'.*'degC'"):
+    with pytest.raises(MappingError, match=r"parameters\.temperature_c.*'K'.*'degC'"):
         mapping_from_dict(kelvin).check_campaign(CAMPAIGN)
     with pytest.raises(MappingError, match="missing \\['temperature_c'\\]"):
         mapping_from_dict({**MAPPING, "parameters": {}}).check_campaign(CAMPAIGN)
@@ -103,3 +103,8 @@ def test_a_proposal_becomes_extras_in_the_mappings_units() -> None:
     assert extras["conductivity_predicted_std"]["unit"] == "S/cm"
     assert extras["kiln_proposal_id"]["value"] == "p1"
     assert extras["kiln_proposal_url"]["value"] == "http://k/p1"
+
+
+def test_a_filled_in_proposal_record_is_the_result_of_that_proposal() -> None:
+    filled = record(kiln_proposal_id={"type": "str", "value": "p1"})
+    assert result_of(filled, mapping_from_dict(MAPPING))["proposal_id"] == "p1"

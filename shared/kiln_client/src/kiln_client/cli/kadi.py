@@ -62,58 +62,43 @@ def kadi() -> None:
     """Read results from a Kadi4Mat collection, write proposals back as records."""
 
 
+def run_once(ctx: click.Context, step: Callable[..., Any], *where: str, **options: Any) -> None:
+    """Run ``step`` (import or export) with the options' Kadi4Mat and mapping, print its report;
+    exit 1 if a record failed."""
+    mapping = load_mapping(options["mapping_path"])
+    with Kadi(options["kadi_url"], options["kadi_token"]) as kadi:
+        outcome = step(client_of(ctx), kadi, *where, mapping)
+    report(outcome)
+    if outcome.failed:
+        ctx.exit(1)
+
+
 @kadi.command("import")
 @campaign_option
 @kadi_options
 @click.pass_context
-def kadi_import(
-    ctx: click.Context,
-    campaign_id: str,
-    collection: str,
-    mapping_path: str,
-    kadi_url: str,
-    kadi_token: str,
-) -> None:
+def kadi_import(ctx: click.Context, campaign_id: str, collection: str, **options: Any) -> None:
     """Every record of the collection as a result (once); a changed record as a correction.
 
     \b
     Example:
       kiln kadi import --collection latp-samples --campaign latp-2026 --mapping mapping.json
     """
-    mapping = load_mapping(mapping_path)
-    outcome = import_collection(
-        client_of(ctx), Kadi(kadi_url, kadi_token), collection, campaign_id, mapping
-    )
-    report(outcome)
-    if outcome.failed:
-        ctx.exit(1)
+    run_once(ctx, import_collection, collection, campaign_id, **options)
 
 
 @kadi.command("export")
 @campaign_option
 @kadi_options
 @click.pass_context
-def kadi_export(
-    ctx: click.Context,
-    campaign_id: str,
-    collection: str,
-    mapping_path: str,
-    kadi_url: str,
-    kadi_token: str,
-) -> None:
+def kadi_export(ctx: click.Context, campaign_id: str, collection: str, **options: Any) -> None:
     """Each pending proposal as a record of the collection (once), with a link back.
 
     \b
     Example:
       kiln kadi export --campaign latp-2026 --collection latp-samples --mapping mapping.json
     """
-    mapping = load_mapping(mapping_path)
-    outcome = export_proposals(
-        client_of(ctx), Kadi(kadi_url, kadi_token), campaign_id, collection, mapping
-    )
-    report(outcome)
-    if outcome.failed:
-        ctx.exit(1)
+    run_once(ctx, export_proposals, campaign_id, collection, **options)
 
 
 @kadi.command("sync")
@@ -132,11 +117,9 @@ def kadi_sync(
     ctx: click.Context,
     campaign_id: str,
     collection: str,
-    mapping_path: str,
-    kadi_url: str,
-    kadi_token: str,
     every: float,
     rounds: int | None,
+    **options: Any,
 ) -> None:
     """Import then export, every --every seconds, a progress line each round, until interrupted.
 
@@ -144,14 +127,15 @@ def kadi_sync(
     Example:
       kiln kadi sync --campaign latp-2026 --collection latp-samples --mapping mapping.json --every 60
     """
-    mapping = load_mapping(mapping_path)
-    sync(
-        client_of(ctx),
-        Kadi(kadi_url, kadi_token),
-        campaign_id,
-        collection,
-        mapping,
-        every=every,
-        rounds=rounds,
-        progress=click.echo,
-    )
+    mapping = load_mapping(options["mapping_path"])
+    with Kadi(options["kadi_url"], options["kadi_token"]) as kadi:
+        sync(
+            client_of(ctx),
+            kadi,
+            campaign_id,
+            collection,
+            mapping,
+            every=every,
+            rounds=rounds,
+            progress=click.echo,
+        )

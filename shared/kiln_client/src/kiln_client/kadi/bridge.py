@@ -116,7 +116,7 @@ def export_proposals(
 ) -> ExportReport:
     """Each pending proposal as a record of the collection, once (its identifier is derived
     from the proposal's id): parameters in their units, predicted mean and std, a link back."""
-    campaign = dict(kiln.get_campaign(campaign_id))
+    campaign: dict[str, Any] = dict(kiln.get_campaign(campaign_id))
     mapping.check_campaign(campaign)
     collection_id = kadi.collection(collection)["id"]
     objective = campaign.get("objective", {}).get("name", "objective")
