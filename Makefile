@@ -21,7 +21,10 @@ help:  ## List the targets
 $(STAMP): pyproject.toml shared/kiln_client/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e shared/kiln_client -e '.[dev]'
+	@# the kadi extra (kadi-apy -> niquests -> urllib3-future): built so that it leaves the real
+	@# urllib3 alone (its wheel's .pth file copies itself over urllib3, which breaks requests' users)
+	URLLIB3_NO_OVERRIDE=1 $(PY) -m pip install --quiet --no-binary urllib3-future \
+		-e 'shared/kiln_client[kadi]' -e '.[dev]'
 	@# a venv made before the client was split off: upgrading the old `kiln` removed its bin/kiln
 	@test -x $(VENV)/bin/kiln || $(PY) -m pip install --quiet --no-deps --force-reinstall -e shared/kiln_client
 	@touch $(STAMP)

@@ -2,8 +2,8 @@
 
 ``kiln`` is only the domain: it imports nothing from the services, the web, the queue, Redis or
 HTTP. ``kiln_client`` is a distribution of its own that depends on requests and click only: it
-imports neither the domain's numeric modules nor the services (the demo's virtual lab is the one
-lazy exception, the ``demo`` extra).
+imports neither the domain's numeric modules nor the services (the demo's virtual lab and the Kadi4Mat
+bridge's kadi-apy are the lazy exceptions, the ``demo`` and ``kadi`` extras).
 """
 
 from __future__ import annotations
@@ -39,8 +39,13 @@ NOT_IN_KILN = SERVICES | {
 }
 #: Everything the client distribution may import at module level besides the standard library.
 CLIENT_MAY_IMPORT = {"requests", "click", "kiln_client"}
-#: Imports inside a function that only run for the demo (the `demo` extra): (file, module).
-CLIENT_LAZY_EXCEPTIONS = {("demo.py", "kiln.lab"), ("demo.py", "numpy")}
+#: Imports inside a function that only run for an extra: the demo's (`demo`) and the Kadi4Mat
+#: bridge's connection (`kadi`): (file, module).
+CLIENT_LAZY_EXCEPTIONS = {
+    ("demo.py", "kiln.lab"),
+    ("demo.py", "numpy"),
+    ("connection.py", "kadi_apy"),
+}
 
 
 def imports(path: Path) -> Iterator[tuple[str, bool]]:
@@ -98,10 +103,17 @@ def test_a_forbidden_import_is_reported(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["kiln_client", "kiln_client.client", "kiln_client.cli", "kiln_client.demo"]
+    "package",
+    [
+        "kiln_client",
+        "kiln_client.client",
+        "kiln_client.cli",
+        "kiln_client.demo",
+        "kiln_client.kadi",
+    ],
 )
 def test_importing_the_client_loads_no_scientific_or_service_module(package: str) -> None:
-    heavy = ["numpy", "scipy", "sklearn", "pandas", "kiln", "flask", "celery", "redis"]
+    heavy = ["numpy", "scipy", "sklearn", "pandas", "kiln", "flask", "celery", "redis", "kadi_apy"]
     code = f"import sys, {package}\nprint(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT

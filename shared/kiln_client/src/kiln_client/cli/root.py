@@ -41,6 +41,7 @@ def client_of(ctx: click.Context) -> Client:
         if not token:
             raise click.UsageError(settings.missing_token_hint())
         obj["client"] = Client(obj["url"], token, timeout=obj.get("timeout", 30.0))
+        ctx.find_root().call_on_close(obj["client"].close)
     client: Client = obj["client"]
     return client
 
