@@ -44,6 +44,7 @@ def suspects(
     sample_ids: Sequence[str | None],
     *,
     threshold: float = SUSPECT_THRESHOLD,
+    loo: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """The results whose standardised leave-one-out residual exceeds ``threshold`` in size.
 
@@ -51,6 +52,7 @@ def suspects(
         posterior: The fitted model's posterior (its training points, in order).
         sample_ids: The training results' ids, in the same order (None for a result without).
         threshold: The ``|z|`` above which a result is listed.
+        loo: ``posterior.leave_one_out()`` when the caller has it already (it inverts ``K``).
 
     Returns:
         ``[{"sample_id", "residual"}]``, most extreme first; ``residual`` is the signed ``z``.
@@ -62,7 +64,8 @@ def suspects(
         raise ValueError(f"{len(sample_ids)} sample ids for {posterior.n} training points")
     if posterior.n < 2:  # one point predicts nothing about itself
         return []
-    z = standardised_loo_residuals(posterior)
+    residuals, variances = loo if loo is not None else posterior.leave_one_out()
+    z = residuals / np.sqrt(variances)
     flagged = np.flatnonzero(np.abs(z) > threshold)
     flagged = flagged[np.argsort(-np.abs(z[flagged]), kind="stable")]
     return [{"sample_id": sample_ids[int(i)], "residual": float(z[i])} for i in flagged]

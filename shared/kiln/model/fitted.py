@@ -61,7 +61,7 @@ class FittedModel:
         mean, std = self.objective.from_model(mu, sd)
         return np.atleast_1d(mean), np.atleast_1d(std)
 
-    def leave_one_out(self) -> dict[str, Any]:
+    def leave_one_out(self, residuals: np.ndarray | None = None) -> dict[str, Any]:
         """Leave-one-out error in the objective's own unit (closed form, no refits).
 
         Each observation is predicted by the posterior of all the others (R&W eq. 5.12); the
@@ -69,10 +69,11 @@ class FittedModel:
 
         Returns:
             ``{"rmse", "mae", "unit", "rmse_model_scale", "n"}``; under ``log10`` the model-scale
-            RMSE is in decades (0.1 means about 26% off).
+            RMSE is in decades (0.1 means about 26% off). ``residuals``: the model-scale
+            leave-one-out residuals when the caller has them already.
         """
         s = self.surrogate
-        residuals = s.loo_residuals()
+        residuals = s.loo_residuals() if residuals is None else residuals
         y = s.y_train_
         predicted, _ = self.objective.from_model(y - residuals, np.zeros_like(y))
         observed, _ = self.objective.from_model(y, np.zeros_like(y))
@@ -89,7 +90,9 @@ class FittedModel:
         """What ``GET /model`` shows: kernel, hyperparameters in the parameters' own units,
         log marginal likelihood, leave-one-out error, best observed and best predicted."""
         s = self.surrogate
-        loo = s.loo_residuals()
+        # one inversion of K for the error, its summary and the suspects (O(n^3) each)
+        residuals, variances = s.posterior_.leave_one_out()
+        loo = s.y_std_ * residuals  # model scale, as s.loo_residuals()
         return {
             "kernel": str(s.kernel_),
             "hyperparameters": {
@@ -103,19 +106,19 @@ class FittedModel:
             },
             "log_marginal_likelihood": s.log_marginal_likelihood_,
             "leave_one_out_rmse_model_scale": float(np.sqrt(np.mean(loo**2))),
-            "leave_one_out": self.leave_one_out(),
+            "leave_one_out": self.leave_one_out(loo),
             "n_observations": self.n_observations,
             "space_version": self.space_version,
             "objective": self.objective.to_dict(),
             "best_observed": dict(self.best_observed),
             "best_predicted": dict(self.best_predicted),
-            "suspects": self.suspects(),
+            "suspects": self.suspects((residuals, variances)),
         }
 
-    def suspects(self) -> list[dict[str, Any]]:
+    def suspects(self, loo: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict[str, Any]]:
         """Results the others cannot explain (:mod:`kiln.suspects`), most extreme first."""
         ids = self.sample_ids or [None] * self.n_observations
-        return find_suspects(self.surrogate.posterior_, ids)
+        return find_suspects(self.surrogate.posterior_, ids, loo=loo)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (no pickle); :meth:`from_dict` rebuilds identical predictions."""
