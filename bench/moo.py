@@ -21,7 +21,8 @@ point from the problems' boxes (the objectives' thresholds). Also the time to ch
 among 10,000 candidates at n = 100 with 2 objectives (fit and selection reported apart).
 
 Usage: ``make bench-moo`` (5 seeds) or ``.venv/bin/python bench/moo.py [--full] [--seeds N]
-[--jobs 2] [--methods ehvi,parego,random]``; ``--full`` is 20 seeds. Writes bench/results/moo.json.
+[--jobs 2] [--methods ehvi,parego,random] [--peers]``; ``--full`` is 20 seeds. Writes
+bench/results/moo.json (with ``--peers``, BayBE's qLogNEHVI added: moo-peers.json).
 """
 
 from __future__ import annotations
@@ -137,6 +138,10 @@ def continuous_candidates(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator
 
 def run(key: str, method: str, seed: int) -> list[float]:
     """Hypervolume of the true values after the initial design and after every batch."""
+    if method == "baybe":  # the opt-in peer (--peers): bench/peers_moo.py, the peers extra
+        from peers_moo import run_baybe
+
+        return run_baybe(key, seed)
     s = SETUPS[key]
     rng = np.random.default_rng(seed)
     with threadpool_limits(1):
@@ -239,9 +244,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--setups", default=",".join(SETUPS))
     parser.add_argument("--methods", default="ehvi,parego,random")
+    parser.add_argument("--peers", action="store_true", help="add BayBE (bench/peers_moo.py)")
+    parser.add_argument("--out", type=Path, default=None, help="default bench/results/moo.json")
     args = parser.parse_args(argv)
     seeds = list(range(20 if args.full else args.seeds))
-    keys, methods = args.setups.split(","), args.methods.split(",")
+    keys, methods = args.setups.split(","), args.methods.split(",") + ["baybe"] * args.peers
     print(f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), setups {keys}, methods {methods}")
     t0 = time.perf_counter()
     jobs = [(k, m, sd) for k in keys for m in methods for sd in seeds]
@@ -263,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{timing['select_noisy_s']:.2f} s, total {timing['total_noisy_s']:.2f} s"
     )
     print(f"wall time {time.perf_counter() - t0:.0f} s")
-    out = HERE / "results" / "moo.json"
+    out = args.out or HERE / "results" / ("moo-peers.json" if args.peers else "moo.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"seeds": seeds, "results": results, "timing": timing}, indent=1))
     print(f"wrote {out.relative_to(HERE.parent)}")
