@@ -96,7 +96,7 @@ bench-quality-peers: $(PEERS_STAMP)  ## BayBE on bench-quality's problems (opt-i
 bench-constraints: $(BENCH_STAMP)  ## Furnace runs to 95 % of the LATP optimum: shared firings vs free batches vs random
 	$(PY) bench/constraints.py $(BENCH_CONSTRAINTS_ARGS)
 
-BENCH_CONSTRAINTS_PEERS_ARGS ?= --full --max-wall 1800
+BENCH_CONSTRAINTS_PEERS_ARGS ?= --full --max-wall 1200
 bench-constraints-peers: $(PEERS_STAMP)  ## bench-constraints with BayBE 0.15 beside Kiln (opt-in: peers extra, ~35 min)
 	$(PY) bench/constraints.py --peers $(BENCH_CONSTRAINTS_PEERS_ARGS)
 
