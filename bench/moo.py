@@ -270,7 +270,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{timing['select_noisy_s']:.2f} s, total {timing['total_noisy_s']:.2f} s"
     )
     print(f"wall time {time.perf_counter() - t0:.0f} s")
-    out = args.out or HERE / "results" / ("moo-peers.json" if args.peers else "moo.json")
+    out = (
+        args.out or HERE / "results" / ("moo-peers.json" if args.peers else "moo.json")
+    ).resolve()
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"seeds": seeds, "results": results, "timing": timing}, indent=1))
     print(f"wrote {out.relative_to(HERE.parent)}")
