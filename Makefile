@@ -100,8 +100,8 @@ BENCH_CONSTRAINTS_PEERS_ARGS ?= --full --max-wall 1200
 bench-constraints-peers: $(PEERS_STAMP)  ## bench-constraints with BayBE 0.15 beside Kiln (opt-in: peers extra, ~35 min)
 	$(PY) bench/constraints.py --peers $(BENCH_CONSTRAINTS_PEERS_ARGS)
 
-BENCH_MOO_PEERS_ARGS ?= --setups branin-currin-q4,vlmop2-q4 --methods ehvi --seeds 3
-bench-moo-peers: $(PEERS_STAMP)  ## bench-moo with BayBE's ParetoObjective (qLogNEHVI) beside Kiln's EHVI (opt-in: peers extra, slow)
+BENCH_MOO_PEERS_ARGS ?= --setups branin-currin-q4,vlmop2-q4 --methods ehvi --seeds 2
+bench-moo-peers: $(PEERS_STAMP)  ## bench-moo with BayBE's ParetoObjective (qLogNEHVI) beside Kiln's EHVI (opt-in: peers extra, ~45 min)
 	$(PY) bench/moo.py --peers $(BENCH_MOO_PEERS_ARGS)
 
 clean:  ## Remove the virtualenv and local data
