@@ -142,16 +142,18 @@ def test_a_grouped_batch_prints_one_table_per_furnace_run() -> None:
     assert "Furnace run" not in plain and "temperature_c" in plain
 
 
-def test_proposals_list_has_a_run_column_only_with_groups() -> None:
+def test_proposals_list_has_a_run_column_only_with_groups_and_says_why_withdrawn() -> None:
     items = grouped_batch()["proposals"]
+    items[0] = {**items[0], "status": "withdrawn", "reason": "breaks constraints.0 (space v3)"}
     server = FakeServer((200, {"items": items, "next": None}, {}))
     client, _ = client_with(server)
     shown = CliRunner().invoke(cli, ["proposals", "list", CID], obj={"client": client}).output
     header, _rule, *rows = shown.splitlines()
     assert header.split()[:3] == ["proposal", "status", "run"]
     assert [row.split()[2] for row in rows] == ["2", "1", "1", "2"]
-    plain = [{k: v for k, v in p.items() if k != "group"} for p in items]
+    assert header.endswith("why withdrawn") and rows[0].endswith("breaks constraints.0 (space v3)")
+    plain = [{k: v for k, v in p.items() if k not in ("group", "reason")} for p in items]
     server = FakeServer((200, {"items": plain, "next": None}, {}))
     client, _ = client_with(server)
     shown = CliRunner().invoke(cli, ["proposals", "list", CID], obj={"client": client}).output
-    assert "run" not in shown.splitlines()[0].split()
+    assert "run" not in shown.splitlines()[0].split() and "withdrawn" not in shown.splitlines()[0]

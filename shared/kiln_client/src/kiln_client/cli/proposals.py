@@ -140,6 +140,7 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
         return
     names = list(items[0].get("parameters", {}))
     runs = any(p.get("group") is not None for p in items)  # furnace groups: run 1, 2, ...
+    why = any(p.get("status") == "withdrawn" and p.get("reason") for p in items)
     rows = [
         [
             p.get("id") or "",
@@ -148,10 +149,12 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
             *[number(p.get("parameters", {}).get(n)) for n in names],
             sci(p.get("predicted_mean")),
             p.get("sample_id") or "",
+            *([p.get("reason") or "" if p.get("status") == "withdrawn" else ""] if why else []),
         ]
         for p in items
     ]
     headers = ["proposal", "status", *(["run"] if runs else []), *names, "predicted", "measured by"]
+    headers += ["why withdrawn"] if why else []
     click.echo(table(headers, rows))
 
 
