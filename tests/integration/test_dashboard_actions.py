@@ -154,6 +154,7 @@ def test_the_page_says_the_constraints_and_the_state_heads_each_furnace_run(
         "1": "Furnace run 2: 975 °C, 480 min",
     }
     assert [p["group"] for p in state["latest"]["proposals"]] == [0, 0, 0, 1, 1, 1]
+    assert state["words"]["shared"] == ["temperature_c", "time_min"]
 
     # A PATCH withdraws the pending pellets that break the new constraint, with the reason, and
     # the state says the new constraint in words; a result breaking it is stored and flagged.
@@ -199,4 +200,4 @@ def test_a_campaign_without_constraints_shows_no_constraints_card(
     page = client.get(f"/campaigns/{cid}").get_data(as_text=True)
     assert 'id="constraints" hidden' in page
     state = client.get(f"/ui/campaigns/{cid}/state").get_json()
-    assert state["words"] == {"constraints": [], "sharing": None, "groups": {}}
+    assert state["words"] == {"constraints": [], "sharing": None, "shared": [], "groups": {}}

@@ -13,8 +13,10 @@ from kiln_client.furnace_words import batch_groups, constraint_words, group_word
 
 
 def furnace_words(campaign: Mapping[str, Any], latest: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``{"constraints": [line, ...], "sharing": sentence | None, "groups": {group: heading}}``.
+    """``{"constraints": [line, ...], "sharing": sentence | None, "shared": [name, ...],
+    "groups": {group: heading}}``.
 
+    ``shared`` names the parameters a furnace run shares (the page shows them once per group);
     ``groups`` heads the latest batch's groups (empty without sharing), keyed by the group as a
     string (JSON object keys).
     """
@@ -24,5 +26,6 @@ def furnace_words(campaign: Mapping[str, Any], latest: Mapping[str, Any] | None)
     return {
         "constraints": [constraint_words(c) for c in campaign.get("constraints") or []],
         "sharing": sharing_words(shared),
+        "shared": list(shared.get("parameters") or []),
         "groups": {str(g): group_words(g, values, parameters) for g, values, _ in groups},
     }

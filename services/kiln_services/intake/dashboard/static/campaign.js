@@ -115,7 +115,7 @@
       ", data v" + batch.data_version + " · " + pending + " of " + items.length + " pending" +
       (batch.fallback ? " · " + batch.fallback : "");
     // Furnace groups: a heading row per run with its shared values, then its pellets.
-    var grouped = G.grouping(items, words, campaign);
+    var grouped = G.grouping(items, words);
     if (grouped) items = grouped.order;
     var names = (items.length ? Object.keys(items[0].parameters) : []).filter(function (n) {
       return !grouped || grouped.shared.indexOf(n) < 0;

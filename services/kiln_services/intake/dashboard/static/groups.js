@@ -25,11 +25,11 @@
 
   // The batch by group when its proposals carry one: {shared: [names], order: [proposals],
   // heads: {index in order: heading}}; null for a batch without groups (shown as today).
-  function grouping(items, words, campaign) {
+  function grouping(items, words) {
     var headings = (words && words.groups) || {};
     if (!items.length || !Object.keys(headings).length) return null;
     if (items.some(function (p) { return p.group === undefined || p.group === null; })) return null;
-    var shared = (((campaign.strategy || {}).batch_shared || {}).parameters || []).slice();
+    var shared = (words.shared || []).slice();  // the campaign's now, not at page load
     var groups = [];
     items.forEach(function (p) { if (groups.indexOf(p.group) < 0) groups.push(p.group); });
     groups.sort(function (a, b) { return a - b; });
