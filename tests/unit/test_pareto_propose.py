@@ -252,3 +252,29 @@ def test_models_round_trip_as_json(campaign: dict[str, Any]) -> None:
     assert [c["model"] for c in summary["outcome_constraints"]] == ["measurement", "objective"]
     assert summary["outcome_constraints"][0]["summary"]["n_observations"] == 14
     assert back.n_observations == 14
+
+
+def test_outcome_constraints_weight_a_single_objective_batch() -> None:
+    from kiln.multiobjective.constrained import outcome_feasibility
+    from kiln.objective import Objective
+    from kiln.propose import propose
+
+    single = campaign_definition(
+        {
+            "name": "one",
+            "parameters": toy_campaign()["parameters"],
+            "objective": {"name": "f1", "transform": "none"},
+            "measurements": [{"name": "q"}],
+        }
+    )
+    space, objectives = space_of(single), objectives_of(single)
+    data = [{**r, "objective": r["objectives"]["f1"], "objectives": None} for r in results()]
+    data = [{k: v for k, v in r.items() if v is not None} for r in data]
+    free = propose(space, Objective("f1", transform="none"), data, [], Strategy())
+    assert max(p.parameters["x"] for p in free.proposals) > 0.6  # f1 rises with x
+    weights = outcome_feasibility(space, objectives, data, (OutcomeConstraint("q", "<=", 0.4),))
+    assert outcome_feasibility(space, objectives, data, ()) is None
+    held = propose(
+        space, Objective("f1", transform="none"), data, [], Strategy(), feasibility=weights
+    )  # type: ignore[arg-type]
+    assert max(p.parameters["x"] for p in held.proposals) <= 0.5
