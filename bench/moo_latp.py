@@ -150,6 +150,9 @@ def summarise_latp(runs: dict[str, list[list[float]]]) -> dict[str, Any]:
             print(f"  {method:7s}{label:7s} " + "".join(f"{v:8.4f}" for v in row))
     print(f"  grid maximum {table['grid_maximum']:.4f}")
     if "ehvi" in runs and "random" in runs:
+        wins = (np.array(runs["ehvi"]) > np.array(runs["random"])).sum(axis=0)
+        table["ehvi_above_random_seeds"] = wins.tolist()
+        print("  seeds where EHVI > random " + "".join(f"{w:8d}" for w in wins))
         better = np.array(table["ehvi"]["median"]) > np.array(table["random"]["median"])
         worse = [b for b, ok in zip(budgets[1:], better[1:], strict=True) if not ok]
         verdict = "yes" if not worse else f"NO at {worse}"
