@@ -140,6 +140,18 @@ def propose_batch(
     )
 
 
+def model_provenance(summary: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a proposal records of the models that made it: per objective its kernel and
+    hyperparameters (kiln.ledger.provenance records one model's)."""
+    entries = (summary or {}).get("objectives") or []
+    return {
+        "objectives": [
+            {k: o.get(k) for k in ("name", "kernel", "hyperparameters")} for o in entries
+        ]
+        or None
+    }
+
+
 def prediction_fields(proposal: Any) -> dict[str, Any]:
     """A Pareto proposal's prediction fields as the ledger keeps them: ``predicted`` per
     objective (own units; None in a space-filling batch), ``probability_feasible``, and the
