@@ -18,7 +18,13 @@ from support.intake import ADMIN
 from support.store_snapshot import snapshot
 
 URL = "/api/v1/campaigns"
-DENSITY = {"name": "relative_density", "unit": "1", "goal": "maximize", "threshold": 0.9}
+DENSITY = {
+    "name": "relative_density",
+    "unit": "1",
+    "goal": "maximize",
+    "transform": "none",
+    "threshold": 0.9,
+}
 MOO = {
     "name": "moo",
     "parameters": GRID_PARAMETERS,

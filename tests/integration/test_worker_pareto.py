@@ -25,7 +25,13 @@ CAMPAIGN = campaign_definition(
         "parameters": GRID_PARAMETERS,
         "objectives": [
             {**CONDUCTIVITY, "threshold": 1e-6},
-            {"name": "relative_density", "unit": "1", "goal": "maximize", "threshold": 0.8},
+            {
+                "name": "relative_density",
+                "unit": "1",
+                "goal": "maximize",
+                "transform": "none",
+                "threshold": 0.8,
+            },
         ],
         "measurements": [{"name": "phase_purity", "unit": "1"}],
         "strategy": {"batch_size": 3},
