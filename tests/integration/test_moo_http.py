@@ -331,7 +331,7 @@ def test_pareto_needs_read_scope_and_a_limited_token_sees_its_campaign_only(
     assert client.get(f"{URL}/{other}/pareto", headers=reader).status_code == 403
 
 
-def test_predict_and_slice_answer_409_for_several_objectives(
+def test_predict_slice_and_benchmarks_answer_409_for_several_objectives(
     client: FlaskClient, cid: str, store: Any
 ) -> None:
     store.models.save(cid, {"kind": "pareto"}, {"objectives": []}, data_version=1, space_version=1)
@@ -340,6 +340,8 @@ def test_predict_and_slice_answer_409_for_several_objectives(
     assert response.status_code == 409 and "/pareto" in response.get_json()["detail"]
     response = client.get(f"{URL}/{cid}/model/slice?x=temperature_c&y=time_min", headers=ADMIN)
     assert response.status_code == 409
+    response = client.post(f"{URL}/{cid}/benchmarks", headers=ADMIN, json={})
+    assert response.status_code == 409, response.get_json()
     assert ok(client, 200, "GET", f"{URL}/{cid}/model")["summary"] == {"objectives": []}
 
 
