@@ -362,3 +362,14 @@ def test_the_openapi_document_describes_pareto_and_the_new_fields(client: FlaskC
 def operation_examples(document: dict, path: str, method: str) -> dict:
     """The named examples of an operation's JSON request body."""
     return document["paths"][path][method]["requestBody"]["content"]["application/json"]["examples"]
+
+
+def test_a_batch_request_with_a_single_objective_acquisition_is_422(
+    client: FlaskClient, redis_client: redis.Redis, cid: str
+) -> None:
+    problem = rejected(
+        client, redis_client, "POST", f"{URL}/{cid}/proposals", json={"acquisition": "ucb"}
+    )
+    assert any("acquisition" in key for key in problem["errors"]), problem
+    job = ok(client, 202, "POST", f"{URL}/{cid}/proposals", json={"acquisition": "parego"})
+    assert job["params"]["overrides"] == {"acquisition": "parego"}

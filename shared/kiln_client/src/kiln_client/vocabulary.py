@@ -24,7 +24,7 @@ MAX_BATCH_SIZE = 100
 #: Statuses of a candidate pool's rows.
 POOL_STATUSES = ("open", "pending", "measured", "removed", "outside")
 #: Campaign presets the server expands (``{"preset": "latp"}``).
-PRESETS = ("latp", "latp-furnace")
+PRESETS = ("latp", "latp-furnace", "latp-moo")
 #: What a proposal predicts about itself: columns of a proposals export that the server ignores
 #: when the filled-in file comes back as results.
 PREDICTION_FIELDS = ("predicted_mean", "predicted_std", "acquisition_value")
