@@ -355,6 +355,9 @@ def test_the_openapi_document_describes_pareto_and_the_new_fields(client: FlaskC
     assert {"predicted", "probability_feasible"} <= set(properties)
     assert "objectives" in schemas["ResultIn"]["properties"]
     assert "reference_point" in schemas["LedgerBatchOut"]["properties"]
+    latest = document["paths"]["/api/v1/campaigns/{campaign_id}/proposals/latest"]["get"]
+    batches = latest["responses"]["200"]["content"]["application/json"]["examples"]
+    assert batches["objectives"]["value"]["proposals"][0]["predicted"]["conductivity"]["mean"]
     examples = operation_examples(document, "/api/v1/campaigns", "post")
     assert "objectives" in examples and "moo_preset" in examples
 

@@ -92,7 +92,7 @@ class Proposals(MethodView):
 @blp.route("/<campaign_id>/proposals/latest")
 class LatestProposals(MethodView):
     @blp.arguments(LatestQueryArgs, location="query")
-    @blp.response(200, LedgerBatchOut, example=ex.LATEST_BATCH)
+    @blp.response(200, LedgerBatchOut, examples=ex.LATEST_BATCH_EXAMPLES)
     @blp.alt_response(304, description="Unchanged (If-None-Match) after the wait")
     @blp.alt_response(404, description="No batch yet")
     @blp.alt_response(
