@@ -19,7 +19,7 @@
 
   function $(id) { return document.getElementById(id); }
 
-  var F = window.KilnFormat;
+  var F = window.KilnFormat, G = window.KilnGroups;
   var el = F.el, idCell = F.idCell, fmtTime = F.fmtTime, fmtNum = F.fmtNum, fmtAcquisitions = F.fmtAcquisitions;
   function fmtObj(v) { return F.fmtObj(v, logScale); }
   function fmtPrediction(mean, std) { return F.fmtPrediction(mean, std, logScale); }
@@ -104,7 +104,7 @@
 
   // -- the latest batch -------------------------------------------------------------------------
 
-  function drawBatch(batch) {
+  function drawBatch(batch, words) {
     var table = $("table-batch");
     table.replaceChildren();
     if (!batch) { $("batch-note").textContent = "No batch yet: one follows the first results."; return; }
@@ -114,7 +114,12 @@
       " · " + batch.acquisition + "/" + batch.batch_method + " · model v" + fmtNum(batch.model_version) +
       ", data v" + batch.data_version + " · " + pending + " of " + items.length + " pending" +
       (batch.fallback ? " · " + batch.fallback : "");
-    var names = items.length ? Object.keys(items[0].parameters) : [];
+    // Furnace groups: a heading row per run with its shared values, then its pellets.
+    var grouped = G.grouping(items, words);
+    if (grouped) items = grouped.order;
+    var names = (items.length ? Object.keys(items[0].parameters) : []).filter(function (n) {
+      return !grouped || grouped.shared.indexOf(n) < 0;
+    });
     var head = el("thead"), tr = el("tr");
     ["proposal", "status"].concat(names, [predictedLabel, "acquisition"]).forEach(function (h, i) {
       var th = el("th", h, i >= 2 ? "num" : "");
@@ -126,11 +131,10 @@
     var body = el("tbody");
     var acquisitions = fmtAcquisitions(items.map(function (p) { return p.acquisition_value; }));
     items.forEach(function (p, k) {
+      if (grouped && grouped.heads[k]) body.appendChild(G.groupRow(grouped.heads[k], names.length + 4));
       var row = el("tr");
       row.appendChild(idCell(p.id));
-      var cell = el("td");
-      cell.appendChild(el("span", p.status, "badge " + p.status));
-      row.appendChild(cell);
+      row.appendChild(G.statusCell(p));
       names.forEach(function (n) { row.appendChild(el("td", fmtNum(p.parameters[n]), "num")); });
       row.appendChild(el("td", fmtPrediction(p.predicted_mean, p.predicted_std), "num"));
       row.appendChild(el("td", acquisitions[k], "num"));
@@ -317,7 +321,8 @@
         work.push(loadResults());
       }
       var batchKey = state.etag || null;
-      if (batchKey !== seen.batch) { seen.batch = batchKey; drawBatch(state.latest); }
+      G.drawWords(state.words);
+      if (batchKey !== seen.batch) { seen.batch = batchKey; drawBatch(state.latest, state.words); }
       drawPending(state.pending, state.latest);
       seen.model = state.model ? state.model.model_version : null;
       if (!state.features.slice) {

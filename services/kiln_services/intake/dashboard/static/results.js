@@ -158,6 +158,7 @@
         sample.appendChild(document.createTextNode(" "));
         sample.appendChild(mark);
       }
+      window.KilnGroups.markBroken(sample, r);
       tr.appendChild(sample);
       names.forEach(function (n) { tr.appendChild(el("td", fmtNum((r.parameters || {})[n]), "num")); });
       tr.appendChild(el("td", fmtObj(r.objective), "num"));
