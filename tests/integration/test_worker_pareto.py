@@ -227,3 +227,20 @@ def test_a_single_objective_batch_is_weighted_by_its_outcome_constraints(
     # 1050 degC or more (it rises with temperature), so the batch moves up.
     assert min(p["parameters"]["temperature_c"] for p in batch["proposals"]) >= 1000
     assert all(p["predicted_mean"] is not None for p in batch["proposals"])
+
+
+def test_failed_syntheses_train_the_feasibility_classifier_that_weights_the_batch(
+    celery_app: Celery, store: Store, cid: str
+) -> None:
+    failed = [
+        {"sample_id": f"f{i}", "parameters": {"temperature_c": t, "time_min": 480.0},
+         "status": "failed"}
+        for i, t in enumerate((1050, 1075, 1100))
+    ]  # fmt: skip
+    store.results.append(cid, [*SEED, *failed])
+    run(celery_app, task_names.REFIT, cid)
+    feasibility = store.models.get(cid)["summary"]["feasibility"]
+    assert feasibility is not None and feasibility["n_failed"] == 3
+    assert feasibility["n_succeeded"] == len(SEED)
+    batch = propose(celery_app, store, cid)
+    assert batch["proposals"][0]["provenance"]["feasibility"]["n_failed"] == 3
