@@ -142,10 +142,12 @@ def test_a_refit_after_a_few_results_starts_from_the_stored_models(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     starts: list[bool] = []
+    restarts: list[int | None] = []
     real = pareto.fit_pareto_models
 
     def recorded(*args: Any, **kwargs: Any) -> Any:
         starts.append(kwargs.get("start") is not None)
+        restarts.append(kwargs.get("n_restarts"))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pareto, "fit_pareto_models", recorded)
@@ -157,6 +159,7 @@ def test_a_refit_after_a_few_results_starts_from_the_stored_models(
     store.results.append(cid, [row(21, 1025, 30)])
     refits.fit_and_store(store, campaign)
     assert starts == [False, True, False] and version == 2
+    assert restarts == [None, refits.EXPLORE_RESTARTS, None]  # warm: fewer restarts
 
 
 def test_an_outcome_constraint_weights_the_batch_by_its_probability(

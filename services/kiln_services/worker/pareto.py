@@ -87,10 +87,15 @@ def fit(
     campaign: Mapping[str, Any],
     observations: Sequence[Mapping[str, Any]],
     start: ParetoModels | None,
+    *,
+    warm_restarts: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit the campaign's models (warm from `start` when given); their (state, summary).
 
-    A warm start that fails falls back to a cold fit, as the single path's refit does.
+    A warm fit runs the optimiser from `start`'s hyperparameters and `warm_restarts` random
+    points (a cold fit: kiln's default restarts); one that fails falls back to a cold fit, as the
+    single path's refit does. On the LATP lab (latp-moo, 80 then 100 results) a warm fit with 2
+    restarts took 1.3 s against 2.0 s with 5 and 2.4 s cold, at the same log likelihoods.
     """
     space, objectives = space_of(campaign), objectives_of(campaign)
     constraints = outcome_constraints_of(campaign)
@@ -104,6 +109,7 @@ def fit(
                 outcome_constraints=constraints,
                 random_state=len(observations),
                 start=start,
+                n_restarts=warm_restarts,
             )
         except (KilnError, ValueError, ArithmeticError) as exc:
             log.info(

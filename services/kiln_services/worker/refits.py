@@ -121,7 +121,9 @@ def fit_and_store(
             start = warm_start_of(
                 current, space_version, data_version, corrections, load=pareto.load_models
             )
-            state, summary = pareto.fit(campaign, observations, start)
+            state, summary = pareto.fit(
+                campaign, observations, start, warm_restarts=EXPLORE_RESTARTS
+            )
         else:
             state, summary = _fit_one(
                 campaign, observations, current, (data_version, corrections), training_limit
