@@ -247,3 +247,14 @@ def test_failed_syntheses_train_the_feasibility_classifier_that_weights_the_batc
     assert feasibility["n_succeeded"] == len(SEED)
     batch = propose(celery_app, store, cid)
     assert batch["proposals"][0]["provenance"]["feasibility"]["n_failed"] == 3
+
+
+def test_new_outcome_constraints_refit_the_models_on_the_same_data(store: Store, cid: str) -> None:
+    store.results.append(cid, SEED)
+    assert refits.fit_and_store(store, store.campaigns.get(cid))[1] == 1
+    constraint = {"name": "phase_purity", "op": ">=", "value": 0.85}
+    campaign = {**store.campaigns.get(cid), "outcome_constraints": [constraint]}  # as a PATCH
+    assert refits.fit_and_store(store, campaign)[1] == 2
+    assert refits.fit_and_store(store, campaign)[1] == 2  # fitted for them: not again
+    entry = store.models.get(cid)["summary"]["outcome_constraints"][0]
+    assert entry["name"] == "phase_purity" and entry["model"] == "measurement"

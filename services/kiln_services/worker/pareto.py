@@ -77,6 +77,13 @@ def _failed(result: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def same_constraints(state: Mapping[str, Any], campaign: Mapping[str, Any]) -> bool:
+    """Whether a stored multi-objective model was fitted for the campaign's outcome constraints
+    (a PATCH may change them: the models of the measurements they name change with them)."""
+    stored = [dict(c) for c in state.get("outcome_constraints") or []]
+    return stored == [c.to_dict() for c in outcome_constraints_of(campaign)]
+
+
 def load_models(state: Mapping[str, Any]) -> ParetoModels:
     """A stored multi-objective model state as ParetoModels (the worker's own keys beside the
     models', ``corrections`` and ``feasibility``, are not read)."""
