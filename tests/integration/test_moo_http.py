@@ -379,6 +379,12 @@ def test_a_batch_request_with_a_single_objective_acquisition_is_422(
     assert any("acquisition" in key for key in problem["errors"]), problem
     job = ok(client, 202, "POST", f"{URL}/{cid}/proposals", json={"acquisition": "parego"})
     assert job["params"]["overrides"] == {"acquisition": "parego"}
+    single = {"name": "single", "parameters": GRID_PARAMETERS, "objective": CONDUCTIVITY}
+    sid = ok(client, 201, "POST", URL, json=single)["id"]
+    problem = rejected(
+        client, redis_client, "POST", f"{URL}/{sid}/proposals", json={"acquisition": "ehvi"}
+    )
+    assert "acquisition" in problem["errors"], problem
 
 
 def test_a_patch_of_the_outcome_constraints_asks_for_a_refit(
