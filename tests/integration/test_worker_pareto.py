@@ -258,3 +258,22 @@ def test_new_outcome_constraints_refit_the_models_on_the_same_data(store: Store,
     assert refits.fit_and_store(store, campaign)[1] == 2  # fitted for them: not again
     entry = store.models.get(cid)["summary"]["outcome_constraints"][0]
     assert entry["name"] == "phase_purity" and entry["model"] == "measurement"
+
+
+def test_a_furnace_shared_batch_groups_its_proposals(celery_app: Celery, store: Store) -> None:
+    shared = {"parameters": ["temperature_c"], "groups": 2}
+    definition = campaign_definition({
+        "name": "grid-moo-furnace", "parameters": GRID_PARAMETERS,
+        "objectives": CAMPAIGN["objectives"],
+        "strategy": {"batch_size": 4, "batch_shared": shared},
+    })  # fmt: skip
+    cid = store.campaigns.create(definition)["id"]
+    store.results.append(cid, SEED)
+    run(celery_app, task_names.REFIT, cid)
+    batch = propose(celery_app, store, cid)
+    groups: dict[int, set[float]] = {}
+    for proposal in batch["proposals"]:
+        groups.setdefault(proposal["group"], set()).add(proposal["parameters"]["temperature_c"])
+        assert set(proposal["predicted"]) == {"conductivity", "relative_density"}
+    assert len(batch["proposals"]) == 4 and 1 <= len(groups) <= 2
+    assert all(len(temperatures) == 1 for temperatures in groups.values()), groups
