@@ -399,3 +399,14 @@ def test_a_patch_of_the_outcome_constraints_asks_for_a_refit(
     assert [m["headers"]["task"] for m in messages] == [task_names.REFIT]
     ok(client, 200, "PATCH", f"{URL}/{cid}", json={"name": "renamed"})  # no new models needed
     assert redis_client.llen(task_names.PROPOSALS_QUEUE) == 1
+
+
+def test_a_sample_posted_again_with_other_objective_values_is_409(
+    client: FlaskClient, cid: str
+) -> None:
+    first = result("a", 900, 30, conductivity=2e-4, relative_density=0.92)
+    ok(client, 201, "POST", f"{URL}/{cid}/results", json=first)
+    assert ok(client, 200, "POST", f"{URL}/{cid}/results", json=first)["duplicates"] == 1
+    changed = result("a", 900, 30, conductivity=2e-4, relative_density=0.97)
+    response = client.post(f"{URL}/{cid}/results", json=changed, headers=ADMIN)
+    assert response.status_code == 409, response.get_json()
