@@ -80,30 +80,16 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         )
 
     def make(reason: str | None) -> Any:
+        common = {"random_state": seed_of(job_id), "fallback": reason, "pool": pool}
         if several:
             return pareto.propose_batch(
-                campaign,
-                observations,
-                pending,
-                strategy,
-                models=model,
-                random_state=seed_of(job_id),
-                feasibility=feasibility,
-                fallback=reason,
-                pool=pool,
-            )
+                campaign, observations, pending, strategy, models=model,
+                feasibility=feasibility, **common,
+            )  # fmt: skip
         return propose(
-            space,
-            objective_of(campaign),
-            observations,
-            pending,
-            strategy,
-            model=model,
-            random_state=seed_of(job_id),
-            feasibility=constrained or feasibility,
-            fallback=reason,
-            pool=pool,
-        )
+            space, objective_of(campaign), observations, pending, strategy, model=model,
+            feasibility=constrained or feasibility, **common,
+        )  # fmt: skip
 
     try:
         batch = make(fallback)
@@ -134,6 +120,20 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         origin.update(pareto.model_provenance(summary))
     elif constrained is not None and fitted is not None:
         origin["outcome_constraints"] = constrained.models.summary()["outcome_constraints"]
+    return _save(store, cid, job_id, strategy, batch, versions, origin, several)
+
+
+def _save(
+    store: Store,
+    cid: str,
+    job_id: str,
+    strategy: Strategy,
+    batch: Any,
+    versions: Mapping[str, Any],
+    origin: Mapping[str, Any],
+    several: bool,
+) -> dict[str, Any]:
+    """Store the batch and its proposals (each objective's predictions with `several`)."""
     predictions = pareto.prediction_fields if several else _prediction_fields
     header, proposals = _records(job_id, strategy, batch, versions, origin, predictions)
     if several:
