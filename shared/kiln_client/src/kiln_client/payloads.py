@@ -29,6 +29,9 @@ class Campaign(TypedDict, total=False):
     description: str
     parameters: list[dict[str, Any]]
     objective: dict[str, Any]
+    objectives: list[dict[str, Any]]
+    measurements: list[dict[str, Any]]
+    outcome_constraints: list[dict[str, Any]]
     strategy: dict[str, Any]
     constraints: list[dict[str, Any]]
     space_version: int
@@ -44,6 +47,7 @@ class Result(TypedDict, total=False):
     sample_id: str
     parameters: dict[str, Any]
     objective: float | None
+    objectives: dict[str, float]
     objective_sd: float
     measurements: dict[str, Any]
     status: str
@@ -134,6 +138,8 @@ class Proposal(TypedDict, total=False):
     parameters: dict[str, Any]
     predicted_mean: float | None
     predicted_std: float | None
+    predicted: dict[str, Any] | None
+    probability_feasible: float | None
     acquisition_value: float | None
     candidate: int
     group: int
@@ -161,6 +167,7 @@ class Batch(TypedDict, total=False):
     batch_method: str
     exhausted: bool
     fallback: str | None
+    reference_point: dict[str, float] | None
     proposals: list[Proposal]
 
 
