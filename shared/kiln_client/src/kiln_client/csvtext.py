@@ -58,35 +58,33 @@ def proposals_csv(campaign: Mapping[str, Any], proposals: Sequence[Mapping[str, 
     """Proposals as a CSV a lab fills in and posts back as results (`kiln results post`).
 
     Columns: proposal_id, sample_id (empty: the proposal's id serves when left so), the
-    parameters, the objective and its standard deviation (``<objective>_sd``) to fill in, the
-    predictions and the proposal's status. The server ignores the prediction columns, reads a
+    parameters, what to fill in (:func:`measured_columns`), the predictions and the proposal's
+    status. The server ignores the prediction columns, reads a
     pending status as not the result's, and skips rows left unfilled (counted in its answer).
     """
-    objective = campaign.get("objective", {}).get("name", "objective")
+    measured = measured_columns(campaign)
     names = list(proposals[0]["parameters"]) if proposals else []
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "proposal_id",
-            "sample_id",
-            *names,
-            objective,
-            f"{objective}_sd",
-            *PREDICTION_FIELDS,
-            "status",
-        ]
-    )
+    writer.writerow(["proposal_id", "sample_id", *names, *measured, *PREDICTION_FIELDS, "status"])
     for p in proposals:
         writer.writerow(
             [
                 p.get("id"),
                 "",
                 *[p["parameters"].get(n) for n in names],
-                "",
-                "",
+                *[""] * len(measured),
                 *[p.get(field) for field in PREDICTION_FIELDS],
                 p.get("status"),
             ]
         )
     return out.getvalue()
+
+
+def measured_columns(campaign: Mapping[str, Any]) -> list[str]:
+    """The columns a lab fills in: the objective and its standard deviation (``<name>_sd``), or,
+    for a multi-objective campaign, one column per objective (an empty cell: not measured)."""
+    if campaign.get("objectives"):
+        return [str(spec["name"]) for spec in campaign["objectives"]]
+    objective = campaign.get("objective", {}).get("name", "objective")
+    return [objective, f"{objective}_sd"]

@@ -180,6 +180,41 @@ class Job(TypedDict, total=False):
     progress: dict[str, Any] | None
 
 
+class ParetoPoint(TypedDict, total=False):
+    """One result on the Pareto front: its sample, parameters and objective values."""
+
+    sample_id: str
+    parameters: dict[str, Any]
+    objectives: dict[str, float | None]
+
+
+class HypervolumeStep(TypedDict, total=False):
+    """The hypervolume once the results up to one data version were in."""
+
+    data_version: int
+    n_results: int
+    hypervolume: float
+
+
+class ParetoReport(TypedDict, total=False):
+    """A multi-objective campaign's front (GET /campaigns/{id}/pareto).
+
+    ``reference_point`` is in each objective's own unit; ``reference_point_derived`` says which
+    coordinates came from the data rather than a threshold. ``hypervolume`` is in the product of
+    the objectives' model-scale units (log10 for a log10 objective), the reference point fixed
+    over the whole ``history``.
+    """
+
+    objectives: list[dict[str, Any]]
+    reference_point: dict[str, float]
+    reference_point_derived: dict[str, bool]
+    front: list[ParetoPoint]
+    hypervolume: float
+    n_results: int
+    history: list[HypervolumeStep]
+    outcome_constraints: list[dict[str, Any]]
+
+
 class ModelInfo(TypedDict, total=False):
     """The summary of a campaign's latest fitted model."""
 

@@ -15,7 +15,7 @@ from kiln_client.cli.output import CONTEXT, echo_json, fail, number, sci, table
 from kiln_client.cli.root import client_of
 from kiln_client.client import Batch
 from kiln_client.csvtext import proposals_csv
-from kiln_client.predictions import format_acquisitions, format_prediction
+from kiln_client.predictions import format_acquisitions, prediction_columns
 from kiln_client.vocabulary import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
 
 
@@ -68,8 +68,7 @@ def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str
     interval, acquisition (3 digits, "≈0" when negligible) and status."""
     items = batch.get("proposals", [])
     names = list(items[0]["parameters"]) if items else []
-    objective = (campaign or {}).get("objective") or {}
-    unit = objective.get("unit") or ""
+    predictions = prediction_columns(campaign)
     heading = (
         f"\nBatch {batch.get('batch_id')} ({batch.get('created_at', '')[:19]}): "
         f"{len(items)} proposals, {batch.get('acquisition')}/{batch.get('batch_method')}, "
@@ -83,16 +82,13 @@ def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str
         [
             str(p.get("id")),  # whole: reporting a result needs it
             *[number(p["parameters"].get(n)) for n in names],
-            format_prediction(
-                p.get("predicted_mean"), p.get("predicted_std"), objective.get("transform", "log10")
-            ),
+            *[read(p) for _, read in predictions],
             acquisition,
             p.get("status", ""),
         ]
         for p, acquisition in zip(items, acquisitions, strict=True)
     ]
-    predicted = " ".join(w for w in ("predicted", unit, "(±1 std)") if w)
-    headers = ["proposal", *names, predicted, "acquisition", "status"]
+    headers = ["proposal", *names, *[h for h, _ in predictions], "acquisition", "status"]
     return f"{heading}\n{table(headers, rows)}"
 
 

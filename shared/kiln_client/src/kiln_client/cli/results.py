@@ -40,7 +40,8 @@ def results_post(
     """Post results from a CSV or JSON file (write token).
 
     A CSV file has a header: sample_id, the parameter names, the objective's name (or
-    "objective"); other columns are stored as measurements. A file from `kiln proposals
+    "objective"); a multi-objective campaign has one column per objective name instead (an
+    empty cell: not measured). Other columns are stored as measurements. A file from `kiln proposals
     export`, filled in, posts as it is: rows left unfilled are skipped. A JSON file holds one
     result, a list of them, or {"results": [...]}. Large files go in chunks with a progress bar.
 
@@ -51,6 +52,7 @@ def results_post(
     Examples:
       kiln results post seed.csv --campaign latp-2026
       kiln results post batch-7.json --campaign latp-2026
+      kiln results post moo.csv --campaign latp-moo-2026   # columns conductivity,relative_density
     """
     client = client_of(ctx)
     text = sys.stdin.read() if file == "-" else read_text(Path(file))
