@@ -158,3 +158,24 @@ def test_a_proposals_csv_has_a_column_per_objective_to_fill_in() -> None:
     assert rows[0]["conductivity"] == "" and rows[0]["relative_density"] == ""
     assert "conductivity_sd" not in rows[0] and "objective" not in rows[0]
     assert rows[0]["proposal_id"] == "p-0" and rows[0]["temperature_c"] == "1000.0"
+
+
+def test_campaigns_show_names_each_objective_and_points_to_kiln_pareto() -> None:
+    shown = {
+        **CAMPAIGN,
+        "parameters": [],
+        "measurements": [{"name": "phase_purity", "unit": "1"}],
+        "outcome_constraints": [{"name": "relative_density", "op": ">=", "value": 0.95}],
+        "counts": {"results": 3},
+    }
+    server = FakeServer((200, shown, {}))
+    client, _ = client_with(server)
+    result = CliRunner().invoke(cli, ["campaigns", "show", MOO], obj={"client": client})
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "maximize conductivity (S/cm): transform log10, threshold 1.000e-04" in out
+    assert "maximize relative_density (1): transform none" in out
+    assert "measurements: phase_purity (1)" in out
+    assert "outcome constraints: relative_density >= 0.95" in out
+    assert f"kiln pareto {MOO}" in out and "None" not in out
+    assert len(server.seen) == 1  # no model summary asked: its best is one objective's

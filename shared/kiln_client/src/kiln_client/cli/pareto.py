@@ -74,6 +74,29 @@ def format_objectives(specs: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def objective_lines(campaign: Mapping[str, Any]) -> list[str]:
+    """A campaign's objective, or its objectives (with thresholds), its declared measurements
+    and outcome constraints, as lines of `kiln campaigns show`."""
+    specs = campaign.get("objectives")
+    if not specs:
+        objective = campaign.get("objective") or {}
+        lines = [f"  objective: {objective.get('goal', 'maximize')} {objective_label(objective)}"]
+    else:
+        lines = ["  objectives:", *["  " + line for line in format_objectives(specs).splitlines()]]
+    measurements = campaign.get("measurements") or []
+    if measurements:
+        lines.append("  measurements: " + ", ".join(objective_label(m) for m in measurements))
+    constraints = campaign.get("outcome_constraints") or []
+    if constraints:
+        lines.append(f"  outcome constraints: {constraints_text(constraints)}")
+    return lines
+
+
+def constraints_text(constraints: Sequence[Mapping[str, Any]]) -> str:
+    """Outcome constraints in words: ``relative_density >= 0.95, ...``."""
+    return ", ".join(f"{c.get('name')} {c.get('op')} {number(c.get('value'))}" for c in constraints)
+
+
 def format_reference(report: Mapping[str, Any]) -> str:
     """The reference point, each derived coordinate marked with ``*``."""
     point = report.get("reference_point") or {}
@@ -147,12 +170,7 @@ def format_pareto(report: Mapping[str, Any], campaign_id: str = "") -> str:
     ]
     constraints = report.get("outcome_constraints") or []
     if constraints:
-        lines.append(
-            "Outcome constraints: "
-            + ", ".join(
-                f"{c.get('name')} {c.get('op')} {number(c.get('value'))}" for c in constraints
-            )
-        )
+        lines.append(f"Outcome constraints: {constraints_text(constraints)}")
     lines.append(format_reference(report))
     volume = report.get("hypervolume")
     units = " × ".join(model_unit(s) for s in specs)
