@@ -179,3 +179,31 @@ def test_campaigns_show_names_each_objective_and_points_to_kiln_pareto() -> None
     assert "outcome constraints: relative_density >= 0.95" in out
     assert f"kiln pareto {MOO}" in out and "None" not in out
     assert len(server.seen) == 1  # no model summary asked: its best is one objective's
+
+
+def test_kiln_model_prints_one_block_per_objective() -> None:
+    fit = {
+        "kernel": "Matern",
+        "n_observations": 12,
+        "hyperparameters": {"length_scales": {"t": 0.5}},
+    }
+    info = {
+        "model_version": 3,
+        "data_version": 12,
+        "space_version": 1,
+        "fitted_at": "2026-11-30T01:00:00Z",
+        "summary": {
+            "objectives": [
+                {"name": "conductivity", **fit, "best_observed": {"objective": 1.2e-3}},
+                {"name": "relative_density", **fit, "best_observed": {"objective": 0.97}},
+            ]
+        },
+    }
+    server = FakeServer((200, info, {}))
+    client, _ = client_with(server)
+    result = CliRunner().invoke(cli, ["model", MOO], obj={"client": client})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[1] == "  conductivity:" and "    kernel: Matern" in lines
+    assert "    best observed: 1.200e-03 at " in lines
+    assert "  relative_density:" in lines and "    best observed: 9.700e-01 at " in lines
