@@ -62,15 +62,14 @@ def strategy_with(campaign: Mapping[str, Any], overrides: Mapping[str, Any]) -> 
 def validate_results(
     campaign: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Check every row against the campaign's space and objective; all errors, or flagged rows.
+    """Check every row against the campaign's space and objective(s); all errors, or flagged rows.
 
     Raises:
         InvalidRequest: naming each bad row by index and field; nothing may be stored then.
     """
     try:
-        return rules.validate_results(
-            campaign, rows, space=space_of(campaign), objective=objective_of(campaign)
-        )
+        objective = None if is_multiobjective(campaign) else objective_of(campaign)
+        return rules.validate_results(campaign, rows, space=space_of(campaign), objective=objective)
     except CampaignError as exc:
         raise InvalidRequest(exc.errors) from exc
 
@@ -87,6 +86,11 @@ def correct_result(
         return corrections.correct_result(campaign, current, patch)
     except CampaignError as exc:
         raise InvalidRequest(exc.errors) from exc
+
+
+def is_multiobjective(campaign: Mapping[str, Any]) -> bool:
+    """True for a campaign of 2-4 objectives (kiln.campaign.is_multiobjective)."""
+    return rules.is_multiobjective(campaign)
 
 
 def space_of(campaign: Mapping[str, Any]) -> SearchSpace:

@@ -152,7 +152,8 @@ class Model(MethodView):
     @blp.alt_response(404, description="No model fitted yet")
     @blp.doc(operationId="getModel")
     def get(self, campaign_id: str) -> dict[str, Any]:
-        """Read the summary of the campaign's latest model."""
+        """Read the summary of the campaign's latest model (``summary.objectives``: one entry per
+        objective of a multi-objective campaign)."""
         _, model = stored_model(campaign_id, with_state=False)
         return {**model, "campaign_id": campaign_id}
 
@@ -172,6 +173,19 @@ def stored_model(
             kind="no-model",
         )
     return campaign, model
+
+
+def one_objective(campaign: dict[str, Any], what: str) -> None:
+    """A 409 problem for a multi-objective campaign at an endpoint drawing one objective's model."""
+    if domain.is_multiobjective(campaign):
+        raise ApiProblem(
+            409,
+            "Conflict",
+            f"{what} draws one objective's model; this campaign has "
+            f"{len(campaign['objectives'])}: read GET /model (summary.objectives), the "
+            "proposals' predicted values and GET /pareto",
+            kind="several-objectives",
+        )
 
 
 def reader_of(model: dict[str, Any]) -> Any:
@@ -199,10 +213,12 @@ class Predict(MethodView):
     @blp.arguments(PredictIn)
     @blp.response(200, PredictOut)
     @blp.alt_response(404, description="No model fitted yet")
+    @blp.alt_response(409, description="A multi-objective campaign (see /pareto)")
     @blp.doc(operationId="postCampaignsCampaignIdPredict")
     def post(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Predict mean, std and acquisition value at points from the latest model."""
         campaign, model = stored_model(campaign_id)
+        one_objective(campaign, "/predict")
         overrides = {k: body[k] for k in ("acquisition", "kappa", "xi") if k in body}
         strategy = strategy_of(campaign, overrides)
         reader = reader_of(model)
@@ -226,6 +242,7 @@ class ModelSlice(MethodView):
     @blp.arguments(SliceArgs, location="query")
     @blp.response(200, SliceOut)
     @blp.alt_response(404, description="No model fitted yet")
+    @blp.alt_response(409, description="A multi-objective campaign (see /pareto)")
     @blp.doc(
         operationId="getCampaignsCampaignIdModelSlice",
         description="Two parameters vary on a grid; fix others with fixed.<name>=value "
@@ -234,6 +251,7 @@ class ModelSlice(MethodView):
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Draw a 2-D slice of the model's mean and acquisition (like the study's Figure 2)."""
         campaign, model = stored_model(campaign_id)
+        one_objective(campaign, "/model/slice")
         fixed = {
             key.removeprefix("fixed."): _query_value(value)
             for key, value in request.args.items()

@@ -1,0 +1,174 @@
+"""The multi-objective side of refits and batches: the same steps, with kiln's Pareto calls.
+
+`refits` and `batches` decide once per campaign (`kiln.campaign.is_multiobjective`) and call these
+for a campaign of 2-4 objectives: its observations (results with ``objectives``), a fit of one
+model per objective and per constrained measurement (`kiln.multiobjective.fitted`), a batch by
+`kiln.multiobjective.propose.propose_pareto`, and the prediction fields of its proposals. Locks,
+jobs, pools, pending points, feasibility and provenance stay the single path's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kiln.campaign import objectives_of, space_of
+from kiln.errors import KilnError
+from kiln.feasibility import FeasibilityModel
+from kiln.multiobjective.fitted import ParetoModels, fit_pareto_models
+from kiln.multiobjective.outcomes import outcome_constraints_of
+from kiln.multiobjective.propose import ParetoBatch, propose_pareto
+from kiln.pool import CandidatePool
+from kiln.strategy import Strategy
+
+log = logging.getLogger(__name__)
+
+#: What a stored multi-objective model's state says it is (a single model's state has no kind).
+PARETO_KIND = "pareto"
+
+
+def observations_of(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The results the models learn from: successful ones with at least one objective value.
+
+    Each keeps its ``objectives`` (a missing one trains the others' models) and its
+    ``measurements`` (outcome constraints may model them).
+    """
+    return [_observation(r) for r in results if _measured(r)]
+
+
+def pool_observations(
+    results: Sequence[Mapping[str, Any]], rows: Sequence[int | None]
+) -> list[dict[str, Any]]:
+    """Results as observations for a pool campaign: each with its ``candidate`` row (if any),
+    failed syntheses included (``status: failed``: they train nothing but close their row)."""
+    out: list[dict[str, Any]] = []
+    for r, row in zip(results, rows, strict=True):
+        obs = _observation(r) if _measured(r) else _failed(r)
+        if row is not None:
+            obs["candidate"] = row
+        out.append(obs)
+    return out
+
+
+def _measured(result: Mapping[str, Any]) -> bool:
+    values = result.get("objectives") or {}
+    ok = result.get("status", "ok") == "ok"
+    return ok and any(v is not None for v in values.values())
+
+
+def _observation(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "parameters": result["parameters"],
+        "objectives": {k: v for k, v in result["objectives"].items() if v is not None},
+        "measurements": dict(result.get("measurements") or {}),
+        "status": "ok",
+        "sample_id": result["sample_id"],
+    }
+
+
+def _failed(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "parameters": result["parameters"],
+        "sample_id": result["sample_id"],
+        "status": "failed",
+    }
+
+
+def load_models(state: Mapping[str, Any]) -> ParetoModels:
+    """A stored multi-objective model state as ParetoModels."""
+    return ParetoModels.from_dict({k: v for k, v in state.items() if k not in _SERVICE_KEYS})
+
+
+#: Keys the worker adds to a stored state beside the models' own (kiln never reads them).
+_SERVICE_KEYS = ("kind", "corrections", "feasibility", "explored_at")
+
+
+def fit(
+    campaign: Mapping[str, Any],
+    observations: Sequence[Mapping[str, Any]],
+    start: ParetoModels | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit the campaign's models (warm from `start` when given); their (state, summary).
+
+    A warm start that fails falls back to a cold fit, as the single path's refit does.
+    """
+    space, objectives = space_of(campaign), objectives_of(campaign)
+    constraints = outcome_constraints_of(campaign)
+    models: ParetoModels | None = None
+    if start is not None:
+        try:
+            models = fit_pareto_models(
+                space,
+                objectives,
+                observations,
+                outcome_constraints=constraints,
+                random_state=len(observations),
+                start=start,
+            )
+        except (KilnError, ValueError, ArithmeticError) as exc:
+            log.info(
+                "warm-started Pareto fit failed (%s: %s); fitting cold", type(exc).__name__, exc
+            )
+    if models is None:
+        models = fit_pareto_models(
+            space, objectives, observations, outcome_constraints=constraints, random_state=0
+        )
+    return {**models.to_dict(), "kind": PARETO_KIND}, models.summary()
+
+
+def propose_batch(
+    campaign: Mapping[str, Any],
+    observations: Sequence[Mapping[str, Any]],
+    pending: Sequence[Any],
+    strategy: Strategy,
+    *,
+    models: ParetoModels | None,
+    random_state: int,
+    feasibility: FeasibilityModel | None,
+    fallback: str | None,
+    pool: CandidatePool | None,
+) -> ParetoBatch:
+    """A batch by propose_pareto with the campaign's objectives and outcome constraints."""
+    return propose_pareto(
+        space_of(campaign),
+        objectives_of(campaign),
+        observations,
+        pending,
+        strategy,
+        models=models,
+        random_state=random_state,
+        feasibility=feasibility,
+        fallback=fallback,
+        pool=pool,
+        outcome_constraints=outcome_constraints_of(campaign),
+    )
+
+
+def prediction_fields(proposal: Any) -> dict[str, Any]:
+    """A Pareto proposal's prediction fields as the ledger keeps them: ``predicted`` per
+    objective (own units; None in a space-filling batch), ``probability_feasible``, and the
+    single objective's ``predicted_mean``/``predicted_std`` as None."""
+    payload = proposal.to_dict()
+    predicted = payload.get("predicted")
+    return {
+        "predicted_mean": None,
+        "predicted_std": None,
+        "predicted": None
+        if predicted is None
+        else {name: _mean_std(value) for name, value in predicted.items()},
+        "probability_feasible": _number(payload.get("probability_feasible")),
+        "acquisition_value": _number(payload.get("acquisition_value")),
+    }
+
+
+def _mean_std(value: Mapping[str, Any] | None) -> dict[str, float | None] | None:
+    if value is None:
+        return None
+    return {"mean": _number(value.get("mean")), "std": _number(value.get("std"))}
+
+
+def _number(value: Any) -> float | None:
+    # NaN or infinity (beyond float64 in the objective's unit) is reported as unknown.
+    return None if value is None or not math.isfinite(float(value)) else float(value)
