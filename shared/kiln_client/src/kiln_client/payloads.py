@@ -22,13 +22,17 @@ class Counts(TypedDict, total=False):
 
 
 class Campaign(TypedDict, total=False):
-    """A campaign as the server returns it."""
+    """A campaign as the server returns it: one ``objective``, or 2-4 ``objectives`` (with the
+    ``measurements`` its ``outcome_constraints`` may name)."""
 
     id: str
     name: str
     description: str
     parameters: list[dict[str, Any]]
     objective: dict[str, Any]
+    objectives: list[dict[str, Any]]
+    measurements: list[dict[str, Any]]
+    outcome_constraints: list[dict[str, Any]]
     strategy: dict[str, Any]
     constraints: list[dict[str, Any]]
     space_version: int
@@ -39,11 +43,13 @@ class Campaign(TypedDict, total=False):
 
 class Result(TypedDict, total=False):
     """One stored measurement with its corrections applied (``revision`` counts them) and
-    whether it is ``excluded`` from training."""
+    whether it is ``excluded`` from training. A multi-objective campaign's result has
+    ``objectives`` ({name: value}) instead of ``objective``."""
 
     sample_id: str
     parameters: dict[str, Any]
     objective: float | None
+    objectives: dict[str, float]
     objective_sd: float
     measurements: dict[str, Any]
     status: str
@@ -127,13 +133,16 @@ class CandidatesRemoved(TypedDict, total=False):
 
 
 class Proposal(TypedDict, total=False):
-    """One proposed experiment."""
+    """One proposed experiment; with several objectives, ``predicted`` holds each one's
+    ``{"mean", "std"}`` (``predicted_mean``/``predicted_std`` are then null)."""
 
     id: str
     batch_id: str
     parameters: dict[str, Any]
     predicted_mean: float | None
     predicted_std: float | None
+    predicted: dict[str, dict[str, float] | None] | None
+    probability_feasible: float | None
     acquisition_value: float | None
     candidate: int
     group: int
@@ -161,6 +170,7 @@ class Batch(TypedDict, total=False):
     batch_method: str
     exhausted: bool
     fallback: str | None
+    reference_point: dict[str, float] | None
     proposals: list[Proposal]
 
 
@@ -193,7 +203,7 @@ class HypervolumeStep(TypedDict, total=False):
 
     data_version: int
     n_results: int
-    hypervolume: float
+    hypervolume: float | None
 
 
 class ParetoReport(TypedDict, total=False):
@@ -205,11 +215,13 @@ class ParetoReport(TypedDict, total=False):
     over the whole ``history``.
     """
 
+    campaign_id: str
+    data_version: int
     objectives: list[dict[str, Any]]
-    reference_point: dict[str, float]
+    reference_point: dict[str, float | None]
     reference_point_derived: dict[str, bool]
     front: list[ParetoPoint]
-    hypervolume: float
+    hypervolume: float | None
     n_results: int
     history: list[HypervolumeStep]
     outcome_constraints: list[dict[str, Any]]

@@ -26,7 +26,10 @@ def campaigns() -> None:
 @click.option(
     "--preset",
     type=click.Choice(PRESETS),
-    help="Start from a preset (latp: the LATP sol-gel space of the study).",
+    help=(
+        "Start from a preset (latp: the LATP sol-gel space of the study; latp-moo: the same "
+        "space, conductivity and relative density optimised together)."
+    ),
 )
 @click.option(
     "--file",

@@ -16,7 +16,12 @@ from kiln_client.cli.root import client_of
 from kiln_client.client import Batch
 from kiln_client.csvtext import proposals_csv
 from kiln_client.predictions import format_acquisitions, prediction_columns
-from kiln_client.vocabulary import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
+from kiln_client.vocabulary import (
+    ACQUISITIONS,
+    BATCH_METHODS,
+    MAX_BATCH_SIZE,
+    PARETO_ACQUISITIONS,
+)
 
 
 @click.group(context_settings=CONTEXT)
@@ -130,7 +135,11 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
 @click.option(
     "--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), help="Proposals in the batch."
 )
-@click.option("--acquisition", type=click.Choice(ACQUISITIONS), help="Override.")
+@click.option(
+    "--acquisition",
+    type=click.Choice(ACQUISITIONS + PARETO_ACQUISITIONS),
+    help="Override (ehvi or parego for a multi-objective campaign).",
+)
 @click.option(
     "--batch-method",
     type=click.Choice(BATCH_METHODS),
