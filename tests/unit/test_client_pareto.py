@@ -101,7 +101,7 @@ def test_kiln_pareto_json_is_the_report_and_a_long_history_is_cut() -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == report(history=HISTORY_ROWS + 5)
     text = format_pareto(report(history=HISTORY_ROWS + 5), MOO)
-    assert f"newest {HISTORY_ROWS} of {HISTORY_ROWS + 5}" in text
+    assert f"the newest {HISTORY_ROWS} of {HISTORY_ROWS + 5} rows" in text
     assert "\n1  1  0.01" not in text.replace("   ", "  ")
 
 
@@ -115,6 +115,17 @@ def test_kiln_pareto_of_a_single_objective_campaign_says_why_in_one_line() -> No
     result = CliRunner().invoke(cli, ["pareto", MOO], obj={"client": client})
     assert result.exit_code == 1
     assert "campaign has one objective" in result.output and "Traceback" not in result.output
+
+
+def test_the_history_keeps_the_rows_where_the_hypervolume_changed() -> None:
+    volumes = [0.0, 0.0, 0.0, 0.5, 0.5, 0.7, 0.7]
+    history = [
+        {"data_version": v, "n_results": v, "hypervolume": h}
+        for v, h in enumerate(volumes, start=1)
+    ]
+    text = format_pareto({**report(), "history": history}, MOO)
+    rows = text.split("Hypervolume history (where it changed):\n")[1].splitlines()[2:]
+    assert [row.split()[:2] for row in rows] == [["1", "1"], ["4", "4"], ["6", "6"], ["7", "7"]]
 
 
 def test_an_empty_front_and_no_history_read_as_such() -> None:

@@ -141,21 +141,27 @@ def format_front(report: Mapping[str, Any]) -> str:
 
 
 def format_history(history: Sequence[Mapping[str, Any]]) -> str:
-    """Hypervolume against the number of results, the newest ``HISTORY_ROWS`` rows."""
-    if not history:
+    """Hypervolume against the number of results: the first row, each row where it changed and
+    the last, at most the newest ``HISTORY_ROWS`` of them (``--json`` has every row)."""
+    steps = [h for h in history if h.get("hypervolume") is not None]
+    if not steps:
         return "Hypervolume history: none yet."
-    shown = list(history)[-HISTORY_ROWS:]
+    changed = [
+        h
+        for i, h in enumerate(steps)
+        if i in (0, len(steps) - 1) or h["hypervolume"] != steps[i - 1]["hypervolume"]
+    ]
+    shown = changed[-HISTORY_ROWS:]
+    note = "where it changed" if len(changed) < len(steps) else ""
+    if len(shown) < len(changed):
+        note = f"{note}, " if note else ""
+        note += f"the newest {len(shown)} of {len(changed)} rows; --json has all"
     rows = [
         [str(h.get("data_version")), str(h.get("n_results")), f"{float(h['hypervolume']):.4g}"]
         for h in shown
-        if h.get("hypervolume") is not None
     ]
-    note = (
-        ""
-        if len(shown) == len(history)
-        else f" (newest {len(shown)} of {len(history)}; --json has all)"
-    )
-    return f"Hypervolume history{note}:\n{table(['data version', 'results', 'hypervolume'], rows)}"
+    heading = f"Hypervolume history ({note}):" if note else "Hypervolume history:"
+    return f"{heading}\n{table(['data version', 'results', 'hypervolume'], rows)}"
 
 
 def format_pareto(report: Mapping[str, Any], campaign_id: str = "") -> str:
