@@ -164,6 +164,15 @@ def test_a_batch_shows_a_prediction_per_objective() -> None:
     assert "0.95 ± 0.02" in lines[3]
 
 
+def test_proposals_list_shows_each_objectives_predicted_mean() -> None:
+    page = (200, {"items": moo_batch()["proposals"], "next": None}, {})
+    server = FakeServer(page)
+    client, _ = client_with(server)
+    result = CliRunner().invoke(cli, ["proposals", "list", MOO], obj={"client": client})
+    assert result.exit_code == 0, result.output
+    assert "conductivity 1.000e-03, relative_density 9.500e-01" in result.stdout
+
+
 def test_a_proposals_csv_has_a_column_per_objective_to_fill_in() -> None:
     rows = list(csv.DictReader(io.StringIO(proposals_csv(CAMPAIGN, moo_batch()["proposals"]))))
     assert rows[0]["conductivity"] == "" and rows[0]["relative_density"] == ""

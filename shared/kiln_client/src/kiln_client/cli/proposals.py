@@ -122,12 +122,20 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
             p.get("id") or "",
             p.get("status", ""),
             *[number(p.get("parameters", {}).get(n)) for n in names],
-            sci(p.get("predicted_mean")),
+            predicted_means(p),
             p.get("sample_id") or "",
         ]
         for p in items
     ]
     click.echo(table(["proposal", "status", *names, "predicted", "measured by"], rows))
+
+
+def predicted_means(proposal: Mapping[str, Any]) -> str:
+    """A proposal's predicted mean, or each objective's (``conductivity 1.2e-03, ...``)."""
+    predicted = proposal.get("predicted") or {}
+    if not predicted:
+        return sci(proposal.get("predicted_mean"))
+    return ", ".join(f"{name} {sci((p or {}).get('mean'))}" for name, p in predicted.items())
 
 
 @proposals.command("request")
