@@ -124,6 +124,8 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         fallback=batch.fallback,
         feasibility=feasibility.summary() if feasibility is not None and fitted else None,
     )
+    if several:
+        origin.update(pareto.model_provenance(summary))
     predictions = pareto.prediction_fields if several else _prediction_fields
     header, proposals = _records(job_id, strategy, batch, versions, origin, predictions)
     if several:

@@ -25,9 +25,6 @@ from kiln.strategy import Strategy
 
 log = logging.getLogger(__name__)
 
-#: What a stored multi-objective model's state says it is (a single model's state has no kind).
-PARETO_KIND = "pareto"
-
 
 def observations_of(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The results the models learn from: successful ones with at least one objective value.
@@ -77,12 +74,9 @@ def _failed(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_models(state: Mapping[str, Any]) -> ParetoModels:
-    """A stored multi-objective model state as ParetoModels."""
-    return ParetoModels.from_dict({k: v for k, v in state.items() if k not in _SERVICE_KEYS})
-
-
-#: Keys the worker adds to a stored state beside the models' own (kiln never reads them).
-_SERVICE_KEYS = ("kind", "corrections", "feasibility", "explored_at")
+    """A stored multi-objective model state as ParetoModels (the worker's own keys beside the
+    models', ``corrections`` and ``feasibility``, are not read)."""
+    return ParetoModels.from_dict(state)
 
 
 def fit(
@@ -115,7 +109,7 @@ def fit(
         models = fit_pareto_models(
             space, objectives, observations, outcome_constraints=constraints, random_state=0
         )
-    return {**models.to_dict(), "kind": PARETO_KIND}, models.summary()
+    return models.to_dict(), models.summary()
 
 
 def propose_batch(
@@ -144,6 +138,18 @@ def propose_batch(
         pool=pool,
         outcome_constraints=outcome_constraints_of(campaign),
     )
+
+
+def model_provenance(summary: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a proposal records of the models that made it: per objective its kernel and
+    hyperparameters (kiln.ledger.provenance records one model's)."""
+    entries = (summary or {}).get("objectives") or []
+    return {
+        "objectives": [
+            {k: o.get(k) for k in ("name", "kernel", "hyperparameters")} for o in entries
+        ]
+        or None
+    }
 
 
 def prediction_fields(proposal: Any) -> dict[str, Any]:

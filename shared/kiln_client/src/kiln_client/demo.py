@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,26 +132,78 @@ def wait_for_batch(
 
 
 def measure(
-    lab: Any, batch: Mapping[str, Any], iteration: int, *, seed: int = 0
+    lab: Any,
+    batch: Mapping[str, Any],
+    iteration: int,
+    *,
+    seed: int = 0,
+    objectives: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Synthesise a batch's pending proposals in the virtual lab; results ready to post."""
+    """Synthesise a batch's pending proposals in the virtual lab; results ready to post.
+
+    `objectives`: a multi-objective campaign's objective names (its results post
+    ``"objectives": {name: value}``); None for one objective (``"objective": value``).
+    """
     import numpy as np  # the virtual lab's own dependency (the `demo` extra)
 
     rng = np.random.default_rng([seed, iteration])
     results = []
     for position, proposal in enumerate(pending_proposals(batch), start=1):
-        measured = lab.measure(proposal["parameters"], rng)
         results.append(
             {
                 "sample_id": f"DEMO-{iteration:02d}-{position}",
                 "parameters": proposal["parameters"],
-                "objective": float(measured["objective"]),
-                "measurements": {k: float(v) for k, v in measured["measurements"].items()},
+                **lab_result(lab, proposal["parameters"], rng, objectives),
                 "proposal_id": proposal["id"],
                 "instrument": INSTRUMENT,
             }
         )
     return results
+
+
+def lab_result(
+    lab: Any, parameters: Mapping[str, Any], rng: Any, objectives: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """What the virtual lab measures at `parameters`, as a campaign posts it: ``objective`` and
+    ``measurements``; with `objectives` (a multi-objective campaign's names) ``objectives`` by
+    name and the other quantities as ``measurements`` (kiln.lab.measure_objectives)."""
+    if objectives:
+        from kiln.lab import measure_objectives
+
+        measured = measure_objectives(lab, parameters, list(objectives), rng)
+        return {
+            "objectives": {k: float(v) for k, v in measured["objectives"].items()},
+            "measurements": {k: float(v) for k, v in measured["measurements"].items()},
+        }
+    measured = lab.measure(parameters, rng)
+    return {
+        "objective": float(measured["objective"]),
+        "measurements": {k: float(v) for k, v in measured["measurements"].items()},
+    }
+
+
+def objective_names(campaign: Mapping[str, Any]) -> list[str] | None:
+    """A multi-objective campaign's objective names; None for one objective."""
+    several = campaign.get("objectives")
+    return [o["name"] for o in several] if several else None
+
+
+def seed_grid(lab: Any, objectives: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The lab's seed grid as a campaign posts it (re-measured by name for several objectives)."""
+    grid = lab.seed_grid()
+    if not objectives:
+        return list(grid)
+    import numpy as np
+
+    rng = np.random.default_rng([lab.seed, 1])
+    return [
+        {
+            "sample_id": r["sample_id"],
+            "parameters": r["parameters"],
+            **lab_result(lab, r["parameters"], rng, objectives),
+        }
+        for r in grid
+    ]
 
 
 def best_result(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

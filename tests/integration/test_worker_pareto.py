@@ -1,0 +1,200 @@
+"""Worker tasks of a multi-objective campaign (issue 16), called directly against a real Redis:
+a refit fits and stores one model per objective, a batch proposes by EHVI from them.
+
+As tests/integration/test_worker_tasks.py does for one objective.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from celery import Celery
+from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
+
+from kiln.campaign import campaign_definition
+from kiln_services import task_names
+from kiln_services.store import Store
+from kiln_services.worker import pareto, refits
+
+CAMPAIGN = campaign_definition(
+    {
+        "name": "grid-moo",
+        "parameters": GRID_PARAMETERS,
+        "objectives": [
+            {**CONDUCTIVITY, "threshold": 1e-6},
+            {
+                "name": "relative_density",
+                "unit": "1",
+                "goal": "maximize",
+                "transform": "none",
+                "threshold": 0.8,
+            },
+        ],
+        "measurements": [{"name": "phase_purity", "unit": "1"}],
+        "strategy": {"batch_size": 3},
+    }
+)
+
+
+def truth(t: float, minutes: float) -> dict[str, float]:
+    """Conductivity peaks at 950 degC, density rises with temperature: a real trade-off."""
+    conductivity = 1e-4 * math.exp(-(((t - 950) / 120) ** 2) - ((math.log(minutes) - 4) / 2) ** 2)
+    density = 0.8 + 0.18 * (t - 800) / 300 - 0.02 * math.log(minutes) / 6
+    return {"conductivity": conductivity, "relative_density": density}
+
+
+def row(i: int, t: float, minutes: float, **drop: bool) -> dict[str, Any]:
+    objectives = {k: v for k, v in truth(t, minutes).items() if not drop.get(k)}
+    return {
+        "sample_id": f"s{i}",
+        "parameters": {"temperature_c": t, "time_min": minutes},
+        "objectives": objectives,
+        "measurements": {"phase_purity": 0.6 + (t - 800) / 1000},
+        "status": "ok",
+    }
+
+
+POINTS = [
+    (800, 10),
+    (850, 60),
+    (900, 480),
+    (950, 30),
+    (1000, 120),
+    (1050, 10),
+    (1100, 60),
+    (925, 60),
+]
+SEED = [row(i, t, m) for i, (t, m) in enumerate(POINTS)]
+
+
+@pytest.fixture
+def cid(store: Store) -> str:
+    return store.campaigns.create(CAMPAIGN)["id"]
+
+
+def run(app: Celery, name: str, *args: str) -> dict:
+    """Call a registered task's body in this process (what a worker does with a message)."""
+    return app.tasks[name](*args)
+
+
+def propose(app: Celery, store: Store, cid: str, **overrides: Any) -> dict[str, Any]:
+    job, _ = store.jobs.create("proposals", cid, {"overrides": overrides})
+    return run(app, task_names.PROPOSE, job["id"])
+
+
+def test_a_refit_stores_one_model_per_objective_and_starts_a_batch(
+    celery_app: Celery, store: Store, cid: str
+) -> None:
+    store.results.append(cid, SEED)
+    store.locks.mark_refit_queued(cid)
+    outcome = run(celery_app, task_names.REFIT, cid)
+    assert outcome["model_version"] == 1 and outcome["data_version"] == len(SEED)
+    model = store.models.get(cid, with_state=True)
+    summary = model["summary"]
+    assert [o["name"] for o in summary["objectives"]] == ["conductivity", "relative_density"]
+    assert all(o["n_observations"] == len(SEED) and "kernel" in o for o in summary["objectives"])
+    assert summary["data_sha256"] and "feasibility" in summary
+    assert model["state"]["kind"] == "pareto" and json.dumps(model["state"])
+    assert pareto.load_models(model["state"]).n_observations == len(SEED)
+    assert outcome["auto_batch_job"] and store.jobs.get(outcome["auto_batch_job"])
+
+
+def test_a_batch_reuses_the_stored_models_and_predicts_every_objective(
+    celery_app: Celery, store: Store, cid: str
+) -> None:
+    store.results.append(cid, SEED)
+    run(celery_app, task_names.REFIT, cid)
+    batch = propose(celery_app, store, cid)
+    assert len(batch["proposals"]) == 3 and batch["fallback"] is None
+    assert batch["acquisition"] == "ehvi" and batch["model_version"] == 1
+    assert set(batch["reference_point"]) == {"conductivity", "relative_density"}
+    assert batch["reference_point"]["relative_density"] == pytest.approx(0.8)
+    for proposal in batch["proposals"]:
+        assert proposal["predicted_mean"] is None and proposal["predicted_std"] is None
+        assert set(proposal["predicted"]) == {"conductivity", "relative_density"}
+        conductivity = proposal["predicted"]["conductivity"]
+        assert conductivity["mean"] > 0 and conductivity["std"] >= 0
+        assert proposal["probability_feasible"] is None  # no outcome constraints
+        assert proposal["acquisition_value"] is not None
+        models = proposal["provenance"]["objectives"]
+        assert [m["name"] for m in models] == ["conductivity", "relative_density"]
+        assert all(m["kernel"] and m["hyperparameters"] for m in models)
+
+    # The next batch treats these as pending: never the same point twice.
+    second = propose(celery_app, store, cid)
+    points = {tuple(sorted(p["parameters"].items())) for p in batch["proposals"]}
+    assert not points & {tuple(sorted(p["parameters"].items())) for p in second["proposals"]}
+
+
+def test_a_result_missing_one_objective_trains_the_others(store: Store, cid: str) -> None:
+    rows = [*SEED, row(20, 975, 120, relative_density=True), row(21, 1025, 30, conductivity=True)]
+    store.results.append(cid, rows)
+    _, version = refits.fit_and_store(store, store.campaigns.get(cid))
+    summary = store.models.get(cid)["summary"]
+    assert version == 1
+    assert [o["n_observations"] for o in summary["objectives"]] == [len(SEED) + 1] * 2
+
+
+def test_a_refit_after_a_few_results_starts_from_the_stored_models(
+    store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    starts: list[bool] = []
+    real = pareto.fit_pareto_models
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        starts.append(kwargs.get("start") is not None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pareto, "fit_pareto_models", recorded)
+    store.results.append(cid, SEED)
+    refits.fit_and_store(store, store.campaigns.get(cid))
+    store.results.append(cid, [row(20, 975, 120)])
+    _, version = refits.fit_and_store(store, store.campaigns.get(cid))
+    campaign = {**store.campaigns.get(cid), "space_version": 2}  # as after a PATCH of the ranges
+    store.results.append(cid, [row(21, 1025, 30)])
+    refits.fit_and_store(store, campaign)
+    assert starts == [False, True, False] and version == 2
+
+
+def test_an_outcome_constraint_weights_the_batch_by_its_probability(
+    celery_app: Celery, store: Store
+) -> None:
+    constrained = {**CAMPAIGN, "outcome_constraints": [
+        {"name": "phase_purity", "op": ">=", "value": 0.85}
+    ]}  # fmt: skip
+    cid = store.campaigns.create(constrained)["id"]
+    store.results.append(cid, SEED)
+    run(celery_app, task_names.REFIT, cid)
+    summary = store.models.get(cid)["summary"]
+    assert summary["outcome_constraints"][0]["model"] == "measurement"
+    batch = propose(celery_app, store, cid)
+    probabilities = [p["probability_feasible"] for p in batch["proposals"]]
+    assert all(p is not None and 0 <= p <= 1 for p in probabilities), probabilities
+    # phase purity rises with temperature (>= 0.85 from 1050 degC): the batch goes hot.
+    assert max(p["parameters"]["temperature_c"] for p in batch["proposals"]) >= 1000
+
+
+def test_without_data_a_batch_space_fills_without_predictions(
+    celery_app: Celery, store: Store, cid: str
+) -> None:
+    batch = propose(celery_app, store, cid)
+    assert len(batch["proposals"]) == 3 and batch["fallback"]
+    assert batch["model_version"] is None
+    assert all(p["predicted"] is None for p in batch["proposals"])
+
+
+def test_a_pool_campaign_proposes_open_rows_with_their_ids(
+    celery_app: Celery, store: Store
+) -> None:
+    rows = [{"temperature_c": t, "time_min": m} for t in (850, 900, 975, 1025) for m in (30, 120)]
+    cid = store.campaigns.create({**CAMPAIGN, "candidates": rows})["id"]
+    store.results.append(cid, SEED)
+    run(celery_app, task_names.REFIT, cid)
+    batch = propose(celery_app, store, cid)
+    assert len(batch["proposals"]) == 3
+    for proposal in batch["proposals"]:
+        assert rows[proposal["candidate"]] == proposal["parameters"]
+        assert set(proposal["predicted"]) == {"conductivity", "relative_density"}
