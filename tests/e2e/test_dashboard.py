@@ -542,3 +542,65 @@ def test_kiln_pareto_on_the_live_stack(moo_campaign: dict[str, Any]) -> None:
     as_json = CliRunner().invoke(cli, ["pareto", moo_campaign["id"], "--json"],
                                  obj={"client": client})  # fmt: skip
     assert json.loads(as_json.stdout)["front"] == report["front"]
+
+
+def test_a_furnace_campaign_shows_its_constraints_and_runs(browser: Any, stack: Stack) -> None:
+    """latp-furnace with two furnaces: the constraints in words, the batch by furnace run (shared
+    values once, in the run's heading), a withdrawn pellet with its reason, flagged seeds."""
+    client = Client(stack.base_url, stack.admin_token, timeout=30)
+    cid = client.create_campaign(preset="latp-furnace", name="dashboard-furnace")["id"]
+    shared = {"parameters": ["temperature_c", "time_min"], "groups": 2}
+    client.update_campaign(cid, {"strategy": {"batch_shared": shared}})
+    client.post_results(cid, VirtualLatpLab().seed_grid())  # 1100 °C for 8 h: 5 break the rule
+    batch, _ = wait_for_batch(client, cid, min_data_version=80)
+    proposals = batch["proposals"]
+    runs = sorted({p["group"] for p in proposals})
+    withdrawn = client.withdraw_proposal(cid, proposals[-1]["id"])
+    flagged = [r for r in client.list_results(cid) if any(
+        f.startswith("breaks constraints.0") for f in r.get("flags") or [])]  # fmt: skip
+    assert len(flagged) == 5
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(f"{stack.base_url}/campaigns/{cid}")
+        page.fill("#token", stack.admin_token)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/campaigns/{cid}*")
+        assert page.inner_text("#constraint-list") == (
+            "not (temperature_c >= 1075 and time_min > 240)"
+        )
+        assert "at most 2 furnace runs" in page.inner_text("#sharing-note")
+
+        until(page, "() => document.querySelectorAll('#table-batch tr.group').length > 0")
+        headings = page.locator("#table-batch tr.group").all_inner_texts()
+        assert len(headings) == len(runs)
+        for run, heading in zip(runs, headings, strict=True):
+            members = [p for p in proposals if p["group"] == run]
+            t, m = members[0]["parameters"]["temperature_c"], members[0]["parameters"]["time_min"]
+            assert heading == f"Furnace run {run + 1}: {t:g} °C, {m:g} min · {len(members)} pellets"
+        columns = page.locator("#table-batch thead th").all_inner_texts()
+        assert "acid_wt_pct" in columns and "temperature_c" not in columns  # once, in the heading
+        ids = page.locator(
+            "#table-batch tbody tr:not(.group) td:first-child code"
+        ).all_inner_texts()
+        assert ids == [p["id"] for run in runs for p in proposals if p["group"] == run]
+
+        until(page, "() => document.querySelector('#table-batch .badge.withdrawn')")
+        row = page.locator(
+            "#table-batch tbody tr", has=page.locator(f"code:text-is('{withdrawn['id']}')")
+        )
+        assert withdrawn["reason"] in row.inner_text()
+
+        until(page, "() => document.querySelectorAll('#table-results tbody tr').length >= 80")
+        badges = page.locator("#table-results .badge.broken")
+        assert badges.count() == len(flagged)
+        assert badges.first.inner_text() == "breaks constraints.0"
+        assert "time_min > 240" in (badges.first.get_attribute("title") or "")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-furnace.png"), full_page=True)
+        assert problems == [], problems
+    finally:
+        context.close()

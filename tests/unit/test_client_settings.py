@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from kiln import ledger, pool, presets, strategy
 from kiln_client import settings, vocabulary
 from kiln_client.cli import cli
+from kiln_services.intake import csv_columns
 
 
 def test_the_vocabulary_is_the_domains() -> None:
@@ -27,6 +28,7 @@ def test_the_vocabulary_is_the_domains() -> None:
     assert vocabulary.POOL_STATUSES == pool.STATUSES
     assert vocabulary.PRESETS == presets.PRESETS
     assert vocabulary.PREDICTION_FIELDS == ledger.PREDICTION_FIELDS
+    assert vocabulary.PROPOSAL_COLUMNS == csv_columns.PROPOSAL_COLUMNS
 
 
 def test_the_cli_offers_the_vocabulary() -> None:

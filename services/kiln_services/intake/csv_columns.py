@@ -2,9 +2,10 @@
 
 A column is a parameter, the objective (its name or ``objective``), the objective's standard
 deviation (``objective_sd`` or ``<objective>_sd``), a reserved field (``sample_id``, ``status``,
-...), a proposal's prediction (as a proposals export writes them: ignored, never a measurement)
-or else a measurement. A multi-objective campaign has a column per objective name instead (role
-``objectives``; an empty cell is a missing value). A parameter, objective or sd header may carry its unit,
+...), a proposal's prediction or group (as a proposals export writes them: ignored, never a
+measurement; a parameter of that name stays a parameter) or else a measurement. A
+multi-objective campaign has a column per objective name instead (role ``objectives``; an empty
+cell is a missing value). A parameter, objective or sd header may carry its unit,
 ``temperature_c (degC)`` or ``conductivity [S/cm]``: it must be the campaign's unit for that
 column, or the file is refused naming the column, the unit given and the unit expected.
 """
@@ -24,6 +25,9 @@ from kiln.measurement_error import OBJECTIVE_SD
 RESERVED_COLUMNS = ("sample_id", "status", "proposal_id", "measured_at", "instrument")
 #: Columns an export adds at the end (a result's corrections); a posted CSV's are ignored.
 VIEW_COLUMNS = ("revision", "excluded")
+#: Columns a proposals export adds about the proposal (its furnace ``group`` with
+#: ``strategy.batch_shared``): a filled-in export posted back as results has them, ignored.
+PROPOSAL_COLUMNS = ("group",)
 
 PARAMETER, OBJECTIVE, OBJECTIVES, SD, RESERVED, IGNORED, MEASUREMENT = (
     "parameter",
@@ -61,7 +65,9 @@ def _known(campaign: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
     # name -> (role, the campaign's unit for it); reserved and prediction names carry no unit.
     known: dict[str, tuple[str, str | None]] = {
         **{name: (RESERVED, None) for name in RESERVED_COLUMNS},
-        **{name: (IGNORED, None) for name in (*PREDICTION_FIELDS, *VIEW_COLUMNS)},
+        **{
+            name: (IGNORED, None) for name in (*PREDICTION_FIELDS, *VIEW_COLUMNS, *PROPOSAL_COLUMNS)
+        },
     }
     if is_multiobjective(campaign):
         # "objective" stays known, so kiln's rule names the column it came from (use the names).

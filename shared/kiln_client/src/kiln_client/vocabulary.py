@@ -3,7 +3,7 @@
 The domain is their single source (``kiln.strategy.ACQUISITIONS``,
 ``kiln.strategy.PARETO_ACQUISITIONS``, ``kiln.strategy.BATCH_METHODS``,
 ``kiln.pool.STATUSES``, ``kiln.strategy.MAX_BATCH_SIZE``, ``kiln.presets.PRESETS``,
-``kiln.ledger.PREDICTION_FIELDS``); the client distribution cannot import
+``kiln.ledger.PREDICTION_FIELDS``, ``kiln_services.intake.csv_columns.PROPOSAL_COLUMNS``); the client distribution cannot import
 it (it would pull NumPy and scikit-learn into a LIMS), so it keeps this copy and
 ``tests/unit/test_client_settings.py`` fails when the two differ. The server validates every
 value again: these only let ``kiln --help`` list the choices and catch a typo before a request.
@@ -31,3 +31,6 @@ PRESETS = ("latp", "latp-furnace", "latp-moo")
 #: What a proposal predicts about itself: columns of a proposals export that the server ignores
 #: when the filled-in file comes back as results.
 PREDICTION_FIELDS = ("predicted_mean", "predicted_std", "acquisition_value")
+#: Columns of a proposals export about the proposal itself (its furnace group with
+#: ``strategy.batch_shared``), also ignored when the file comes back as results.
+PROPOSAL_COLUMNS = ("group",)

@@ -22,7 +22,7 @@
 
   function $(id) { return document.getElementById(id); }
 
-  var F = window.KilnFormat;
+  var F = window.KilnFormat, G = window.KilnGroups;
   var el = F.el, idCell = F.idCell, fmtTime = F.fmtTime, fmtNum = F.fmtNum, fmtAcquisitions = F.fmtAcquisitions;
   function fmtObj(v) { return F.fmtObj(v, logScale); }
   function fmtPrediction(mean, std) { return F.fmtPrediction(mean, std, logScale); }
@@ -126,7 +126,7 @@
 
   // -- the latest batch -------------------------------------------------------------------------
 
-  function drawBatch(batch) {
+  function drawBatch(batch, words) {
     var table = $("table-batch");
     table.replaceChildren();
     if (!batch) { $("batch-note").textContent = "No batch yet: one follows the first results."; return; }
@@ -136,7 +136,12 @@
       " · " + batch.acquisition + "/" + batch.batch_method + " · model v" + fmtNum(batch.model_version) +
       ", data v" + batch.data_version + " · " + pending + " of " + items.length + " pending" +
       (batch.fallback ? " · " + batch.fallback : "");
-    var names = items.length ? Object.keys(items[0].parameters) : [];
+    // Furnace groups: a heading row per run with its shared values, then its pellets.
+    var grouped = G.grouping(items, words);
+    if (grouped) items = grouped.order;
+    var names = (items.length ? Object.keys(items[0].parameters) : []).filter(function (n) {
+      return !grouped || grouped.shared.indexOf(n) < 0;
+    });
     var head = el("thead"), tr = el("tr");
     var predictedLabels = predictionColumns.map(function (c) { return c.label; });
     ["proposal", "status"].concat(names, predictedLabels, ["acquisition"]).forEach(function (h, i) {
@@ -149,11 +154,10 @@
     var body = el("tbody");
     var acquisitions = fmtAcquisitions(items.map(function (p) { return p.acquisition_value; }));
     items.forEach(function (p, k) {
+      if (grouped && grouped.heads[k]) body.appendChild(G.groupRow(grouped.heads[k], names.length + 3 + predictionColumns.length));
       var row = el("tr");
       row.appendChild(idCell(p.id));
-      var cell = el("td");
-      cell.appendChild(el("span", p.status, "badge " + p.status));
-      row.appendChild(cell);
+      row.appendChild(G.statusCell(p));
       names.forEach(function (n) { row.appendChild(el("td", fmtNum(p.parameters[n]), "num")); });
       predictionColumns.forEach(function (c) { row.appendChild(el("td", c.cell(p), "num")); });
       row.appendChild(el("td", acquisitions[k], "num"));
@@ -341,10 +345,11 @@
         work.push(loadResults());
       }
       var batchKey = state.etag || null;
+      G.drawWords(state.words);
       if (batchKey !== seen.batch) {
         seen.batch = batchKey;
         latestBatch = state.latest;
-        drawBatch(state.latest);
+        drawBatch(state.latest, state.words);
         if (moo && resultsKey === seen.results && !work.length) pareto.draw(paretoReport, results, latestBatch);
       }
       drawPending(state.pending, state.latest);

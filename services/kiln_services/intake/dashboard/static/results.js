@@ -165,6 +165,7 @@
         sample.appendChild(document.createTextNode(" "));
         sample.appendChild(mark);
       }
+      window.KilnGroups.markBroken(sample, r);
       tr.appendChild(sample);
       names.forEach(function (n) { tr.appendChild(el("td", fmtNum((r.parameters || {})[n]), "num")); });
       measured.forEach(function (c) { tr.appendChild(el("td", c.cell(r), "num")); });

@@ -8,6 +8,7 @@ per command group; this one puts them together under the root group.
 
 from __future__ import annotations
 
+from kiln_client.cli import campaign_update  # noqa: F401  (registers `kiln campaigns update`)
 from kiln_client.cli.analysis import benchmark, model
 from kiln_client.cli.campaigns import campaigns
 from kiln_client.cli.candidates import candidates, candidates_list

@@ -14,6 +14,7 @@ from kiln_client.cli.output import CONTEXT, counted, echo_json, fail, number, sc
 from kiln_client.cli.pareto import objective_lines
 from kiln_client.cli.root import client_of
 from kiln_client.client import KilnAPIError
+from kiln_client.furnace_words import constraint_words, sharing_words
 from kiln_client.vocabulary import PRESETS
 
 
@@ -35,7 +36,7 @@ def campaigns() -> None:
     "--file",
     "spec_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A JSON campaign definition: name, parameters, objective, strategy.",
+    help="A JSON campaign definition: name, parameters, objective, strategy, constraints.",
 )
 @click.option("--name", help="The campaign's name (overrides the preset's or file's).")
 @json_option("the created campaign")
@@ -48,7 +49,8 @@ def campaigns_create(
     \b
     Examples:
       kiln campaigns create --preset latp --name latp-2026
-      kiln campaigns create --file spec.json
+      kiln campaigns create --preset latp-furnace --name furnace-2026
+      kiln campaigns create --file spec.json   (may hold "constraints" and strategy.batch_shared)
     """
     if bool(preset) == bool(spec_file):
         raise click.UsageError("give exactly one of --preset or --file")
@@ -145,6 +147,7 @@ def describe_campaign(campaign: Mapping[str, Any]) -> str:
             f"  strategy: {strategy.get('acquisition')} kappa={number(strategy.get('kappa'))}, "
             f"batches of {strategy.get('batch_size')} by {strategy.get('batch_method')}"
         )
+    lines += constraint_lines(campaign)
     counts = campaign.get("counts", {})
     lines.append(
         f"  space v{campaign.get('space_version', 1)}; {counted(counts.get('results', 0), 'result')}, "
@@ -152,3 +155,10 @@ def describe_campaign(campaign: Mapping[str, Any]) -> str:
         f"model v{number(counts.get('model_version'))}"
     )
     return "\n".join(lines)
+
+
+def constraint_lines(campaign: Mapping[str, Any]) -> list[str]:
+    """The campaign's constraints and furnace sharing, a line each (none without them)."""
+    lines = [f"  constraint: {constraint_words(c)}" for c in campaign.get("constraints") or []]
+    sharing = sharing_words((campaign.get("strategy") or {}).get("batch_shared"))
+    return [*lines, f"  {sharing}"] if sharing else lines
