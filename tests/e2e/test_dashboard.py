@@ -604,3 +604,54 @@ def test_a_furnace_campaign_shows_its_constraints_and_runs(browser: Any, stack: 
         assert problems == [], problems
     finally:
         context.close()
+
+
+#: A small two-parameter space for campaigns made up in a test.
+GRID = [
+    {"name": "temperature_c", "kind": "continuous", "low": 800.0, "high": 1100.0, "step": 25.0},
+    {"name": "time_min", "kind": "discrete", "values": [10.0, 30.0, 60.0, 120.0]},
+]
+
+
+def test_three_objectives_offer_a_choice_of_axes(browser: Any, stack: Stack) -> None:
+    """With 3 objectives the Pareto plot has an axis selector; choosing the third objective
+    redraws the plot on it (a minimised, linear objective), with no console error."""
+    client = Client(stack.base_url, stack.admin_token, timeout=30)
+    cost = {"name": "cost", "unit": "EUR", "goal": "minimize", "transform": "none"}
+    density = {"name": "relative_density", "unit": "1", "transform": "none"}
+    campaign = client.create_campaign({
+        "name": "dashboard-three", "parameters": GRID,
+        "objectives": [{"name": "conductivity", "unit": "S/cm"}, density, cost],
+    })  # fmt: skip
+    cid = campaign["id"]
+    values = [(1e-4, 0.95, 12.0), (1e-3, 0.90, 20.0), (5e-5, 0.97, 8.0), (2e-5, 0.85, 30.0)]
+    client.post_results(cid, [
+        {"sample_id": f"T-{i}", "parameters": {"temperature_c": 900 + 25 * i, "time_min": 30},
+         "objectives": {"conductivity": c, "relative_density": d, "cost": e}}
+        for i, (c, d, e) in enumerate(values)
+    ])  # fmt: skip
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    try:
+        page.goto(f"{stack.base_url}/campaigns/{cid}")
+        page.fill("#token", stack.admin_token)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/campaigns/{cid}*")
+        until(page, "() => (document.getElementById('chart-pareto').data || []).length >= 2")
+        assert not page.evaluate("() => document.getElementById('pareto-axes').hidden")
+        page.select_option("#pareto-y", "cost")
+        until(page, "() => document.getElementById('chart-pareto').layout.yaxis.title.text"
+                    " == 'cost (EUR)'")  # fmt: skip
+        front = page.evaluate(
+            "() => document.getElementById('chart-pareto').data"
+            ".find(t => t.name == 'Pareto front').y"
+        )
+        # T-3 is dominated in every objective; the others are each best at something.
+        assert sorted(front) == [8.0, 12.0, 20.0]
+        assert "a front point may look dominated in this pair" in page.inner_text("#pareto-note")
+        assert problems == [], problems
+    finally:
+        context.close()
