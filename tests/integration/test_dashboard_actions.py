@@ -118,7 +118,8 @@ def test_a_multi_objective_campaign_shows_its_front_not_a_convergence_chart(
     client: FlaskClient,
 ) -> None:
     campaign = {"name": "dash-moo", "parameters": GRID_PARAMETERS,
-                "objectives": [{**CONDUCTIVITY, "threshold": 1e-5}, DENSITY]}  # fmt: skip
+                "objectives": [{**CONDUCTIVITY, "threshold": 1e-5}, DENSITY],
+                "outcome_constraints": [{"name": "relative_density", "op": ">=", "value": 0.9}]}  # fmt: skip
     created = client.post("/api/v1/campaigns", json=campaign, headers=ADMIN)
     assert created.status_code == 201, created.get_json()
     cid = str(created.get_json()["id"])
@@ -137,6 +138,7 @@ def test_a_multi_objective_campaign_shows_its_front_not_a_convergence_chart(
     assert "pareto.js" in page and "Hypervolume" in page
     assert 'id="chart-convergence"' not in page and 'id="slices"' not in page
     assert "<code>conductivity</code>, <code>relative_density</code>" in page  # CSV advice
+    assert "<dt>Outcome constraints</dt><dd>relative_density &gt;= 0.9</dd>" in page
     index = session.get("/").get_data(as_text=True)
     assert "maximize conductivity (S/cm), maximize relative_density (1)" in index
 

@@ -227,3 +227,13 @@ def test_kiln_model_prints_one_block_per_objective() -> None:
     assert lines[1] == "  conductivity:" and "    kernel: Matern" in lines
     assert "    best observed: 1.200e-03 at " in lines
     assert "  relative_density:" in lines and "    best observed: 9.700e-01 at " in lines
+
+
+def test_outcome_constraints_add_the_probability_of_meeting_them() -> None:
+    batch = moo_batch()
+    batch["proposals"][0]["probability_feasible"] = 0.8734
+    constrained = {**CAMPAIGN, "outcome_constraints": [{"name": "relative_density", "op": ">=",
+                                                        "value": 0.95}]}  # fmt: skip
+    lines = format_batch(batch, constrained).strip().splitlines()  # type: ignore[arg-type]
+    assert "P(meets constraints)" in lines[1] and "0.87" in lines[3]
+    assert "P(meets constraints)" not in format_batch(batch, CAMPAIGN)  # type: ignore[arg-type]

@@ -77,7 +77,8 @@ def prediction_columns(
     """The prediction columns of a proposals table: a heading and how to read a proposal.
 
     One column for a single-objective campaign (``predicted_mean``/``predicted_std``, as
-    always); one per objective for a multi-objective one (the proposal's ``predicted``).
+    always); one per objective for a multi-objective one (the proposal's ``predicted``), and
+    with outcome constraints the modelled probability of meeting them all.
     """
     specs = objective_specs(campaign)
     if not (campaign or {}).get("objectives"):
@@ -92,7 +93,15 @@ def prediction_columns(
                 ),
             )
         ]
-    return [(_moo_heading(spec), _moo_cell(spec)) for spec in specs]
+    columns = [(_moo_heading(spec), _moo_cell(spec)) for spec in specs]
+    if (campaign or {}).get("outcome_constraints"):
+        columns.append(("P(meets constraints)", _probability))
+    return columns
+
+
+def _probability(proposal: Mapping[str, Any]) -> str:
+    value = proposal.get("probability_feasible")
+    return "-" if value is None else f"{float(value):.2f}"
 
 
 def _moo_heading(spec: Mapping[str, Any]) -> str:

@@ -198,6 +198,14 @@
       };
     });
 
+    // With outcome constraints: the modelled probability of meeting them all.
+    if ((ctx.campaign.outcome_constraints || []).length) {
+      columns.push({
+        label: "P(meets constraints)",
+        cell: function (p) { return finite(p.probability_feasible) ? p.probability_feasible.toFixed(2) : "–"; }
+      });
+    }
+
     // One measured column per objective for the results table.
     var measuredColumns = specs.map(function (s) {
       return { label: label(s), cell: function (r) { return value((r.objectives || {})[s.name], s); } };
