@@ -140,7 +140,7 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
     n_objectives = len(objectives) if objectives is not None else 1
     try:
         posted = dict(definition.get("strategy") or {})
-        if posted.get("acquisition") is None:
+        if "acquisition" not in posted or (n_objectives > 1 and posted["acquisition"] is None):
             posted["acquisition"] = default_acquisition(n_objectives)
         strategy = Strategy.from_dict(posted)
     except (KilnError, TypeError) as exc:

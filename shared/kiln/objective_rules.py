@@ -58,7 +58,7 @@ def objectives_definition(
     only places a hypervolume reference point). Problems go to ``errors``."""
     if "objectives" not in definition:
         try:
-            single = Objective.from_dict(definition["objective"])
+            single = Objective.from_dict(definition.get("objective"))  # type: ignore[arg-type]
         except (KilnError, TypeError) as exc:
             errors[_objective_field(exc)] = [str(exc)]
             return None, None

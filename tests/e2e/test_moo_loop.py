@@ -7,7 +7,7 @@ import pytest
 
 from kiln.lab import VirtualLatpLab
 from kiln_client.client import Client
-from kiln_client.demo import measure, objective_names, seed_grid, wait_for_batch
+from kiln_client.demo import measure, objective_names, run_demo, seed_grid, wait_for_batch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -48,3 +48,17 @@ def test_a_latp_moo_campaign_proposes_for_both_objectives(client: Client, unique
     assert report["hypervolume"] > 0 and report["front"]
     assert report["reference_point"] == {"conductivity": 1e-4, "relative_density": 0.9}
     assert report["history"][-1]["hypervolume"] == pytest.approx(report["hypervolume"])
+
+
+def test_the_moo_demo_drives_the_lab_and_prints_the_front(client: Client, unique_name: str) -> None:
+    lines: list[str] = []
+    report = run_demo(
+        client, VirtualLatpLab(seed=3), iterations=1, name=unique_name, preset="latp-moo",
+        out=lines.append,
+    )  # fmt: skip
+    assert len(report) == 1 and len(report[0].results) == 6
+    assert all(
+        set(r["objectives"]) == {"conductivity", "relative_density"} for r in report[0].results
+    )
+    assert "Pareto front:" in lines[-1] and "hypervolume none yet" not in lines[-1]
+    assert "relative_density pred/meas" in "\n".join(lines)

@@ -331,7 +331,7 @@ def test_pareto_needs_read_scope_and_a_limited_token_sees_its_campaign_only(
     assert client.get(f"{URL}/{other}/pareto", headers=reader).status_code == 403
 
 
-def test_predict_and_slice_answer_409_for_several_objectives(
+def test_predict_slice_and_benchmarks_answer_409_for_several_objectives(
     client: FlaskClient, cid: str, store: Any
 ) -> None:
     store.models.save(cid, {"kind": "pareto"}, {"objectives": []}, data_version=1, space_version=1)
@@ -340,6 +340,8 @@ def test_predict_and_slice_answer_409_for_several_objectives(
     assert response.status_code == 409 and "/pareto" in response.get_json()["detail"]
     response = client.get(f"{URL}/{cid}/model/slice?x=temperature_c&y=time_min", headers=ADMIN)
     assert response.status_code == 409
+    response = client.post(f"{URL}/{cid}/benchmarks", headers=ADMIN, json={})
+    assert response.status_code == 409, response.get_json()
     assert ok(client, 200, "GET", f"{URL}/{cid}/model")["summary"] == {"objectives": []}
 
 
@@ -353,6 +355,9 @@ def test_the_openapi_document_describes_pareto_and_the_new_fields(client: FlaskC
     assert {"predicted", "probability_feasible"} <= set(properties)
     assert "objectives" in schemas["ResultIn"]["properties"]
     assert "reference_point" in schemas["LedgerBatchOut"]["properties"]
+    latest = document["paths"]["/api/v1/campaigns/{campaign_id}/proposals/latest"]["get"]
+    batches = latest["responses"]["200"]["content"]["application/json"]["examples"]
+    assert batches["objectives"]["value"]["proposals"][0]["predicted"]["conductivity"]["mean"]
     examples = operation_examples(document, "/api/v1/campaigns", "post")
     assert "objectives" in examples and "moo_preset" in examples
 
@@ -360,3 +365,14 @@ def test_the_openapi_document_describes_pareto_and_the_new_fields(client: FlaskC
 def operation_examples(document: dict, path: str, method: str) -> dict:
     """The named examples of an operation's JSON request body."""
     return document["paths"][path][method]["requestBody"]["content"]["application/json"]["examples"]
+
+
+def test_a_batch_request_with_a_single_objective_acquisition_is_422(
+    client: FlaskClient, redis_client: redis.Redis, cid: str
+) -> None:
+    problem = rejected(
+        client, redis_client, "POST", f"{URL}/{cid}/proposals", json={"acquisition": "ucb"}
+    )
+    assert any("acquisition" in key for key in problem["errors"]), problem
+    job = ok(client, 202, "POST", f"{URL}/{cid}/proposals", json={"acquisition": "parego"})
+    assert job["params"]["overrides"] == {"acquisition": "parego"}

@@ -1,9 +1,10 @@
 """Seeded single-objective batches over every path of :func:`kiln.propose.propose` (grid,
 sampled and polished, pool, constraints, furnace-shared groups, feasibility, space filling).
 
-Issue 16 reuses propose's candidate building for Pareto batches; `make` nothing here, but
-``cd tests && python -m support.seeded_proposals > unit/data/seeded_proposals.json`` records
-the outputs that ``tests/unit/test_seeded_proposals.py`` requires to stay bit-identical.
+Issue 16 shares propose's candidate building with Pareto batches. Run
+``cd tests && python -m support.seeded_proposals > unit/data/seeded_proposals.json`` (on main,
+before a change) to record the outputs ``tests/unit/test_seeded_proposals.py`` requires to stay
+bit-identical.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from kiln import corrections
 from kiln.errors import CampaignError
 from kiln.objective import Objective
 from kiln.space import SearchSpace
-from kiln_services.intake.errors import InvalidRequest
+from kiln_services.intake.errors import ApiProblem, InvalidRequest
 
 T = TypeVar("T")
 
@@ -91,6 +91,23 @@ def correct_result(
 def is_multiobjective(campaign: Mapping[str, Any]) -> bool:
     """True for a campaign of 2-4 objectives (kiln.campaign.is_multiobjective)."""
     return rules.is_multiobjective(campaign)
+
+
+def one_objective(campaign: Mapping[str, Any], what: str) -> None:
+    """A 409 problem for a multi-objective campaign at an endpoint of one objective's model.
+
+    Raises:
+        ApiProblem: 409 naming `what` and where a multi-objective campaign's answers are.
+    """
+    if is_multiobjective(campaign):
+        raise ApiProblem(
+            409,
+            "Conflict",
+            f"{what} works with one objective's model; this campaign has "
+            f"{len(campaign['objectives'])}: read GET /model (summary.objectives), the "
+            "proposals' predicted values and GET /pareto",
+            kind="several-objectives",
+        )
 
 
 def space_of(campaign: Mapping[str, Any]) -> SearchSpace:

@@ -194,6 +194,30 @@ LATEST_BATCH = {
         }
     ],
 }
+LATEST_PARETO_BATCH = {
+    **LATEST_BATCH,
+    "acquisition": "ehvi",
+    "reference_point": {"conductivity": 1e-4, "relative_density": 0.9},
+    "proposals": [
+        {
+            "id": "9f1c2e7a-0",
+            "parameters": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450},
+            "predicted_mean": None,
+            "predicted_std": None,
+            "predicted": {
+                "conductivity": {"mean": 9.8e-4, "std": 2.1e-4},
+                "relative_density": {"mean": 0.95, "std": 0.01},
+            },
+            "probability_feasible": None,
+            "acquisition_value": 0.012,
+            "status": "pending",
+        }
+    ],
+}
+LATEST_BATCH_EXAMPLES = {
+    "objective": {"summary": "One objective", "value": LATEST_BATCH},
+    "objectives": {"summary": "Several objectives (EHVI)", "value": LATEST_PARETO_BATCH},
+}
 PARETO_REPORT = {
     "campaign_id": "5b0e6c1d",
     "data_version": 24,

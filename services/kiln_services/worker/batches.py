@@ -72,6 +72,12 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         load=pareto.load_models if several else FittedModel.from_dict,
     )
     pool, pending, observations = _pool_and_points(store, cid, campaign, space, results, several)
+    # One objective with outcome constraints: their probability joins the feasibility.
+    constrained = None
+    if not several and fallback is None:
+        constrained = pareto.outcome_feasibility_of(
+            campaign, space, results, feasibility, seed_of(job_id)
+        )
 
     def make(reason: str | None) -> Any:
         if several:
@@ -94,7 +100,7 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
             strategy,
             model=model,
             random_state=seed_of(job_id),
-            feasibility=feasibility,
+            feasibility=constrained or feasibility,
             fallback=reason,
             pool=pool,
         )
@@ -126,6 +132,8 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
     )
     if several:
         origin.update(pareto.model_provenance(summary))
+    elif constrained is not None and fitted is not None:
+        origin["outcome_constraints"] = constrained.models.summary()["outcome_constraints"]
     predictions = pareto.prediction_fields if several else _prediction_fields
     header, proposals = _records(job_id, strategy, batch, versions, origin, predictions)
     if several:

@@ -4,7 +4,9 @@
 for a campaign of 2-4 objectives: its observations (results with ``objectives``), a fit of one
 model per objective and per constrained measurement (`kiln.multiobjective.fitted`), a batch by
 `kiln.multiobjective.propose.propose_pareto`, and the prediction fields of its proposals. Locks,
-jobs, pools, pending points, feasibility and provenance stay the single path's.
+jobs, pools, pending points, feasibility and provenance stay the single path's. A single-objective
+campaign's outcome constraints reach `kiln.propose.propose` through its ``feasibility``
+(`outcome_feasibility_of`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from typing import Any
 from kiln.campaign import objectives_of, space_of
 from kiln.errors import KilnError
 from kiln.feasibility import FeasibilityModel
+from kiln.multiobjective.constrained import ConstrainedFeasibility, outcome_feasibility
 from kiln.multiobjective.fitted import ParetoModels, fit_pareto_models
 from kiln.multiobjective.outcomes import outcome_constraints_of
 from kiln.multiobjective.propose import ParetoBatch, propose_pareto
 from kiln.pool import CandidatePool
+from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
 log = logging.getLogger(__name__)
@@ -138,6 +142,34 @@ def propose_batch(
         pool=pool,
         outcome_constraints=outcome_constraints_of(campaign),
     )
+
+
+def outcome_feasibility_of(
+    campaign: Mapping[str, Any],
+    space: SearchSpace,
+    results: Sequence[Mapping[str, Any]],
+    success: FeasibilityModel | None,
+    random_state: int,
+) -> ConstrainedFeasibility | None:
+    """A single-objective campaign's outcome constraints as ``propose(feasibility=...)`` takes
+    them (times the synthesis-success classifier `success`); None without outcome constraints,
+    or when their models cannot be fitted (the batch then proposes without them, logged)."""
+    constraints = outcome_constraints_of(campaign)
+    if not constraints:
+        return None
+    try:
+        found = outcome_feasibility(
+            space,
+            objectives_of(campaign),
+            results,
+            constraints,
+            success=success,
+            random_state=random_state,
+        )
+    except (KilnError, ValueError, ArithmeticError) as exc:
+        log.warning("outcome constraints not modelled (%s: %s)", type(exc).__name__, exc)
+        return None
+    return found if isinstance(found, ConstrainedFeasibility) else None
 
 
 def model_provenance(summary: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -37,6 +37,10 @@ from kiln.pool import CandidatePool
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
+#: Joint posterior samples of the measured front that EHVI averages over (0: improve on the
+#: models' means at the measured points; see kiln.multiobjective.scorers.NoisyEHVIScorer).
+FRONT_SAMPLES = 0
+
 
 def _clean(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
@@ -203,6 +207,7 @@ def propose_pareto(
         excluded=excluded,
         measured=measured,
         rng=rng,
+        front_samples=FRONT_SAMPLES if strategy.acquisition == "ehvi" else 0,
         success=success,
     )
     proposals = []

@@ -92,7 +92,7 @@ class Proposals(MethodView):
 @blp.route("/<campaign_id>/proposals/latest")
 class LatestProposals(MethodView):
     @blp.arguments(LatestQueryArgs, location="query")
-    @blp.response(200, LedgerBatchOut, example=ex.LATEST_BATCH)
+    @blp.response(200, LedgerBatchOut, examples=ex.LATEST_BATCH_EXAMPLES)
     @blp.alt_response(304, description="Unchanged (If-None-Match) after the wait")
     @blp.alt_response(404, description="No batch yet")
     @blp.alt_response(
@@ -175,19 +175,6 @@ def stored_model(
     return campaign, model
 
 
-def one_objective(campaign: dict[str, Any], what: str) -> None:
-    """A 409 problem for a multi-objective campaign at an endpoint drawing one objective's model."""
-    if domain.is_multiobjective(campaign):
-        raise ApiProblem(
-            409,
-            "Conflict",
-            f"{what} draws one objective's model; this campaign has "
-            f"{len(campaign['objectives'])}: read GET /model (summary.objectives), the "
-            "proposals' predicted values and GET /pareto",
-            kind="several-objectives",
-        )
-
-
 def reader_of(model: dict[str, Any]) -> Any:
     """The stored model rebuilt for prediction (numpy/scipy only; imported on first use)."""
     from kiln.model.reader import ModelReader
@@ -218,7 +205,7 @@ class Predict(MethodView):
     def post(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Predict mean, std and acquisition value at points from the latest model."""
         campaign, model = stored_model(campaign_id)
-        one_objective(campaign, "/predict")
+        domain.one_objective(campaign, "/predict")
         overrides = {k: body[k] for k in ("acquisition", "kappa", "xi") if k in body}
         strategy = strategy_of(campaign, overrides)
         reader = reader_of(model)
@@ -251,7 +238,7 @@ class ModelSlice(MethodView):
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Draw a 2-D slice of the model's mean and acquisition (like the study's Figure 2)."""
         campaign, model = stored_model(campaign_id)
-        one_objective(campaign, "/model/slice")
+        domain.one_objective(campaign, "/model/slice")
         fixed = {
             key.removeprefix("fixed."): _query_value(value)
             for key, value in request.args.items()

@@ -122,6 +122,12 @@ class ResultPatchIn(StrictSchema):
     )
     parameters = parameters_field("the named parameters replaced (the others are kept)")
     objective = finite(allow_none=True, metadata={"description": "null only with status failed"})
+    objectives = fields.Dict(
+        keys=key_field,
+        values=finite(allow_none=True),
+        validate=validate.Length(max=20),
+        metadata={"description": "several objectives: keys merged; a key with null removes it"},
+    )
     objective_sd = finite(
         allow_none=True,
         validate=validate.Range(min=0, min_inclusive=False),

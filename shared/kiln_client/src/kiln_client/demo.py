@@ -229,12 +229,16 @@ def run_iteration(
     wait: float = 30.0,
     timeout: float = 180.0,
     seed: int = 0,
+    objectives: Sequence[str] | None = None,
 ) -> Iteration:
-    """Wait for a batch, synthesise it and post the results; the iteration's record."""
+    """Wait for a batch, synthesise it and post the results; the iteration's record.
+
+    `objectives`: a multi-objective campaign's names (results post ``"objectives"``).
+    """
     batch, waited = wait_for_batch(
         client, campaign_id, min_data_version=min_data_version, wait=wait, timeout=timeout
     )
-    results = measure(lab, batch, number, seed=seed)
+    results = measure(lab, batch, number, seed=seed, objectives=objectives)
     answer = client.post_results(campaign_id, results)
     data_version = answer.get("data_version") if isinstance(answer, dict) else None
     return Iteration(
@@ -258,16 +262,23 @@ def run_demo(
     timeout: float = 180.0,
     seed: int = 0,
     out: Print = print,
+    preset: str = "latp",
 ) -> list[Iteration]:
-    """Drive `iterations` closed-loop iterations on the demo campaign, continuing where it stopped."""
-    campaign, created = find_or_create_campaign(client, name)
+    """Drive `iterations` closed-loop iterations on the demo campaign, continuing where it stopped.
+
+    `preset` makes the campaign when it does not exist (``latp-moo``: two objectives, each
+    iteration then also prints the Pareto front's hypervolume).
+    """
+    campaign, created = find_or_create_campaign(client, name, preset)
     campaign_id = campaign["id"]
+    names = objective_names(campaign)
     out(f"{'Created' if created else 'Continuing'} campaign {name!r} ({campaign_id})")
-    posted = post_seed_grid(client, campaign_id, lab.seed_grid())
+    posted = post_seed_grid(client, campaign_id, seed_grid(lab, names))
     out(f"Seed grid: {posted} new results posted" if posted else "Seed grid: already stored")
     stored = client.list_results(campaign_id)
     best = best_result(stored)
-    out(f"Best of {len(stored)} results so far: {format_best(best)}")
+    if not names:
+        out(f"Best of {len(stored)} results so far: {format_best(best)}")
     done = completed_iterations(stored)
     min_version: int | None = len(stored)
     report = []
@@ -282,10 +293,18 @@ def run_demo(
             wait=wait,
             timeout=timeout,
             seed=seed,
+            objectives=names,
         )
         best = it.best
         min_version = it.data_version if it.data_version is not None else None
-        out(format_iteration(it))
+        if names:
+            out(
+                format_pareto_iteration(
+                    it, names, client.get_json(f"/campaigns/{campaign_id}/pareto")
+                )
+            )
+        else:
+            out(format_iteration(it))
         report.append(it)
     return report
 
@@ -336,6 +355,36 @@ def format_iteration(it: Iteration, transform: str = "log10") -> str:
             f"  {result['sample_id']:<10}  {values}  {predicted:>23}  {result['objective']:9.2e}"
         )
     lines.append(f"  best so far: {format_best(it.best)}")
+    return "\n".join(lines)
+
+
+def format_pareto_iteration(it: Iteration, names: Sequence[str], pareto: Mapping[str, Any]) -> str:
+    """A multi-objective batch as a table: per objective the predicted mean and what was
+    measured; then the Pareto front's size and hypervolume (GET /pareto)."""
+    batch = it.batch
+    lines = [
+        "",
+        f"Iteration {it.number}: {len(it.proposals)} proposals "
+        f"(model v{batch.get('model_version')}, data v{batch.get('data_version')}, "
+        f"{batch.get('acquisition')}, waited {it.seconds_waited:.1f} s)",
+        f"  {'sample':<10}  " + "  ".join(f"{n + ' pred/meas':>28}" for n in names),
+    ]
+    by_id = {r["proposal_id"]: r for r in it.results}
+    for proposal in it.proposals:
+        result = by_id[proposal["id"]]
+        predicted = proposal.get("predicted") or {}
+        cells = []
+        for n in names:
+            mean = (predicted.get(n) or {}).get("mean")
+            guess = "-" if mean is None else f"{mean:.3g}"
+            cells.append(f"{guess + ' / ' + format(result['objectives'][n], '.3g'):>28}")
+        lines.append(f"  {result['sample_id']:<10}  " + "  ".join(cells))
+    hypervolume = pareto.get("hypervolume")
+    volume = "none yet" if hypervolume is None else f"{hypervolume:.4g}"
+    lines.append(
+        f"  Pareto front: {len(pareto.get('front') or [])} of {pareto.get('n_results')} "
+        f"results, hypervolume {volume}"
+    )
     return "\n".join(lines)
 
 
