@@ -349,6 +349,8 @@ def test_a_multi_objective_campaign_from_the_command_line(
     stored = json.loads(kiln("results", "export", unique_name, "--format", "json").stdout)
     assert stored[0]["objectives"] == {"conductivity": pytest.approx(seed[0]["objective"])}
     assert set(stored[1]["objectives"]) == {"conductivity", "relative_density"}
+    history = kiln("results", "history", unique_name, stored[1]["sample_id"]).stdout
+    assert "conductivity " in history and "relative_density " in history
 
     watched = kiln("proposals", "watch", unique_name, "--count", "1", "--wait", "30").stdout
     assert "conductivity S/cm (±1 std)" in watched and "relative_density 1 (±1 std)" in watched
