@@ -17,6 +17,9 @@ from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
 from support.intake import ADMIN
 from support.store_snapshot import snapshot
 
+from kiln_services import task_names
+from kiln_services.store import Keys
+
 URL = "/api/v1/campaigns"
 DENSITY = {
     "name": "relative_density",
@@ -376,3 +379,23 @@ def test_a_batch_request_with_a_single_objective_acquisition_is_422(
     assert any("acquisition" in key for key in problem["errors"]), problem
     job = ok(client, 202, "POST", f"{URL}/{cid}/proposals", json={"acquisition": "parego"})
     assert job["params"]["overrides"] == {"acquisition": "parego"}
+    single = {"name": "single", "parameters": GRID_PARAMETERS, "objective": CONDUCTIVITY}
+    sid = ok(client, 201, "POST", URL, json=single)["id"]
+    problem = rejected(
+        client, redis_client, "POST", f"{URL}/{sid}/proposals", json={"acquisition": "ehvi"}
+    )
+    assert "acquisition" in problem["errors"], problem
+
+
+def test_a_patch_of_the_outcome_constraints_asks_for_a_refit(
+    client: FlaskClient, redis_client: redis.Redis, cid: str
+) -> None:
+    ok(client, 201, "POST", f"{URL}/{cid}/results",
+       json=[result("a", 900, 30, conductivity=2e-4, relative_density=0.92)])  # fmt: skip
+    redis_client.delete(task_names.PROPOSALS_QUEUE, Keys.refit_queued(cid))  # a worker took it
+    constraint = {"name": "phase_purity", "op": ">=", "value": 0.7}
+    ok(client, 200, "PATCH", f"{URL}/{cid}", json={"outcome_constraints": [constraint]})
+    messages = [json.loads(m) for m in redis_client.lrange(task_names.PROPOSALS_QUEUE, 0, -1)]
+    assert [m["headers"]["task"] for m in messages] == [task_names.REFIT]
+    ok(client, 200, "PATCH", f"{URL}/{cid}", json={"name": "renamed"})  # no new models needed
+    assert redis_client.llen(task_names.PROPOSALS_QUEUE) == 1

@@ -142,10 +142,12 @@ def test_a_refit_after_a_few_results_starts_from_the_stored_models(
     store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     starts: list[bool] = []
+    restarts: list[int | None] = []
     real = pareto.fit_pareto_models
 
     def recorded(*args: Any, **kwargs: Any) -> Any:
         starts.append(kwargs.get("start") is not None)
+        restarts.append(kwargs.get("n_restarts"))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pareto, "fit_pareto_models", recorded)
@@ -157,6 +159,7 @@ def test_a_refit_after_a_few_results_starts_from_the_stored_models(
     store.results.append(cid, [row(21, 1025, 30)])
     refits.fit_and_store(store, campaign)
     assert starts == [False, True, False] and version == 2
+    assert restarts == [None, refits.EXPLORE_RESTARTS, None]  # warm: fewer restarts
 
 
 def test_an_outcome_constraint_weights_the_batch_by_its_probability(
@@ -227,3 +230,31 @@ def test_a_single_objective_batch_is_weighted_by_its_outcome_constraints(
     # 1050 degC or more (it rises with temperature), so the batch moves up.
     assert min(p["parameters"]["temperature_c"] for p in batch["proposals"]) >= 1000
     assert all(p["predicted_mean"] is not None for p in batch["proposals"])
+
+
+def test_failed_syntheses_train_the_feasibility_classifier_that_weights_the_batch(
+    celery_app: Celery, store: Store, cid: str
+) -> None:
+    failed = [
+        {"sample_id": f"f{i}", "parameters": {"temperature_c": t, "time_min": 480.0},
+         "status": "failed"}
+        for i, t in enumerate((1050, 1075, 1100))
+    ]  # fmt: skip
+    store.results.append(cid, [*SEED, *failed])
+    run(celery_app, task_names.REFIT, cid)
+    feasibility = store.models.get(cid)["summary"]["feasibility"]
+    assert feasibility is not None and feasibility["n_failed"] == 3
+    assert feasibility["n_succeeded"] == len(SEED)
+    batch = propose(celery_app, store, cid)
+    assert batch["proposals"][0]["provenance"]["feasibility"]["n_failed"] == 3
+
+
+def test_new_outcome_constraints_refit_the_models_on_the_same_data(store: Store, cid: str) -> None:
+    store.results.append(cid, SEED)
+    assert refits.fit_and_store(store, store.campaigns.get(cid))[1] == 1
+    constraint = {"name": "phase_purity", "op": ">=", "value": 0.85}
+    campaign = {**store.campaigns.get(cid), "outcome_constraints": [constraint]}  # as a PATCH
+    assert refits.fit_and_store(store, campaign)[1] == 2
+    assert refits.fit_and_store(store, campaign)[1] == 2  # fitted for them: not again
+    entry = store.models.get(cid)["summary"]["outcome_constraints"][0]
+    assert entry["name"] == "phase_purity" and entry["model"] == "measurement"

@@ -65,7 +65,10 @@ def run_demo_once(stack: Stack) -> None:
         if find_campaign(client, MOO_DEMO_NAME) is None:
             print("\nConductivity and density together (latp-moo): two iterations, EHVI batches.")
             run_demo(client, VirtualLatpLab(), iterations=2, name=MOO_DEMO_NAME, preset="latp-moo")
-            print(f"\nGET /api/v1/campaigns/<id of {MOO_DEMO_NAME}>/pareto shows its front.")
+            moo = find_campaign(client, MOO_DEMO_NAME) or {}
+            print(
+                f"\nIts Pareto front: GET {stack.base_url}/api/v1/campaigns/{moo.get('id')}/pareto"
+            )
     except ClientError as exc:
         print(f"devstack: the demo failed: {exc}\n{stack.logs()}", file=sys.stderr)
 

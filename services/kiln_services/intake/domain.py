@@ -15,7 +15,9 @@ from kiln import campaign as rules
 from kiln import corrections
 from kiln.errors import CampaignError
 from kiln.objective import Objective
+from kiln.objective_rules import strategy_problems
 from kiln.space import SearchSpace
+from kiln.strategy import Strategy
 from kiln_services.intake.errors import ApiProblem, InvalidRequest
 
 T = TypeVar("T")
@@ -54,9 +56,14 @@ def strategy_with(campaign: Mapping[str, Any], overrides: Mapping[str, Any]) -> 
         InvalidRequest: Naming the bad strategy field.
     """
     try:
-        return rules.strategy_with(campaign, overrides)
+        merged = rules.strategy_with(campaign, overrides)
     except CampaignError as exc:
         raise InvalidRequest(exc.errors) from exc
+    # The acquisition must fit the number of objectives (kiln's rule, as a PATCH applies it).
+    problems = strategy_problems(len(rules.objectives_of(campaign)), Strategy.from_dict(merged))
+    if problems:
+        raise InvalidRequest({k.removeprefix("strategy."): v for k, v in problems.items()})
+    return merged
 
 
 def validate_results(

@@ -77,6 +77,13 @@ def _failed(result: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def same_constraints(state: Mapping[str, Any], campaign: Mapping[str, Any]) -> bool:
+    """Whether a stored multi-objective model was fitted for the campaign's outcome constraints
+    (a PATCH may change them: the models of the measurements they name change with them)."""
+    stored = [dict(c) for c in state.get("outcome_constraints") or []]
+    return stored == [c.to_dict() for c in outcome_constraints_of(campaign)]
+
+
 def load_models(state: Mapping[str, Any]) -> ParetoModels:
     """A stored multi-objective model state as ParetoModels (the worker's own keys beside the
     models', ``corrections`` and ``feasibility``, are not read)."""
@@ -87,10 +94,15 @@ def fit(
     campaign: Mapping[str, Any],
     observations: Sequence[Mapping[str, Any]],
     start: ParetoModels | None,
+    *,
+    warm_restarts: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit the campaign's models (warm from `start` when given); their (state, summary).
 
-    A warm start that fails falls back to a cold fit, as the single path's refit does.
+    A warm fit runs the optimiser from `start`'s hyperparameters and `warm_restarts` random
+    points (a cold fit: kiln's default restarts); one that fails falls back to a cold fit, as the
+    single path's refit does. On the LATP lab (latp-moo, 80 then 100 results) a warm fit with 2
+    restarts took 1.3 s against 2.0 s with 5 and 2.4 s cold, at the same log likelihoods.
     """
     space, objectives = space_of(campaign), objectives_of(campaign)
     constraints = outcome_constraints_of(campaign)
@@ -104,6 +116,7 @@ def fit(
                 outcome_constraints=constraints,
                 random_state=len(observations),
                 start=start,
+                n_restarts=warm_restarts,
             )
         except (KilnError, ValueError, ArithmeticError) as exc:
             log.info(

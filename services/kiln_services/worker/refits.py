@@ -109,9 +109,10 @@ def fit_and_store(
     observations = pareto.observations_of(results) if several else observations_of(results)
     space_version = int(campaign.get("space_version", 1))
     current = store.models.get(cid, with_state=True)
-    if current and (current["data_version"], current["space_version"]) == (
-        data_version,
-        space_version,
+    if (
+        current
+        and (current["data_version"], current["space_version"]) == (data_version, space_version)
+        and (not several or pareto.same_constraints(current["state"], campaign))
     ):
         return data_version, current["model_version"]  # already fitted on exactly this data
     if not observations:
@@ -121,7 +122,9 @@ def fit_and_store(
             start = warm_start_of(
                 current, space_version, data_version, corrections, load=pareto.load_models
             )
-            state, summary = pareto.fit(campaign, observations, start)
+            state, summary = pareto.fit(
+                campaign, observations, start, warm_restarts=EXPLORE_RESTARTS
+            )
         else:
             state, summary = _fit_one(
                 campaign, observations, current, (data_version, corrections), training_limit
