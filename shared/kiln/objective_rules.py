@@ -74,15 +74,8 @@ def objectives_definition(
 
 
 def strategy_problems(n_objectives: int, strategy: Strategy) -> dict[str, list[str]]:
-    """The acquisition must fit the objectives; a multi-objective campaign shares no values
-    within a batch (furnace groups score one objective only)."""
-    errors = acquisition_problems(n_objectives, strategy.acquisition)
-    if n_objectives > 1 and strategy.batch_shared is not None:
-        errors["strategy.batch_shared"] = [
-            "shared values within a batch are not supported with several objectives; "
-            "drop batch_shared or use one objective"
-        ]
-    return errors
+    """The acquisition must fit the number of objectives."""
+    return acquisition_problems(n_objectives, strategy.acquisition)
 
 
 def outcomes_definition(

@@ -187,10 +187,12 @@ def test_a_single_objective_campaign_may_have_outcome_constraints() -> None:
     assert "objectives: ['conductivity']" in errors["outcome_constraints.0.name"][0]
 
 
-def test_shared_batches_are_refused_with_several_objectives() -> None:
-    shared = {"batch_shared": {"parameters": ["x"], "groups": 1}}
-    errors = refused(definition(strategy=shared))
-    assert list(errors) == ["strategy.batch_shared"]
+def test_shared_batches_are_allowed_with_several_objectives() -> None:
+    shared = {"batch_shared": {"parameters": ["x"], "groups": 2}}
+    out = rules.campaign_definition(definition(strategy=shared))
+    assert out["strategy"]["batch_shared"] == {"parameters": ["x"], "groups": 2}
+    errors = refused(definition(strategy={"batch_shared": {"parameters": ["z"]}}))
+    assert list(errors) == ["strategy.batch_shared.parameters.0"]
 
 
 def test_a_patch_may_not_change_the_objectives() -> None:

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from kiln.campaign import campaign_definition, objectives_of, space_of
-from kiln.errors import KilnError
 from kiln.multiobjective.fitted import ParetoModels, fit_pareto_models
 from kiln.multiobjective.outcomes import OutcomeConstraint
 from kiln.multiobjective.propose import ParetoBatch, propose_pareto
@@ -225,10 +224,28 @@ def test_a_result_missing_an_objective_trains_the_other(campaign: dict[str, Any]
     assert models.n_observations == 14
 
 
-def test_shared_batches_are_refused(campaign: dict[str, Any]) -> None:
-    shared = Strategy.from_dict({"batch_shared": {"parameters": ["x"], "groups": 1}})
-    with pytest.raises(KilnError, match="not supported"):
-        propose_pareto(space_of(campaign), objectives_of(campaign), results(), [], shared)
+@pytest.mark.parametrize("acquisition", ["ehvi", "random"])
+def test_shared_batches_share_values_within_each_group(
+    campaign: dict[str, Any], acquisition: str
+) -> None:
+    shared = Strategy.from_dict(
+        {"acquisition": acquisition, "batch_shared": {"parameters": ["y"], "groups": 2}}
+    )
+    space, objectives = space_of(campaign), objectives_of(campaign)
+    out = propose_pareto(space, objectives, results(), [], shared)
+    assert out.fallback is None and len(out.proposals) == 6
+    groups = [p.group for p in out.proposals]
+    assert sorted(set(groups)) == [0, 1]
+    for g in (0, 1):
+        ys = {p.parameters["y"] for p in out.proposals if p.group == g}
+        assert len(ys) == 1
+    assert len({tuple(p.parameters.values()) for p in out.proposals}) == 6
+    assert out.proposals[0].to_dict()["group"] == 0
+    if acquisition == "ehvi":  # the model's groups sit where both objectives peak (y near 0.7)
+        assert all(abs(p.parameters["y"] - 0.7) <= 0.25 for p in out.proposals)
+    empty = propose_pareto(space, objectives, [], [], shared)
+    assert empty.fallback == "space_filling: no observations"
+    assert sorted({p.group for p in empty.proposals}) == [0, 1]
 
 
 def test_models_round_trip_as_json(campaign: dict[str, Any]) -> None:
@@ -278,3 +295,26 @@ def test_outcome_constraints_weight_a_single_objective_batch() -> None:
         space, Objective("f1", transform="none"), data, [], Strategy(), feasibility=weights
     )  # type: ignore[arg-type]
     assert max(p.parameters["x"] for p in held.proposals) <= 0.5
+
+
+def test_shared_batches_on_sampled_candidates() -> None:
+    campaign = campaign_definition(
+        {
+            "name": "sampled",
+            "parameters": [
+                {"name": "x", "kind": "continuous", "low": 0.0, "high": 1.0},
+                {"name": "y", "kind": "continuous", "low": 0.0, "high": 1.0},
+            ],
+            "objectives": [
+                {"name": "f1", "transform": "none"},
+                {"name": "f2", "transform": "none"},
+            ],
+            "strategy": {"batch_size": 4, "batch_shared": {"parameters": ["y"], "groups": 1}},
+        }
+    )
+    strategy = Strategy.from_dict(campaign["strategy"])
+    out = propose_pareto(space_of(campaign), objectives_of(campaign), results(), [], strategy)
+    assert out.fallback is None and len(out.proposals) == 4
+    assert len({p.parameters["y"] for p in out.proposals}) == 1
+    assert len({p.parameters["x"] for p in out.proposals}) == 4
+    assert all(p.candidate is None and p.group == 0 for p in out.proposals)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from kiln.batch.picks import Pick, Selection
 from kiln.batch.space_filling import space_filling
 from kiln.candidate_rows import batch_candidates, pool_exhausted
 from kiln.errors import KilnError, ModelFitError, NoObservationsError
@@ -30,10 +31,12 @@ from kiln.multiobjective.objectives import Objectives
 from kiln.multiobjective.observations import ParetoData, parse_pareto_observations
 from kiln.multiobjective.outcomes import OutcomeConstraint
 from kiln.multiobjective.pareto import ReferencePoint, complete_rows, reference_point
-from kiln.multiobjective.selection import select_pareto_batch
+from kiln.multiobjective.selection import ParetoPick, ParetoSelection, select_pareto_batch
+from kiln.multiobjective.shared import select_shared_pareto
 from kiln.observations import parse_pending
 from kiln.parameters import Point
 from kiln.pool import CandidatePool
+from kiln.shared_batch import select_shared_batch
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
@@ -59,7 +62,7 @@ class ParetoProposal:
         probability_feasible: The product of the outcome-constraint probabilities (None
             without outcome constraints or without a model).
         candidate: The pool row proposed (its id), None without a pool.
-        group: Reserved for shared values within a batch (always None for now).
+        group: With ``strategy.batch_shared``, the group (one furnace run) it belongs to.
     """
 
     parameters: dict[str, Any]
@@ -142,7 +145,8 @@ def propose_pareto(
             ``status``, optional ``candidate`` and ``sample_id``); failed ones are skipped (with
             a pool they still close their row).
         pending: Parameter mappings (or ``{"parameters": ...}``) of proposals still out.
-        strategy: ``acquisition`` ``"ehvi"``, ``"parego"`` or ``"random"`` and the batch size.
+        strategy: ``acquisition`` ``"ehvi"``, ``"parego"`` or ``"random"``, the batch size and
+            optional ``batch_shared`` groups (:mod:`kiln.multiobjective.shared`).
         models: Models fitted earlier; reused when fitted on exactly these results (and outcome
             constraints) in this space, else refitted.
         random_state: Seeds candidates, fits, ParEGO's weights, random picks and space filling.
@@ -154,13 +158,11 @@ def propose_pareto(
             (:func:`~kiln.multiobjective.outcomes.outcome_constraints_of`).
 
     Raises:
-        KilnError: For ``batch_shared`` (not supported with several objectives) or an
-            acquisition that does not fit the number of objectives.
+        KilnError: For an acquisition that does not fit the number of objectives, or shared
+            parameters not in the space.
         InvalidObservationError: For unusable objective values.
         OutsideSpaceError: For results or pending points that cannot be encoded.
     """
-    if strategy.batch_shared is not None:
-        raise KilnError("shared values within a batch are not supported with several objectives")
     constraints = tuple(outcome_constraints)
     names = [c.name for c in constraints if c.name not in objectives.names]
     data = parse_pareto_observations(space, objectives, observations, list(dict.fromkeys(names)))
@@ -180,38 +182,25 @@ def propose_pareto(
     fitted, fallback = _models(
         space, objectives, observations, data, strategy, models, fallback, constraints, random_state
     )
-    q = strategy.batch_size
     if fitted is None or ref is None:
-        reference = np.vstack([X_obs, X_pend])
-        sel = space_filling(
-            Xc, q, reference=reference, excluded=excluded, measured=measured, rng=rng
-        )
+        sel = _space_filling(space, strategy, (Xc, excluded, measured), X_obs, X_pend, rng, pool)
         proposals = [
             ParetoProposal(
-                _parameters(p.index, p.x, space, pool, candidates), candidate=_row(p.index, pool)
+                _parameters(p.index, p.x, space, pool, candidates),
+                candidate=_row(p.index, pool),
+                group=group,
             )
-            for p in sel.picks
+            for p, group in zip(sel.picks, _groups(sel), strict=True)
         ]
         return _batch(proposals, sel.exhausted, fallback, None, objectives, ref)
-    success = _success(Xc, fitted, feasibility)
     front = _front(fitted, X_obs, Y, data, constraints)
-    selection = select_pareto_batch(
-        [m.surrogate for m in fitted.models],
-        X_obs,
-        front,
-        Xc,
-        q,
-        ref.point,
-        acquisition=strategy.acquisition,
-        pending=X_pend,
-        excluded=excluded,
-        measured=measured,
-        rng=rng,
-        front_samples=FRONT_SAMPLES if strategy.acquisition == "ehvi" else 0,
-        success=success,
-    )
+    selection = _select(
+        space, strategy, fitted, (Xc, excluded, measured), (X_obs, front, X_pend), ref.point,
+        rng, pool, feasibility,
+    )  # fmt: skip
     proposals = []
-    for pick in selection.picks:
+    picks: Sequence[Pick | ParetoPick] = selection.picks
+    for pick, group in zip(picks, _groups(selection), strict=True):
         params = _parameters(pick.index, pick.x, space, pool, candidates)
         value = None if strategy.acquisition == "random" else _clean(pick.acquisition_value)
         p_met = fitted.probability_feasible(pick.x[None, :])
@@ -222,9 +211,67 @@ def propose_pareto(
                 value,
                 None if p_met is None else float(p_met[0]),
                 _row(pick.index, pool),
+                group,
             )
         )
     return _batch(proposals, selection.exhausted, None, fitted, objectives, ref)
+
+
+def _select(
+    space: SearchSpace,
+    strategy: Strategy,
+    fitted: ParetoModels,
+    candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
+    known: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ref: np.ndarray,
+    rng: np.random.Generator,
+    pool: CandidatePool | None,
+    feasibility: FeasibilityModel | None,
+) -> ParetoSelection | Selection:
+    """The batch's picks by the models: greedy, or in furnace groups with ``batch_shared``."""
+    models = [m.surrogate for m in fitted.models]
+
+    def success(X: np.ndarray) -> np.ndarray | None:
+        return _success(X, fitted, feasibility)
+
+    if strategy.batch_shared is not None:
+        return select_shared_pareto(
+            space, strategy, models, candidates, known, ref, rng, pool, success
+        )
+    Xc, excluded, measured = candidates
+    X_obs, front, X_pend = known
+    return select_pareto_batch(
+        models, X_obs, front, Xc, strategy.batch_size, ref,
+        acquisition=strategy.acquisition, pending=X_pend, excluded=excluded, measured=measured,
+        rng=rng, front_samples=FRONT_SAMPLES if strategy.acquisition == "ehvi" else 0,
+        success=success(Xc),
+    )  # fmt: skip
+
+
+def _space_filling(
+    space: SearchSpace,
+    strategy: Strategy,
+    candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
+    X_obs: np.ndarray,
+    X_pend: np.ndarray,
+    rng: np.random.Generator,
+    pool: CandidatePool | None,
+) -> Selection:
+    """A space-filling batch (in shared-value groups as for one objective with ``batch_shared``)."""
+    Xc, excluded, measured = candidates
+    if strategy.batch_shared is not None:
+        return select_shared_batch(
+            space, strategy, None, candidates, (X_obs, X_pend), rng, pool, None
+        )
+    reference = np.vstack([X_obs, X_pend])
+    return space_filling(
+        Xc, strategy.batch_size, reference=reference, excluded=excluded, measured=measured, rng=rng
+    )
+
+
+def _groups(selection: ParetoSelection | Selection) -> list[int | None]:
+    groups = getattr(selection, "groups", None)
+    return list(groups) if groups is not None else [None] * len(selection.picks)
 
 
 def _models(

@@ -104,9 +104,48 @@ def select_pareto_batch(
     Raises:
         KilnError: On an unknown acquisition, or EHVI with other than 2-3 objectives.
     """
+    excluded, measured, rng = start_masks(candidates.shape[0], excluded, measured, rng)
+    scorer = make_scorer(
+        models, X, Y, candidates, ref, acquisition, pending, rng, weights, front_samples
+    )
+    return _greedy(candidates, q, excluded, measured, scorer, success)
+
+
+def single_point_values(
+    models: Sequence[GPSurrogate],
+    X: np.ndarray,
+    Y: np.ndarray,
+    candidates: np.ndarray,
+    ref: np.ndarray,
+    *,
+    acquisition: str = "ehvi",
+    pending: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    success: np.ndarray | None = None,
+) -> np.ndarray:
+    """Every candidate's acquisition as a batch's first pick (under the pending fantasies),
+    weighted by ``success``: how furnace-shared batches rank their settings."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    scorer = make_scorer(models, X, Y, candidates, ref, acquisition, pending, rng, "lattice", 0)
+    values = scorer.score(np.arange(candidates.shape[0]), 0)[0]
+    return values if success is None else values * success
+
+
+def make_scorer(
+    models: Sequence[GPSurrogate],
+    X: np.ndarray,
+    Y: np.ndarray,
+    candidates: np.ndarray,
+    ref: np.ndarray,
+    acquisition: str,
+    pending: np.ndarray | None,
+    rng: np.random.Generator,
+    weights: str,
+    front_samples: int,
+) -> Scorer:
+    """The scorer of :func:`select_pareto_batch` (its arguments)."""
     if acquisition not in ACQUISITIONS:
         raise KilnError(f"acquisition {acquisition!r} is unknown; use one of {list(ACQUISITIONS)}")
-    excluded, measured, rng = start_masks(candidates.shape[0], excluded, measured, rng)
     pending = np.empty((0, candidates.shape[1])) if pending is None else np.atleast_2d(pending)
     front = np.atleast_2d(Y)[complete_rows(Y)]
     ref = np.asarray(ref, dtype=float)
@@ -122,7 +161,7 @@ def select_pareto_batch(
         scorer = NoisyEHVIScorer(models, candidates, Z, ref, rng, front_samples)
     else:
         scorer = EHVIScorer(Believers(models, candidates), front, pending, ref)
-    return _greedy(candidates, q, excluded, measured, scorer, success)
+    return scorer
 
 
 def _greedy(
