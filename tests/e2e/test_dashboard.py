@@ -655,3 +655,40 @@ def test_three_objectives_offer_a_choice_of_axes(browser: Any, stack: Stack) -> 
         assert problems == [], problems
     finally:
         context.close()
+
+
+def test_a_multi_objective_batch_in_furnace_runs(browser: Any, stack: Stack) -> None:
+    """latp-moo with two furnaces: the batch table has a run heading row spanning every column
+    (a prediction column per objective included) and no shared column."""
+    client = Client(stack.base_url, stack.admin_token, timeout=30)
+    cid = client.create_campaign(preset="latp-moo", name="dashboard-moo-furnace")["id"]
+    shared = {"parameters": ["temperature_c", "time_min"], "groups": 2}
+    client.update_campaign(cid, {"strategy": {"batch_shared": shared}})
+    seed = [as_objectives(r) for r in VirtualLatpLab().seed_grid()[::4]]
+    client.post_results(cid, seed)
+    batch, _ = wait_for_batch(client, cid, min_data_version=len(seed))
+    runs = {p["group"] for p in batch["proposals"]}
+    assert all(p["predicted"] for p in batch["proposals"])
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    try:
+        page.goto(f"{stack.base_url}/campaigns/{cid}")
+        page.fill("#token", stack.admin_token)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/campaigns/{cid}*")
+        until(page, "() => document.querySelectorAll('#table-batch tbody tr.group').length")
+        headers = page.locator("#table-batch thead th").all_inner_texts()
+        assert "temperature_c" not in headers and "time_min" not in headers
+        assert "conductivity S/cm (±1 std)" in headers and "relative_density 1 (±1 std)" in headers
+        spans = page.locator("#table-batch tbody tr.group th").evaluate_all(
+            "cells => cells.map(c => c.colSpan)"
+        )
+        assert len(spans) == len(runs) and set(spans) == {len(headers)}
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-moo-furnace.png"), full_page=True)
+        assert problems == [], problems
+    finally:
+        context.close()

@@ -237,3 +237,24 @@ def test_outcome_constraints_add_the_probability_of_meeting_them() -> None:
     lines = format_batch(batch, constrained).strip().splitlines()  # type: ignore[arg-type]
     assert "P(meets constraints)" in lines[1] and "0.87" in lines[3]
     assert "P(meets constraints)" not in format_batch(batch, CAMPAIGN)  # type: ignore[arg-type]
+
+
+def test_a_batch_in_furnace_runs_has_a_prediction_column_per_objective_in_each_run() -> None:
+    proposals = []
+    for group, temperature in enumerate((950.0, 1050.0)):
+        for k in range(2):
+            p = {**moo_batch()["proposals"][0], "id": f"p-{group}-{k}", "group": group}
+            p["parameters"] = {"temperature_c": temperature, "acid_wt_pct": float(k)}
+            proposals.append(p)
+    campaign = {
+        **CAMPAIGN,
+        "parameters": [{"name": "temperature_c", "unit": "degC"}, {"name": "acid_wt_pct"}],
+        "strategy": {"batch_shared": {"parameters": ["temperature_c"], "groups": 2}},
+    }
+    text = format_batch({**moo_batch(), "proposals": proposals}, campaign)  # type: ignore[arg-type]
+    headings = [line for line in text.splitlines() if "(±1 std)" in line]
+    assert len(headings) == 2, text
+    for heading in headings:
+        assert "conductivity S/cm (±1 std)" in heading and "relative_density 1 (±1 std)" in heading
+        assert "temperature_c" not in heading
+    assert "950" in text and "1050" in text  # once each, in the runs' lines
