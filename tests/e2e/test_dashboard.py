@@ -7,6 +7,7 @@ tests/artifacts/dashboard.png.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -18,9 +19,9 @@ from typing import Any
 import pytest
 import requests
 
-from kiln.lab import VirtualLatpLab
+from kiln.lab import VirtualLatpLab, measure_objectives
 from kiln_client.client import Client
-from kiln_client.demo import measure, wait_for_batch
+from kiln_client.demo import measure, pending_proposals, wait_for_batch
 from kiln_services.devstack.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -416,6 +417,133 @@ def test_sign_in_only_returns_to_pages_of_this_site(target: str | None, kept: bo
         assert (_safe_next(target) == target) is kept
 
 
+# -- a multi-objective campaign (issue 16) ---------------------------------------------------------
+
+
+def as_objectives(result: dict[str, Any]) -> dict[str, Any]:
+    """A seed-grid result of the virtual lab as a latp-moo result (conductivity and density)."""
+    density = result["measurements"]["relative_density"]
+    return {
+        "sample_id": result["sample_id"],
+        "parameters": result["parameters"],
+        "objectives": {"conductivity": result["objective"], "relative_density": density},
+    }
+
+
+@pytest.fixture(scope="module")
+def moo_campaign(stack: Stack) -> dict[str, Any]:
+    """A latp-moo campaign: 20 seed results, one measured batch, and the batch that followed."""
+    client = Client(stack.base_url, stack.admin_token, timeout=30)
+    lab = VirtualLatpLab()
+    campaign = client.create_campaign(preset="latp-moo", name="dashboard-moo")
+    cid = campaign["id"]
+    names = [o["name"] for o in campaign["objectives"]]
+    seed = [as_objectives(r) for r in lab.seed_grid()[::4]]
+    client.post_results(cid, seed)
+    batch, _ = wait_for_batch(client, cid, min_data_version=len(seed))
+    measured = [
+        {"sample_id": f"MOO-{i}", "parameters": p["parameters"], "proposal_id": p["id"],
+         **measure_objectives(lab, p["parameters"], names, rng=i)}
+        for i, p in enumerate(pending_proposals(batch))
+    ]  # fmt: skip
+    client.post_results(cid, measured)
+    wait_for_batch(client, cid, min_data_version=len(seed) + len(measured))
+    return {"id": cid, "client": client, "names": names}
+
+
+def test_a_multi_objective_campaign_in_headless_chromium(
+    browser: Any, stack: Stack, moo_campaign: dict[str, Any]
+) -> None:
+    """The Pareto plot (measured, front, pending proposals with error bars, reference point),
+    the hypervolume against the number of results, a prediction column per objective."""
+    cid, client = moo_campaign["id"], moo_campaign["client"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    try:
+        page.goto(f"{stack.base_url}/campaigns/{cid}")
+        page.fill("#token", stack.admin_token)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/campaigns/{cid}*")
+        until(page, "() => (document.getElementById('chart-pareto').data || []).length >= 4")
+        report = client.pareto(cid)
+        batch = client.latest_proposals(cid)
+        assert batch is not None and report["front"]
+        traces = {
+            t["name"].split(" (")[0]: t
+            for t in page.evaluate("() => document.getElementById('chart-pareto').data")
+        }
+        front = {p["sample_id"] for p in report["front"]}
+        assert sorted(traces["Pareto front"]["text"]) == sorted(front)
+        results = client.list_results(cid)
+        both = [r for r in results if len(r.get("objectives") or {}) == 2]
+        assert len(traces["measured"]["x"]) == len([r for r in both if r["sample_id"] not in front])
+        pending = [p for p in batch["proposals"] if p["status"] == "pending" and p["predicted"]]
+        proposed = traces["pending proposal"]
+        assert sorted(proposed["text"]) == sorted(p["id"] for p in pending)
+        assert len(proposed["error_x"]["array"]) == len(pending)
+        assert all(v > 0 for v in proposed["error_y"]["arrayminus"])
+        reference = traces["reference point"]
+        assert reference["x"] == [report["reference_point"]["conductivity"]]
+        layout = page.evaluate("() => document.getElementById('chart-pareto').layout")
+        assert layout["xaxis"]["type"] == "log" and layout["yaxis"]["type"] == "linear"
+        assert page.evaluate("() => document.getElementById('pareto-axes').hidden")
+
+        steps = [h for h in report["history"] if h["hypervolume"] is not None]
+        until(page, "() => (document.getElementById('chart-hypervolume').data || []).length")
+        shown = page.evaluate("() => document.getElementById('chart-hypervolume').data[0].x")
+        assert shown == [h["n_results"] for h in steps] and len(shown) >= 2
+        assert page.inner_text("#fact-best") == f"{report['hypervolume']:.4g}"
+
+        until(page, "() => document.querySelectorAll('#table-batch tbody tr').length > 0")
+        headers = page.locator("#table-batch thead th").all_inner_texts()
+        assert "conductivity S/cm (±1 std)" in headers and "relative_density 1 (±1 std)" in headers
+        cells = page.locator("#table-batch tbody tr").first.locator("td").all_inner_texts()
+        assert any(re.fullmatch(r"\d\.\de[-+]\d+ – \d\.\de[-+]\d+", c) for c in cells), cells
+        assert any(re.fullmatch(r"0\.\d+ ± \d\.?\d*(e-\d+)?", c) for c in cells), cells
+        columns = page.locator("#table-results thead th").all_inner_texts()
+        assert "conductivity (S/cm)" in columns and "relative_density (1)" in columns
+        assert page.locator("#table-results tbody tr").count() == len(results)
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "dashboard-pareto.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000
+
+        # Live: a new result grows the hypervolume history without a reload.
+        new = {**both[-1], "sample_id": "LIVE-MOO"}
+        client.post_results(cid, {k: new[k] for k in ("sample_id", "parameters", "objectives")})
+        until(page, "() => document.getElementById('chart-hypervolume').data[0].x"
+                    f".includes({len(results) + 1})", timeout=60)  # fmt: skip
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+def test_kiln_pareto_on_the_live_stack(moo_campaign: dict[str, Any]) -> None:
+    """`kiln pareto NAME` against the real server: the report's front and hypervolume, as text
+    (kept in tests/artifacts/kiln-pareto.txt, the README's example) and as JSON."""
+    from click.testing import CliRunner
+
+    from kiln_client.cli import cli
+
+    client: Client = moo_campaign["client"]
+    text = CliRunner().invoke(cli, ["pareto", "dashboard-moo"], obj={"client": client})
+    assert text.exit_code == 0, text.output
+    report = client.pareto(moo_campaign["id"])
+    assert f"Hypervolume: {report['hypervolume']:.4g} (log10 S/cm × 1" in text.stdout
+    for point in report["front"]:
+        assert point["sample_id"] in text.stdout
+    assert "Reference point: conductivity 1.000e-04, relative_density 0.9" in text.stdout
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "kiln-pareto.txt").write_text(text.stdout, encoding="utf-8")
+    as_json = CliRunner().invoke(cli, ["pareto", moo_campaign["id"], "--json"],
+                                 obj={"client": client})  # fmt: skip
+    assert json.loads(as_json.stdout)["front"] == report["front"]
+
+
 def test_a_furnace_campaign_shows_its_constraints_and_runs(browser: Any, stack: Stack) -> None:
     """latp-furnace with two furnaces: the constraints in words, the batch by furnace run (shared
     values once, in the run's heading), a withdrawn pellet with its reason, flagged seeds."""
@@ -473,6 +601,94 @@ def test_a_furnace_campaign_shows_its_constraints_and_runs(browser: Any, stack: 
         assert "time_min > 240" in (badges.first.get_attribute("title") or "")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "dashboard-furnace.png"), full_page=True)
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+#: A small two-parameter space for campaigns made up in a test.
+GRID = [
+    {"name": "temperature_c", "kind": "continuous", "low": 800.0, "high": 1100.0, "step": 25.0},
+    {"name": "time_min", "kind": "discrete", "values": [10.0, 30.0, 60.0, 120.0]},
+]
+
+
+def test_three_objectives_offer_a_choice_of_axes(browser: Any, stack: Stack) -> None:
+    """With 3 objectives the Pareto plot has an axis selector; choosing the third objective
+    redraws the plot on it (a minimised, linear objective), with no console error."""
+    client = Client(stack.base_url, stack.admin_token, timeout=30)
+    cost = {"name": "cost", "unit": "EUR", "goal": "minimize", "transform": "none"}
+    density = {"name": "relative_density", "unit": "1", "transform": "none"}
+    campaign = client.create_campaign({
+        "name": "dashboard-three", "parameters": GRID,
+        "objectives": [{"name": "conductivity", "unit": "S/cm"}, density, cost],
+    })  # fmt: skip
+    cid = campaign["id"]
+    values = [(1e-4, 0.95, 12.0), (1e-3, 0.90, 20.0), (5e-5, 0.97, 8.0), (2e-5, 0.85, 30.0)]
+    client.post_results(cid, [
+        {"sample_id": f"T-{i}", "parameters": {"temperature_c": 900 + 25 * i, "time_min": 30},
+         "objectives": {"conductivity": c, "relative_density": d, "cost": e}}
+        for i, (c, d, e) in enumerate(values)
+    ])  # fmt: skip
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    try:
+        page.goto(f"{stack.base_url}/campaigns/{cid}")
+        page.fill("#token", stack.admin_token)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/campaigns/{cid}*")
+        until(page, "() => (document.getElementById('chart-pareto').data || []).length >= 2")
+        assert not page.evaluate("() => document.getElementById('pareto-axes').hidden")
+        page.select_option("#pareto-y", "cost")
+        until(page, "() => document.getElementById('chart-pareto').layout.yaxis.title.text"
+                    " == 'cost (EUR)'")  # fmt: skip
+        front = page.evaluate(
+            "() => document.getElementById('chart-pareto').data"
+            ".find(t => t.name == 'Pareto front').y"
+        )
+        # T-3 is dominated in every objective; the others are each best at something.
+        assert sorted(front) == [8.0, 12.0, 20.0]
+        assert "a front point may look dominated in this pair" in page.inner_text("#pareto-note")
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+def test_a_multi_objective_batch_in_furnace_runs(browser: Any, stack: Stack) -> None:
+    """latp-moo with two furnaces: the batch table has a run heading row spanning every column
+    (a prediction column per objective included) and no shared column."""
+    client = Client(stack.base_url, stack.admin_token, timeout=30)
+    cid = client.create_campaign(preset="latp-moo", name="dashboard-moo-furnace")["id"]
+    shared = {"parameters": ["temperature_c", "time_min"], "groups": 2}
+    client.update_campaign(cid, {"strategy": {"batch_shared": shared}})
+    seed = [as_objectives(r) for r in VirtualLatpLab().seed_grid()[::4]]
+    client.post_results(cid, seed)
+    batch, _ = wait_for_batch(client, cid, min_data_version=len(seed))
+    runs = {p["group"] for p in batch["proposals"]}
+    assert all(p["predicted"] for p in batch["proposals"])
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    try:
+        page.goto(f"{stack.base_url}/campaigns/{cid}")
+        page.fill("#token", stack.admin_token)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/campaigns/{cid}*")
+        until(page, "() => document.querySelectorAll('#table-batch tbody tr.group').length")
+        headers = page.locator("#table-batch thead th").all_inner_texts()
+        assert "temperature_c" not in headers and "time_min" not in headers
+        assert "conductivity S/cm (±1 std)" in headers and "relative_density 1 (±1 std)" in headers
+        spans = page.locator("#table-batch tbody tr.group th").evaluate_all(
+            "cells => cells.map(c => c.colSpan)"
+        )
+        assert len(spans) == len(runs) and set(spans) == {len(headers)}
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-moo-furnace.png"), full_page=True)
         assert problems == [], problems
     finally:
         context.close()

@@ -109,6 +109,53 @@ def test_exclude_then_include_through_the_dashboard(client: FlaskClient, cid: st
     assert [r["revision"] for r in history.get_json()["revisions"]] == [1, 2]
 
 
+# -- a multi-objective campaign's pages (issue 16) -------------------------------------------------
+
+DENSITY = {"name": "relative_density", "unit": "1", "goal": "maximize", "transform": "none"}
+
+
+def test_a_multi_objective_campaign_shows_its_front_not_a_convergence_chart(
+    client: FlaskClient,
+) -> None:
+    campaign = {"name": "dash-moo", "parameters": GRID_PARAMETERS,
+                "objectives": [{**CONDUCTIVITY, "threshold": 1e-5}, DENSITY],
+                "outcome_constraints": [{"name": "relative_density", "op": ">=", "value": 0.9}]}  # fmt: skip
+    created = client.post("/api/v1/campaigns", json=campaign, headers=ADMIN)
+    assert created.status_code == 201, created.get_json()
+    cid = str(created.get_json()["id"])
+    results = [
+        {"sample_id": f"M-{i}", "parameters": {"temperature_c": 900 + 50 * i, "time_min": 30},
+         "objectives": {"conductivity": c, "relative_density": d}}
+        for i, (c, d) in enumerate([(1e-4, 0.97), (1e-3, 0.90), (5e-5, 0.85)])
+    ]  # fmt: skip
+    posted = client.post(f"/api/v1/campaigns/{cid}/results", json=results, headers=ADMIN)
+    assert posted.status_code in (200, 201), posted.get_json()
+    session = signed_in(client, ADMIN_TOKEN)
+
+    page = session.get(f"/campaigns/{cid}").get_data(as_text=True)
+    assert "maximize conductivity (S/cm), maximize relative_density (1)" in page
+    assert 'id="chart-pareto"' in page and 'id="chart-hypervolume"' in page
+    assert "pareto.js" in page and "Hypervolume" in page
+    assert 'id="chart-convergence"' not in page and 'id="slices"' not in page
+    assert "<code>conductivity</code>, <code>relative_density</code>" in page  # CSV advice
+    assert "<dt>Outcome constraints</dt><dd>relative_density &gt;= 0.9</dd>" in page
+    index = session.get("/").get_data(as_text=True)
+    assert "maximize conductivity (S/cm), maximize relative_density (1)" in index
+
+    # The page reads the report through the relay: M-2 is dominated by M-0.
+    report = session.get(f"/ui/api/campaigns/{cid}/pareto")
+    assert report.status_code == 200, report.get_data(as_text=True)
+    assert sorted(p["sample_id"] for p in report.get_json()["front"]) == ["M-0", "M-1"]
+    assert report.get_json()["hypervolume"] > 0
+
+    # A single-objective campaign's page is as before.
+    single = {"name": "dash-one", "parameters": GRID_PARAMETERS, "objective": CONDUCTIVITY}
+    one = client.post("/api/v1/campaigns", json=single, headers=ADMIN).get_json()["id"]
+    page = session.get(f"/campaigns/{one}").get_data(as_text=True)
+    assert 'id="chart-convergence"' in page and 'id="slices"' in page
+    assert "pareto.js" not in page and "Best so far" in page
+
+
 # -- constraints and furnace groups (issue 17) ----------------------------------------------------
 
 #: Two furnace runs of the latp-furnace space: the pellets of a run share temperature and time.

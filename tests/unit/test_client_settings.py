@@ -22,6 +22,7 @@ from kiln_services.intake import csv_columns
 
 def test_the_vocabulary_is_the_domains() -> None:
     assert vocabulary.ACQUISITIONS == strategy.ACQUISITIONS
+    assert vocabulary.PARETO_ACQUISITIONS == strategy.PARETO_ACQUISITIONS
     assert vocabulary.BATCH_METHODS == strategy.BATCH_METHODS
     assert vocabulary.MAX_BATCH_SIZE == strategy.MAX_BATCH_SIZE
     assert vocabulary.POOL_STATUSES == pool.STATUSES

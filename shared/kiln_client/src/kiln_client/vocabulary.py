@@ -1,6 +1,7 @@
 """The names Kiln's HTTP API accepts, as the command line offers them (no domain import).
 
-The domain is their single source (``kiln.strategy.ACQUISITIONS``, ``kiln.strategy.BATCH_METHODS``,
+The domain is their single source (``kiln.strategy.ACQUISITIONS``,
+``kiln.strategy.PARETO_ACQUISITIONS``, ``kiln.strategy.BATCH_METHODS``,
 ``kiln.pool.STATUSES``, ``kiln.strategy.MAX_BATCH_SIZE``, ``kiln.presets.PRESETS``,
 ``kiln.ledger.PREDICTION_FIELDS``, ``kiln_services.intake.csv_columns.PROPOSAL_COLUMNS``); the client distribution cannot import
 it (it would pull NumPy and scikit-learn into a LIMS), so it keeps this copy and
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 #: Acquisition functions a proposal request or a benchmark may name.
 ACQUISITIONS = ("ucb", "ei", "pi", "random")
+#: Acquisition functions of a multi-objective campaign (with "random").
+PARETO_ACQUISITIONS = ("ehvi", "parego")
 #: How a batch is filled after its first point.
 BATCH_METHODS = (
     "kriging_believer",

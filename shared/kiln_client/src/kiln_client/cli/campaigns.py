@@ -11,6 +11,7 @@ import click
 
 from kiln_client.cli.options import campaign_argument, json_option
 from kiln_client.cli.output import CONTEXT, counted, echo_json, fail, number, sci, table
+from kiln_client.cli.pareto import objective_lines
 from kiln_client.cli.root import client_of
 from kiln_client.client import KilnAPIError
 from kiln_client.furnace_words import constraint_words, sharing_words
@@ -26,7 +27,10 @@ def campaigns() -> None:
 @click.option(
     "--preset",
     type=click.Choice(PRESETS),
-    help="Start from a preset (latp: the LATP sol-gel space of the study).",
+    help=(
+        "Start from a preset (latp: the LATP sol-gel space of the study; latp-moo: the same "
+        "space, conductivity and relative density optimised together)."
+    ),
 )
 @click.option(
     "--file",
@@ -110,6 +114,9 @@ def campaigns_show(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
         return
     click.echo(f"{campaign.get('name')} ({campaign['id']})")
     click.echo(describe_campaign(campaign))
+    if campaign.get("objectives"):
+        click.echo(f"Its Pareto front and hypervolume: kiln pareto {campaign_id}")
+        return
     try:
         summary = client.model(campaign_id).get("summary", {})
     except KilnAPIError as exc:
@@ -133,11 +140,7 @@ def describe_campaign(campaign: Mapping[str, Any]) -> str:
         else:
             span = ", ".join(number(v) for v in p.get("values", []))
         lines.append(f"  {p['name']:<16} {p.get('kind', ''):<11} {span}{unit}")
-    objective = campaign.get("objective", {})
-    lines.append(
-        f"  objective: {objective.get('goal', 'maximize')} {objective.get('name')}"
-        f"{' (' + objective['unit'] + ')' if objective.get('unit') else ''}"
-    )
+    lines.extend(objective_lines(campaign))
     strategy = campaign.get("strategy", {})
     if strategy:
         lines.append(

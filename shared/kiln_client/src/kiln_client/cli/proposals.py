@@ -16,8 +16,13 @@ from kiln_client.cli.root import client_of
 from kiln_client.client import Batch
 from kiln_client.csvtext import proposals_csv
 from kiln_client.furnace_words import batch_groups, group_words
-from kiln_client.predictions import format_acquisitions, format_prediction
-from kiln_client.vocabulary import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
+from kiln_client.predictions import format_acquisitions, prediction_columns
+from kiln_client.vocabulary import (
+    ACQUISITIONS,
+    BATCH_METHODS,
+    MAX_BATCH_SIZE,
+    PARETO_ACQUISITIONS,
+)
 
 
 @click.group(context_settings=CONTEXT)
@@ -98,25 +103,23 @@ def _batch_table(
     campaign: Mapping[str, Any] | None,
     hide: Sequence[str] = (),
 ) -> str:
-    """The proposals' table; ``hide`` names parameters shown once above it (a group's shared)."""
+    """The proposals' table; ``hide`` names parameters shown once above it (a group's shared).
+    A multi-objective campaign's has a prediction column per objective."""
     names = [n for n in (items[0]["parameters"] if items else []) if n not in hide]
-    objective = (campaign or {}).get("objective") or {}
-    unit = objective.get("unit") or ""
+    predictions = prediction_columns(campaign)
     acquisitions = format_acquisitions([p.get("acquisition_value") for p in items])
     rows = [
         [
             str(p.get("id")),  # whole: reporting a result needs it
             *[number(p["parameters"].get(n)) for n in names],
-            format_prediction(
-                p.get("predicted_mean"), p.get("predicted_std"), objective.get("transform", "log10")
-            ),
+            *[read(p) for _, read in predictions],
             acquisition,
             p.get("status", ""),
         ]
         for p, acquisition in zip(items, acquisitions, strict=True)
     ]
-    predicted = " ".join(w for w in ("predicted", unit, "(±1 std)") if w)
-    return table(["proposal", *names, predicted, "acquisition", "status"], rows)
+    headers = ["proposal", *names, *[h for h, _ in predictions], "acquisition", "status"]
+    return table(headers, rows)
 
 
 @proposals.command("list")
@@ -147,7 +150,7 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
             p.get("status", ""),
             *([number(p["group"] + 1) if p.get("group") is not None else "-"] if runs else []),
             *[number(p.get("parameters", {}).get(n)) for n in names],
-            sci(p.get("predicted_mean")),
+            predicted_means(p),
             p.get("sample_id") or "",
             *([p.get("reason") or "" if p.get("status") == "withdrawn" else ""] if why else []),
         ]
@@ -158,12 +161,24 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
     click.echo(table(headers, rows))
 
 
+def predicted_means(proposal: Mapping[str, Any]) -> str:
+    """A proposal's predicted mean, or each objective's (``conductivity 1.2e-03, ...``)."""
+    predicted = proposal.get("predicted") or {}
+    if not predicted:
+        return sci(proposal.get("predicted_mean"))
+    return ", ".join(f"{name} {sci((p or {}).get('mean'))}" for name, p in predicted.items())
+
+
 @proposals.command("request")
 @campaign_argument
 @click.option(
     "--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), help="Proposals in the batch."
 )
-@click.option("--acquisition", type=click.Choice(ACQUISITIONS), help="Override.")
+@click.option(
+    "--acquisition",
+    type=click.Choice(ACQUISITIONS + PARETO_ACQUISITIONS),
+    help="Override (ehvi or parego for a multi-objective campaign).",
+)
 @click.option(
     "--batch-method",
     type=click.Choice(BATCH_METHODS),
