@@ -19,6 +19,7 @@ __all__ = [
     "latp_campaign",
     "latp_furnace_campaign",
     "latp_moo_campaign",
+    "latp_objectives",
     "latp_seed_grid_space",
     "latp_space",
     "load_table1",
@@ -192,18 +193,14 @@ def latp_furnace_campaign(name: str = "latp-furnace") -> dict[str, Any]:
     return campaign
 
 
-def latp_moo_campaign(name: str = "latp-moo") -> dict[str, Any]:
-    """The POST /campaigns body of ``{"preset": "latp-moo"}``: the LATP space (iterations 3-4)
-    with two objectives, the study's named next step: ionic conductivity (S/cm, log10, worth
-    having from 1e-4) and relative density (worth having from 0.90), by exact EHVI in batches
-    of 6 (Kriging believer). The virtual lab measures both (:func:`kiln.lab.measure_objectives`).
+def latp_objectives() -> list[dict[str, Any]]:
+    """The two objectives of ``latp-moo`` (a fresh list each call): ionic conductivity (S/cm,
+    log10, worth having from 1e-4) and relative density (worth having from 0.90).
 
     Returns:
-        ``{"name", "parameters", "objectives", "strategy"}``.
+        The ``objectives`` list of a POST /campaigns body.
     """
-    campaign = latp_campaign(name)
-    del campaign["objective"]
-    campaign["objectives"] = [
+    return [
         {
             "name": "conductivity",
             "unit": "S/cm",
@@ -219,6 +216,20 @@ def latp_moo_campaign(name: str = "latp-moo") -> dict[str, Any]:
             "threshold": 0.90,
         },
     ]
+
+
+def latp_moo_campaign(name: str = "latp-moo") -> dict[str, Any]:
+    """The POST /campaigns body of ``{"preset": "latp-moo"}``: the LATP space (iterations 3-4)
+    with two objectives, the study's named next step: ionic conductivity (S/cm, log10, worth
+    having from 1e-4) and relative density (worth having from 0.90), by exact EHVI in batches
+    of 6 (Kriging believer). The virtual lab measures both (:func:`kiln.lab.measure_objectives`).
+
+    Returns:
+        ``{"name", "parameters", "objectives", "strategy"}``.
+    """
+    campaign = latp_campaign(name)
+    del campaign["objective"]
+    campaign["objectives"] = latp_objectives()
     campaign["strategy"] = {**campaign["strategy"], "acquisition": "ehvi"}
     return campaign
 

@@ -52,6 +52,21 @@ def seed_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
+def exported_proposals(kiln: Any, campaign: str, path: Path) -> list[dict[str, str]]:
+    """`kiln proposals export` of the campaign's latest batch to `path`, read back as rows."""
+    kiln("proposals", "export", campaign, "-o", str(path))
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    """The rows (an export, filled in) written back to `path` as CSV."""
+    with path.open("w", newline="") as filled:
+        writer = csv.DictWriter(filled, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def create(kiln: Any, name: str) -> str:
     out = kiln("campaigns", "create", "--preset", "latp", "--name", name, "--json")
     return str(json.loads(out.stdout)["id"])
@@ -168,8 +183,7 @@ def test_proposals_watch_prints_a_batch_and_export_writes_csv(
     assert "length scales: acid_wt_pct" in model and "best observed:" in model
 
     out = tmp_path / "next.csv"
-    kiln("proposals", "export", cid, "-o", str(out))
-    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    rows = exported_proposals(kiln, cid, out)
     assert [r["proposal_id"] for r in rows] == [p["id"] for p in batch["proposals"]]
     assert {"acid_wt_pct", "temperature_c", "time_min", "conductivity"} <= set(rows[0])
     exported = json.loads(kiln("proposals", "export", cid, "--format", "json").stdout)
@@ -195,15 +209,11 @@ def test_a_filled_in_proposals_export_posts_back(
          "--campaign", cid)  # fmt: skip
     batch = json.loads(kiln("proposals", "watch", cid, "--json", "--count", "1").stdout)
     out = tmp_path / "next.csv"
-    kiln("proposals", "export", cid, "-o", str(out))
-    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    rows = exported_proposals(kiln, cid, out)
     assert rows[0]["status"] == "pending" and rows[0]["predicted_mean"]
     rows[0]["conductivity"], rows[1]["conductivity"] = "5e-4", "7e-4"  # the lab's measurements
     rows[1]["sample_id"], rows[1]["conductivity_sd"] = "LATP-B1", "5e-5"
-    with out.open("w", newline="") as filled:
-        writer = csv.DictWriter(filled, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(out, rows)
 
     posted = kiln("results", "post", str(out), "--campaign", cid)
     assert "Stored 2 new results, 0 already stored, 4 rows not filled in skipped" in posted.stdout
@@ -361,14 +371,10 @@ def test_a_multi_objective_campaign_from_the_command_line(
     assert "maximize relative_density (1): transform none, threshold 0.9" in shown
 
     next_csv = tmp_path / "next.csv"
-    kiln("proposals", "export", unique_name, "-o", str(next_csv))
-    rows = list(csv.DictReader(io.StringIO(next_csv.read_text())))
+    rows = exported_proposals(kiln, unique_name, next_csv)
     assert rows[0]["conductivity"] == "" and rows[0]["relative_density"] == ""
     rows[0]["conductivity"], rows[0]["relative_density"] = "2e-3", "0.99"  # a new best of both
-    with next_csv.open("w", newline="") as filled:
-        writer = csv.DictWriter(filled, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(next_csv, rows)
     posted = kiln("results", "post", str(next_csv), "--campaign", unique_name)
     assert "Stored 1 new result, 0 already stored, 5 rows not filled in skipped" in posted.stdout
 

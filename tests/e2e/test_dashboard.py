@@ -11,7 +11,8 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -157,19 +158,36 @@ def trace_lengths(page: Any, element_id: str) -> list[int]:
     )
 
 
-def test_the_dashboard_in_headless_chromium(
-    browser: Any, stack: Stack, campaign_with_data: dict[str, Any]
-) -> None:
-    cid, client = campaign_with_data["id"], campaign_with_data["client"]
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900},
-        timezone_id="Asia/Kolkata",  # UTC+05:30: local times differ from UTC by a half hour
-        permissions=["clipboard-read", "clipboard-write"],
-    )
+@contextmanager
+def signed_in_page(
+    browser: Any,
+    stack: Stack,
+    cid: str,
+    *,
+    console_errors: bool = True,
+    before: Callable[[Any], None] | None = None,
+    **options: Any,
+) -> Iterator[Any]:
+    """A page of a fresh browser context, signed in through the login form on campaign `cid`'s
+    page. Leaving the block without an error asserts the page had none (uncaught exceptions, and
+    console errors with `console_errors`); the context is closed either way.
+
+    Args:
+        browser: The Playwright browser.
+        stack: The live stack.
+        cid: The campaign whose page to open.
+        console_errors: Whether errors logged to the console count as the page's errors.
+        before: Called with the page before it loads anything (to route requests, say).
+        **options: For ``browser.new_context`` beside the 1280x900 viewport.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
     page = context.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    if console_errors:
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    if before is not None:
+        before(page)
     try:
         page.goto(f"{stack.base_url}/campaigns/{cid}")
         assert "/login" in page.url, "an anonymous visit asks to sign in"
@@ -177,7 +195,39 @@ def test_the_dashboard_in_headless_chromium(
         page.click("form button[type=submit]")
         page.wait_for_url(f"**/campaigns/{cid}*")
         assert stack.admin_token not in page.url
+        yield page
+        assert problems == [], problems
+    finally:
+        context.close()
 
+
+def screenshot(page: Any, name: str) -> Path:
+    """The whole page as tests/artifacts/`name`."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / name
+    page.screenshot(path=str(shot), full_page=True)
+    return shot
+
+
+def two_furnace_campaign(client: Client, preset: str, name: str) -> str:
+    """A campaign of `preset` whose batches share temperature and time over two furnace runs."""
+    cid = client.create_campaign(preset=preset, name=name)["id"]
+    shared = {"parameters": ["temperature_c", "time_min"], "groups": 2}
+    client.update_campaign(cid, {"strategy": {"batch_shared": shared}})
+    return cid
+
+
+def test_the_dashboard_in_headless_chromium(
+    browser: Any, stack: Stack, campaign_with_data: dict[str, Any]
+) -> None:
+    cid, client = campaign_with_data["id"], campaign_with_data["client"]
+    with signed_in_page(
+        browser,
+        stack,
+        cid,
+        timezone_id="Asia/Kolkata",  # UTC+05:30: local times differ from UTC by a half hour
+        permissions=["clipboard-read", "clipboard-write"],
+    ) as page:
         results = client.list_results(cid)
         scored = [r for r in results if r.get("objective") is not None]
         until(page, "() => (document.getElementById('chart-convergence').data || []).length == 2")
@@ -252,10 +302,7 @@ def test_the_dashboard_in_headless_chromium(
         )
         page.wait_for_timeout(1500)  # let the slices redraw after the refit before the picture
 
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shot = ARTIFACTS / "dashboard.png"
-        page.screenshot(path=str(shot), full_page=True)
-        assert shot.stat().st_size > 20_000
+        assert screenshot(page, "dashboard.png").stat().st_size > 20_000
 
         page.goto(f"{stack.base_url}/")
         assert page.locator(f"a[href='/campaigns/{cid}']").count() == 1
@@ -270,9 +317,6 @@ def test_the_dashboard_in_headless_chromium(
         assert f"/api/v1/campaigns/{empty}/results" in advice
         assert "No model yet" in page.inner_text("#slice-note")
         assert "No batch yet" in page.inner_text("#batch-note")
-        assert problems == [], problems
-    finally:
-        context.close()
 
 
 def check_the_batch_table(page: Any, batch: dict[str, Any]) -> None:
@@ -303,16 +347,11 @@ def test_exclude_a_result_in_the_browser_and_read_its_history(
     target = results[3]["sample_id"]
     twin = {k: results[5][k] for k in ("parameters", "objective")}
     client.post_results(cid, {"sample_id": "REPLICATE-1", **twin, "measurements": {}})
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.route("**/ui/campaigns/*/state", lambda route: plant_suspect(route, target))
-    try:
-        page.goto(f"{stack.base_url}/campaigns/{cid}")
-        page.fill("#token", stack.admin_token)
-        page.click("form button[type=submit]")
-        page.wait_for_url(f"**/campaigns/{cid}*")
+
+    def planted(page: Any) -> None:
+        page.route("**/ui/campaigns/*/state", lambda route: plant_suspect(route, target))
+
+    with signed_in_page(browser, stack, cid, console_errors=False, before=planted) as page:
         until(page, "() => document.querySelector(\"tr[data-sample='REPLICATE-1']\")")
         check_replicates(page, ["REPLICATE-1", results[5]["sample_id"]])
 
@@ -339,8 +378,7 @@ def test_exclude_a_result_in_the_browser_and_read_its_history(
         assert "pellet cracked" in history and "excluded: false → true" in history
         assert stored["revisions"][0]["by"] in history
         assert target in page.inner_text("#history-title")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "dashboard-history.png"), full_page=True)
+        screenshot(page, "dashboard-history.png")
 
         # include… from the row: no longer struck through, and the open history has both.
         page.once("dialog", lambda dialog: dialog.accept("re-measured: fine"))
@@ -349,9 +387,6 @@ def test_exclude_a_result_in_the_browser_and_read_its_history(
         row = page.locator(f"#table-results tr[data-sample='{target}']")
         assert not row.evaluate("tr => tr.classList.contains('excluded')")
         assert client.result(cid, target)["revision"] == 2
-        assert problems == [], problems
-    finally:
-        context.close()
 
 
 def plant_suspect(route: Any, sample_id: str) -> None:
@@ -457,16 +492,7 @@ def test_a_multi_objective_campaign_in_headless_chromium(
     """The Pareto plot (measured, front, pending proposals with error bars, reference point),
     the hypervolume against the number of results, a prediction column per objective."""
     cid, client = moo_campaign["id"], moo_campaign["client"]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    try:
-        page.goto(f"{stack.base_url}/campaigns/{cid}")
-        page.fill("#token", stack.admin_token)
-        page.click("form button[type=submit]")
-        page.wait_for_url(f"**/campaigns/{cid}*")
+    with signed_in_page(browser, stack, cid) as page:
         until(page, "() => (document.getElementById('chart-pareto').data || []).length >= 4")
         report = client.pareto(cid)
         batch = client.latest_proposals(cid)
@@ -507,19 +533,13 @@ def test_a_multi_objective_campaign_in_headless_chromium(
         assert "conductivity (S/cm)" in columns and "relative_density (1)" in columns
         assert page.locator("#table-results tbody tr").count() == len(results)
 
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shot = ARTIFACTS / "dashboard-pareto.png"
-        page.screenshot(path=str(shot), full_page=True)
-        assert shot.stat().st_size > 20_000
+        assert screenshot(page, "dashboard-pareto.png").stat().st_size > 20_000
 
         # Live: a new result grows the hypervolume history without a reload.
         new = {**both[-1], "sample_id": "LIVE-MOO"}
         client.post_results(cid, {k: new[k] for k in ("sample_id", "parameters", "objectives")})
         until(page, "() => document.getElementById('chart-hypervolume').data[0].x"
                     f".includes({len(results) + 1})", timeout=60)  # fmt: skip
-        assert problems == [], problems
-    finally:
-        context.close()
 
 
 def test_kiln_pareto_on_the_live_stack(moo_campaign: dict[str, Any]) -> None:
@@ -548,9 +568,7 @@ def test_a_furnace_campaign_shows_its_constraints_and_runs(browser: Any, stack: 
     """latp-furnace with two furnaces: the constraints in words, the batch by furnace run (shared
     values once, in the run's heading), a withdrawn pellet with its reason, flagged seeds."""
     client = Client(stack.base_url, stack.admin_token, timeout=30)
-    cid = client.create_campaign(preset="latp-furnace", name="dashboard-furnace")["id"]
-    shared = {"parameters": ["temperature_c", "time_min"], "groups": 2}
-    client.update_campaign(cid, {"strategy": {"batch_shared": shared}})
+    cid = two_furnace_campaign(client, "latp-furnace", "dashboard-furnace")
     client.post_results(cid, VirtualLatpLab().seed_grid())  # 1100 °C for 8 h: 5 break the rule
     batch, _ = wait_for_batch(client, cid, min_data_version=80)
     proposals = batch["proposals"]
@@ -559,16 +577,7 @@ def test_a_furnace_campaign_shows_its_constraints_and_runs(browser: Any, stack: 
     flagged = [r for r in client.list_results(cid) if any(
         f.startswith("breaks constraints.0") for f in r.get("flags") or [])]  # fmt: skip
     assert len(flagged) == 5
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(f"{stack.base_url}/campaigns/{cid}")
-        page.fill("#token", stack.admin_token)
-        page.click("form button[type=submit]")
-        page.wait_for_url(f"**/campaigns/{cid}*")
+    with signed_in_page(browser, stack, cid) as page:
         assert page.inner_text("#constraint-list") == (
             "not (temperature_c >= 1075 and time_min > 240)"
         )
@@ -599,11 +608,7 @@ def test_a_furnace_campaign_shows_its_constraints_and_runs(browser: Any, stack: 
         assert badges.count() == len(flagged)
         assert badges.first.inner_text() == "breaks constraints.0"
         assert "time_min > 240" in (badges.first.get_attribute("title") or "")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "dashboard-furnace.png"), full_page=True)
-        assert problems == [], problems
-    finally:
-        context.close()
+        screenshot(page, "dashboard-furnace.png")
 
 
 #: A small two-parameter space for campaigns made up in a test.
@@ -630,16 +635,7 @@ def test_three_objectives_offer_a_choice_of_axes(browser: Any, stack: Stack) -> 
          "objectives": {"conductivity": c, "relative_density": d, "cost": e}}
         for i, (c, d, e) in enumerate(values)
     ])  # fmt: skip
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    try:
-        page.goto(f"{stack.base_url}/campaigns/{cid}")
-        page.fill("#token", stack.admin_token)
-        page.click("form button[type=submit]")
-        page.wait_for_url(f"**/campaigns/{cid}*")
+    with signed_in_page(browser, stack, cid) as page:
         until(page, "() => (document.getElementById('chart-pareto').data || []).length >= 2")
         assert not page.evaluate("() => document.getElementById('pareto-axes').hidden")
         page.select_option("#pareto-y", "cost")
@@ -652,33 +648,19 @@ def test_three_objectives_offer_a_choice_of_axes(browser: Any, stack: Stack) -> 
         # T-3 is dominated in every objective; the others are each best at something.
         assert sorted(front) == [8.0, 12.0, 20.0]
         assert "a front point may look dominated in this pair" in page.inner_text("#pareto-note")
-        assert problems == [], problems
-    finally:
-        context.close()
 
 
 def test_a_multi_objective_batch_in_furnace_runs(browser: Any, stack: Stack) -> None:
     """latp-moo with two furnaces: the batch table has a run heading row spanning every column
     (a prediction column per objective included) and no shared column."""
     client = Client(stack.base_url, stack.admin_token, timeout=30)
-    cid = client.create_campaign(preset="latp-moo", name="dashboard-moo-furnace")["id"]
-    shared = {"parameters": ["temperature_c", "time_min"], "groups": 2}
-    client.update_campaign(cid, {"strategy": {"batch_shared": shared}})
+    cid = two_furnace_campaign(client, "latp-moo", "dashboard-moo-furnace")
     seed = [as_objectives(r) for r in VirtualLatpLab().seed_grid()[::4]]
     client.post_results(cid, seed)
     batch, _ = wait_for_batch(client, cid, min_data_version=len(seed))
     runs = {p["group"] for p in batch["proposals"]}
     assert all(p["predicted"] for p in batch["proposals"])
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    try:
-        page.goto(f"{stack.base_url}/campaigns/{cid}")
-        page.fill("#token", stack.admin_token)
-        page.click("form button[type=submit]")
-        page.wait_for_url(f"**/campaigns/{cid}*")
+    with signed_in_page(browser, stack, cid) as page:
         until(page, "() => document.querySelectorAll('#table-batch tbody tr.group').length")
         headers = page.locator("#table-batch thead th").all_inner_texts()
         assert "temperature_c" not in headers and "time_min" not in headers
@@ -687,8 +669,4 @@ def test_a_multi_objective_batch_in_furnace_runs(browser: Any, stack: Stack) -> 
             "cells => cells.map(c => c.colSpan)"
         )
         assert len(spans) == len(runs) and set(spans) == {len(headers)}
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "dashboard-moo-furnace.png"), full_page=True)
-        assert problems == [], problems
-    finally:
-        context.close()
+        screenshot(page, "dashboard-moo-furnace.png")

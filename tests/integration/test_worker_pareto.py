@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from celery import Celery
 from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
+from support.worker import GRID_POINTS, first_refit, grid_conductivity, run_task
 
 from kiln.campaign import campaign_definition
 from kiln_services import task_names
@@ -41,7 +42,7 @@ CAMPAIGN = campaign_definition(
 
 def truth(t: float, minutes: float) -> dict[str, float]:
     """Conductivity peaks at 950 degC, density rises with temperature: a real trade-off."""
-    conductivity = 1e-4 * math.exp(-(((t - 950) / 120) ** 2) - ((math.log(minutes) - 4) / 2) ** 2)
+    conductivity = grid_conductivity(t, minutes)
     density = 0.8 + 0.18 * (t - 800) / 300 - 0.02 * math.log(minutes) / 6
     return {"conductivity": conductivity, "relative_density": density}
 
@@ -57,17 +58,7 @@ def row(i: int, t: float, minutes: float, **drop: bool) -> dict[str, Any]:
     }
 
 
-POINTS = [
-    (800, 10),
-    (850, 60),
-    (900, 480),
-    (950, 30),
-    (1000, 120),
-    (1050, 10),
-    (1100, 60),
-    (925, 60),
-]
-SEED = [row(i, t, m) for i, (t, m) in enumerate(POINTS)]
+SEED = [row(i, t, m) for i, (t, m) in enumerate(GRID_POINTS)]
 
 
 @pytest.fixture
@@ -75,22 +66,15 @@ def cid(store: Store) -> str:
     return store.campaigns.create(CAMPAIGN)["id"]
 
 
-def run(app: Celery, name: str, *args: str) -> dict:
-    """Call a registered task's body in this process (what a worker does with a message)."""
-    return app.tasks[name](*args)
-
-
 def propose(app: Celery, store: Store, cid: str, **overrides: Any) -> dict[str, Any]:
     job, _ = store.jobs.create("proposals", cid, {"overrides": overrides})
-    return run(app, task_names.PROPOSE, job["id"])
+    return run_task(app, task_names.PROPOSE, job["id"])
 
 
 def test_a_refit_stores_one_model_per_objective_and_starts_a_batch(
     celery_app: Celery, store: Store, cid: str
 ) -> None:
-    store.results.append(cid, SEED)
-    store.locks.mark_refit_queued(cid)
-    outcome = run(celery_app, task_names.REFIT, cid)
+    outcome = first_refit(celery_app, store, cid, SEED)
     assert outcome["model_version"] == 1 and outcome["data_version"] == len(SEED)
     model = store.models.get(cid, with_state=True)
     summary = model["summary"]
@@ -106,7 +90,7 @@ def test_a_batch_reuses_the_stored_models_and_predicts_every_objective(
     celery_app: Celery, store: Store, cid: str
 ) -> None:
     store.results.append(cid, SEED)
-    run(celery_app, task_names.REFIT, cid)
+    run_task(celery_app, task_names.REFIT, cid)
     batch = propose(celery_app, store, cid)
     assert len(batch["proposals"]) == 3 and batch["fallback"] is None
     assert batch["acquisition"] == "ehvi" and batch["model_version"] == 1
@@ -170,7 +154,7 @@ def test_an_outcome_constraint_weights_the_batch_by_its_probability(
     ]}  # fmt: skip
     cid = store.campaigns.create(constrained)["id"]
     store.results.append(cid, SEED)
-    run(celery_app, task_names.REFIT, cid)
+    run_task(celery_app, task_names.REFIT, cid)
     summary = store.models.get(cid)["summary"]
     assert summary["outcome_constraints"][0]["model"] == "measurement"
     batch = propose(celery_app, store, cid)
@@ -196,7 +180,7 @@ def test_a_pool_campaign_proposes_open_rows_with_their_ids(
     rows = [{"temperature_c": t, "time_min": m} for t in (850, 900, 975, 1025) for m in (30, 120)]
     cid = store.campaigns.create({**CAMPAIGN, "candidates": rows})["id"]
     store.results.append(cid, SEED)
-    run(celery_app, task_names.REFIT, cid)
+    run_task(celery_app, task_names.REFIT, cid)
     batch = propose(celery_app, store, cid)
     assert len(batch["proposals"]) == 3
     for proposal in batch["proposals"]:
@@ -222,7 +206,7 @@ def test_a_single_objective_batch_is_weighted_by_its_outcome_constraints(
         for r in SEED
     ]
     store.results.append(cid, rows)
-    run(celery_app, task_names.REFIT, cid)
+    run_task(celery_app, task_names.REFIT, cid)
     batch = propose(celery_app, store, cid)
     constraints = batch["proposals"][0]["provenance"]["outcome_constraints"]
     assert constraints[0]["name"] == "phase_purity" and constraints[0]["model"] == "measurement"
@@ -241,7 +225,7 @@ def test_failed_syntheses_train_the_feasibility_classifier_that_weights_the_batc
         for i, t in enumerate((1050, 1075, 1100))
     ]  # fmt: skip
     store.results.append(cid, [*SEED, *failed])
-    run(celery_app, task_names.REFIT, cid)
+    run_task(celery_app, task_names.REFIT, cid)
     feasibility = store.models.get(cid)["summary"]["feasibility"]
     assert feasibility is not None and feasibility["n_failed"] == 3
     assert feasibility["n_succeeded"] == len(SEED)
@@ -269,7 +253,7 @@ def test_a_furnace_shared_batch_groups_its_proposals(celery_app: Celery, store: 
     })  # fmt: skip
     cid = store.campaigns.create(definition)["id"]
     store.results.append(cid, SEED)
-    run(celery_app, task_names.REFIT, cid)
+    run_task(celery_app, task_names.REFIT, cid)
     batch = propose(celery_app, store, cid)
     groups: dict[int, set[float]] = {}
     for proposal in batch["proposals"]:

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiln.presets import latp_objectives
 from kiln_services.intake.campaigns.schemas import (
     CampaignDefinitionIn,
     CampaignObjectivesIn,
     CampaignPresetIn,
 )
 from kiln_services.intake.results.schemas import ResultIn
+
+#: The objectives of the ``latp-moo`` preset (kiln.presets), and the reference point their
+#: thresholds make: the multi-objective examples show these rather than a copy.
+LATP_OBJECTIVES = latp_objectives()
+LATP_REFERENCE_POINT = {objective["name"]: objective["threshold"] for objective in LATP_OBJECTIVES}
 
 CAMPAIGN_EXAMPLES = {
     "definition": {
@@ -83,22 +89,7 @@ CAMPAIGN_EXAMPLES = {
                 {"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100},
                 {"name": "time_min", "kind": "discrete", "values": [10, 60, 240, 540]},
             ],
-            "objectives": [
-                {
-                    "name": "conductivity",
-                    "unit": "S/cm",
-                    "goal": "maximize",
-                    "transform": "log10",
-                    "threshold": 1e-4,
-                },
-                {
-                    "name": "relative_density",
-                    "unit": "1",
-                    "goal": "maximize",
-                    "transform": "none",
-                    "threshold": 0.9,
-                },
-            ],
+            "objectives": LATP_OBJECTIVES,
             "measurements": [{"name": "phase_purity", "unit": "1"}],
             "outcome_constraints": [{"name": "phase_purity", "op": ">=", "value": 0.8}],
             "strategy": {"acquisition": "ehvi", "batch_size": 6},
@@ -197,7 +188,7 @@ LATEST_BATCH = {
 LATEST_PARETO_BATCH = {
     **LATEST_BATCH,
     "acquisition": "ehvi",
-    "reference_point": {"conductivity": 1e-4, "relative_density": 0.9},
+    "reference_point": LATP_REFERENCE_POINT,
     "proposals": [
         {
             "id": "9f1c2e7a-0",
@@ -221,23 +212,8 @@ LATEST_BATCH_EXAMPLES = {
 PARETO_REPORT = {
     "campaign_id": "5b0e6c1d",
     "data_version": 24,
-    "objectives": [
-        {
-            "name": "conductivity",
-            "unit": "S/cm",
-            "goal": "maximize",
-            "transform": "log10",
-            "threshold": 1e-4,
-        },
-        {
-            "name": "relative_density",
-            "unit": "1",
-            "goal": "maximize",
-            "transform": "none",
-            "threshold": 0.9,
-        },
-    ],
-    "reference_point": {"conductivity": 1e-4, "relative_density": 0.9},
+    "objectives": LATP_OBJECTIVES,
+    "reference_point": LATP_REFERENCE_POINT,
     "reference_point_derived": {"conductivity": False, "relative_density": False},
     "front": [
         {

@@ -203,9 +203,8 @@ def _pool_and_points(
             for p in store.proposals.pending(cid)
         ]
         rows = store.candidates.rows_of(cid, campaign, results)
-        observations = (
-            pareto.pool_observations(results, rows) if several else pool_observations(results, rows)
-        )
+        observe = pareto.pool_observation if several else _pool_observation
+        observations = pool_observations(results, rows, observe)
     return pool, pending, observations
 
 
@@ -274,22 +273,37 @@ def pool_of(store: Store, cid: str, space: SearchSpace) -> CandidatePool:
 
 
 def pool_observations(
-    results: Sequence[Mapping[str, Any]], rows: Sequence[int | None]
+    results: Sequence[Mapping[str, Any]],
+    rows: Sequence[int | None],
+    observe: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Results as observations for a pool campaign: each with its ``candidate`` row (if any),
-    failed syntheses included (``status: failed``: they train nothing but close their row)."""
+    failed syntheses included (``status: failed``: they train nothing but close their row).
+
+    Args:
+        results: The campaign's results.
+        rows: Each result's candidate row, or None.
+        observe: One result as an observation (default: a single objective's;
+            :func:`kiln_services.worker.pareto.pool_observation` for several objectives).
+    """
+    observe = observe or _pool_observation
     out: list[dict[str, Any]] = []
     for r, row in zip(results, rows, strict=True):
-        failed = r.get("status", "ok") != "ok" or r.get("objective") is None
-        obs: dict[str, Any] = {"parameters": r["parameters"], "sample_id": r["sample_id"]}
-        if failed:
-            obs["status"] = "failed"
-        else:
-            obs["objective"] = r["objective"]
+        obs = observe(r)
         if row is not None:
             obs["candidate"] = row
         out.append(obs)
     return out
+
+
+def _pool_observation(r: Mapping[str, Any]) -> dict[str, Any]:
+    """A single-objective result as a pool observation (``status: failed`` if it failed)."""
+    obs: dict[str, Any] = {"parameters": r["parameters"], "sample_id": r["sample_id"]}
+    if r.get("status", "ok") != "ok" or r.get("objective") is None:
+        obs["status"] = "failed"
+    else:
+        obs["objective"] = r["objective"]
+    return obs
 
 
 def feasibility_of(state: Mapping[str, Any]) -> FeasibilityModel | None:

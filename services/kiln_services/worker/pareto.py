@@ -39,18 +39,10 @@ def observations_of(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     return [_observation(r) for r in results if _measured(r)]
 
 
-def pool_observations(
-    results: Sequence[Mapping[str, Any]], rows: Sequence[int | None]
-) -> list[dict[str, Any]]:
-    """Results as observations for a pool campaign: each with its ``candidate`` row (if any),
-    failed syntheses included (``status: failed``: they train nothing but close their row)."""
-    out: list[dict[str, Any]] = []
-    for r, row in zip(results, rows, strict=True):
-        obs = _observation(r) if _measured(r) else _failed(r)
-        if row is not None:
-            obs["candidate"] = row
-        out.append(obs)
-    return out
+def pool_observation(result: Mapping[str, Any]) -> dict[str, Any]:
+    """One result as a pool campaign's observation (``kiln_services.worker.batches.
+    pool_observations`` adds its ``candidate`` row): measured, or ``status: failed``."""
+    return _observation(result) if _measured(result) else _failed(result)
 
 
 def _measured(result: Mapping[str, Any]) -> bool:

@@ -184,40 +184,34 @@ class CampaignIn(StrictSchema):
             raise ValidationError(missing)
 
 
-class CampaignDefinitionIn(StrictSchema):
+class _CampaignDefinedIn(StrictSchema):
+    """The fields of a campaign defined in full but its objective(s): the base of the two
+    documented forms below, which add ``objective`` or ``objectives``."""
+
+    name = fields.String(required=True, validate=name_length)
+    description = fields.String(validate=validate.Length(max=2000))
+    parameters = fields.List(
+        fields.Nested(ParameterIn), required=True, validate=validate.Length(min=1, max=50)
+    )
+    measurements = measurements_field()
+    outcome_constraints = outcome_constraints_field()
+    strategy = fields.Nested(StrategyIn)
+    constraints = constraints_field()
+    candidates = CandidateRows(
+        metadata={"description": "optional candidate pool: proposals come only from its rows"}
+    )
+
+
+class CampaignDefinitionIn(_CampaignDefinedIn):
     """A campaign defined in full (the documented form of CampaignIn without a preset)."""
 
-    name = fields.String(required=True, validate=name_length)
-    description = fields.String(validate=validate.Length(max=2000))
-    parameters = fields.List(
-        fields.Nested(ParameterIn), required=True, validate=validate.Length(min=1, max=50)
-    )
     objective = fields.Nested(ObjectiveIn, required=True)
-    measurements = measurements_field()
-    outcome_constraints = outcome_constraints_field()
-    strategy = fields.Nested(StrategyIn)
-    constraints = constraints_field()
-    candidates = CandidateRows(
-        metadata={"description": "optional candidate pool: proposals come only from its rows"}
-    )
 
 
-class CampaignObjectivesIn(StrictSchema):
+class CampaignObjectivesIn(_CampaignDefinedIn):
     """A campaign of several objectives (the documented form of CampaignIn with objectives)."""
 
-    name = fields.String(required=True, validate=name_length)
-    description = fields.String(validate=validate.Length(max=2000))
-    parameters = fields.List(
-        fields.Nested(ParameterIn), required=True, validate=validate.Length(min=1, max=50)
-    )
     objectives = objectives_field(required=True)
-    measurements = measurements_field()
-    outcome_constraints = outcome_constraints_field()
-    strategy = fields.Nested(StrategyIn)
-    constraints = constraints_field()
-    candidates = CandidateRows(
-        metadata={"description": "optional candidate pool: proposals come only from its rows"}
-    )
 
 
 class CampaignPresetIn(StrictSchema):
