@@ -87,7 +87,7 @@ bench-refit: $(BENCH_STAMP)  ## The worker's refits against the previous path an
 bench-quality: $(BENCH_STAMP)  ## Closed-loop quality: the worker's path beside kiln.propose, random and the paper's GP loop
 	$(PY) bench/quality.py $(BENCH_QUALITY_ARGS)
 
-bench-moo: $(BENCH_STAMP)  ## Multi-objective loops (VLMOP2, Branin-Currin) beside random and the published runs; BENCH_MOO_ARGS=--full for 20 seeds
+bench-moo: $(BENCH_STAMP)  ## Multi-objective loops (VLMOP2, Branin-Currin, the virtual LATP lab) beside random and the published runs; BENCH_MOO_ARGS=--full for 20 seeds
 	$(PY) bench/moo.py $(BENCH_MOO_ARGS)
 
 bench-quality-peers: $(PEERS_STAMP)  ## BayBE on bench-quality's problems (opt-in: installs the peers extra, ~30 min)

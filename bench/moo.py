@@ -20,9 +20,16 @@ batches by the Kriging believer across objectives (kiln.multiobjective.selection
 point from the problems' boxes (the objectives' thresholds). Also the time to choose a batch of 4
 among 10,000 candidates at n = 100 with 2 objectives (fit and selection reported apart).
 
-Usage: ``make bench-moo`` (5 seeds) or ``.venv/bin/python bench/moo.py [--full] [--seeds N]
-[--jobs 2] [--methods ehvi,parego,random] [--peers]``; ``--full`` is 20 seeds. Writes
-bench/results/moo.json (with ``--peers``, BayBE's qLogNEHVI added: moo-peers.json).
+The virtual LATP lab (preset ``latp-moo``, conductivity and relative density) through the public
+``propose_pareto`` against random: :mod:`moo_latp` (setup ``latp-moo``, methods ehvi and random).
+
+Opt-in peer (``--peers``, the ``peers`` extra): BayBE's ``ParetoObjective`` with qLogNEHVI on
+VLMOP2 and Branin-Currin (:mod:`peers_moo`), same seeds, initial designs and initial noise.
+
+Usage: ``make bench-moo`` (5 seeds, 10 for the LATP lab) or ``.venv/bin/python bench/moo.py
+[--full] [--seeds N] [--latp-seeds N] [--jobs 2] [--methods ehvi,parego,random] [--peers]
+[--out PATH]``; ``--full`` is 20 seeds everywhere. Writes bench/results/moo.json (with
+``--peers``: moo-peers.json).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from moo_latp import DEFAULT_SEEDS, latp_run, summarise_latp, time_public_batch
 from scipy.stats import qmc
 from threadpoolctl import threadpool_limits
 
@@ -241,41 +249,64 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="20 seeds (the acceptance run)")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--latp-seeds", type=int, default=DEFAULT_SEEDS)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--setups", default=",".join(SETUPS))
+    parser.add_argument("--setups", default=",".join([*SETUPS, "latp-moo"]))
     parser.add_argument("--methods", default="ehvi,parego,random")
     parser.add_argument("--peers", action="store_true", help="add BayBE (bench/peers_moo.py)")
     parser.add_argument("--out", type=Path, default=None, help="default bench/results/moo.json")
     args = parser.parse_args(argv)
     seeds = list(range(20 if args.full else args.seeds))
+    latp_seeds = list(range(20 if args.full else args.latp_seeds))
     keys, methods = args.setups.split(","), args.methods.split(",") + ["baybe"] * args.peers
+    latp = "latp-moo" in keys
+    keys = [k for k in keys if k != "latp-moo"]
     print(f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), setups {keys}, methods {methods}")
+    if latp:
+        print(f"latp-moo: seeds 0..{latp_seeds[-1]} ({len(latp_seeds)}), methods ehvi, random")
     t0 = time.perf_counter()
     jobs = [(k, m, sd) for k in keys for m in methods for sd in seeds]
+    jobs += [("latp-moo", m, sd) for m in ("ehvi", "random") for sd in latp_seeds if latp]
     results: dict[str, dict[str, list[list[float]]]] = {}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for done, ((k, m, _), hv) in enumerate(
-            zip(jobs, pool.map(run, *zip(*jobs, strict=True)), strict=True), 1
+            zip(jobs, pool.map(_run, *zip(*jobs, strict=True)), strict=True), 1
         ):
             results.setdefault(k, {}).setdefault(m, []).append(hv)
             if done % 10 == 0 or done == len(jobs):
                 print(f"  {done}/{len(jobs)} runs, {time.perf_counter() - t0:.0f} s", flush=True)
+    latp_runs = results.pop("latp-moo", None)
     summarise(results)
+    latp_table = summarise_latp(latp_runs) if latp_runs else None
     with threadpool_limits(1):
         timing = time_batch()
+        public = time_public_batch()
+    timing.update({f"propose_pareto_{k}": v for k, v in public.items()})
     print(
         f"\nbatch of 4 at 10,000 candidates, n = 100, 2 objectives (target <= 2 s): fit "
         f"{timing['fit_s']:.2f} s + EHVI selection {timing['select_s']:.2f} s = "
         f"{timing['total_s']:.2f} s; with {FRONT_SAMPLES} front samples (noisy) "
         f"{timing['select_noisy_s']:.2f} s, total {timing['total_noisy_s']:.2f} s"
     )
+    print(
+        f"through propose_pareto (10,000-point grid, n = 100): {public['cold_s']:.2f} s fitting "
+        f"both models, {public['models_given_s']:.2f} s with the models given"
+    )
     print(f"wall time {time.perf_counter() - t0:.0f} s")
     out = (
         args.out or HERE / "results" / ("moo-peers.json" if args.peers else "moo.json")
     ).resolve()
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"seeds": seeds, "results": results, "timing": timing}, indent=1))
+    if latp_runs:
+        results["latp-moo"] = latp_runs
+    payload = {"seeds": seeds, "latp_seeds": latp_seeds, "results": results, "timing": timing}
+    out.write_text(json.dumps({**payload, "latp_table": latp_table}, indent=1))
     print(f"wrote {out.relative_to(HERE.parent)}")
+
+
+def _run(key: str, method: str, seed: int) -> list[float]:
+    """One loop: a problem of :data:`SETUPS` or the virtual LATP lab."""
+    return latp_run(method, seed) if key == "latp-moo" else run(key, method, seed)
 
 
 if __name__ == "__main__":

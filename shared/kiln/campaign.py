@@ -22,8 +22,15 @@ from kiln.errors import (
     OutsideSpaceError,
 )
 from kiln.measurement_error import OBJECTIVE_SD, check_objective_sd
-from kiln.multiobjective.objectives import parse_objectives, result_problems
+from kiln.multiobjective.objectives import Objectives, parse_objectives, result_problems
 from kiln.objective import Objective
+from kiln.objective_rules import (
+    default_acquisition,
+    objectives_definition,
+    objectives_unchanged,
+    outcomes_definition,
+    strategy_problems,
+)
 from kiln.space import SearchSpace
 from kiln.space_rules import (
     MAX_STEPS,
@@ -39,8 +46,11 @@ __all__ = [
     "MAX_STEPS",
     "campaign_definition",
     "campaign_update",
+    "default_acquisition",
     "field_path",
+    "is_multiobjective",
     "objective_of",
+    "objectives_of",
     "space_of",
     "step_problems",
     "strategy_with",
@@ -79,6 +89,20 @@ def objective_of(campaign: Mapping[str, Any]) -> Objective:
     return Objective.from_dict(campaign["objective"])
 
 
+def is_multiobjective(campaign: Mapping[str, Any]) -> bool:
+    """Whether a stored campaign has 2-4 objectives (stored as ``"objectives"``)."""
+    return "objectives" in campaign
+
+
+def objectives_of(campaign: Mapping[str, Any]) -> Objectives:
+    """A stored campaign's objectives: 1 (its singular ``"objective"``) to 4.
+
+    Raises:
+        CampaignError: When the stored objectives are invalid (never for a stored campaign).
+    """
+    return parse_objectives(campaign)
+
+
 def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
     """Normalise and validate a new campaign's definition.
 
@@ -97,7 +121,14 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
         from kiln.presets import preset_campaign
 
         definition: dict[str, Any] = preset_campaign(body["preset"])
-        for key in ("name", "description", "strategy", "constraints"):
+        for key in (
+            "name",
+            "description",
+            "strategy",
+            "constraints",
+            "measurements",
+            "outcome_constraints",
+        ):
             if key in body:
                 definition[key] = body[key]
     else:
@@ -105,25 +136,20 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     space = checked_space(definition["parameters"], definition.get("constraints"), 1, errors)
     strategy = None
-    objective: dict[str, Any] | None = None
-    # "objectives": a multi-objective campaign (issue 16); the singular path is unchanged
-    objective_key = "objectives" if "objectives" in definition else "objective"
-    if objective_key == "objectives":
-        try:
-            objective = {objective_key: parse_objectives(definition).to_list()}
-        except CampaignError as exc:
-            errors.update(exc.errors)
-    else:
-        try:
-            objective = {objective_key: Objective.from_dict(definition["objective"]).to_dict()}
-        except (KilnError, TypeError) as exc:
-            errors[_error_field("objective", exc)] = [str(exc)]
+    objectives, objective = objectives_definition(definition, errors)
+    n_objectives = len(objectives) if objectives is not None else 1
     try:
-        strategy = Strategy.from_dict(dict(definition.get("strategy") or {}))
+        posted = dict(definition.get("strategy") or {})
+        if "acquisition" not in posted or (n_objectives > 1 and posted["acquisition"] is None):
+            posted["acquisition"] = default_acquisition(n_objectives)
+        strategy = Strategy.from_dict(posted)
     except (KilnError, TypeError) as exc:
         errors[_error_field("strategy", exc)] = [str(exc)]
+    if strategy is not None:
+        errors.update(strategy_problems(n_objectives, strategy))
     if space is not None and strategy is not None:
         errors.update(sharing_problems(space, strategy))
+    outcomes = outcomes_definition(definition, objectives, errors)
     if errors:
         raise CampaignError(errors)
     assert space is not None and objective is not None and strategy is not None
@@ -131,6 +157,7 @@ def campaign_definition(body: Mapping[str, Any]) -> dict[str, Any]:
         "name": definition["name"],
         **space.to_dict(),
         **objective,
+        **outcomes,
         "strategy": strategy.to_dict(),
         "space_version": 1,
     }
@@ -187,13 +214,23 @@ def campaign_update(
                 updated.update(new_space)
                 updated["space_version"] = version + 1
                 space_changed = True
+    objectives = objectives_of(campaign)
+    errors.update(objectives_unchanged(campaign, body))
     if "strategy" in body:
         try:
             updated["strategy"] = strategy_with(campaign, body["strategy"])
         except CampaignError as exc:
             errors.update({_prefixed("strategy", k): v for k, v in exc.errors.items()})
+        else:
+            errors.update(
+                strategy_problems(len(objectives), Strategy.from_dict(updated["strategy"]))
+            )
     if not errors and ("strategy" in body or space_changed):
         errors.update(sharing_problems(space_of(updated), Strategy.from_dict(updated["strategy"])))
+    if "measurements" in body or "outcome_constraints" in body:
+        for key in ("measurements", "outcome_constraints"):
+            updated.pop(key, None)
+        updated.update(outcomes_definition(body, objectives, errors, stored=campaign))
     for key in ("name", "description"):
         if key in body:
             updated[key] = body[key]

@@ -80,3 +80,38 @@ def pool_exhausted(pool: CandidatePool) -> str:
         f"pool_exhausted: none of the {len(pool)} candidates is open (each is measured, pending, "
         "removed or outside the current ranges); add candidates to continue"
     )
+
+
+def batch_candidates(
+    space: SearchSpace,
+    rng: np.random.Generator,
+    pool: CandidatePool | None,
+    observations: Sequence[Any],
+    pending: Sequence[Any],
+    points: Sequence[Mapping[str, Any]],
+    pend: Sequence[Mapping[str, Any]],
+) -> tuple[list[Point] | None, np.ndarray, np.ndarray, np.ndarray]:
+    """``(points or None for a pool, encoded, excluded, measured)``: the rows a batch picks from
+    (:func:`kiln.propose.propose` and :func:`kiln.multiobjective.propose.propose_pareto`).
+
+    ``observations`` and ``pending`` are as posted (a pool matches their ``candidate``),
+    ``points`` and ``pend`` their parsed parameters (measured and pending points).
+
+    A pool excludes its closed rows and those measured or pending (it never repeats a measured
+    row); the grid or sampled candidates exclude pending points and avoid measured ones.
+    """
+    if pool is not None:
+        Xc = pool.encoded()
+        excluded = pool.closed()
+        excluded[pool_rows(pool, observations)] = True
+        excluded[pool_rows(pool, pending)] = True
+        if space.constraints:
+            excluded |= ~space.constraints.mask(Xc)
+        return None, Xc, excluded, np.zeros(len(pool), dtype=bool)
+    candidates = space.candidates(rng)
+    Xc = space.encode(candidates)
+    excluded = np.zeros(len(candidates), dtype=bool)
+    measured = np.zeros(len(candidates), dtype=bool)
+    excluded[candidate_rows(space, candidates, Xc, pend)] = True
+    measured[candidate_rows(space, candidates, Xc, points)] = True
+    return candidates, Xc, excluded, measured

@@ -14,7 +14,15 @@ from kiln.errors import CampaignError
 
 #: Fields of a stored result a correction may change; the others identify it or say when it
 #: came (``sample_id``, ``proposal_id``, ``received_at``, ...) and are never patched.
-PATCHABLE = ("parameters", "objective", "objective_sd", "measurements", "status", "excluded")
+PATCHABLE = (
+    "parameters",
+    "objective",
+    "objectives",
+    "objective_sd",
+    "measurements",
+    "status",
+    "excluded",
+)
 _SCALARS = ("objective", "objective_sd", "status", "excluded")
 _VIEW_ONLY = ("flags", "space_version", "revision", "excluded")
 
@@ -24,8 +32,8 @@ def correct_result(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Apply a correction to a stored result; the corrected result must be valid as a whole.
 
-    Named ``parameters`` replace theirs (the others are kept); ``measurements`` are merged, a
-    null removing its key; a null ``objective_sd`` removes it; ``excluded`` sets a result aside.
+    Named ``parameters`` replace theirs (the others are kept); ``measurements`` and the
+    ``objectives`` of a multi-objective result are merged, a null removing its key; a null ``objective_sd`` removes it; ``excluded`` sets a result aside.
 
     Args:
         campaign: The stored campaign.
@@ -43,9 +51,14 @@ def correct_result(
     fixed = [name for name in patch if name not in PATCHABLE]
     if fixed:
         raise CampaignError({name: [f"{name} cannot be corrected"] for name in fixed})
+    several = "objectives" in campaign
+    wrong = "objective" if several else "objectives"
+    if wrong in patch:
+        right = "objectives (by name)" if several else "objective"
+        raise CampaignError({wrong: [f"this campaign's results have {right}; correct that"]})
     corrected = {k: v for k, v in current.items() if k != "revision"}
     changes: dict[str, Any] = {}
-    for group in ("parameters", "measurements"):
+    for group in ("parameters", "measurements", *(("objectives",) if several else ())):
         values = dict(current.get(group) or {})
         for name, value in (patch.get(group) or {}).items():
             if values.get(name) != value or (value is not None and name not in values):

@@ -83,6 +83,11 @@ class FeasibilityModel:
         }
 
 
+def _any_value(values: Any) -> bool:
+    """True when a multi-objective result's ``objectives`` holds at least one value."""
+    return isinstance(values, Mapping) and any(v is not None for v in values.values())
+
+
 def fit_feasibility(
     space: SearchSpace, results: Sequence[Mapping[str, Any]]
 ) -> FeasibilityModel | None:
@@ -102,8 +107,8 @@ def fit_feasibility(
         if not isinstance(params, Mapping):
             continue
         failed = r.get("status") == FAILED
-        if not failed and r.get("objective") is None:
-            continue
+        if not failed and r.get("objective") is None and not _any_value(r.get("objectives")):
+            continue  # neither failed nor measured (a multi-objective result gives "objectives")
         try:
             space.check_point(params)
         except OutsideSpaceError:

@@ -61,7 +61,7 @@ additive 1 % (0.01) standard deviation, independent of the conductivity noise.
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -378,3 +378,36 @@ class VirtualLatpLab:
                         }
                     )
         return results
+
+
+def measure_objectives(
+    lab: VirtualLatpLab,
+    parameters: Mapping[str, Any],
+    names: Sequence[str],
+    rng: np.random.Generator | int | None = None,
+) -> dict[str, Any]:
+    """One pellet measured for a multi-objective campaign (e.g. the ``latp-moo`` preset).
+
+    Args:
+        lab: The virtual lab.
+        parameters: The synthesis parameters (as :meth:`VirtualLatpLab.measure`).
+        names: The campaign's objective names, each ``conductivity`` or ``relative_density``.
+        rng: As :meth:`VirtualLatpLab.measure` (the same draws: an objective's value does not
+            depend on which others are asked for).
+
+    Returns:
+        ``{"objectives": {name: value, ...}, "measurements": {...}}``: the quantities named as
+        objectives, the other one as a measurement.
+
+    Raises:
+        KeyError: For a name the lab does not measure, or a missing parameter.
+    """
+    measured = lab.measure(parameters, rng)
+    values = {"conductivity": measured["objective"], **measured["measurements"]}
+    unknown = [n for n in names if n not in values]
+    if unknown:
+        raise KeyError(f"the virtual lab does not measure {unknown}; it measures {sorted(values)}")
+    return {
+        "objectives": {n: values[n] for n in names},
+        "measurements": {k: v for k, v in values.items() if k not in names},
+    }

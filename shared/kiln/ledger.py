@@ -80,7 +80,8 @@ def outside_reason(space: SearchSpace, point: Mapping[str, Any]) -> str | None:
 
 
 def data_hash(results: Sequence[Mapping[str, Any]]) -> str:
-    """A sha256 over the training data a model saw: sample ids, parameters, objective, status.
+    """A sha256 over the training data a model saw: sample ids, parameters, objective (or a
+    multi-objective result's ``objectives``), status.
 
     Two models (or proposals) with the same hash were made from the same measurements, in the
     same order; it changes with any new, corrected or reordered result.
@@ -93,6 +94,8 @@ def data_hash(results: Sequence[Mapping[str, Any]]) -> str:
             "objective": r.get("objective"),
             "status": r.get("status", "ok"),
         }
+        if r.get("objectives") is not None:  # absent on one objective: its hashes are unchanged
+            row["objectives"] = r["objectives"]
         digest.update(json.dumps(row, sort_keys=True, separators=(",", ":")).encode())
         digest.update(b"\n")
     return digest.hexdigest()

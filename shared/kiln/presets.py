@@ -18,6 +18,8 @@ __all__ = [
     "PRESETS",
     "latp_campaign",
     "latp_furnace_campaign",
+    "latp_moo_campaign",
+    "latp_objectives",
     "latp_seed_grid_space",
     "latp_space",
     "load_table1",
@@ -25,7 +27,7 @@ __all__ = [
 ]
 
 #: The presets a campaign may name ({"preset": "latp"}); :func:`preset_campaign` builds them.
-PRESETS = ("latp", "latp-furnace")
+PRESETS = ("latp", "latp-furnace", "latp-moo")
 #: How far a campaign may be widened later (wt%, °C, min): chemically sensible, furnace-safe.
 HARD_LIMITS: dict[str, tuple[float, float]] = {
     "acid_wt_pct": (-30.0, 15.0),
@@ -191,13 +193,58 @@ def latp_furnace_campaign(name: str = "latp-furnace") -> dict[str, Any]:
     return campaign
 
 
+def latp_objectives() -> list[dict[str, Any]]:
+    """The two objectives of ``latp-moo`` (a fresh list each call): ionic conductivity (S/cm,
+    log10, worth having from 1e-4) and relative density (worth having from 0.90).
+
+    Returns:
+        The ``objectives`` list of a POST /campaigns body.
+    """
+    return [
+        {
+            "name": "conductivity",
+            "unit": "S/cm",
+            "goal": "maximize",
+            "transform": "log10",
+            "threshold": 1e-4,
+        },
+        {
+            "name": "relative_density",
+            "unit": "1",
+            "goal": "maximize",
+            "transform": "none",
+            "threshold": 0.90,
+        },
+    ]
+
+
+def latp_moo_campaign(name: str = "latp-moo") -> dict[str, Any]:
+    """The POST /campaigns body of ``{"preset": "latp-moo"}``: the LATP space (iterations 3-4)
+    with two objectives, the study's named next step: ionic conductivity (S/cm, log10, worth
+    having from 1e-4) and relative density (worth having from 0.90), by exact EHVI in batches
+    of 6 (Kriging believer). The virtual lab measures both (:func:`kiln.lab.measure_objectives`).
+
+    Returns:
+        ``{"name", "parameters", "objectives", "strategy"}``.
+    """
+    campaign = latp_campaign(name)
+    del campaign["objective"]
+    campaign["objectives"] = latp_objectives()
+    campaign["strategy"] = {**campaign["strategy"], "acquisition": "ehvi"}
+    return campaign
+
+
 def preset_campaign(preset: str) -> dict[str, Any]:
     """The POST /campaigns body a preset of :data:`PRESETS` expands to.
 
     Raises:
         ValueError: For a name not in :data:`PRESETS`.
     """
-    builders = {"latp": latp_campaign, "latp-furnace": latp_furnace_campaign}
+    builders = {
+        "latp": latp_campaign,
+        "latp-furnace": latp_furnace_campaign,
+        "latp-moo": latp_moo_campaign,
+    }
     if preset not in builders:
         raise ValueError(f"unknown preset {preset!r}; use one of {list(PRESETS)}")
     return builders[preset]()

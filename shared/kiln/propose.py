@@ -20,7 +20,7 @@ from kiln.batch.picks import Selection
 from kiln.batch.polishing import Polisher
 from kiln.batch.selection import select_batch
 from kiln.batch.space_filling import space_filling
-from kiln.candidate_rows import candidate_rows, pool_exhausted, pool_rows
+from kiln.candidate_rows import batch_candidates, pool_exhausted
 from kiln.errors import ModelFitError
 from kiln.feasibility import FeasibilityModel
 from kiln.model.fitted import FittedModel, fit_observations, model_matches
@@ -164,8 +164,8 @@ def propose(
     rng = np.random.default_rng(random_state)
     if pool is not None and pool.space != space:  # built on another version: re-encode its rows
         pool = CandidatePool(space, pool.rows, pool.removed)
-    candidates, Xc, excluded, measured = _candidates(
-        space, rng, pool, observations, pending, data, pend
+    candidates, Xc, excluded, measured = batch_candidates(
+        space, rng, pool, observations, pending, data.points, pend
     )
     if pool is not None and not (~excluded).any():
         return Batch([], True, pool_exhausted(pool), None)
@@ -235,37 +235,6 @@ def _polisher(space: SearchSpace, columns: list[int]) -> Polisher:
         return space.encode([space.decode(cs.repair(row[None, :])[0][0])])[0]
 
     return Polisher(columns, snap, feasible=lambda row: bool(cs.mask(row)[0]))
-
-
-def _candidates(
-    space: SearchSpace,
-    rng: np.random.Generator,
-    pool: CandidatePool | None,
-    observations: Sequence[Any],
-    pending: Sequence[Any],
-    data: ParsedObservations,
-    pend: Sequence[Mapping[str, Any]],
-) -> tuple[list[Point] | None, np.ndarray, np.ndarray, np.ndarray]:
-    """``(points or None for a pool, encoded, excluded, measured)``: the rows a batch picks from.
-
-    A pool excludes its closed rows and those measured or pending (it never repeats a measured
-    row); the grid or sampled candidates exclude pending points and avoid measured ones.
-    """
-    if pool is not None:
-        Xc = pool.encoded()
-        excluded = pool.closed()
-        excluded[pool_rows(pool, observations)] = True
-        excluded[pool_rows(pool, pending)] = True
-        if space.constraints:
-            excluded |= ~space.constraints.mask(Xc)
-        return None, Xc, excluded, np.zeros(len(pool), dtype=bool)
-    candidates = space.candidates(rng)
-    Xc = space.encode(candidates)
-    excluded = np.zeros(len(candidates), dtype=bool)
-    measured = np.zeros(len(candidates), dtype=bool)
-    excluded[candidate_rows(space, candidates, Xc, pend)] = True
-    measured[candidate_rows(space, candidates, Xc, data.points)] = True
-    return candidates, Xc, excluded, measured
 
 
 def _model(

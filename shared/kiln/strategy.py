@@ -12,6 +12,10 @@ from kiln.errors import SpaceError
 #: The acquisition functions (kiln.acquisition scores each): the one list the API, the
 #: benchmarks and the client's vocabulary (checked by a test) take.
 ACQUISITIONS = ("ucb", "ei", "pi", "random")
+#: The multi-objective acquisitions (kiln.multiobjective.selection): exact expected hypervolume
+#: improvement (2-3 objectives) and ParEGO (any number). A multi-objective campaign takes these
+#: or ``"random"``; the campaign rules (kiln.campaign) check which fits how many objectives.
+PARETO_ACQUISITIONS = ("ehvi", "parego")
 #: How a batch is filled after its first point (kiln.batch).
 BATCH_METHODS = (
     "kriging_believer",
@@ -87,7 +91,8 @@ class Strategy:
     """The campaign's proposal strategy.
 
     Args:
-        acquisition: ``"ucb"``, ``"ei"``, ``"pi"`` or ``"random"``.
+        acquisition: ``"ucb"``, ``"ei"``, ``"pi"`` or ``"random"``; for a multi-objective
+            campaign ``"ehvi"`` or ``"parego"`` (:data:`PARETO_ACQUISITIONS`).
         kappa: UCB exploration weight (model-scale standard deviations).
         xi: EI/PI improvement margin relative to the spread of the results: an improvement
             counts from the best result plus ``xi`` times the std of the training targets on
@@ -113,9 +118,10 @@ class Strategy:
     batch_shared: BatchShared | None = None
 
     def __post_init__(self) -> None:
-        if self.acquisition not in ACQUISITIONS:
+        if self.acquisition not in ACQUISITIONS + PARETO_ACQUISITIONS:
+            known = list(ACQUISITIONS + PARETO_ACQUISITIONS)
             raise SpaceError(
-                f"acquisition {self.acquisition!r} is unknown; use one of {list(ACQUISITIONS)}",
+                f"acquisition {self.acquisition!r} is unknown; use one of {known}",
                 field="strategy.acquisition",
             )
         if self.batch_method not in BATCH_METHODS:

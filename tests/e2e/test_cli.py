@@ -52,6 +52,21 @@ def seed_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
+def exported_proposals(kiln: Any, campaign: str, path: Path) -> list[dict[str, str]]:
+    """`kiln proposals export` of the campaign's latest batch to `path`, read back as rows."""
+    kiln("proposals", "export", campaign, "-o", str(path))
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    """The rows (an export, filled in) written back to `path` as CSV."""
+    with path.open("w", newline="") as filled:
+        writer = csv.DictWriter(filled, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def create(kiln: Any, name: str) -> str:
     out = kiln("campaigns", "create", "--preset", "latp", "--name", name, "--json")
     return str(json.loads(out.stdout)["id"])
@@ -168,8 +183,7 @@ def test_proposals_watch_prints_a_batch_and_export_writes_csv(
     assert "length scales: acid_wt_pct" in model and "best observed:" in model
 
     out = tmp_path / "next.csv"
-    kiln("proposals", "export", cid, "-o", str(out))
-    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    rows = exported_proposals(kiln, cid, out)
     assert [r["proposal_id"] for r in rows] == [p["id"] for p in batch["proposals"]]
     assert {"acid_wt_pct", "temperature_c", "time_min", "conductivity"} <= set(rows[0])
     exported = json.loads(kiln("proposals", "export", cid, "--format", "json").stdout)
@@ -195,15 +209,11 @@ def test_a_filled_in_proposals_export_posts_back(
          "--campaign", cid)  # fmt: skip
     batch = json.loads(kiln("proposals", "watch", cid, "--json", "--count", "1").stdout)
     out = tmp_path / "next.csv"
-    kiln("proposals", "export", cid, "-o", str(out))
-    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    rows = exported_proposals(kiln, cid, out)
     assert rows[0]["status"] == "pending" and rows[0]["predicted_mean"]
     rows[0]["conductivity"], rows[1]["conductivity"] = "5e-4", "7e-4"  # the lab's measurements
     rows[1]["sample_id"], rows[1]["conductivity_sd"] = "LATP-B1", "5e-5"
-    with out.open("w", newline="") as filled:
-        writer = csv.DictWriter(filled, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(out, rows)
 
     posted = kiln("results", "post", str(out), "--campaign", cid)
     assert "Stored 2 new results, 0 already stored, 4 rows not filled in skipped" in posted.stdout
@@ -329,3 +339,48 @@ def test_demo_runs_the_virtual_lab_loop(kiln: Any, unique_name: str) -> None:
     assert "Seed grid: 80 new results posted" in out and "Iteration 1: 6 proposals" in out
     again = kiln("demo", "--iterations", "1", "--name", unique_name).stdout
     assert "Continuing campaign" in again and "Iteration 2" in again
+
+
+def test_a_multi_objective_campaign_from_the_command_line(
+    kiln: Any, unique_name: str, tmp_path: Path
+) -> None:
+    """latp-moo (issue 16): results with a column per objective (an empty cell: not measured),
+    a batch predicting each objective, its export filled in and posted back, `kiln pareto`."""
+    out = kiln("campaigns", "create", "--preset", "latp-moo", "--name", unique_name, "--json")
+    created = json.loads(out.stdout)
+    assert [o["name"] for o in created["objectives"]] == ["conductivity", "relative_density"]
+    seed = VirtualLatpLab().seed_grid()[::5]  # 16 of the 80 points
+    path = seed_csv(tmp_path / "seed.csv", seed)
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].rsplit(",", 1)[0] + ","  # the first sample's density was not measured
+    path.write_text("\n".join(lines) + "\n")
+    posted = kiln("results", "post", str(path), "--campaign", unique_name)
+    assert f"Stored {len(seed)} new results" in posted.stdout
+    stored = json.loads(kiln("results", "export", unique_name, "--format", "json").stdout)
+    assert stored[0]["objectives"] == {"conductivity": pytest.approx(seed[0]["objective"])}
+    assert set(stored[1]["objectives"]) == {"conductivity", "relative_density"}
+    history = kiln("results", "history", unique_name, stored[1]["sample_id"]).stdout
+    assert "conductivity " in history and "relative_density " in history
+
+    watched = kiln("proposals", "watch", unique_name, "--count", "1", "--wait", "30").stdout
+    assert "conductivity S/cm (±1 std)" in watched and "relative_density 1 (±1 std)" in watched
+    batch = json.loads(kiln("proposals", "watch", unique_name, "--json", "--count", "1").stdout)
+    for proposal in batch["proposals"]:
+        assert set(proposal["predicted"]) == {"conductivity", "relative_density"}
+    shown = kiln("campaigns", "show", unique_name).stdout
+    assert "maximize relative_density (1): transform none, threshold 0.9" in shown
+
+    next_csv = tmp_path / "next.csv"
+    rows = exported_proposals(kiln, unique_name, next_csv)
+    assert rows[0]["conductivity"] == "" and rows[0]["relative_density"] == ""
+    rows[0]["conductivity"], rows[0]["relative_density"] = "2e-3", "0.99"  # a new best of both
+    write_rows(next_csv, rows)
+    posted = kiln("results", "post", str(next_csv), "--campaign", unique_name)
+    assert "Stored 1 new result, 0 already stored, 5 rows not filled in skipped" in posted.stdout
+
+    report = json.loads(kiln("pareto", unique_name, "--json").stdout)
+    assert report["n_results"] == len(seed) + 1
+    assert [p["sample_id"] for p in report["front"]] == [batch["proposals"][0]["id"]]
+    text = kiln("pareto", unique_name).stdout
+    assert "Front (1 result):" in text and batch["proposals"][0]["id"] in text
+    assert f"Hypervolume: {report['hypervolume']:.4g}" in text

@@ -393,12 +393,16 @@ def test_openapi_is_complete_enough_to_generate_a_client(api: Api) -> None:
     assert len(ids) == len(set(ids)) and "postResults" in ids and "revokeToken" in ids
     results = spec["paths"]["/api/v1/campaigns/{campaign_id}/results"]["post"]["requestBody"]
     assert set(results["content"]) == {"application/json", "text/csv"}
-    assert results["content"]["application/json"]["example"]["sample_id"]
+    examples = results["content"]["application/json"]["examples"]
+    assert examples["objective"]["value"]["sample_id"]
+    assert examples["objectives"]["value"]["objectives"]
     create = spec["paths"]["/api/v1/campaigns"]["post"]["requestBody"]["content"]
     assert set(create["application/json"]["examples"]) == {
         "definition",
         "constrained",
+        "objectives",
         "preset",
+        "moo_preset",
         "furnace",
     }
     assert spec["components"]["schemas"]["Problem"]["required"] == [

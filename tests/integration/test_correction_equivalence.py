@@ -15,6 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
 from support.intake import ADMIN
+from support.worker import GRID_POINTS, grid_conductivity
 
 from kiln_services.store import Store
 from kiln_services.store.jobs import PROPOSALS_JOB
@@ -34,17 +35,12 @@ POSTED = ("sample_id", "parameters", "objective", "measurements", "status")
 TOLERANCE = 1e-8
 
 
-def truth(t: float, minutes: float) -> float:
-    return 1e-4 * math.exp(-(((t - 950) / 120) ** 2) - ((math.log(minutes) - 4) / 2) ** 2)
-
-
 def row(sid: str, t: float, minutes: float, **extra: Any) -> dict[str, Any]:
     return {"sample_id": sid, "parameters": {"temperature_c": t, "time_min": minutes},
-            "objective": truth(t, minutes), **extra}  # fmt: skip
+            "objective": grid_conductivity(t, minutes), **extra}  # fmt: skip
 
 
-POINTS = [(800, 10), (850, 60), (900, 480), (950, 30), (1000, 120), (1050, 10), (1100, 60)]
-FIRST = [row(f"s{i}", t, m) for i, (t, m) in enumerate(POINTS)]
+FIRST = [row(f"s{i}", t, m) for i, (t, m) in enumerate(GRID_POINTS[:7])]
 # A typo (1e300), a wrong furnace reading (1075 for 925) and a cracked pellet to set aside.
 LATER = [
     row("typo", 925, 60, objective=1e300),
@@ -52,7 +48,7 @@ LATER = [
     row("cracked", 975, 10, objective=5e-3),
 ]
 CORRECTIONS = [
-    ("typo", {"objective": truth(925, 60), "reason": "typed 1e300 for the value"}),
+    ("typo", {"objective": grid_conductivity(925, 60), "reason": "typed 1e300 for the value"}),
     ("furnace", {"parameters": {"temperature_c": 925}, "reason": "furnace log: 925 degC"}),
     ("cracked", {"excluded": True, "reason": "pellet cracked"}),
 ]

@@ -270,3 +270,33 @@ def test_a_row_without_sample_id_or_proposal_id_is_refused(
         no_column.status_code == 422 and "sample_id" in no_column.get_json()["errors"]["header"][0]
     )
     assert snapshot(redis_client) == before
+
+
+def test_a_grouped_export_has_a_group_column_the_results_ignore(
+    client: FlaskClient, campaign: dict[str, Any], cid: str, store: Store
+) -> None:
+    # Two furnace runs (strategy.batch_shared): the export says each pellet's group, and the
+    # filled-in file posts back without the group becoming a measurement or an error.
+    header = {"model_version": 1, "data_version": 0, "space_version": 1, "acquisition": "ucb",
+              "batch_method": "kriging_believer", "job_id": "b1"}  # fmt: skip
+    grouped = [{"parameters": point, "group": i // 2, "predicted_mean": 1e-4} for i, point in
+               enumerate(POINTS)]  # fmt: skip
+    proposals = store.proposals.save_batch(cid, "b1", header, grouped)[0]["proposals"]
+    exported = proposals_csv(campaign, proposals)
+    assert exported.splitlines()[0].startswith("proposal_id,sample_id,group,temperature_c,")
+    assert [row["group"] for row in csv.DictReader(io.StringIO(exported))] == ["0", "0", "1"]
+    text = _filled(campaign, proposals, {0: {"conductivity": "2e-4"}, 2: {"conductivity": "3e-4"}})
+    posted = _post_csv(client, cid, text)
+    assert posted.status_code == 201, posted.get_json()
+    answer = posted.get_json()
+    assert (answer["stored"], answer["skipped"], answer["flags"]) == (2, 1, [])
+    assert answer["measured_proposals"] == ["b1-0", "b1-2"]
+    stored = _results(client, cid)
+    assert all("measurements" not in r and "group" not in r for r in stored), stored
+
+
+def test_an_export_without_groups_has_no_group_column(
+    campaign: dict[str, Any], cid: str, store: Store
+) -> None:
+    proposals = saved_batch(store, cid, "b1", POINTS)["proposals"]
+    assert "group" not in proposals_csv(campaign, proposals).splitlines()[0].split(",")

@@ -6,7 +6,6 @@ The end-to-end tests run a real worker process; these check what each task does 
 from __future__ import annotations
 
 import json
-import math
 import threading
 from types import SimpleNamespace
 
@@ -16,6 +15,7 @@ from celery import Celery
 from celery.exceptions import Retry
 from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
 from support.intake import ADMIN, intake_app
+from support.worker import GRID_POINTS, first_refit, grid_conductivity, run_task
 
 from kiln_services import task_names
 from kiln_services.store import Keys, Store
@@ -34,18 +34,12 @@ CAMPAIGN = {
 }  # fmt: skip
 
 
-def truth(t: float, minutes: float) -> float:
-    return 1e-4 * math.exp(-(((t - 950) / 120) ** 2) - ((math.log(minutes) - 4) / 2) ** 2)
-
-
 def row(i: int, t: float, minutes: float, **extra: object) -> dict:
     return {"sample_id": f"s{i}", "parameters": {"temperature_c": t, "time_min": minutes},
-            "objective": truth(t, minutes), "status": "ok", **extra}  # fmt: skip
+            "objective": grid_conductivity(t, minutes), "status": "ok", **extra}  # fmt: skip
 
 
-SEED = [row(i, t, m) for i, (t, m) in enumerate(
-    [(800, 10), (850, 60), (900, 480), (950, 30), (1000, 120), (1050, 10), (1100, 60), (925, 60)]
-)]  # fmt: skip
+SEED = [row(i, t, m) for i, (t, m) in enumerate(GRID_POINTS)]
 
 
 @pytest.fixture
@@ -56,11 +50,6 @@ def cid(store: Store) -> str:
 def queued(client: redis.Redis, name: str) -> list[dict]:
     messages = [json.loads(raw) for raw in client.lrange(task_names.PROPOSALS_QUEUE, 0, -1)]
     return [m for m in messages if m["headers"]["task"] == name]
-
-
-def run(app: Celery, name: str, *args: str) -> dict:
-    """Call a registered task's body in this process (what a worker does with a message)."""
-    return app.tasks[name](*args)
 
 
 def test_celery_app_is_json_only_late_ack_prefetch_one(celery_app: Celery) -> None:
@@ -76,9 +65,7 @@ def test_celery_app_is_json_only_late_ack_prefetch_one(celery_app: Celery) -> No
 def test_refit_stores_json_model_and_starts_the_first_batch(
     celery_app: Celery, store: Store, cid: str, redis_client: redis.Redis
 ) -> None:
-    store.results.append(cid, SEED)
-    store.locks.mark_refit_queued(cid)
-    outcome = run(celery_app, task_names.REFIT, cid)
+    outcome = first_refit(celery_app, store, cid, SEED)
     assert outcome["rounds"] == 1 and outcome["data_version"] == len(SEED)
     model = store.models.get(cid, with_state=True)
     assert model["data_version"] == len(SEED) and model["model_version"] == 1
@@ -90,16 +77,16 @@ def test_refit_stores_json_model_and_starts_the_first_batch(
     job_id = outcome["auto_batch_job"]
     assert job_id and store.jobs.get(job_id)["state"] == "queued"
     assert [m["headers"]["id"] for m in queued(redis_client, task_names.PROPOSE)] == [job_id]
-    assert run(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None
+    assert run_task(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None
 
 
 def test_propose_stores_one_batch_even_when_redelivered(
     celery_app: Celery, store: Store, cid: str
 ) -> None:
     store.results.append(cid, SEED)
-    run(celery_app, task_names.REFIT, cid)
+    run_task(celery_app, task_names.REFIT, cid)
     job, _ = store.jobs.create("proposals", cid, {"overrides": {"batch_size": 4}})
-    batch = run(celery_app, task_names.PROPOSE, job["id"])
+    batch = run_task(celery_app, task_names.PROPOSE, job["id"])
     assert batch["batch_id"] == job["id"] and len(batch["proposals"]) == 4
     first = batch["proposals"][0]
     assert first["status"] == "pending" and first["model_version"] == 1
@@ -112,7 +99,7 @@ def test_propose_stores_one_batch_even_when_redelivered(
 
     # A redelivery (worker killed after storing) changes nothing.
     store.redis.hset(Keys.job(job["id"]), "state", "running")
-    again = run(celery_app, task_names.PROPOSE, job["id"])
+    again = run_task(celery_app, task_names.PROPOSE, job["id"])
     assert again["batch_id"] == job["id"]
     assert (
         store.redis.llen(Keys.batches(cid)) == 1 and store.campaigns.counts(cid)["proposals"] == 4
@@ -120,7 +107,7 @@ def test_propose_stores_one_batch_even_when_redelivered(
 
     # The next batch treats these as pending: never the same point twice.
     second_job, _ = store.jobs.create("proposals", cid, {"overrides": {"batch_size": 4}})
-    second = run(celery_app, task_names.PROPOSE, second_job["id"])
+    second = run_task(celery_app, task_names.PROPOSE, second_job["id"])
     points = {tuple(sorted(p["parameters"].items())) for p in batch["proposals"]}
     assert not points & {tuple(sorted(p["parameters"].items())) for p in second["proposals"]}
 
@@ -129,14 +116,14 @@ def test_propose_without_data_falls_back_to_space_filling(
     celery_app: Celery, store: Store, cid: str
 ) -> None:
     job, _ = store.jobs.create("proposals", cid, {"overrides": {}})
-    batch = run(celery_app, task_names.PROPOSE, job["id"])
+    batch = run_task(celery_app, task_names.PROPOSE, job["id"])
     assert len(batch["proposals"]) == 3 and batch["fallback"]
     assert batch["model_version"] is None
 
 
 def test_propose_failure_is_recorded_on_the_job(celery_app: Celery, store: Store, cid: str) -> None:
     job, _ = store.jobs.create("proposals", cid, {"overrides": {"batch_method": "telepathy"}})
-    run(celery_app, task_names.PROPOSE, job["id"])
+    run_task(celery_app, task_names.PROPOSE, job["id"])
     failed = store.jobs.get(job["id"])
     assert failed["state"] == "failed" and "telepathy" in failed["error"]
     assert store.proposals.latest_batch(cid) is None
@@ -146,17 +133,17 @@ def test_auto_batch_waits_until_the_latest_batch_is_measured(
     celery_app: Celery, store: Store, cid: str, redis_client: redis.Redis
 ) -> None:
     store.results.append(cid, SEED)
-    first = run(celery_app, task_names.REFIT, cid)["auto_batch_job"]
-    batch = run(celery_app, task_names.PROPOSE, first)
+    first = run_task(celery_app, task_names.REFIT, cid)["auto_batch_job"]
+    batch = run_task(celery_app, task_names.PROPOSE, first)
     pending = batch["proposals"]
     store.results.append(cid, [row(100, **_tm(pending[0]), proposal_id=pending[0]["id"])])
-    assert run(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None  # 2 still pending
+    assert run_task(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None  # 2 still pending
     store.results.append(cid, [row(100 + k, **_tm(p)) for k, p in enumerate(pending) if k])
     assert store.proposals.pending(cid) == []
-    follow_up = run(celery_app, task_names.REFIT, cid)["auto_batch_job"]
+    follow_up = run_task(celery_app, task_names.REFIT, cid)["auto_batch_job"]
     assert follow_up.startswith(f"auto-{cid}-after-") and first not in follow_up
     assert len(follow_up) == len(f"auto-{cid}-after-") + 16  # short however many batches came
-    assert run(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None  # made once
+    assert run_task(celery_app, task_names.REFIT, cid)["auto_batch_job"] is None  # made once
     assert len(queued(redis_client, task_names.PROPOSE)) == 2
 
 
@@ -174,23 +161,23 @@ def test_refit_is_skipped_while_another_holds_the_lock(
     token = store.locks.acquire_refit(cid)
     assert token is not None
     with pytest.raises(Retry):  # the task comes back later, in case the holder died
-        run(celery_app, task_names.REFIT, cid)
+        run_task(celery_app, task_names.REFIT, cid)
     assert store.models.get(cid) is None
     store.locks.release_refit(cid, token)
-    assert run(celery_app, task_names.REFIT, cid)["model_version"] == 1
+    assert run_task(celery_app, task_names.REFIT, cid)["model_version"] == 1
 
 
 def test_a_model_fitted_on_this_exact_data_is_not_refit(
     celery_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.results.append(cid, SEED)
-    assert run(celery_app, task_names.REFIT, cid)["model_version"] == 1
+    assert run_task(celery_app, task_names.REFIT, cid)["model_version"] == 1
 
     def no_fit(*args: object, **kwargs: object) -> None:
         raise AssertionError("refit of unchanged data")
 
     monkeypatch.setattr(refits, "fit_model", no_fit)
-    assert run(celery_app, task_names.REFIT, cid)["model_version"] == 1
+    assert run_task(celery_app, task_names.REFIT, cid)["model_version"] == 1
 
 
 def test_refit_runs_again_when_data_arrives_while_it_fits(
@@ -207,7 +194,7 @@ def test_refit_runs_again_when_data_arrives_while_it_fits(
         return real_fit(space, objective, observations, **kwargs)
 
     monkeypatch.setattr(refits, "fit_model", fit_while_results_arrive)
-    outcome = run(celery_app, task_names.REFIT, cid)
+    outcome = run_task(celery_app, task_names.REFIT, cid)
     assert calls == [5, len(SEED)] and outcome["rounds"] == 2
     assert store.models.get(cid)["data_version"] == len(SEED)
 
@@ -230,7 +217,7 @@ def test_burst_of_posts_with_a_worker_in_between_enqueues_few_refits(
             json={
                 "sample_id": f"b{i}",
                 "parameters": {"temperature_c": t, "time_min": m},
-                "objective": truth(t, m),
+                "objective": grid_conductivity(t, m),
             },
             headers=ADMIN,
         )
@@ -240,7 +227,7 @@ def test_burst_of_posts_with_a_worker_in_between_enqueues_few_refits(
         post(i)
     assert len(queued(redis_client, task_names.REFIT)) == 1
     # A worker picks the refit up while the other 50 arrive.
-    worker = threading.Thread(target=run, args=(celery_app, task_names.REFIT, cid))
+    worker = threading.Thread(target=run_task, args=(celery_app, task_names.REFIT, cid))
     worker.start()
     for i in range(50, 100):
         post(i)
@@ -248,7 +235,7 @@ def test_burst_of_posts_with_a_worker_in_between_enqueues_few_refits(
     refits = len(queued(redis_client, task_names.REFIT))
     assert 1 < refits <= 3
     # Whatever was queued last sees everything.
-    run(celery_app, task_names.REFIT, cid)
+    run_task(celery_app, task_names.REFIT, cid)
     assert store.models.get(cid)["data_version"] == 100
 
 
@@ -277,7 +264,7 @@ def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
 ) -> None:
     store.results.append(cid, SEED)
     job_id = benchmark_job(store, cid)
-    planned = run(celery_app, task_names.BENCHMARK, job_id)
+    planned = run_task(celery_app, task_names.BENCHMARK, job_id)
     assert planned["chunks"] == 2  # 2 strategies x 3 repeats at n=2 (50 >= pool size is dropped)
     progress = store.jobs.get(job_id)["progress"]
     estimate = progress.pop("estimated_seconds")  # 3 ucb repeats, one timed (random costs ~0)
@@ -288,13 +275,13 @@ def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
         f"['{job_id}', {i}]" for i in (0, 1)
     ]
     store.results.append(cid, [row(50, 1075, 480)])  # arrives meanwhile; the plan pins the data
-    run(celery_app, task_names.BENCHMARK, job_id, 1)
+    run_task(celery_app, task_names.BENCHMARK, job_id, 1)
     progress = store.jobs.get(job_id)["progress"]
     assert progress == {
         "done": 2, "total": 6, "chunks_done": 1, "chunks_total": 2, "estimated_seconds": estimate
     }  # fmt: skip
     assert store.jobs.get(job_id)["state"] == "running"
-    run(celery_app, task_names.BENCHMARK, job_id, 0)
+    run_task(celery_app, task_names.BENCHMARK, job_id, 0)
     done = store.jobs.get(job_id)
     assert done["state"] == "done", done["error"]
     result = done["result"]
@@ -306,13 +293,13 @@ def test_benchmarks_fan_out_in_chunks_and_the_last_chunk_summarises(
         "done": 6, "total": 6, "chunks_done": 2, "chunks_total": 2, "estimated_seconds": estimate
     }  # fmt: skip
     # A redelivered chunk after completion changes nothing.
-    run(celery_app, task_names.BENCHMARK, job_id, 0)
+    run_task(celery_app, task_names.BENCHMARK, job_id, 0)
     assert store.jobs.get(job_id)["result"] == result
 
 
 def test_benchmarks_need_data(celery_app: Celery, store: Store, cid: str) -> None:
     job_id = benchmark_job(store, cid)
-    run(celery_app, task_names.BENCHMARK, job_id)
+    run_task(celery_app, task_names.BENCHMARK, job_id)
     failed = store.jobs.get(job_id)
     assert failed["state"] == "failed" and "at least 2" in failed["error"]
 

@@ -148,6 +148,19 @@ def test_kiln_results_correct_builds_the_patch_from_its_options() -> None:
     assert "revision 1 stored" in out.output and "objective: 1e+300 → 0.0012" in out.output
 
 
+def test_kiln_results_correct_sends_objectives_by_name() -> None:
+    server = FakeServer(answer(view(REVISION_1)))
+    out = run(
+        server, "correct", CID, "S-1", "--reason", "re-weighed",
+        "--objectives", "relative_density=0.93", "--objectives", "conductivity=null",
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert sent(server.seen[0]) == {
+        "reason": "re-weighed",
+        "objectives": {"relative_density": 0.93, "conductivity": None},
+    }
+
+
 def test_kiln_results_correct_sends_a_null_objective_and_refuses_an_empty_correction() -> None:
     server = FakeServer(answer(view(REVISION_1)))
     out = run(server, "correct", CID, "S-1", "--reason", "r", "--objective", "null",

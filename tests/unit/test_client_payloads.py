@@ -18,6 +18,7 @@ from kiln_services.intake.candidates.schemas import (
     CandidatesPostOut,
 )
 from kiln_services.intake.jobs.schemas import JobOut
+from kiln_services.intake.pareto.schemas import FrontPointOut, HypervolumeAtOut, ParetoOut
 from kiln_services.intake.proposals.schemas import BatchOut, ModelOut, ProposalOut
 from kiln_services.intake.results.schemas import (
     ResultOut,
@@ -40,6 +41,9 @@ MIRRORS: dict[type, type[Schema]] = {
     payloads.Batch: BatchOut,
     payloads.Job: JobOut,
     payloads.ModelInfo: ModelOut,
+    payloads.ParetoReport: ParetoOut,
+    payloads.ParetoPoint: FrontPointOut,
+    payloads.HypervolumeStep: HypervolumeAtOut,
 }
 
 

@@ -17,15 +17,18 @@ from click.testing import CliRunner
 from kiln import ledger, pool, presets, strategy
 from kiln_client import settings, vocabulary
 from kiln_client.cli import cli
+from kiln_services.intake import csv_columns
 
 
 def test_the_vocabulary_is_the_domains() -> None:
     assert vocabulary.ACQUISITIONS == strategy.ACQUISITIONS
+    assert vocabulary.PARETO_ACQUISITIONS == strategy.PARETO_ACQUISITIONS
     assert vocabulary.BATCH_METHODS == strategy.BATCH_METHODS
     assert vocabulary.MAX_BATCH_SIZE == strategy.MAX_BATCH_SIZE
     assert vocabulary.POOL_STATUSES == pool.STATUSES
     assert vocabulary.PRESETS == presets.PRESETS
     assert vocabulary.PREDICTION_FIELDS == ledger.PREDICTION_FIELDS
+    assert vocabulary.PROPOSAL_COLUMNS == csv_columns.PROPOSAL_COLUMNS
 
 
 def test_the_cli_offers_the_vocabulary() -> None:

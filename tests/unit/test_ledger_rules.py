@@ -40,6 +40,14 @@ def test_data_hash_changes_with_any_result() -> None:
     assert len(data_hash([])) == 64
 
 
+def test_data_hash_covers_the_objectives_of_a_multi_objective_result() -> None:
+    row = {"sample_id": "a", "parameters": {"x": 1}, "objectives": {"y": 1.0, "z": 2.0}}
+    assert data_hash([row]) != data_hash([{**row, "objectives": {"y": 1.0, "z": 3.0}}])
+    single = {"sample_id": "a", "parameters": {"x": 1}, "objective": 1.0}
+    # A single-objective hash is what it was before objectives existed.
+    assert data_hash([single]) == "2974a4dd271be2362718b6653364c1e1e0884465b7cc0186971525929bb1b9d2"
+
+
 def test_provenance_copies_kernel_and_acquisition_settings() -> None:
     origin = provenance(
         model_version=3, data_version=10, data_sha256="f" * 64, space_version=2,

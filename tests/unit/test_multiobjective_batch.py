@@ -20,23 +20,9 @@ from kiln.multiobjective.parego import (
 from kiln.multiobjective.pareto import pareto_mask
 from kiln.multiobjective.scorers import Believers, EHVIScorer, NoisyEHVIScorer
 from kiln.multiobjective.selection import select_pareto_batch
+from kiln.presets import latp_objectives
 
-LATP = [
-    {
-        "name": "conductivity",
-        "unit": "S/cm",
-        "goal": "maximize",
-        "transform": "log10",
-        "threshold": 1e-4,
-    },
-    {
-        "name": "relative_density",
-        "unit": "1",
-        "goal": "maximize",
-        "transform": "none",
-        "threshold": 0.90,
-    },
-]
+LATP = latp_objectives()
 
 
 def _errors(payload: dict) -> dict[str, list[str]]:

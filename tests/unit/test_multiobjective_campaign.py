@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from kiln import campaign as rules
+from kiln.corrections import correct_result
 from kiln.errors import CampaignError
 
 OBJECTIVES = [
@@ -83,3 +84,30 @@ def test_results_give_objectives_by_name_and_may_miss_some() -> None:
         "results.3.objectives",
     ]
     assert "unknown objective" in caught.value.errors["results.0.objectives.density"][0]
+
+
+def test_a_correction_merges_objectives_by_name_and_keeps_the_rest() -> None:
+    campaign = {"id": "c1", **rules.campaign_definition(definition())}
+    (stored,) = rules.validate_results(
+        campaign,
+        [
+            {
+                "sample_id": "s",
+                "parameters": {"x": 0.5},
+                "objectives": {"conductivity": 1e-3, "relative_density": 0.9},
+            }
+        ],
+    )
+    corrected, changes = correct_result(
+        campaign, stored, {"objectives": {"relative_density": 0.95}}
+    )
+    assert corrected["objectives"] == {"conductivity": 1e-3, "relative_density": 0.95}
+    assert changes == {"objectives.relative_density": {"from": 0.9, "to": 0.95}}
+    corrected, changes = correct_result(campaign, stored, {"objectives": {"conductivity": None}})
+    assert corrected["objectives"] == {"relative_density": 0.9}  # null: not measured after all
+    with pytest.raises(CampaignError) as bad:
+        correct_result(campaign, stored, {"objectives": {"c": 1.0}})
+    assert "objectives.c" in bad.value.errors
+    with pytest.raises(CampaignError) as wrong:
+        correct_result(campaign, stored, {"objective": 1.0})
+    assert "objective" in wrong.value.errors

@@ -39,8 +39,13 @@ def _lock(var_dir: Path) -> int:
     return fd
 
 
+#: The multi-objective demo campaign (conductivity and relative density, the latp-moo preset).
+MOO_DEMO_NAME = "latp-moo-demo"
+
+
 def run_demo_once(stack: Stack) -> None:
-    """Run the instrument's four iterations unless the demo campaign already exists."""
+    """Run the instrument's four iterations unless the demo campaign already exists; then two
+    iterations of the multi-objective demo (latp-moo) unless that one exists."""
     from kiln.lab import VirtualLatpLab
     from kiln_client.client import Client, ClientError
     from kiln_client.demo import DEMO_NAME, find_campaign, run_demo
@@ -53,10 +58,17 @@ def run_demo_once(stack: Stack) -> None:
                 f"Demo campaign {DEMO_NAME!r} ({existing['id']}) already exists: not re-running it."
                 " `make demo` continues it for four more iterations."
             )
-            return
-        print("\nThe virtual LATP lab now drives four closed-loop iterations over HTTP.")
-        run_demo(client, VirtualLatpLab())
-        print("\nDemo done. `make demo` continues it; the stack keeps serving.")
+        else:
+            print("\nThe virtual LATP lab now drives four closed-loop iterations over HTTP.")
+            run_demo(client, VirtualLatpLab())
+            print("\nDemo done. `make demo` continues it; the stack keeps serving.")
+        if find_campaign(client, MOO_DEMO_NAME) is None:
+            print("\nConductivity and density together (latp-moo): two iterations, EHVI batches.")
+            run_demo(client, VirtualLatpLab(), iterations=2, name=MOO_DEMO_NAME, preset="latp-moo")
+            moo = find_campaign(client, MOO_DEMO_NAME) or {}
+            print(
+                f"\nIts Pareto front: GET {stack.base_url}/api/v1/campaigns/{moo.get('id')}/pareto"
+            )
     except ClientError as exc:
         print(f"devstack: the demo failed: {exc}\n{stack.logs()}", file=sys.stderr)
 

@@ -45,11 +45,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from kiln_services.intake.health import views as health
     from kiln_services.intake.jobs import benchmarks
     from kiln_services.intake.jobs import views as jobs
+    from kiln_services.intake.pareto import views as pareto
     from kiln_services.intake.proposals import views as proposals
     from kiln_services.intake.results import views as results
     from kiln_services.intake.tokens import views as tokens
 
-    for module in (campaigns, candidates, results, proposals, benchmarks, jobs, tokens):
+    for module in (campaigns, candidates, results, proposals, pareto, benchmarks, jobs, tokens):
         api.register_blueprint(module.blp)
     api.register_blueprint(health.bp)
     from kiln_services.intake import dashboard  # the browser pages at /, signed in by session

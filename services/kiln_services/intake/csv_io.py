@@ -173,7 +173,7 @@ def results_from_csv(campaign: Mapping[str, Any], rows: Sequence[Mapping[str, st
         result = _result(row, columns, kinds, errors)
         if result.get("status") in PROPOSAL_STATUSES:
             del result["status"]
-            if not {"objective", "objective_sd", "measurements"} & set(result):
+            if not {"objective", "objectives", "objective_sd", "measurements"} & set(result):
                 out.skipped += 1
                 continue
         if "sample_id" not in result and "proposal_id" in result:
@@ -205,6 +205,8 @@ def _result(
                 result["parameters"][name] = cell if kinds[name] == "categorical" else _number(cell)
             elif role in (csv_columns.OBJECTIVE, csv_columns.SD):
                 result[role] = _number(cell)
+            elif role == csv_columns.OBJECTIVES:
+                result.setdefault("objectives", {})[name] = _number(cell)
             elif role == csv_columns.MEASUREMENT:
                 measurements[name] = _number_or_text(cell)
         except ValueError:
@@ -240,7 +242,9 @@ def csv_errors(
             line = rows[index].get(LINE_KEY, str(index + 2)) if index < len(rows) else "?"
             rest = ".".join(parts[2:])
             column = columns.get(rest, rest)
-            if rest.startswith(("parameters.", "measurements.")) and rest not in columns:
+            if rest.startswith(("parameters.", "measurements.", "objectives.")) and (
+                rest not in columns
+            ):
                 column = rest.split(".", 1)[1]
             key = f"row.{line}.{column}" if column else f"row.{line}"
         out.setdefault(key, []).extend(messages)
@@ -260,9 +264,10 @@ def _csv_detail(errors: Mapping[str, list[str]]) -> str:
 
 
 def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
-    """Write results as CSV with the same columns `results_from_csv` reads."""
+    """Write results as CSV with the same columns `results_from_csv` reads (a multi-objective
+    campaign's: a column per objective name, no standard deviation column)."""
     names = [p["name"] for p in campaign["parameters"]]
-    objective_name = campaign["objective"]["name"]
+    several = csv_columns.objective_columns(campaign)
     extra: list[str] = []
     for r in results:
         for key in r.get("parameters", {}):
@@ -273,13 +278,11 @@ def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, A
         for key in r.get("measurements") or {}:
             if key not in measured:
                 measured.append(key)
-    sd_column = csv_columns.sd_columns(objective_name)[1]
     header = [
         "sample_id",
         *names,
         *extra,
-        objective_name,
-        sd_column,
+        *(several or _objective_header(campaign)),
         *measured,
         *RESERVED_COLUMNS[1:],
         *VIEW_COLUMNS,
@@ -294,8 +297,7 @@ def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, A
             [
                 r.get("sample_id"),
                 *[_cell(params.get(n)) for n in [*names, *extra]],
-                _cell(r.get("objective")),
-                _cell(r.get(csv_columns.OBJECTIVE_SD)),
+                *_objective_cells(r, several),
                 *[_cell(meas.get(m)) for m in measured],
                 *[_cell(r.get(c)) for c in RESERVED_COLUMNS[1:]],
                 _cell(r.get("revision", 0)),
@@ -303,6 +305,20 @@ def results_to_csv(campaign: Mapping[str, Any], results: Sequence[Mapping[str, A
             ]
         )
     return buffer.getvalue()
+
+
+def _objective_header(campaign: Mapping[str, Any]) -> list[str]:
+    # A single-objective campaign's columns: the objective's name and its standard deviation.
+    name = campaign["objective"]["name"]
+    return [name, csv_columns.sd_columns(name)[1]]
+
+
+def _objective_cells(result: Mapping[str, Any], several: Sequence[str]) -> list[str]:
+    # The objective cells of a row: each named objective's value, or the objective and its sd.
+    if several:
+        values = result.get("objectives") or {}
+        return [_cell(values.get(name)) for name in several]
+    return [_cell(result.get("objective")), _cell(result.get(csv_columns.OBJECTIVE_SD))]
 
 
 def _cell(value: Any) -> str:

@@ -15,8 +15,10 @@ from kiln import campaign as rules
 from kiln import corrections
 from kiln.errors import CampaignError
 from kiln.objective import Objective
+from kiln.objective_rules import strategy_problems
 from kiln.space import SearchSpace
-from kiln_services.intake.errors import InvalidRequest
+from kiln.strategy import Strategy
+from kiln_services.intake.errors import ApiProblem, InvalidRequest
 
 T = TypeVar("T")
 
@@ -54,23 +56,27 @@ def strategy_with(campaign: Mapping[str, Any], overrides: Mapping[str, Any]) -> 
         InvalidRequest: Naming the bad strategy field.
     """
     try:
-        return rules.strategy_with(campaign, overrides)
+        merged = rules.strategy_with(campaign, overrides)
     except CampaignError as exc:
         raise InvalidRequest(exc.errors) from exc
+    # The acquisition must fit the number of objectives (kiln's rule, as a PATCH applies it).
+    problems = strategy_problems(len(rules.objectives_of(campaign)), Strategy.from_dict(merged))
+    if problems:
+        raise InvalidRequest({k.removeprefix("strategy."): v for k, v in problems.items()})
+    return merged
 
 
 def validate_results(
     campaign: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Check every row against the campaign's space and objective; all errors, or flagged rows.
+    """Check every row against the campaign's space and objective(s); all errors, or flagged rows.
 
     Raises:
         InvalidRequest: naming each bad row by index and field; nothing may be stored then.
     """
     try:
-        return rules.validate_results(
-            campaign, rows, space=space_of(campaign), objective=objective_of(campaign)
-        )
+        objective = None if is_multiobjective(campaign) else objective_of(campaign)
+        return rules.validate_results(campaign, rows, space=space_of(campaign), objective=objective)
     except CampaignError as exc:
         raise InvalidRequest(exc.errors) from exc
 
@@ -87,6 +93,28 @@ def correct_result(
         return corrections.correct_result(campaign, current, patch)
     except CampaignError as exc:
         raise InvalidRequest(exc.errors) from exc
+
+
+def is_multiobjective(campaign: Mapping[str, Any]) -> bool:
+    """True for a campaign of 2-4 objectives (kiln.campaign.is_multiobjective)."""
+    return rules.is_multiobjective(campaign)
+
+
+def one_objective(campaign: Mapping[str, Any], what: str) -> None:
+    """A 409 problem for a multi-objective campaign at an endpoint of one objective's model.
+
+    Raises:
+        ApiProblem: 409 naming `what` and where a multi-objective campaign's answers are.
+    """
+    if is_multiobjective(campaign):
+        raise ApiProblem(
+            409,
+            "Conflict",
+            f"{what} works with one objective's model; this campaign has "
+            f"{len(campaign['objectives'])}: read GET /model (summary.objectives), the "
+            "proposals' predicted values and GET /pareto",
+            kind="several-objectives",
+        )
 
 
 def space_of(campaign: Mapping[str, Any]) -> SearchSpace:

@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiln_services.intake.campaigns.schemas import CampaignDefinitionIn, CampaignPresetIn
+from kiln.presets import latp_objectives
+from kiln_services.intake.campaigns.schemas import (
+    CampaignDefinitionIn,
+    CampaignObjectivesIn,
+    CampaignPresetIn,
+)
 from kiln_services.intake.results.schemas import ResultIn
+
+#: The objectives of the ``latp-moo`` preset (kiln.presets), and the reference point their
+#: thresholds make: the multi-objective examples show these rather than a copy.
+LATP_OBJECTIVES = latp_objectives()
+LATP_REFERENCE_POINT = {objective["name"]: objective["threshold"] for objective in LATP_OBJECTIVES}
 
 CAMPAIGN_EXAMPLES = {
     "definition": {
@@ -70,7 +80,26 @@ CAMPAIGN_EXAMPLES = {
             },
         },
     },
+    "objectives": {
+        "summary": "Two objectives together (Pareto), with an outcome constraint",
+        "value": {
+            "name": "latp-conductivity-density",
+            "parameters": [
+                {"name": "acid_wt_pct", "kind": "continuous", "low": -22.5, "high": 7.5},
+                {"name": "temperature_c", "kind": "continuous", "low": 800, "high": 1100},
+                {"name": "time_min", "kind": "discrete", "values": [10, 60, 240, 540]},
+            ],
+            "objectives": LATP_OBJECTIVES,
+            "measurements": [{"name": "phase_purity", "unit": "1"}],
+            "outcome_constraints": [{"name": "phase_purity", "op": ">=", "value": 0.8}],
+            "strategy": {"acquisition": "ehvi", "batch_size": 6},
+        },
+    },
     "preset": {"summary": "The LATP study's campaign", "value": {"preset": "latp"}},
+    "moo_preset": {
+        "summary": "The LATP campaign for conductivity and relative density together",
+        "value": {"preset": "latp-moo"},
+    },
     "furnace": {
         "summary": "The LATP campaign with one furnace run per batch of 6",
         "value": {"preset": "latp-furnace"},
@@ -84,6 +113,13 @@ RESULT_EXAMPLE = {
     "measurements": {"relative_density": 0.95},
     "measured_at": "2026-11-24T14:05:00Z",
     "instrument": "eis-1",
+}
+
+RESULT_OBJECTIVES_EXAMPLE = {
+    "sample_id": "LATP-044",
+    "parameters": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450},
+    "objectives": {"conductivity": 1.1e-3, "relative_density": 0.96},
+    "measurements": {"phase_purity": 0.92},
 }
 
 RESULTS_CSV_EXAMPLE = (
@@ -149,14 +185,65 @@ LATEST_BATCH = {
         }
     ],
 }
+LATEST_PARETO_BATCH = {
+    **LATEST_BATCH,
+    "acquisition": "ehvi",
+    "reference_point": LATP_REFERENCE_POINT,
+    "proposals": [
+        {
+            "id": "9f1c2e7a-0",
+            "parameters": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450},
+            "predicted_mean": None,
+            "predicted_std": None,
+            "predicted": {
+                "conductivity": {"mean": 9.8e-4, "std": 2.1e-4},
+                "relative_density": {"mean": 0.95, "std": 0.01},
+            },
+            "probability_feasible": None,
+            "acquisition_value": 0.012,
+            "status": "pending",
+        }
+    ],
+}
+LATEST_BATCH_EXAMPLES = {
+    "objective": {"summary": "One objective", "value": LATEST_BATCH},
+    "objectives": {"summary": "Several objectives (EHVI)", "value": LATEST_PARETO_BATCH},
+}
+PARETO_REPORT = {
+    "campaign_id": "5b0e6c1d",
+    "data_version": 24,
+    "objectives": LATP_OBJECTIVES,
+    "reference_point": LATP_REFERENCE_POINT,
+    "reference_point_derived": {"conductivity": False, "relative_density": False},
+    "front": [
+        {
+            "sample_id": "LATP-017",
+            "parameters": {"acid_wt_pct": -11.25, "temperature_c": 1000, "time_min": 450},
+            "objectives": {"conductivity": 1.1e-3, "relative_density": 0.93},
+        },
+        {
+            "sample_id": "LATP-021",
+            "parameters": {"acid_wt_pct": -5, "temperature_c": 1050, "time_min": 240},
+            "objectives": {"conductivity": 4.2e-4, "relative_density": 0.97},
+        },
+    ],
+    "hypervolume": 0.071,
+    "n_results": 24,
+    "history": [
+        {"data_version": 12, "n_results": 12, "hypervolume": 0.034},
+        {"data_version": 24, "n_results": 24, "hypervolume": 0.071},
+    ],
+    "outcome_constraints": [],
+}
 
 
 def _rows_body(
-    one: Any, key: str, example: Any, csv_example: str, *, single: bool
+    one: Any, key: str, examples: dict[str, Any], csv_example: str, *, single: bool
 ) -> dict[str, Any]:
     """A body that is a bare array, {key: [...]}, one item alone if `single`, or text/csv.
 
-    The schema classes in it become $refs (apispec's marshmallow plugin resolves them).
+    `examples` are OpenAPI named examples ({name: {"summary", "value"}}). The schema classes in
+    it become $refs (apispec's marshmallow plugin resolves them).
     """
     many = {"type": "array", "items": one, "minItems": 1}
     wrapped = {
@@ -168,24 +255,36 @@ def _rows_body(
     forms = ([one] if single else []) + [many, wrapped]
     return {
         "content": {
-            "application/json": {"schema": {"oneOf": forms}, "example": example},
+            "application/json": {"schema": {"oneOf": forms}, "examples": examples},
             "text/csv": {"schema": {"type": "string"}, "example": csv_example},
         }
     }
 
 
-RESULTS_BODY = _rows_body(ResultIn, "results", RESULT_EXAMPLE, RESULTS_CSV_EXAMPLE, single=True)
+RESULTS_BODY = _rows_body(
+    ResultIn,
+    "results",
+    {
+        "objective": {"summary": "A single-objective campaign's result", "value": RESULT_EXAMPLE},
+        "objectives": {
+            "summary": "A multi-objective campaign's result (a missing objective is allowed)",
+            "value": RESULT_OBJECTIVES_EXAMPLE,
+        },
+    },
+    RESULTS_CSV_EXAMPLE,
+    single=True,
+)
 CANDIDATES_BODY = _rows_body(
     {"type": "object", "additionalProperties": {}},
     "candidates",
-    CANDIDATES_EXAMPLE,
+    {"rows": {"summary": "Candidate rows", "value": CANDIDATES_EXAMPLE}},
     CANDIDATES_CSV_EXAMPLE,
     single=False,
 )
 CAMPAIGN_BODY = {
     "content": {
         "application/json": {
-            "schema": {"oneOf": [CampaignDefinitionIn, CampaignPresetIn]},
+            "schema": {"oneOf": [CampaignDefinitionIn, CampaignObjectivesIn, CampaignPresetIn]},
             "examples": CAMPAIGN_EXAMPLES,
         }
     }

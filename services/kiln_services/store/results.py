@@ -22,6 +22,7 @@ PAYLOAD_FIELDS = (
     "sample_id",
     "parameters",
     "objective",
+    "objectives",
     "measurements",
     "status",
     "proposal_id",

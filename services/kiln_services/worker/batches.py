@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kiln.campaign import objective_of, space_of
+from kiln.campaign import is_multiobjective, objective_of, space_of
 from kiln.errors import KilnError
 from kiln.feasibility import FeasibilityModel, fit_feasibility
 from kiln.ledger import data_hash, provenance
 from kiln.model.fitted import FittedModel
 from kiln.pool import CandidatePool
-from kiln.propose import Batch, propose
+from kiln.propose import Proposal, propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 from kiln_services.store import Store
+from kiln_services.worker import pareto
 from kiln_services.worker.refits import NUMERIC_FAILURES, observations_of, seed_of
 
 log = logging.getLogger(__name__)
@@ -61,25 +62,34 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
     results, data_version, _ = store.results.training_view(cid)  # current, none excluded
     space = space_of(campaign)
     space_version = int(campaign.get("space_version", 1))
+    several = is_multiobjective(campaign)  # several objectives: worker.pareto's calls
     stored_model, model, feasibility, fallback = _model_for(
-        store, cid, space, (data_version, space_version), results
+        store,
+        cid,
+        space,
+        (data_version, space_version),
+        results,
+        load=pareto.load_models if several else FittedModel.from_dict,
     )
-    pool, pending, observations = _pool_and_points(store, cid, campaign, space, results)
-    objective = objective_of(campaign)
+    pool, pending, observations = _pool_and_points(store, cid, campaign, space, results, several)
+    # One objective with outcome constraints: their probability joins the feasibility.
+    constrained = None
+    if not several and fallback is None:
+        constrained = pareto.outcome_feasibility_of(
+            campaign, space, results, feasibility, seed_of(job_id)
+        )
 
     def make(reason: str | None) -> Any:
+        common = {"random_state": seed_of(job_id), "fallback": reason, "pool": pool}
+        if several:
+            return pareto.propose_batch(
+                campaign, observations, pending, strategy, models=model,
+                feasibility=feasibility, **common,
+            )  # fmt: skip
         return propose(
-            space,
-            objective,
-            observations,
-            pending,
-            strategy,
-            model=model,
-            random_state=seed_of(job_id),
-            feasibility=feasibility,
-            fallback=reason,
-            pool=pool,
-        )
+            space, objective_of(campaign), observations, pending, strategy, model=model,
+            feasibility=constrained or feasibility, **common,
+        )  # fmt: skip
 
     try:
         batch = make(fallback)
@@ -88,24 +98,46 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
     except NUMERIC_FAILURES as exc:
         log.warning("job %s: the model could not make a batch, space filling: %s", job_id, exc)
         batch = make(f"space_filling: the model could not make a batch ({exc})")
-    used_stored = model is not None and batch.model is model
+    fitted = batch.models if several else batch.model
+    used_stored = model is not None and fitted is model
     versions = {
         "model_version": stored_model["model_version"] if used_stored and stored_model else None,
         "data_version": data_version,
         "space_version": space_version,
     }
     summary = None
-    if batch.model is not None:
-        summary = stored_model["summary"] if used_stored and stored_model else batch.model.summary()
+    if fitted is not None:
+        summary = stored_model["summary"] if used_stored and stored_model else fitted.summary()
     origin = provenance(
         **versions,
         data_sha256=data_hash(results),
         strategy=strategy.to_dict(),
         model_summary=summary,
         fallback=batch.fallback,
-        feasibility=feasibility.summary() if feasibility is not None and batch.model else None,
+        feasibility=feasibility.summary() if feasibility is not None and fitted else None,
     )
-    header, proposals = _records(job_id, strategy, batch, versions, origin)
+    if several:
+        origin.update(pareto.model_provenance(summary))
+    elif constrained is not None and fitted is not None:
+        origin["outcome_constraints"] = constrained.models.summary()["outcome_constraints"]
+    return _save(store, cid, job_id, strategy, batch, versions, origin, several)
+
+
+def _save(
+    store: Store,
+    cid: str,
+    job_id: str,
+    strategy: Strategy,
+    batch: Any,
+    versions: Mapping[str, Any],
+    origin: Mapping[str, Any],
+    several: bool,
+) -> dict[str, Any]:
+    """Store the batch and its proposals (each objective's predictions with `several`)."""
+    predictions = pareto.prediction_fields if several else _prediction_fields
+    header, proposals = _records(job_id, strategy, batch, versions, origin, predictions)
+    if several:
+        header["reference_point"] = dict(batch.reference_point or {}) or None
     # One transaction: a reader never sees the batch while its job still says running.
     stored, _ = store.proposals.save_batch(cid, job_id, header, proposals, job_id=job_id)
     return stored
@@ -117,10 +149,14 @@ def _model_for(
     space: SearchSpace,
     versions: tuple[int, int],
     results: Sequence[Mapping[str, Any]],
-) -> tuple[dict[str, Any] | None, FittedModel | None, FeasibilityModel | None, str | None]:
-    """``(stored model, its FittedModel, feasibility, fallback)``: the stored model when it was
-    fitted on exactly these results and space (`versions`: data_version, space_version), else
-    why a batch space-fills (a refit on this data failed), else nothing (propose fits)."""
+    *,
+    load: Callable[[Mapping[str, Any]], Any] = FittedModel.from_dict,
+) -> tuple[dict[str, Any] | None, Any, FeasibilityModel | None, str | None]:
+    """``(stored model, the model rebuilt by `load`, feasibility, fallback)``: the stored model
+    when it was fitted on exactly these results and space (`versions`: data_version,
+    space_version), else why a batch space-fills (a refit on this data failed), else nothing
+    (propose fits). `load` is FittedModel.from_dict, or pareto.load_models for several
+    objectives."""
     stored_model = store.models.get(cid, with_state=True)
     model = None
     feasibility = None
@@ -133,7 +169,7 @@ def _model_for(
         )
         == versions
     ):
-        model = FittedModel.from_dict(stored_model["state"])
+        model = load(stored_model["state"])
         feasibility = feasibility_of(stored_model["state"])
     else:
         failure = store.models.failure(cid)
@@ -151,12 +187,14 @@ def _pool_and_points(
     campaign: Mapping[str, Any],
     space: SearchSpace,
     results: Sequence[Mapping[str, Any]],
+    several: bool = False,
 ) -> tuple[CandidatePool | None, list[dict[str, Any]], list[dict[str, Any]]]:
-    """``(pool or None, pending points, observations)`` as :func:`kiln.propose.propose` takes them."""
+    """``(pool or None, pending points, observations)`` as :func:`kiln.propose.propose` takes them
+    (as propose_pareto takes them with `several` objectives)."""
     pool = pool_of(store, cid, space) if store.candidates.exist(cid) else None
     if pool is None:
         pending: list[dict[str, Any]] = [p["parameters"] for p in store.proposals.pending(cid)]
-        observations = observations_of(results)
+        observations = pareto.observations_of(results) if several else observations_of(results)
     else:
         # Rows by index: a proposal's own `candidate`, a result's via its proposal or an exact
         # match of its values (store.candidates.rows_of); failed syntheses close their rows too.
@@ -164,18 +202,22 @@ def _pool_and_points(
             {"parameters": p["parameters"], "candidate": p.get("candidate")}
             for p in store.proposals.pending(cid)
         ]
-        observations = pool_observations(results, store.candidates.rows_of(cid, campaign, results))
+        rows = store.candidates.rows_of(cid, campaign, results)
+        observe = pareto.pool_observation if several else _pool_observation
+        observations = pool_observations(results, rows, observe)
     return pool, pending, observations
 
 
 def _records(
     job_id: str,
     strategy: Strategy,
-    batch: Batch,
+    batch: Any,
     versions: Mapping[str, Any],
     origin: Mapping[str, Any],
+    predictions: Callable[[Any], dict[str, Any]],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The batch's header and its proposals as the store keeps them."""
+    """The batch's header and its proposals as the store keeps them; `predictions` gives a
+    proposal's prediction fields (one objective's mean and std, or each objective's)."""
     header = {
         **versions,
         "job_id": job_id,
@@ -189,9 +231,7 @@ def _records(
     proposals = [
         {
             "parameters": p.parameters,
-            "predicted_mean": _number(p.predicted_mean),
-            "predicted_std": _number(p.predicted_std),
-            "acquisition_value": _number(p.acquisition_value),
+            **predictions(p),
             **({"candidate": p.candidate} if p.candidate is not None else {}),
             **({"group": p.group} if p.group is not None else {}),
             **versions,
@@ -200,6 +240,15 @@ def _records(
         for p in batch.proposals
     ]
     return header, proposals
+
+
+def _prediction_fields(proposal: Proposal) -> dict[str, Any]:
+    """A single-objective proposal's predicted mean and std and its acquisition value."""
+    return {
+        "predicted_mean": _number(proposal.predicted_mean),
+        "predicted_std": _number(proposal.predicted_std),
+        "acquisition_value": _number(proposal.acquisition_value),
+    }
 
 
 #: Pools decoded and encoded by this worker process, by campaign: (space version, pool). A pool
@@ -224,22 +273,37 @@ def pool_of(store: Store, cid: str, space: SearchSpace) -> CandidatePool:
 
 
 def pool_observations(
-    results: Sequence[Mapping[str, Any]], rows: Sequence[int | None]
+    results: Sequence[Mapping[str, Any]],
+    rows: Sequence[int | None],
+    observe: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Results as observations for a pool campaign: each with its ``candidate`` row (if any),
-    failed syntheses included (``status: failed``: they train nothing but close their row)."""
+    failed syntheses included (``status: failed``: they train nothing but close their row).
+
+    Args:
+        results: The campaign's results.
+        rows: Each result's candidate row, or None.
+        observe: One result as an observation (default: a single objective's;
+            :func:`kiln_services.worker.pareto.pool_observation` for several objectives).
+    """
+    observe = observe or _pool_observation
     out: list[dict[str, Any]] = []
     for r, row in zip(results, rows, strict=True):
-        failed = r.get("status", "ok") != "ok" or r.get("objective") is None
-        obs: dict[str, Any] = {"parameters": r["parameters"], "sample_id": r["sample_id"]}
-        if failed:
-            obs["status"] = "failed"
-        else:
-            obs["objective"] = r["objective"]
+        obs = observe(r)
         if row is not None:
             obs["candidate"] = row
         out.append(obs)
     return out
+
+
+def _pool_observation(r: Mapping[str, Any]) -> dict[str, Any]:
+    """A single-objective result as a pool observation (``status: failed`` if it failed)."""
+    obs: dict[str, Any] = {"parameters": r["parameters"], "sample_id": r["sample_id"]}
+    if r.get("status", "ok") != "ok" or r.get("objective") is None:
+        obs["status"] = "failed"
+    else:
+        obs["objective"] = r["objective"]
+    return obs
 
 
 def feasibility_of(state: Mapping[str, Any]) -> FeasibilityModel | None:

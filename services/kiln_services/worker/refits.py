@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from kiln.campaign import objective_of, space_of
+from kiln.campaign import is_multiobjective, objective_of, space_of
 from kiln.errors import KilnError, NoObservationsError
 from kiln.feasibility import fit_feasibility
 from kiln.ledger import data_hash
@@ -29,6 +29,7 @@ from kiln.training import DEFAULT_LIMIT, select_training_set
 from kiln_services import task_names
 from kiln_services.store import PENDING, Store
 from kiln_services.store.jobs import PROPOSALS_JOB
+from kiln_services.worker import pareto
 
 log = logging.getLogger(__name__)
 
@@ -99,36 +100,37 @@ def fit_and_store(
 
     The current results are the log with its corrections applied, excluded ones left out.
     `training_limit` caps the observations one fit trains on (KILN_MAX_TRAINING_POINTS, see
-    kiln.training and worker.settings).
+    kiln.training and worker.settings). A multi-objective campaign fits one model per objective
+    (`worker.pareto`), stored the same way.
     """
     cid = campaign["id"]
     results, data_version, corrections = store.results.training_view(cid)
-    observations = observations_of(results)
+    several = is_multiobjective(campaign)
+    observations = pareto.observations_of(results) if several else observations_of(results)
     space_version = int(campaign.get("space_version", 1))
     current = store.models.get(cid, with_state=True)
-    if current and (current["data_version"], current["space_version"]) == (
-        data_version,
-        space_version,
+    if (
+        current
+        and (current["data_version"], current["space_version"]) == (data_version, space_version)
+        and (not several or pareto.same_constraints(current["state"], campaign))
     ):
         return data_version, current["model_version"]  # already fitted on exactly this data
     if not observations:
         return data_version, None
-    objective = objective_of(campaign)
     try:
-        start = warm_start_of(current, space_version, data_version, corrections)
-        explored_at = (
-            int(current["state"].get("explored_at", 0)) if start is not None and current else 0
-        )
-        explore = start is None or data_version >= (1 + EXPLORE_GROWTH) * explored_at
-        training = select_training_set(
-            observations, objective, limit=training_limit, seed=seed_of(f"{cid}:{data_version}")
-        )
-        model = fit(space_of(campaign), objective, training.observations, start, explore=explore)
-        state, summary = model.to_dict(), model.summary()
-        state["explored_at"] = data_version if explore else explored_at
+        if several:
+            start = warm_start_of(
+                current, space_version, data_version, corrections, load=pareto.load_models
+            )
+            state, summary = pareto.fit(
+                campaign, observations, start, warm_restarts=EXPLORE_RESTARTS
+            )
+        else:
+            state, summary = _fit_one(
+                campaign, observations, current, (data_version, corrections), training_limit
+            )
         state["corrections"] = corrections
-        summary["training"] = training.summary()
-        feasibility = fit_feasibility(model.space, results)
+        feasibility = fit_feasibility(space_of(campaign), results)
         state["feasibility"] = feasibility.to_dict() if feasibility is not None else None
         summary["feasibility"] = feasibility.summary() if feasibility is not None else None
         summary["data_sha256"] = data_hash(results)
@@ -147,13 +149,54 @@ def fit_and_store(
     return data_version, version
 
 
+def _fit_one(
+    campaign: Mapping[str, Any],
+    observations: Sequence[Mapping[str, Any]],
+    current: Mapping[str, Any] | None,
+    versions: tuple[int, int],
+    training_limit: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A single objective's fit (warm or cold, on the training set); its (state, summary).
+
+    `versions` are the results' (data_version, corrections).
+    """
+    data_version, corrections = versions
+    space_version = int(campaign.get("space_version", 1))
+    objective = objective_of(campaign)
+    start = warm_start_of(current, space_version, data_version, corrections)
+    explored_at = (
+        int(current["state"].get("explored_at", 0)) if start is not None and current else 0
+    )
+    explore = start is None or data_version >= (1 + EXPLORE_GROWTH) * explored_at
+    training = select_training_set(
+        observations,
+        objective,
+        limit=training_limit,
+        seed=seed_of(f"{campaign['id']}:{data_version}"),
+    )
+    model = fit(space_of(campaign), objective, training.observations, start, explore=explore)
+    state, summary = model.to_dict(), model.summary()
+    state["explored_at"] = data_version if explore else explored_at
+    summary["training"] = training.summary()
+    return state, summary
+
+
 def warm_start_of(
-    stored: Mapping[str, Any] | None, space_version: int, data_version: int, corrections: int = 0
-) -> FittedModel | None:
+    stored: Mapping[str, Any] | None,
+    space_version: int,
+    data_version: int,
+    corrections: int = 0,
+    *,
+    load: Callable[[Mapping[str, Any]], Any] = FittedModel.from_dict,
+) -> Any:
     """The stored model to warm-start a refit from, or None for a cold fit.
 
     A correction since the stored model changed data it learnt from: the refit fits cold, as a
-    new campaign of the corrected data would (the same model; issue 15 item 2).
+    new campaign of the corrected data would (the same model; issue 15 item 2). `load` rebuilds
+    the stored state (FittedModel.from_dict; pareto.load_models for several objectives).
+
+    Returns:
+        What `load` made of the stored state, or None for a cold fit.
     """
     if (
         stored is None
@@ -163,7 +206,7 @@ def warm_start_of(
     ):
         return None
     try:
-        return FittedModel.from_dict(stored["state"])
+        return load(stored["state"])
     except (KilnError, *NUMERIC_FAILURES, KeyError, TypeError) as exc:
         log.warning("stored model unreadable, fitting cold: %s", exc)
         return None

@@ -215,3 +215,18 @@ class ParEGOScorer:
     def taken(self, x: np.ndarray, mean: np.ndarray) -> None:
         self.fantasies.append(x)
         self.believers.add(x)
+
+
+class RandomScorer:
+    """A seeded random order of the open rows (the ``random`` baseline); picks are believer
+    fantasies only so that the reported means and stds are those of the other scorers."""
+
+    def __init__(self, believers: Believers, rng: np.random.Generator) -> None:
+        self.believers, self.rng = believers, rng
+
+    def score(self, rows: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        mu, sd = self.believers.mean_std(rows)
+        return np.asarray(self.rng.random(rows.shape[0])), mu, sd
+
+    def taken(self, x: np.ndarray, mean: np.ndarray) -> None:
+        self.believers.add(x)

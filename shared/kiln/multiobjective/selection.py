@@ -30,10 +30,14 @@ from kiln.multiobjective.scorers import (
     EHVIScorer,
     NoisyEHVIScorer,
     ParEGOScorer,
+    RandomScorer,
     Scorer,
 )
+from kiln.strategy import PARETO_ACQUISITIONS
 
-ACQUISITIONS = ("ehvi", "parego")
+#: What select_pareto_batch scores by: the Pareto acquisitions, or ``"random"`` (a seeded random
+#: order of the open rows; the models still predict the picks).
+ACQUISITIONS = (*PARETO_ACQUISITIONS, "random")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ def select_pareto_batch(
     rng: np.random.Generator | None = None,
     weights: str = "lattice",
     front_samples: int = 0,
+    success: np.ndarray | None = None,
 ) -> ParetoSelection:
     """Choose ``q`` candidates greedily under believer fantasies in every objective's model.
 
@@ -81,7 +86,7 @@ def select_pareto_batch(
         q: Batch size.
         ref: Reference point on the model scale ``(k,)``
             (:func:`~kiln.multiobjective.pareto.reference_point`).
-        acquisition: ``"ehvi"`` (2-3 objectives) or ``"parego"``.
+        acquisition: ``"ehvi"`` (2-3 objectives), ``"parego"`` or ``"random"``.
         pending: Encoded points handed out and not yet measured: fantasies first.
         excluded: Candidates never to pick (a picked row is added to it: no repeats).
         measured: Candidates to pick only when nothing else is left.
@@ -92,18 +97,62 @@ def select_pareto_batch(
             over ``S`` joint posterior samples of the front's values instead (noisy objectives,
             :class:`~kiln.multiobjective.scorers.NoisyEHVIScorer`; ``Y`` then only says which
             rows are complete).
+        success: Per candidate, a probability ``(m,)`` that multiplies its acquisition at every
+            step: of a successful synthesis (:mod:`kiln.feasibility`) times that of meeting the
+            outcome constraints (:class:`~kiln.multiobjective.fitted.ParetoModels`).
 
     Raises:
         KilnError: On an unknown acquisition, or EHVI with other than 2-3 objectives.
     """
+    excluded, measured, rng = start_masks(candidates.shape[0], excluded, measured, rng)
+    scorer = make_scorer(
+        models, X, Y, candidates, ref, acquisition, pending, rng, weights, front_samples
+    )
+    return _greedy(candidates, q, excluded, measured, scorer, success)
+
+
+def single_point_values(
+    models: Sequence[GPSurrogate],
+    X: np.ndarray,
+    Y: np.ndarray,
+    candidates: np.ndarray,
+    ref: np.ndarray,
+    *,
+    acquisition: str = "ehvi",
+    pending: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    success: np.ndarray | None = None,
+) -> np.ndarray:
+    """Every candidate's acquisition as a batch's first pick (under the pending fantasies),
+    weighted by ``success``: how furnace-shared batches rank their settings."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    scorer = make_scorer(models, X, Y, candidates, ref, acquisition, pending, rng, "lattice", 0)
+    values = scorer.score(np.arange(candidates.shape[0]), 0)[0]
+    return values if success is None else values * success
+
+
+def make_scorer(
+    models: Sequence[GPSurrogate],
+    X: np.ndarray,
+    Y: np.ndarray,
+    candidates: np.ndarray,
+    ref: np.ndarray,
+    acquisition: str,
+    pending: np.ndarray | None,
+    rng: np.random.Generator,
+    weights: str,
+    front_samples: int,
+) -> Scorer:
+    """The scorer of :func:`select_pareto_batch` (its arguments)."""
     if acquisition not in ACQUISITIONS:
         raise KilnError(f"acquisition {acquisition!r} is unknown; use one of {list(ACQUISITIONS)}")
-    excluded, measured, rng = start_masks(candidates.shape[0], excluded, measured, rng)
     pending = np.empty((0, candidates.shape[1])) if pending is None else np.atleast_2d(pending)
     front = np.atleast_2d(Y)[complete_rows(Y)]
     ref = np.asarray(ref, dtype=float)
     scorer: Scorer
-    if acquisition == "parego":
+    if acquisition == "random":
+        scorer = RandomScorer(Believers(models, candidates), rng)
+    elif acquisition == "parego":
         scorer = ParEGOScorer(
             Believers(models, candidates), X, Y, candidates, pending, ref, rng, weights
         )
@@ -112,7 +161,7 @@ def select_pareto_batch(
         scorer = NoisyEHVIScorer(models, candidates, Z, ref, rng, front_samples)
     else:
         scorer = EHVIScorer(Believers(models, candidates), front, pending, ref)
-    return _greedy(candidates, q, excluded, measured, scorer)
+    return scorer
 
 
 def _greedy(
@@ -121,13 +170,16 @@ def _greedy(
     excluded: np.ndarray,
     measured: np.ndarray,
     scorer: Scorer,
+    success: np.ndarray | None = None,
 ) -> ParetoSelection:
     """Pick the best open row ``q`` times (:func:`kiln.batch.picks.greedy_picks`); the scorer
-    learns of every pick but the last."""
+    learns of every pick but the last. ``success`` weights every row's value."""
 
     def choose(pool: np.ndarray, repeats: bool, step: int) -> ParetoPick:
         rows = np.flatnonzero(pool)
         values, mu, sd = scorer.score(rows, step)
+        if success is not None:
+            values = values * success[rows]
         best = int(np.argmax(values))
         i = int(rows[best])
         if step < q - 1:  # the last pick's fantasy would change nothing that is used

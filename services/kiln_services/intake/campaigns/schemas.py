@@ -7,9 +7,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from kiln.constraints.definitions import MAX_CONSTRAINTS
+from kiln.multiobjective.outcomes import OUTCOME_OPS
 from kiln.objective import GOALS, TRANSFORMS
 from kiln.presets import PRESETS
-from kiln.strategy import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
+from kiln.strategy import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE, PARETO_ACQUISITIONS
 from kiln_services.intake.base_schemas import (
     CandidateRows,
     PageArgs,
@@ -44,6 +45,67 @@ class ObjectiveIn(StrictSchema):
     transform = fields.String(validate=validate.OneOf(TRANSFORMS))
 
 
+class ObjectiveSpecIn(ObjectiveIn):
+    """One of a campaign's ``objectives``: an objective and the worst value still worth having."""
+
+    threshold = finite(
+        allow_none=True,
+        metadata={
+            "description": "the worst value still worth having, in the objective's unit (> 0 "
+            "under log10): its coordinate of the hypervolume reference point; without one the "
+            "reference point is derived from the data"
+        },
+    )
+
+
+class MeasurementIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    unit = fields.String(allow_none=True, validate=validate.Length(max=50))
+
+
+class OutcomeConstraintIn(StrictSchema):
+    name = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "an objective or a declared measurement"},
+    )
+    op = fields.String(required=True, validate=validate.OneOf(OUTCOME_OPS))
+    value = finite(required=True, metadata={"description": "in the named quantity's unit"})
+
+
+def objectives_field(**kwargs: Any) -> fields.List:
+    """A campaign's ``objectives`` (how many: kiln.campaign's rule, named in its 422)."""
+    return fields.List(
+        fields.Nested(ObjectiveSpecIn),
+        metadata={
+            "description": "1-4 objectives optimised together (Pareto); one means the "
+            "singular objective"
+        },
+        **kwargs,
+    )
+
+
+def measurements_field() -> fields.List:
+    """A campaign's declared ``measurements`` (outcome constraints may name them)."""
+    return fields.List(
+        fields.Nested(MeasurementIn),
+        validate=validate.Length(max=100),
+        metadata={"description": "quantities results post in `measurements`"},
+    )
+
+
+def outcome_constraints_field() -> fields.List:
+    """A campaign's ``outcome_constraints`` (names checked by kiln.campaign)."""
+    return fields.List(
+        fields.Nested(OutcomeConstraintIn),
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "proposals are weighted by the modelled probability of meeting "
+            "each; the Pareto front holds only results meeting them"
+        },
+    )
+
+
 class BatchSharedIn(StrictSchema):
     parameters = fields.List(
         fields.String(validate=validate.Length(min=1, max=100)),
@@ -70,7 +132,10 @@ def constraints_field() -> fields.List:
 
 
 class StrategyIn(StrictSchema):
-    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
+    acquisition = fields.String(
+        validate=validate.OneOf(ACQUISITIONS + PARETO_ACQUISITIONS),
+        metadata={"description": "ehvi or parego (or random) for several objectives"},
+    )
     kappa = finite(validate=validate.Range(min=0))
     xi = finite(validate=validate.Range(min=0))
     batch_size = integer(validate=validate.Range(min=1, max=MAX_BATCH_SIZE))
@@ -88,6 +153,9 @@ class CampaignIn(StrictSchema):
     description = fields.String(validate=validate.Length(max=2000))
     parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
     objective = fields.Nested(ObjectiveIn)
+    objectives = objectives_field()
+    measurements = measurements_field()
+    outcome_constraints = outcome_constraints_field()
     strategy = fields.Nested(StrategyIn)
     constraints = constraints_field()
     candidates = CandidateRows()
@@ -97,7 +165,7 @@ class CampaignIn(StrictSchema):
         if data.get("preset"):
             defined = {
                 key: [f"the preset {data['preset']!r} defines its own {key}"]
-                for key in ("parameters", "objective")
+                for key in ("parameters", "objective", "objectives")
                 if key in data
             }
             if defined:
@@ -105,27 +173,45 @@ class CampaignIn(StrictSchema):
             return
         missing = {
             key: ["Missing data for required field."]
-            for key in ("name", "parameters", "objective")
+            for key in ("name", "parameters")
             if key not in data
         }
+        if "objective" in data and "objectives" in data:
+            missing["objectives"] = ["give either objective or objectives, not both"]
+        elif "objective" not in data and "objectives" not in data:
+            missing["objective"] = ['Missing data for required field (or give "objectives").']
         if missing:
             raise ValidationError(missing)
 
 
-class CampaignDefinitionIn(StrictSchema):
-    """A campaign defined in full (the documented form of CampaignIn without a preset)."""
+class _CampaignDefinedIn(StrictSchema):
+    """The fields of a campaign defined in full but its objective(s): the base of the two
+    documented forms below, which add ``objective`` or ``objectives``."""
 
     name = fields.String(required=True, validate=name_length)
     description = fields.String(validate=validate.Length(max=2000))
     parameters = fields.List(
         fields.Nested(ParameterIn), required=True, validate=validate.Length(min=1, max=50)
     )
-    objective = fields.Nested(ObjectiveIn, required=True)
+    measurements = measurements_field()
+    outcome_constraints = outcome_constraints_field()
     strategy = fields.Nested(StrategyIn)
     constraints = constraints_field()
     candidates = CandidateRows(
         metadata={"description": "optional candidate pool: proposals come only from its rows"}
     )
+
+
+class CampaignDefinitionIn(_CampaignDefinedIn):
+    """A campaign defined in full (the documented form of CampaignIn without a preset)."""
+
+    objective = fields.Nested(ObjectiveIn, required=True)
+
+
+class CampaignObjectivesIn(_CampaignDefinedIn):
+    """A campaign of several objectives (the documented form of CampaignIn with objectives)."""
+
+    objectives = objectives_field(required=True)
 
 
 class CampaignPresetIn(StrictSchema):
@@ -134,24 +220,33 @@ class CampaignPresetIn(StrictSchema):
     preset = fields.String(required=True, validate=validate.OneOf(PRESETS))
     name = fields.String(validate=name_length)
     description = fields.String(validate=validate.Length(max=2000))
+    measurements = measurements_field()
+    outcome_constraints = outcome_constraints_field()
     strategy = fields.Nested(StrategyIn)
     constraints = constraints_field()
 
 
 class CampaignPatchIn(StrictSchema):
-    """New ranges (the full parameter list, same names and kinds), strategy fields, or name."""
+    """New ranges (the full parameter list, same names and kinds), strategy fields, outcome
+    constraints, declared measurements, or name. The objectives cannot change (kiln.campaign
+    answers why, naming the field)."""
 
     name = fields.String(validate=name_length)
     description = fields.String(validate=validate.Length(max=2000))
     parameters = fields.List(fields.Nested(ParameterIn), validate=validate.Length(min=1, max=50))
     strategy = fields.Nested(StrategyIn)
     constraints = constraints_field()
+    measurements = measurements_field()
+    outcome_constraints = outcome_constraints_field()
+    objective = fields.Raw(load_only=True, metadata={"description": "cannot change: refused"})
+    objectives = fields.Raw(load_only=True, metadata={"description": "cannot change: refused"})
 
     @validates_schema
     def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ValidationError(
-                "nothing to change: give parameters, constraints, strategy, name or description"
+                "nothing to change: give parameters, constraints, strategy, outcome_constraints, "
+                "measurements, name or description"
             )
 
 
@@ -169,7 +264,12 @@ class CampaignOut(Schema):
     name = fields.String()
     description = fields.String()
     parameters = fields.List(fields.Dict())
-    objective = fields.Dict()
+    objective = fields.Dict(metadata={"description": "a single-objective campaign's objective"})
+    objectives = fields.List(
+        fields.Dict(), metadata={"description": "a multi-objective campaign's objectives (2-4)"}
+    )
+    measurements = fields.List(fields.Dict())
+    outcome_constraints = fields.List(fields.Dict())
     strategy = fields.Dict()
     constraints = fields.List(fields.Dict())
     space_version = fields.Integer(dump_only=True)

@@ -18,7 +18,7 @@ from kiln_services.intake.campaigns.schemas import (
     CampaignPageOut,
     CampaignPatchIn,
 )
-from kiln_services.intake.domain import campaign_definition, campaign_update
+from kiln_services.intake.domain import campaign_definition, campaign_update, is_multiobjective
 from kiln_services.intake.extensions import get_store, get_tasks
 from kiln_services.store import CampaignNotFound
 
@@ -118,6 +118,9 @@ class Campaign(MethodView):
             return updated
 
         campaign = store.campaigns.update(campaign_id, change)
-        if changed[0] and store.results.data_version(campaign_id):
-            enqueue.request_refit(store, get_tasks(), campaign_id)  # the encoding changed
+        # New ranges change the encoding; new outcome constraints the models of several
+        # objectives (one per constrained measurement).
+        remodel = changed[0] or ("outcome_constraints" in body and is_multiobjective(campaign))
+        if remodel and store.results.data_version(campaign_id):
+            enqueue.request_refit(store, get_tasks(), campaign_id)
         return with_counts(campaign)

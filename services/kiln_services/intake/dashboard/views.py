@@ -26,6 +26,8 @@ from flask import (
 )
 from werkzeug.test import EnvironBuilder
 
+from kiln_services.intake.dashboard.furnace import furnace_words
+
 bp = Blueprint(
     "dashboard",
     __name__,
@@ -210,7 +212,7 @@ def campaign(campaign_id: str, token: str) -> Any:
     body = answer.get_json(silent=True) or {}
     if answer.status_code != 200:
         return render_template("error.html", problem=body), answer.status_code
-    return render_template("campaign.html", campaign=body)
+    return render_template("campaign.html", campaign=body, words=furnace_words(body, None))
 
 
 @bp.get("/ui/campaigns/<campaign_id>/state")
@@ -229,13 +231,19 @@ def state(campaign_id: str, token: str) -> Any:
     pending = api_get(f"campaigns/{campaign_id}/proposals", token, "status=pending&limit=500")
     body = {
         "campaign": answer.get_json(),
-        "latest": latest.get_json() if latest.status_code == 200 else None,
+        "latest": body_of(latest),
         "etag": latest.headers.get("ETag"),
         "model": model.get_json() if model.status_code == 200 else None,
         "pending": pending.get_json() if pending.status_code == 200 else None,
         "features": {"slice": _has_api_route("/model/slice")},
+        "words": furnace_words(answer.get_json(), body_of(latest)),
     }
     return Response(json.dumps(body), mimetype="application/json", headers=_NO_STORE)
+
+
+def body_of(answer: Response) -> Any:
+    """A 200 answer's JSON, else None."""
+    return answer.get_json() if answer.status_code == 200 else None
 
 
 def _has_api_route(suffix: str) -> bool:

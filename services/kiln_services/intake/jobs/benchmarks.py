@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from kiln_services.intake import enqueue
+from kiln_services.intake import domain, enqueue
 from kiln_services.intake import openapi_examples as ex
 from kiln_services.intake.base_schemas import PageArgs
 from kiln_services.intake.blueprint import Blueprint
@@ -42,9 +42,11 @@ class Benchmarks(MethodView):
 
     @blp.arguments(BenchmarkIn, required=False)
     @blp.response(202, JobOut, example=ex.BENCHMARK_JOB)
+    @blp.alt_response(409, description="A multi-objective campaign (single-objective strategies)")
     @blp.doc(operationId="startBenchmark", responses=ex.links(202, "job_id", "getJob"))
     def post(self, body: dict[str, Any], campaign_id: str) -> tuple[dict, int, dict[str, str]]:
         """Start virtual experiments comparing strategies on the campaign's results."""
         store = get_store()
         campaign = store.campaigns.get(campaign_id)
+        domain.one_objective(campaign, "virtual experiments")
         return accepted(enqueue.request_benchmark(store, get_tasks(), campaign, body))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from kiln.ledger import STATUSES
-from kiln.strategy import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
+from kiln.strategy import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE, PARETO_ACQUISITIONS
 from kiln_services.intake.base_schemas import (
     PageArgs,
     PageOut,
@@ -16,7 +16,7 @@ from kiln_services.intake.base_schemas import (
 
 class ProposalRequestIn(StrictSchema):
     batch_size = integer(validate=validate.Range(min=1, max=MAX_BATCH_SIZE))
-    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
+    acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS + PARETO_ACQUISITIONS))
     batch_method = fields.String(validate=validate.OneOf(BATCH_METHODS))
 
 
@@ -24,8 +24,24 @@ class ProposalOut(Schema):
     id = fields.String()
     batch_id = fields.String()
     parameters = fields.Dict()
-    predicted_mean = fields.Float(allow_none=True)
+    predicted_mean = fields.Float(
+        allow_none=True, metadata={"description": "one objective (null for several)"}
+    )
     predicted_std = fields.Float(allow_none=True)
+    predicted = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(allow_none=True),
+        allow_none=True,
+        metadata={
+            "description": "several objectives: {name: {mean, std}} in each objective's unit "
+            "(null in a space-filling batch)",
+            "example": {"conductivity": {"mean": 9.8e-4, "std": 2.1e-4}},
+        },
+    )
+    probability_feasible = fields.Float(
+        allow_none=True,
+        metadata={"description": "modelled probability of meeting every outcome constraint"},
+    )
     acquisition_value = fields.Float(allow_none=True)
     candidate = fields.Integer(metadata={"description": "the pool row proposed (pools only)"})
     group = fields.Integer(
@@ -53,6 +69,12 @@ class BatchOut(Schema):
     batch_method = fields.String()
     exhausted = fields.Boolean()
     fallback = fields.String(allow_none=True)
+    reference_point = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(),
+        allow_none=True,
+        metadata={"description": "several objectives: the hypervolume reference point used"},
+    )
     proposals = fields.List(fields.Nested(ProposalOut))
 
 

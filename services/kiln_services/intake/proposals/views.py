@@ -92,7 +92,7 @@ class Proposals(MethodView):
 @blp.route("/<campaign_id>/proposals/latest")
 class LatestProposals(MethodView):
     @blp.arguments(LatestQueryArgs, location="query")
-    @blp.response(200, LedgerBatchOut, example=ex.LATEST_BATCH)
+    @blp.response(200, LedgerBatchOut, examples=ex.LATEST_BATCH_EXAMPLES)
     @blp.alt_response(304, description="Unchanged (If-None-Match) after the wait")
     @blp.alt_response(404, description="No batch yet")
     @blp.alt_response(
@@ -152,7 +152,8 @@ class Model(MethodView):
     @blp.alt_response(404, description="No model fitted yet")
     @blp.doc(operationId="getModel")
     def get(self, campaign_id: str) -> dict[str, Any]:
-        """Read the summary of the campaign's latest model."""
+        """Read the summary of the campaign's latest model (``summary.objectives``: one entry per
+        objective of a multi-objective campaign)."""
         _, model = stored_model(campaign_id, with_state=False)
         return {**model, "campaign_id": campaign_id}
 
@@ -199,10 +200,12 @@ class Predict(MethodView):
     @blp.arguments(PredictIn)
     @blp.response(200, PredictOut)
     @blp.alt_response(404, description="No model fitted yet")
+    @blp.alt_response(409, description="A multi-objective campaign (see /pareto)")
     @blp.doc(operationId="postCampaignsCampaignIdPredict")
     def post(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Predict mean, std and acquisition value at points from the latest model."""
         campaign, model = stored_model(campaign_id)
+        domain.one_objective(campaign, "/predict")
         overrides = {k: body[k] for k in ("acquisition", "kappa", "xi") if k in body}
         strategy = strategy_of(campaign, overrides)
         reader = reader_of(model)
@@ -226,6 +229,7 @@ class ModelSlice(MethodView):
     @blp.arguments(SliceArgs, location="query")
     @blp.response(200, SliceOut)
     @blp.alt_response(404, description="No model fitted yet")
+    @blp.alt_response(409, description="A multi-objective campaign (see /pareto)")
     @blp.doc(
         operationId="getCampaignsCampaignIdModelSlice",
         description="Two parameters vary on a grid; fix others with fixed.<name>=value "
@@ -234,6 +238,7 @@ class ModelSlice(MethodView):
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Draw a 2-D slice of the model's mean and acquisition (like the study's Figure 2)."""
         campaign, model = stored_model(campaign_id)
+        domain.one_objective(campaign, "/model/slice")
         fixed = {
             key.removeprefix("fixed."): _query_value(value)
             for key, value in request.args.items()

@@ -43,12 +43,23 @@ def parameters_field(description: str | None = None, **kwargs: Any) -> fields.Di
 
 
 class ResultIn(StrictSchema):
-    """One measured sample. A failed synthesis has "status": "failed" and no objective."""
+    """One measured sample: "objective" (one objective) or "objectives" (several). A failed
+    synthesis has "status": "failed" and no objective value."""
 
     sample_id = fields.String(required=True, validate=name_length, metadata={"example": "LATP-042"})
     parameters = parameters_field(required=True)
     objective = finite(
         allow_none=True, metadata={"description": "omit for a failed synthesis", "example": 1.09e-3}
+    )
+    objectives = fields.Dict(
+        keys=key_field,
+        values=finite(allow_none=True),
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "a multi-objective campaign's values by objective name (one may be "
+            "missing: it trains the others' models); omit for a failed synthesis",
+            "example": {"conductivity": 1.1e-3, "relative_density": 0.96},
+        },
     )
     objective_sd = finite(
         allow_none=True,
@@ -111,6 +122,12 @@ class ResultPatchIn(StrictSchema):
     )
     parameters = parameters_field("the named parameters replaced (the others are kept)")
     objective = finite(allow_none=True, metadata={"description": "null only with status failed"})
+    objectives = fields.Dict(
+        keys=key_field,
+        values=finite(allow_none=True),
+        validate=validate.Length(max=20),
+        metadata={"description": "several objectives: keys merged; a key with null removes it"},
+    )
     objective_sd = finite(
         allow_none=True,
         validate=validate.Range(min=0, min_inclusive=False),
@@ -145,6 +162,9 @@ class ResultOut(Schema):
     sample_id = fields.String()
     parameters = fields.Dict()
     objective = fields.Float(allow_none=True)
+    objectives = fields.Dict(
+        keys=fields.String(), values=fields.Float(), metadata={"description": "several objectives"}
+    )
     objective_sd = fields.Float()
     measurements = fields.Dict()
     status = fields.String()

@@ -58,8 +58,8 @@ class Results(MethodView):
         ResultsIn,
         required=False,
         description="One result, {'results': [...]}, a bare array, or text/csv with a header "
-        "(sample_id, parameter names, the objective's name or 'objective', other columns are "
-        "measurements).",
+        "(sample_id, parameter names, the objective's name or 'objective' - a column per "
+        "objective name for several objectives -, other columns are measurements).",
     )
     @blp.response(201, ResultsPostOut, description="New results stored", example=ex.RESULTS_POSTED)
     @blp.alt_response(200, schema=ResultsPostOut, description="All duplicates: nothing new")

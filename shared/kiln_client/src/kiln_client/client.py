@@ -22,6 +22,9 @@ objective=1.2e-3)``: the server keeps the original and appends a revision; pass
 ``if_match=result_etag(kiln.result(cid, "S-1"))`` to refuse (:class:`StaleResult`) a correction
 of a result someone else changed meanwhile.
 
+A multi-objective campaign posts ``objectives={"conductivity": 1.1e-3, "relative_density": 0.96}``
+instead of ``objective`` in each result; ``kiln.pareto(cid)`` reads its front and hypervolume.
+
 Calls take a campaign's id; ``kiln.campaign_id("latp-2026")`` finds it by the campaign's name.
 
 Return values are plain JSON dicts typed with ``TypedDict`` (so they print and serialise as is).
@@ -32,6 +35,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from kiln_client.api import campaigns, candidates, jobs, proposals, results
+from kiln_client.api import pareto as pareto_api
 from kiln_client.api.results import result_etag
 from kiln_client.csvtext import csv_chunks, read_text
 from kiln_client.errors import (
@@ -55,6 +59,7 @@ from kiln_client.payloads import (
     Job,
     Latest,
     ModelInfo,
+    ParetoReport,
     Proposal,
     Result,
     ResultsPosted,
@@ -81,6 +86,7 @@ __all__ = [
     "KilnAPIError",
     "Latest",
     "ModelInfo",
+    "ParetoReport",
     "Proposal",
     "Result",
     "ResultView",
@@ -142,4 +148,5 @@ class Client(Transport):
     model = jobs.model
     predict = jobs.predict
     model_slice = jobs.model_slice
+    pareto = pareto_api.pareto
     start_benchmark = jobs.start_benchmark

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,26 +132,78 @@ def wait_for_batch(
 
 
 def measure(
-    lab: Any, batch: Mapping[str, Any], iteration: int, *, seed: int = 0
+    lab: Any,
+    batch: Mapping[str, Any],
+    iteration: int,
+    *,
+    seed: int = 0,
+    objectives: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Synthesise a batch's pending proposals in the virtual lab; results ready to post."""
+    """Synthesise a batch's pending proposals in the virtual lab; results ready to post.
+
+    `objectives`: a multi-objective campaign's objective names (its results post
+    ``"objectives": {name: value}``); None for one objective (``"objective": value``).
+    """
     import numpy as np  # the virtual lab's own dependency (the `demo` extra)
 
     rng = np.random.default_rng([seed, iteration])
     results = []
     for position, proposal in enumerate(pending_proposals(batch), start=1):
-        measured = lab.measure(proposal["parameters"], rng)
         results.append(
             {
                 "sample_id": f"DEMO-{iteration:02d}-{position}",
                 "parameters": proposal["parameters"],
-                "objective": float(measured["objective"]),
-                "measurements": {k: float(v) for k, v in measured["measurements"].items()},
+                **lab_result(lab, proposal["parameters"], rng, objectives),
                 "proposal_id": proposal["id"],
                 "instrument": INSTRUMENT,
             }
         )
     return results
+
+
+def lab_result(
+    lab: Any, parameters: Mapping[str, Any], rng: Any, objectives: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """What the virtual lab measures at `parameters`, as a campaign posts it: ``objective`` and
+    ``measurements``; with `objectives` (a multi-objective campaign's names) ``objectives`` by
+    name and the other quantities as ``measurements`` (kiln.lab.measure_objectives)."""
+    if objectives:
+        from kiln.lab import measure_objectives
+
+        measured = measure_objectives(lab, parameters, list(objectives), rng)
+        return {
+            "objectives": {k: float(v) for k, v in measured["objectives"].items()},
+            "measurements": {k: float(v) for k, v in measured["measurements"].items()},
+        }
+    measured = lab.measure(parameters, rng)
+    return {
+        "objective": float(measured["objective"]),
+        "measurements": {k: float(v) for k, v in measured["measurements"].items()},
+    }
+
+
+def objective_names(campaign: Mapping[str, Any]) -> list[str] | None:
+    """A multi-objective campaign's objective names; None for one objective."""
+    several = campaign.get("objectives")
+    return [o["name"] for o in several] if several else None
+
+
+def seed_grid(lab: Any, objectives: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The lab's seed grid as a campaign posts it (re-measured by name for several objectives)."""
+    grid = lab.seed_grid()
+    if not objectives:
+        return list(grid)
+    import numpy as np
+
+    rng = np.random.default_rng([lab.seed, 1])
+    return [
+        {
+            "sample_id": r["sample_id"],
+            "parameters": r["parameters"],
+            **lab_result(lab, r["parameters"], rng, objectives),
+        }
+        for r in grid
+    ]
 
 
 def best_result(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -177,12 +229,16 @@ def run_iteration(
     wait: float = 30.0,
     timeout: float = 180.0,
     seed: int = 0,
+    objectives: Sequence[str] | None = None,
 ) -> Iteration:
-    """Wait for a batch, synthesise it and post the results; the iteration's record."""
+    """Wait for a batch, synthesise it and post the results; the iteration's record.
+
+    `objectives`: a multi-objective campaign's names (results post ``"objectives"``).
+    """
     batch, waited = wait_for_batch(
         client, campaign_id, min_data_version=min_data_version, wait=wait, timeout=timeout
     )
-    results = measure(lab, batch, number, seed=seed)
+    results = measure(lab, batch, number, seed=seed, objectives=objectives)
     answer = client.post_results(campaign_id, results)
     data_version = answer.get("data_version") if isinstance(answer, dict) else None
     return Iteration(
@@ -206,16 +262,23 @@ def run_demo(
     timeout: float = 180.0,
     seed: int = 0,
     out: Print = print,
+    preset: str = "latp",
 ) -> list[Iteration]:
-    """Drive `iterations` closed-loop iterations on the demo campaign, continuing where it stopped."""
-    campaign, created = find_or_create_campaign(client, name)
+    """Drive `iterations` closed-loop iterations on the demo campaign, continuing where it stopped.
+
+    `preset` makes the campaign when it does not exist (``latp-moo``: two objectives, each
+    iteration then also prints the Pareto front's hypervolume).
+    """
+    campaign, created = find_or_create_campaign(client, name, preset)
     campaign_id = campaign["id"]
+    names = objective_names(campaign)
     out(f"{'Created' if created else 'Continuing'} campaign {name!r} ({campaign_id})")
-    posted = post_seed_grid(client, campaign_id, lab.seed_grid())
+    posted = post_seed_grid(client, campaign_id, seed_grid(lab, names))
     out(f"Seed grid: {posted} new results posted" if posted else "Seed grid: already stored")
     stored = client.list_results(campaign_id)
     best = best_result(stored)
-    out(f"Best of {len(stored)} results so far: {format_best(best)}")
+    if not names:
+        out(f"Best of {len(stored)} results so far: {format_best(best)}")
     done = completed_iterations(stored)
     min_version: int | None = len(stored)
     report = []
@@ -230,10 +293,18 @@ def run_demo(
             wait=wait,
             timeout=timeout,
             seed=seed,
+            objectives=names,
         )
         best = it.best
         min_version = it.data_version if it.data_version is not None else None
-        out(format_iteration(it))
+        if names:
+            out(
+                format_pareto_iteration(
+                    it, names, client.get_json(f"/campaigns/{campaign_id}/pareto")
+                )
+            )
+        else:
+            out(format_iteration(it))
         report.append(it)
     return report
 
@@ -284,6 +355,36 @@ def format_iteration(it: Iteration, transform: str = "log10") -> str:
             f"  {result['sample_id']:<10}  {values}  {predicted:>23}  {result['objective']:9.2e}"
         )
     lines.append(f"  best so far: {format_best(it.best)}")
+    return "\n".join(lines)
+
+
+def format_pareto_iteration(it: Iteration, names: Sequence[str], pareto: Mapping[str, Any]) -> str:
+    """A multi-objective batch as a table: per objective the predicted mean and what was
+    measured; then the Pareto front's size and hypervolume (GET /pareto)."""
+    batch = it.batch
+    lines = [
+        "",
+        f"Iteration {it.number}: {len(it.proposals)} proposals "
+        f"(model v{batch.get('model_version')}, data v{batch.get('data_version')}, "
+        f"{batch.get('acquisition')}, waited {it.seconds_waited:.1f} s)",
+        f"  {'sample':<10}  " + "  ".join(f"{n + ' pred/meas':>28}" for n in names),
+    ]
+    by_id = {r["proposal_id"]: r for r in it.results}
+    for proposal in it.proposals:
+        result = by_id[proposal["id"]]
+        predicted = proposal.get("predicted") or {}
+        cells = []
+        for n in names:
+            mean = (predicted.get(n) or {}).get("mean")
+            guess = "-" if mean is None else f"{mean:.3g}"
+            cells.append(f"{guess + ' / ' + format(result['objectives'][n], '.3g'):>28}")
+        lines.append(f"  {result['sample_id']:<10}  " + "  ".join(cells))
+    hypervolume = pareto.get("hypervolume")
+    volume = "none yet" if hypervolume is None else f"{hypervolume:.4g}"
+    lines.append(
+        f"  Pareto front: {len(pareto.get('front') or [])} of {pareto.get('n_results')} "
+        f"results, hypervolume {volume}"
+    )
     return "\n".join(lines)
 
 

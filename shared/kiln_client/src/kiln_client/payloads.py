@@ -22,13 +22,17 @@ class Counts(TypedDict, total=False):
 
 
 class Campaign(TypedDict, total=False):
-    """A campaign as the server returns it."""
+    """A campaign as the server returns it: one ``objective``, or 2-4 ``objectives`` (with the
+    ``measurements`` its ``outcome_constraints`` may name)."""
 
     id: str
     name: str
     description: str
     parameters: list[dict[str, Any]]
     objective: dict[str, Any]
+    objectives: list[dict[str, Any]]
+    measurements: list[dict[str, Any]]
+    outcome_constraints: list[dict[str, Any]]
     strategy: dict[str, Any]
     constraints: list[dict[str, Any]]
     space_version: int
@@ -39,11 +43,13 @@ class Campaign(TypedDict, total=False):
 
 class Result(TypedDict, total=False):
     """One stored measurement with its corrections applied (``revision`` counts them) and
-    whether it is ``excluded`` from training."""
+    whether it is ``excluded`` from training. A multi-objective campaign's result has
+    ``objectives`` ({name: value}) instead of ``objective``."""
 
     sample_id: str
     parameters: dict[str, Any]
     objective: float | None
+    objectives: dict[str, float]
     objective_sd: float
     measurements: dict[str, Any]
     status: str
@@ -127,13 +133,16 @@ class CandidatesRemoved(TypedDict, total=False):
 
 
 class Proposal(TypedDict, total=False):
-    """One proposed experiment."""
+    """One proposed experiment; with several objectives, ``predicted`` holds each one's
+    ``{"mean", "std"}`` (``predicted_mean``/``predicted_std`` are then null)."""
 
     id: str
     batch_id: str
     parameters: dict[str, Any]
     predicted_mean: float | None
     predicted_std: float | None
+    predicted: dict[str, dict[str, float] | None] | None
+    probability_feasible: float | None
     acquisition_value: float | None
     candidate: int
     group: int
@@ -161,6 +170,7 @@ class Batch(TypedDict, total=False):
     batch_method: str
     exhausted: bool
     fallback: str | None
+    reference_point: dict[str, float] | None
     proposals: list[Proposal]
 
 
@@ -178,6 +188,43 @@ class Job(TypedDict, total=False):
     started_at: str | None
     finished_at: str | None
     progress: dict[str, Any] | None
+
+
+class ParetoPoint(TypedDict, total=False):
+    """One result on the Pareto front: its sample, parameters and objective values."""
+
+    sample_id: str
+    parameters: dict[str, Any]
+    objectives: dict[str, float | None]
+
+
+class HypervolumeStep(TypedDict, total=False):
+    """The hypervolume once the results up to one data version were in."""
+
+    data_version: int
+    n_results: int
+    hypervolume: float | None
+
+
+class ParetoReport(TypedDict, total=False):
+    """A multi-objective campaign's front (GET /campaigns/{id}/pareto).
+
+    ``reference_point`` is in each objective's own unit; ``reference_point_derived`` says which
+    coordinates came from the data rather than a threshold. ``hypervolume`` is in the product of
+    the objectives' model-scale units (log10 for a log10 objective), the reference point fixed
+    over the whole ``history``.
+    """
+
+    campaign_id: str
+    data_version: int
+    objectives: list[dict[str, Any]]
+    reference_point: dict[str, float | None]
+    reference_point_derived: dict[str, bool]
+    front: list[ParetoPoint]
+    hypervolume: float | None
+    n_results: int
+    history: list[HypervolumeStep]
+    outcome_constraints: list[dict[str, Any]]
 
 
 class ModelInfo(TypedDict, total=False):

@@ -5,12 +5,16 @@ A proposal carries ``predicted_mean`` and ``predicted_std`` in the objective's u
 the first-order spread ``ln(10) * mean * s`` of the model-scale std ``s``. So ``s`` is recovered
 exactly and the one-std interval is ``[mean / 10**s, mean * 10**s]``: asymmetric, never negative,
 as a log-normal spread is. With ``transform: none`` the interval is ``mean ± std``.
+
+A proposal of a multi-objective campaign carries ``predicted``: ``{name: {"mean", "std"}}``, each
+read the same way with its objective's transform.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 #: Acquisition values below this fraction of the batch's largest read as "≈0".
 NEGLIGIBLE = 1e-6
@@ -58,3 +62,58 @@ def format_acquisitions(values: Sequence[float | None]) -> list[str]:
         else:
             out.append(f"{v:.3g}")
     return out
+
+
+def objective_specs(campaign: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """A campaign's objectives as a list: its ``objectives`` (2-4), else its one ``objective``."""
+    campaign = campaign or {}
+    specs = campaign.get("objectives") or [campaign.get("objective") or {}]
+    return [dict(s) for s in specs]
+
+
+def prediction_columns(
+    campaign: Mapping[str, Any] | None,
+) -> list[tuple[str, Callable[[Mapping[str, Any]], str]]]:
+    """The prediction columns of a proposals table: a heading and how to read a proposal.
+
+    One column for a single-objective campaign (``predicted_mean``/``predicted_std``, as
+    always); one per objective for a multi-objective one (the proposal's ``predicted``), and
+    with outcome constraints the modelled probability of meeting them all.
+    """
+    specs = objective_specs(campaign)
+    if not (campaign or {}).get("objectives"):
+        spec = specs[0]
+        heading = " ".join(w for w in ("predicted", spec.get("unit") or "", "(±1 std)") if w)
+        transform = spec.get("transform", "log10")
+        return [
+            (
+                heading,
+                lambda p: format_prediction(
+                    p.get("predicted_mean"), p.get("predicted_std"), transform
+                ),
+            )
+        ]
+    columns = [(_moo_heading(spec), _moo_cell(spec)) for spec in specs]
+    if (campaign or {}).get("outcome_constraints"):
+        columns.append(("P(meets constraints)", _probability))
+    return columns
+
+
+def _probability(proposal: Mapping[str, Any]) -> str:
+    value = proposal.get("probability_feasible")
+    return "-" if value is None else f"{float(value):.2f}"
+
+
+def _moo_heading(spec: Mapping[str, Any]) -> str:
+    unit = f" {spec['unit']}" if spec.get("unit") else ""
+    return f"{spec.get('name')}{unit} (±1 std)"
+
+
+def _moo_cell(spec: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], str]:
+    name, transform = spec.get("name"), spec.get("transform", "log10")
+
+    def cell(proposal: Mapping[str, Any]) -> str:
+        predicted = (proposal.get("predicted") or {}).get(name) or {}
+        return format_prediction(predicted.get("mean"), predicted.get("std"), transform)
+
+    return cell

@@ -6,6 +6,8 @@
   var campaign = JSON.parse(document.getElementById("campaign-data").textContent);
   var cid = encodeURIComponent(campaign.id);
   var POLL_MS = 4000;
+  // A multi-objective campaign (2-4 "objectives", no "objective"): pareto.js draws its charts.
+  var moo = (campaign.objectives || []).length > 1;
   var objective = campaign.objective || {};
   var logScale = (objective.transform || "log10") === "log10";
   var maximise = (objective.goal || "maximize") === "maximize";
@@ -15,11 +17,12 @@
   var font = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
   var seen = { results: -1, batch: null, model: null, sliceKey: null };
   var results = [];
+  var latestBatch = null, paretoReport = null;
   var suspects = [];  // the model's: [{sample_id, residual}], never excluded without a person
 
   function $(id) { return document.getElementById(id); }
 
-  var F = window.KilnFormat;
+  var F = window.KilnFormat, G = window.KilnGroups;
   var el = F.el, idCell = F.idCell, fmtTime = F.fmtTime, fmtNum = F.fmtNum, fmtAcquisitions = F.fmtAcquisitions;
   function fmtObj(v) { return F.fmtObj(v, logScale); }
   function fmtPrediction(mean, std) { return F.fmtPrediction(mean, std, logScale); }
@@ -63,14 +66,33 @@
         return all;
       });
     }
-    return page(0).then(function (items) { results = items; drawConvergence(); drawResults(); });
+    return page(0).then(function (items) {
+      results = items;
+      drawResults();
+      return moo ? loadPareto() : drawConvergence();
+    });
   }
+
+  var pareto = moo ? window.KilnPareto({ campaign: campaign, baseLayout: baseLayout, plotConfig: plotConfig }) : null;
+  // The prediction columns of the proposal tables: one, or one per objective.
+  var predictionColumns = pareto ? pareto.columns : [{
+    label: predictedLabel, cell: function (p) { return fmtPrediction(p.predicted_mean, p.predicted_std); }
+  }];
 
   var table = window.KilnResults({
     cid: cid, campaign: campaign, getJSON: getJSON, fmtObj: fmtObj, objLabel: objLabel,
-    objectiveName: objective.name, reload: loadResults
+    objectiveName: objective.name, reload: loadResults,
+    objectiveColumns: pareto ? pareto.measuredColumns : null
   });
   function drawResults() { table.draw(results, suspects); }
+
+  // The front, reference point and hypervolume history (GET /pareto), read when results change.
+  function loadPareto() {
+    return getJSON("/ui/api/campaigns/" + cid + "/pareto")
+      .then(function (report) { paretoReport = report; })
+      .catch(function (err) { paretoReport = null; $("pareto-note").textContent = "No Pareto report: " + err.message; })
+      .then(function () { pareto.draw(paretoReport, results, latestBatch); });
+  }
 
   function drawConvergence() {
     var scored = results.filter(function (r) { return r.objective !== null && r.objective !== undefined; });
@@ -104,7 +126,7 @@
 
   // -- the latest batch -------------------------------------------------------------------------
 
-  function drawBatch(batch) {
+  function drawBatch(batch, words) {
     var table = $("table-batch");
     table.replaceChildren();
     if (!batch) { $("batch-note").textContent = "No batch yet: one follows the first results."; return; }
@@ -114,9 +136,15 @@
       " · " + batch.acquisition + "/" + batch.batch_method + " · model v" + fmtNum(batch.model_version) +
       ", data v" + batch.data_version + " · " + pending + " of " + items.length + " pending" +
       (batch.fallback ? " · " + batch.fallback : "");
-    var names = items.length ? Object.keys(items[0].parameters) : [];
+    // Furnace groups: a heading row per run with its shared values, then its pellets.
+    var grouped = G.grouping(items, words);
+    if (grouped) items = grouped.order;
+    var names = (items.length ? Object.keys(items[0].parameters) : []).filter(function (n) {
+      return !grouped || grouped.shared.indexOf(n) < 0;
+    });
     var head = el("thead"), tr = el("tr");
-    ["proposal", "status"].concat(names, [predictedLabel, "acquisition"]).forEach(function (h, i) {
+    var predictedLabels = predictionColumns.map(function (c) { return c.label; });
+    ["proposal", "status"].concat(names, predictedLabels, ["acquisition"]).forEach(function (h, i) {
       var th = el("th", h, i >= 2 ? "num" : "");
       th.scope = "col";
       tr.appendChild(th);
@@ -126,13 +154,12 @@
     var body = el("tbody");
     var acquisitions = fmtAcquisitions(items.map(function (p) { return p.acquisition_value; }));
     items.forEach(function (p, k) {
+      if (grouped && grouped.heads[k]) body.appendChild(G.groupRow(grouped.heads[k], names.length + 3 + predictionColumns.length));
       var row = el("tr");
       row.appendChild(idCell(p.id));
-      var cell = el("td");
-      cell.appendChild(el("span", p.status, "badge " + p.status));
-      row.appendChild(cell);
+      row.appendChild(G.statusCell(p));
       names.forEach(function (n) { row.appendChild(el("td", fmtNum(p.parameters[n]), "num")); });
-      row.appendChild(el("td", fmtPrediction(p.predicted_mean, p.predicted_std), "num"));
+      predictionColumns.forEach(function (c) { row.appendChild(el("td", c.cell(p), "num")); });
       row.appendChild(el("td", acquisitions[k], "num"));
       body.appendChild(row);
     });
@@ -153,8 +180,9 @@
       " of earlier batches still waiting for a result (oldest first; an id ends with its batch's).";
     var names = Object.keys(items[0].parameters || {});
     var head = el("thead"), tr = el("tr");
-    ["proposal"].concat(names, [predictedLabel, "proposed", "expires"]).forEach(function (h, i) {
-      var th = el("th", h, i >= 1 && i < 2 + names.length ? "num" : "");
+    var predictedLabels = predictionColumns.map(function (c) { return c.label; });
+    ["proposal"].concat(names, predictedLabels, ["proposed", "expires"]).forEach(function (h, i) {
+      var th = el("th", h, i >= 1 && i < 1 + names.length + predictedLabels.length ? "num" : "");
       th.scope = "col";
       tr.appendChild(th);
     });
@@ -165,7 +193,7 @@
       var row = el("tr");
       row.appendChild(idCell(p.id));
       names.forEach(function (n) { row.appendChild(el("td", fmtNum(p.parameters[n]), "num")); });
-      row.appendChild(el("td", fmtPrediction(p.predicted_mean, p.predicted_std), "num"));
+      predictionColumns.forEach(function (c) { row.appendChild(el("td", c.cell(p), "num")); });
       row.appendChild(el("td", fmtTime(p.created_at), "time"));
       row.appendChild(el("td", fmtTime(p.expires_at), "time"));
       body.appendChild(row);
@@ -294,7 +322,7 @@
 
   // -- the refresh loop -------------------------------------------------------------------------
 
-  var sliceOk = setupSliceControls();
+  var sliceOk = !moo && setupSliceControls();
 
   function refresh() {
     if (document.hidden) {  // a background tab: look again when it is shown
@@ -317,10 +345,18 @@
         work.push(loadResults());
       }
       var batchKey = state.etag || null;
-      if (batchKey !== seen.batch) { seen.batch = batchKey; drawBatch(state.latest); }
+      G.drawWords(state.words);
+      if (batchKey !== seen.batch) {
+        seen.batch = batchKey;
+        latestBatch = state.latest;
+        drawBatch(state.latest, state.words);
+        if (moo && resultsKey === seen.results && !work.length) pareto.draw(paretoReport, results, latestBatch);
+      }
       drawPending(state.pending, state.latest);
       seen.model = state.model ? state.model.model_version : null;
-      if (!state.features.slice) {
+      if (moo) {
+        // Slices are drawn for one objective's model; a multi-objective campaign shows its front.
+      } else if (!state.features.slice) {
         $("slice-note").textContent = "This server has no model slice endpoint.";
         $("slice-controls").hidden = true;
       } else if (!sliceOk) {

@@ -38,6 +38,8 @@
     var names = (campaign.parameters || []).map(function (p) { return p.name; });
     var csrf = document.querySelector("meta[name=csrf-token]").getAttribute("content");
     var historyOf = null;  // the sample whose history is open
+    // The measured columns: the objective, or one per objective (ctx.objectiveColumns).
+    var measured = ctx.objectiveColumns || [{ label: ctx.objLabel, cell: function (r) { return fmtObj(r.objective); } }];
 
     function resultUrl(base, sampleId) {
       return base + "/campaigns/" + cid + "/results/" + encodeURIComponent(sampleId);
@@ -78,7 +80,10 @@
     }
 
     function objectiveText(view) {
-      return (ctx.objectiveName || "objective") + " " + fmtObj(view.objective) + " (" + (view.status || "ok") + ")";
+      var values = ctx.objectiveColumns
+        ? measured.map(function (c) { return c.label + " " + c.cell(view); }).join(", ")
+        : (ctx.objectiveName || "objective") + " " + fmtObj(view.objective);
+      return values + " (" + (view.status || "ok") + ")";
     }
 
     // Ask why, then send it; the table and the open history are redrawn from the server's answer.
@@ -141,8 +146,10 @@
     }
 
     function header(table) {
-      var labels = ["#", "sample"].concat(names, [ctx.objLabel, "replicates", "status", "revision", "", "proposal", "received"]);
-      var numeric = function (i) { return i === 0 || (i >= 2 && i < 4 + names.length) || i === 5 + names.length; };
+      var k = measured.length;
+      var labels = ["#", "sample"].concat(names, measured.map(function (c) { return c.label; }),
+        ["replicates", "status", "revision", "", "proposal", "received"]);
+      var numeric = function (i) { return i === 0 || (i >= 2 && i < 3 + names.length + k) || i === 4 + names.length + k; };
       table.appendChild(F.thead(labels, function (i) { return numeric(i) ? "num" : ""; }));
     }
 
@@ -158,9 +165,10 @@
         sample.appendChild(document.createTextNode(" "));
         sample.appendChild(mark);
       }
+      window.KilnGroups.markBroken(sample, r);
       tr.appendChild(sample);
       names.forEach(function (n) { tr.appendChild(el("td", fmtNum((r.parameters || {})[n]), "num")); });
-      tr.appendChild(el("td", fmtObj(r.objective), "num"));
+      measured.forEach(function (c) { tr.appendChild(el("td", c.cell(r), "num")); });
       var reps = el("td", group.length > 1 ? "×" + group.length : "", "num replicates");
       if (group.length > 1) reps.title = "same parameters: " + group.join(", ");
       tr.appendChild(reps);

@@ -49,7 +49,11 @@ def create_campaign(
 
 
 def update_campaign(api: Transport, campaign_id: str, changes: Mapping[str, Any]) -> Campaign:
-    """Change ranges (a new space version, all data kept), the strategy or the name."""
+    """Change ranges or constraints (a new space version, all data kept), the strategy (e.g.
+    ``{"strategy": {"batch_shared": {"parameters": [...], "groups": 2}}}``) or the name.
+
+    New constraints withdraw the pending proposals that break them, each with its reason.
+    """
     return cast(
         Campaign,
         api.request("PATCH", f"/campaigns/{campaign_id}", json=dict(changes)).json(),

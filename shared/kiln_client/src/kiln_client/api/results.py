@@ -91,7 +91,7 @@ def export_results_csv(api: Transport, campaign_id: str) -> str:
 
 #: What a correction may change (the contract's PATCH body, besides ``reason``).
 CORRECTABLE = frozenset(
-    {"parameters", "objective", "objective_sd", "measurements", "status", "excluded"}
+    {"parameters", "objective", "objectives", "objective_sd", "measurements", "status", "excluded"}
 )
 
 
@@ -134,6 +134,7 @@ def correct_result(
         idempotency_key: Sent as ``Idempotency-Key`` (a fresh uuid4 unless given), so a retry
             after a lost connection applies the correction once.
         **changes: Any of ``parameters`` (the named ones replaced), ``objective``,
+            ``objectives`` (a multi-objective result's values: keys merged; None removes one),
             ``objective_sd`` (None removes it), ``measurements`` (keys merged; None removes
             one), ``status`` ("ok" or "failed") and ``excluded`` (bool).
 

@@ -23,7 +23,7 @@ from kiln_client.vocabulary import ACQUISITIONS
 @json_option("the model summary")
 @click.pass_context
 def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
-    """Show a campaign's latest model.
+    """Show a campaign's latest model (one per objective for a multi-objective campaign).
 
     Kernel, log marginal likelihood, best observed and best predicted.
     """
@@ -36,22 +36,38 @@ def model(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
         f"Model v{info.get('model_version')} (data v{info.get('data_version')}, "
         f"space v{info.get('space_version')}), fitted {info.get('fitted_at', '')[:19]}"
     )
-    for key in ("kernel", "log_marginal_likelihood", "n_observations"):
-        if key in summary:
-            click.echo(f"  {key.replace('_', ' ')}: {number(summary[key])}")
+    # A multi-objective campaign's summary has one entry per objective (``summary.objectives``).
+    for part in summary.get("objectives") or [summary]:
+        indent = "  "
+        if part is not summary:
+            click.echo(f"  {part.get('name')}:")
+            indent = "    "
+        for line in summary_lines(part):
+            click.echo(indent + line)
+
+
+def summary_lines(summary: Mapping[str, Any]) -> list[str]:
+    """One model's summary: kernel, fit, length scales, leave-one-out error, best observed and
+    best predicted."""
+    lines = [
+        f"{key.replace('_', ' ')}: {number(summary[key])}"
+        for key in ("kernel", "log_marginal_likelihood", "n_observations")
+        if key in summary
+    ]
     scales = (summary.get("hyperparameters") or {}).get("length_scales") or {}
     if scales:
-        click.echo("  length scales: " + ", ".join(f"{k} {number(v)}" for k, v in scales.items()))
+        lines.append("length scales: " + ", ".join(f"{k} {number(v)}" for k, v in scales.items()))
     loo = summary.get("leave_one_out") or {}
     if loo.get("rmse") is not None:
         unit = f" {loo['unit']}" if loo.get("unit") else ""
-        click.echo(f"  leave-one-out error: rmse {sci(loo['rmse'])}{unit} over {loo.get('n')}")
+        lines.append(f"leave-one-out error: rmse {sci(loo['rmse'])}{unit} over {loo.get('n')}")
     for key in ("best_observed", "best_predicted"):
         best = summary.get(key) or {}
         if best:
             where = ", ".join(f"{k}={number(v)}" for k, v in (best.get("parameters") or {}).items())
             value = best.get("objective", best.get("mean"))
-            click.echo(f"  {key.replace('_', ' ')}: {sci(value)} at {where}")
+            lines.append(f"{key.replace('_', ' ')}: {sci(value)} at {where}")
+    return lines
 
 
 @click.command("benchmark")

@@ -11,8 +11,10 @@ import click
 
 from kiln_client.cli.options import campaign_argument, json_option
 from kiln_client.cli.output import CONTEXT, counted, echo_json, fail, number, sci, table
+from kiln_client.cli.pareto import objective_lines
 from kiln_client.cli.root import client_of
 from kiln_client.client import KilnAPIError
+from kiln_client.furnace_words import constraint_words, sharing_words
 from kiln_client.vocabulary import PRESETS
 
 
@@ -25,13 +27,16 @@ def campaigns() -> None:
 @click.option(
     "--preset",
     type=click.Choice(PRESETS),
-    help="Start from a preset (latp: the LATP sol-gel space of the study).",
+    help=(
+        "Start from a preset (latp: the LATP sol-gel space of the study; latp-moo: the same "
+        "space, conductivity and relative density optimised together)."
+    ),
 )
 @click.option(
     "--file",
     "spec_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A JSON campaign definition: name, parameters, objective, strategy.",
+    help="A JSON campaign definition: name, parameters, objective, strategy, constraints.",
 )
 @click.option("--name", help="The campaign's name (overrides the preset's or file's).")
 @json_option("the created campaign")
@@ -44,7 +49,8 @@ def campaigns_create(
     \b
     Examples:
       kiln campaigns create --preset latp --name latp-2026
-      kiln campaigns create --file spec.json
+      kiln campaigns create --preset latp-furnace --name furnace-2026
+      kiln campaigns create --file spec.json   (may hold "constraints" and strategy.batch_shared)
     """
     if bool(preset) == bool(spec_file):
         raise click.UsageError("give exactly one of --preset or --file")
@@ -108,6 +114,9 @@ def campaigns_show(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
         return
     click.echo(f"{campaign.get('name')} ({campaign['id']})")
     click.echo(describe_campaign(campaign))
+    if campaign.get("objectives"):
+        click.echo(f"Its Pareto front and hypervolume: kiln pareto {campaign_id}")
+        return
     try:
         summary = client.model(campaign_id).get("summary", {})
     except KilnAPIError as exc:
@@ -131,17 +140,14 @@ def describe_campaign(campaign: Mapping[str, Any]) -> str:
         else:
             span = ", ".join(number(v) for v in p.get("values", []))
         lines.append(f"  {p['name']:<16} {p.get('kind', ''):<11} {span}{unit}")
-    objective = campaign.get("objective", {})
-    lines.append(
-        f"  objective: {objective.get('goal', 'maximize')} {objective.get('name')}"
-        f"{' (' + objective['unit'] + ')' if objective.get('unit') else ''}"
-    )
+    lines.extend(objective_lines(campaign))
     strategy = campaign.get("strategy", {})
     if strategy:
         lines.append(
             f"  strategy: {strategy.get('acquisition')} kappa={number(strategy.get('kappa'))}, "
             f"batches of {strategy.get('batch_size')} by {strategy.get('batch_method')}"
         )
+    lines += constraint_lines(campaign)
     counts = campaign.get("counts", {})
     lines.append(
         f"  space v{campaign.get('space_version', 1)}; {counted(counts.get('results', 0), 'result')}, "
@@ -149,3 +155,10 @@ def describe_campaign(campaign: Mapping[str, Any]) -> str:
         f"model v{number(counts.get('model_version'))}"
     )
     return "\n".join(lines)
+
+
+def constraint_lines(campaign: Mapping[str, Any]) -> list[str]:
+    """The campaign's constraints and furnace sharing, a line each (none without them)."""
+    lines = [f"  constraint: {constraint_words(c)}" for c in campaign.get("constraints") or []]
+    sharing = sharing_words((campaign.get("strategy") or {}).get("batch_shared"))
+    return [*lines, f"  {sharing}"] if sharing else lines

@@ -5,18 +5,24 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
 
 from kiln_client.cli.options import campaign_argument, json_option
-from kiln_client.cli.output import CONTEXT, echo_json, fail, number, sci, table
+from kiln_client.cli.output import CONTEXT, counted, echo_json, fail, number, sci, table
 from kiln_client.cli.root import client_of
 from kiln_client.client import Batch
 from kiln_client.csvtext import proposals_csv
-from kiln_client.predictions import format_acquisitions, format_prediction
-from kiln_client.vocabulary import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE
+from kiln_client.furnace_words import batch_groups, group_words
+from kiln_client.predictions import format_acquisitions, prediction_columns
+from kiln_client.vocabulary import (
+    ACQUISITIONS,
+    BATCH_METHODS,
+    MAX_BATCH_SIZE,
+    PARETO_ACQUISITIONS,
+)
 
 
 @click.group(context_settings=CONTEXT)
@@ -65,11 +71,12 @@ def proposals_watch(
 
 def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str:
     """A batch as a heading and a table: whole ids, parameters, the prediction's one-std
-    interval, acquisition (3 digits, "≈0" when negligible) and status."""
+    interval, acquisition (3 digits, "≈0" when negligible) and status.
+
+    A batch in furnace groups (``strategy.batch_shared``) is one table per furnace run, under a
+    line with the values its pellets share (``Furnace run 1: 1050 °C, 120 min · 3 pellets``).
+    """
     items = batch.get("proposals", [])
-    names = list(items[0]["parameters"]) if items else []
-    objective = (campaign or {}).get("objective") or {}
-    unit = objective.get("unit") or ""
     heading = (
         f"\nBatch {batch.get('batch_id')} ({batch.get('created_at', '')[:19]}): "
         f"{len(items)} proposals, {batch.get('acquisition')}/{batch.get('batch_method')}, "
@@ -78,22 +85,41 @@ def format_batch(batch: Batch, campaign: Mapping[str, Any] | None = None) -> str
     )
     if batch.get("fallback"):
         heading += f"\n  note: {batch['fallback']}"
+    shared = ((campaign or {}).get("strategy") or {}).get("batch_shared") or {}
+    groups = batch_groups(items, shared.get("parameters") or [])
+    if not groups:
+        return f"{heading}\n{_batch_table(items, campaign)}"
+    parameters = (campaign or {}).get("parameters") or []
+    sections = [
+        f"{group_words(g, values, parameters)} · {counted(len(members), 'pellet')}\n"
+        f"{_batch_table(members, campaign, hide=list(values))}"
+        for g, values, members in groups
+    ]
+    return heading + "".join(f"\n{section}" for section in sections)
+
+
+def _batch_table(
+    items: Sequence[Mapping[str, Any]],
+    campaign: Mapping[str, Any] | None,
+    hide: Sequence[str] = (),
+) -> str:
+    """The proposals' table; ``hide`` names parameters shown once above it (a group's shared).
+    A multi-objective campaign's has a prediction column per objective."""
+    names = [n for n in (items[0]["parameters"] if items else []) if n not in hide]
+    predictions = prediction_columns(campaign)
     acquisitions = format_acquisitions([p.get("acquisition_value") for p in items])
     rows = [
         [
             str(p.get("id")),  # whole: reporting a result needs it
             *[number(p["parameters"].get(n)) for n in names],
-            format_prediction(
-                p.get("predicted_mean"), p.get("predicted_std"), objective.get("transform", "log10")
-            ),
+            *[read(p) for _, read in predictions],
             acquisition,
             p.get("status", ""),
         ]
         for p, acquisition in zip(items, acquisitions, strict=True)
     ]
-    predicted = " ".join(w for w in ("predicted", unit, "(±1 std)") if w)
-    headers = ["proposal", *names, predicted, "acquisition", "status"]
-    return f"{heading}\n{table(headers, rows)}"
+    headers = ["proposal", *names, *[h for h, _ in predictions], "acquisition", "status"]
+    return table(headers, rows)
 
 
 @proposals.command("list")
@@ -116,17 +142,31 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
         click.echo("No proposals." if not pending else "No proposal is waiting for a result.")
         return
     names = list(items[0].get("parameters", {}))
+    runs = any(p.get("group") is not None for p in items)  # furnace groups: run 1, 2, ...
+    why = any(p.get("status") == "withdrawn" and p.get("reason") for p in items)
     rows = [
         [
             p.get("id") or "",
             p.get("status", ""),
+            *([number(p["group"] + 1) if p.get("group") is not None else "-"] if runs else []),
             *[number(p.get("parameters", {}).get(n)) for n in names],
-            sci(p.get("predicted_mean")),
+            predicted_means(p),
             p.get("sample_id") or "",
+            *([p.get("reason") or "" if p.get("status") == "withdrawn" else ""] if why else []),
         ]
         for p in items
     ]
-    click.echo(table(["proposal", "status", *names, "predicted", "measured by"], rows))
+    headers = ["proposal", "status", *(["run"] if runs else []), *names, "predicted", "measured by"]
+    headers += ["why withdrawn"] if why else []
+    click.echo(table(headers, rows))
+
+
+def predicted_means(proposal: Mapping[str, Any]) -> str:
+    """A proposal's predicted mean, or each objective's (``conductivity 1.2e-03, ...``)."""
+    predicted = proposal.get("predicted") or {}
+    if not predicted:
+        return sci(proposal.get("predicted_mean"))
+    return ", ".join(f"{name} {sci((p or {}).get('mean'))}" for name, p in predicted.items())
 
 
 @proposals.command("request")
@@ -134,7 +174,11 @@ def proposals_list(ctx: click.Context, campaign_id: str, pending: bool, as_json:
 @click.option(
     "--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), help="Proposals in the batch."
 )
-@click.option("--acquisition", type=click.Choice(ACQUISITIONS), help="Override.")
+@click.option(
+    "--acquisition",
+    type=click.Choice(ACQUISITIONS + PARETO_ACQUISITIONS),
+    help="Override (ehvi or parego for a multi-objective campaign).",
+)
 @click.option(
     "--batch-method",
     type=click.Choice(BATCH_METHODS),

@@ -40,7 +40,8 @@ def results_post(
     """Post results from a CSV or JSON file (write token).
 
     A CSV file has a header: sample_id, the parameter names, the objective's name (or
-    "objective"); other columns are stored as measurements. A file from `kiln proposals
+    "objective"); a multi-objective campaign has one column per objective name instead (an
+    empty cell: not measured). Other columns are stored as measurements. A file from `kiln proposals
     export`, filled in, posts as it is: rows left unfilled are skipped. A JSON file holds one
     result, a list of them, or {"results": [...]}. Large files go in chunks with a progress bar.
 
@@ -51,6 +52,7 @@ def results_post(
     Examples:
       kiln results post seed.csv --campaign latp-2026
       kiln results post batch-7.json --campaign latp-2026
+      kiln results post moo.csv --campaign latp-moo-2026   # columns conductivity,relative_density
     """
     client = client_of(ctx)
     text = sys.stdin.read() if file == "-" else read_text(Path(file))
@@ -207,6 +209,10 @@ def _report(view: ResultView, as_json: bool) -> None:
 @REASON
 @click.option("--objective", type=_Objective(), help="The objective's value (null if failed).")
 @click.option("--objective-sd", type=_Objective(), help="Its standard deviation (null removes).")
+@click.option(
+    "--objectives", "objectives", multiple=True, metavar="NAME=VALUE",
+    help="A multi-objective result's value of NAME (repeatable; NAME=null: not measured).",
+)  # fmt: skip
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Repeatable.")
 @click.option(
     "--measurement", "measurements", multiple=True, metavar="KEY=VALUE",
@@ -228,6 +234,8 @@ def results_correct(ctx: click.Context, campaign_id: str, sample_id: str, **give
       kiln results correct latp-2026 LATP-042 --param temperature_c=975 \\
           --reason "furnace log: 975 degC"
       kiln results correct latp-2026 LATP-042 --measurement density=null --reason "not measured"
+      kiln results correct latp-moo-2026 M-7 --objectives relative_density=0.93 \\
+          --reason "re-weighed"
     """
     changes: dict[str, Any] = {}
     source = ctx.get_parameter_source
@@ -238,11 +246,13 @@ def results_correct(ctx: click.Context, campaign_id: str, sample_id: str, **give
         changes["parameters"] = _pairs(given["params"], "--param")
     if given["measurements"]:
         changes["measurements"] = _pairs(given["measurements"], "--measurement", null_removes=True)
+    if given["objectives"]:
+        changes["objectives"] = _pairs(given["objectives"], "--objectives", null_removes=True)
     if given["status"]:
         changes["status"] = given["status"]
     if not changes:
-        fail("name something to correct: --objective, --objective-sd, --param, --measurement "
-             "or --status (to set a result aside, use `kiln results exclude`)")  # fmt: skip
+        fail("name something to correct: --objective, --objectives, --objective-sd, --param, "
+             "--measurement or --status (to set a result aside, use `kiln results exclude`)")  # fmt: skip
     view = client_of(ctx).correct_result(
         campaign_id, sample_id, reason=given["reason"], if_match=given["if_match"], **changes
     )
@@ -306,10 +316,15 @@ def results_history(ctx: click.Context, campaign_id: str, sample_id: str, as_jso
         echo_json(view)
         return
     state = "excluded" if view.get("excluded") else "included"
+    values = view.get("objectives")
+    measured = (
+        ", ".join(f"{k} {number(v)}" for k, v in values.items())
+        if values
+        else f"objective {number(view.get('objective'))}"
+    )
     click.echo(
-        f"{view.get('sample_id')}: revision {view.get('revision', 0)}, {state}; objective "
-        f"{number(view.get('objective'))}, status {view.get('status', 'ok')} (ETag "
-        f"{result_etag(view)})"
+        f"{view.get('sample_id')}: revision {view.get('revision', 0)}, {state}; {measured}, "
+        f"status {view.get('status', 'ok')} (ETag {result_etag(view)})"
     )
     revisions = view.get("revisions") or []
     if not revisions:

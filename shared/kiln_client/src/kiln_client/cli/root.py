@@ -82,5 +82,6 @@ def cli(ctx: click.Context, url: str, token: str | None, timeout: float) -> None
       kiln candidates add lots.csv --campaign latp-2026
       kiln proposals watch latp-2026
       kiln benchmark latp-2026 --repeats 50
+      kiln pareto latp-moo-2026
     """
     ctx.ensure_object(dict).update(url=url, token=token, timeout=timeout)

@@ -1,0 +1,1 @@
+"""The Pareto front of a multi-objective campaign."""
