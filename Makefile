@@ -12,7 +12,8 @@ export PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run demo test test-fast lint format bench bench-proposal bench-bo bench-believer \
-	bench-intake bench-loop bench-refit bench-quality bench-quality-peers bench-constraints bench-moo \
+	bench-intake bench-loop bench-refit bench-quality bench-quality-peers bench-constraints \
+	bench-constraints-peers bench-moo bench-moo-peers \
 	clean
 
 help:  ## List the targets
@@ -36,8 +37,8 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $(BENCH_STAMP)
 
-# The peer (the `peers` extra: BayBE with PyTorch's CPU wheel), installed only by
-# bench-quality-peers; `make venv`, `make test` and the other benchmarks never install it.
+# The peer (the `peers` extra: BayBE with PyTorch's CPU wheel), installed only by the *-peers
+# benchmarks; `make venv`, `make test` and the other benchmarks never install it.
 $(PEERS_STAMP): $(BENCH_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench,peers]'
 	@touch $(PEERS_STAMP)
@@ -94,6 +95,14 @@ bench-quality-peers: $(PEERS_STAMP)  ## BayBE on bench-quality's problems (opt-i
 
 bench-constraints: $(BENCH_STAMP)  ## Furnace runs to 95 % of the LATP optimum: shared firings vs free batches vs random
 	$(PY) bench/constraints.py $(BENCH_CONSTRAINTS_ARGS)
+
+BENCH_CONSTRAINTS_PEERS_ARGS ?= --full --max-wall 1200
+bench-constraints-peers: $(PEERS_STAMP)  ## bench-constraints with BayBE 0.15 beside Kiln (opt-in: peers extra, ~35 min)
+	$(PY) bench/constraints.py --peers $(BENCH_CONSTRAINTS_PEERS_ARGS)
+
+BENCH_MOO_PEERS_ARGS ?= --setups branin-currin-q4,vlmop2-q4 --methods ehvi --seeds 2
+bench-moo-peers: $(PEERS_STAMP)  ## bench-moo with BayBE's ParetoObjective (qLogNEHVI) beside Kiln's EHVI (opt-in: peers extra, ~45 min)
+	$(PY) bench/moo.py --peers $(BENCH_MOO_PEERS_ARGS)
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -17,9 +17,17 @@ feasible grid point's (15 of the 2,394 feasible points qualify, each with its ow
 that do not within the budget count as the budget (censored, reported). Also the time of each
 ``propose`` call (fit + batch), per method.
 
+Opt-in peers (``--peers``, the ``peers`` extra, bench/peers_constraints.py): BayBE 0.15 on the
+same grid, seeds and noise, one furnace as a ``DiscreteBatchConstraint`` on temperature and on
+time; ``baybe`` tries 10 random firings per batch (BayBE's default ``max_n_subsets``),
+``baybe-all`` every feasible firing.
+
 Usage: ``make bench-constraints`` (10 seeds, budget 60 runs; about 2 min on the loaded 2-core
-machine) or ``.venv/bin/python bench/constraints.py [--seeds N] [--budget R] [--full]``
-(``--full``: 20 seeds). Writes bench/results/constraints.json; prints the seeds and steps.
+machine) or ``.venv/bin/python bench/constraints.py [--seeds N] [--budget R] [--full]
+[--methods a,b] [--peers] [--max-wall S]`` (``--full``: 20 seeds). Writes
+bench/results/constraints.json (with ``--peers``: constraints-peers.json, rewritten after every
+seed); prints the seeds and steps. ``make bench-constraints-peers``: 20 seeds with the peers,
+starting no new seed after 30 min.
 """
 
 from __future__ import annotations
@@ -43,6 +51,11 @@ from kiln.strategy import Strategy
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = ("kiln-shared", "kiln-free", "random")
+#: With ``--peers`` (bench/peers_constraints.py): BayBE trying ``--baybe-subsets`` random firings
+#: per batch (its default, 10), and BayBE trying every feasible firing per batch.
+PEERS = ("baybe", "baybe-all")
+#: Methods started on no new seed once ``--max-wall`` has passed (the others run every seed).
+SLOW = ("baybe-all",)
 TARGET = 0.95
 FIRING = ("temperature_c", "time_min")
 
@@ -90,10 +103,26 @@ def random_batch(furnace: Furnace, rng: np.random.Generator) -> list[dict[str, A
     return [rows[i] for i in picks]
 
 
-def run(furnace: Furnace, method: str, seed: int, budget: int) -> dict[str, Any]:
+def batches(furnace: Furnace, method: str, subsets: int) -> Callable[..., Any] | None:
+    """The batch function of a method (None: random); :data:`PEERS` need the peers extra."""
+    if method == "random":
+        return None
+    if method in PEERS:
+        from peers_constraints import baybe_batches  # the opt-in peers extra
+
+        strategy = furnace.body["strategy"]
+        return baybe_batches(
+            furnace.grid, furnace.body["constraints"], strategy["batch_shared"]["parameters"],
+            furnace.body["objective"]["name"], strategy["batch_size"],
+            len(furnace.grid) if method == "baybe-all" else subsets,
+        )  # fmt: skip
+    return kiln_batches(furnace, method == "kiln-shared")
+
+
+def run(furnace: Furnace, method: str, seed: int, budget: int, subsets: int = 10) -> dict[str, Any]:
     """One seed of one method: furnace runs to the target (or the budget) and batch times."""
     rng = np.random.default_rng([seed, 17])
-    propose_batch = kiln_batches(furnace, method == "kiln-shared") if method != "random" else None
+    propose_batch = batches(furnace, method, subsets)
     observations: list[dict[str, Any]] = []
     runs, times, cpu, steps = 0, [], [], 0
     while runs < budget:
@@ -131,7 +160,7 @@ def _firing_order(batch: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for method in METHODS:
+    for method in dict.fromkeys(r["method"] for r in results):
         rows = [r for r in results if r["method"] == method]
         if not rows:
             continue
@@ -151,30 +180,68 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=None, help="seeds (default 10, --full 20)")
     parser.add_argument("--budget", type=int, default=60, help="furnace runs per seed")
     parser.add_argument("--full", action="store_true", help="20 seeds")
-    parser.add_argument("--out", type=Path, default=RESULTS / "constraints.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default bench/results/constraints.json (constraints-peers.json)",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help=f"add {PEERS} (the peers extra; bench/peers_constraints.py)",
+    )
+    parser.add_argument("--methods", default=None, help=f"comma-separated subset of {METHODS}")
+    parser.add_argument(
+        "--baybe-subsets",
+        type=int,
+        default=10,
+        help="BayBE's max_n_subsets: firings `baybe` tries per batch (default 10)",
+    )
+    parser.add_argument("--max-wall", type=float, default=None,
+                        help=f"run {SLOW} on no new seed after this many seconds")  # fmt: skip
     args = parser.parse_args(argv)
-    n_seeds = args.seeds or (20 if args.full else 10)
+    args.n_seeds = args.seeds or (20 if args.full else 10)
+    args.methods = list(args.methods.split(",") if args.methods else METHODS)
+    args.methods += list(PEERS) * args.peers
+    name = "constraints-peers.json" if args.peers else "constraints.json"
+    args.out = args.out or RESULTS / name
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    methods = args.methods
     furnace = Furnace()
     qualifying = sum(furnace.reached(p) for p in furnace.grid)
     print(f"bench-constraints: {machine.summary(machine.describe())}")
     print(f"latp-furnace, {len(furnace.grid)} feasible grid points, best "
           f"{furnace.best:.3e} S/cm; target {TARGET:.0%} of it ({qualifying} points); seeds "
-          f"0..{n_seeds - 1}, budget {args.budget} furnace runs")  # fmt: skip
+          f"0..{args.n_seeds - 1}, budget {args.budget} furnace runs; methods {', '.join(methods)}"
+          + (f" (baybe tries {args.baybe_subsets} firings per batch)" if args.peers else ""))  # fmt: skip
     started = time.perf_counter()
-    results = []
-    for seed in range(n_seeds):
-        for method in METHODS:
-            r = run(furnace, method, seed, args.budget)
+    results: list[dict[str, Any]] = []
+    seeds = 0
+    for seed in range(args.n_seeds):
+        late = args.max_wall is not None and time.perf_counter() - started > args.max_wall
+        for method in methods:
+            if late and method in SLOW:
+                continue
+            r = run(furnace, method, seed, args.budget, args.baybe_subsets)
             results.append(r)
             mark = "" if r["reached"] else " (not reached)"
             print(f"  seed {seed} {method:<12} {r['runs']:>3} furnace runs in {r['steps']:>3} "
                   f"batches{mark}, batch {np.median(r['batch_s']):.2f} s median "
                   f"({np.median(r['batch_cpu_s']):.2f} s CPU)", flush=True)  # fmt: skip
+        seeds += 1
+        # each seed: a checkpoint
+        write(args, furnace, results, seeds, time.perf_counter() - started)
     summary = summarise(results)
     print(f"\n{'method':<12} {'reached':>8} {'runs q25/med/q75':>18} {'batch s med/max':>16} "
           f"{'CPU s med':>9}")  # fmt: skip
@@ -182,14 +249,27 @@ def main(argv: list[str] | None = None) -> int:
         q = "/".join(f"{v:g}" for v in s["runs_q25_median_q75"])
         print(f"{method:<12} {s['reached']:>4}/{s['seeds']:<3} {q:>18} "
               f"{s['batch_s_median']:>8.2f}/{s['batch_s_max']:<7.2f} {s['batch_cpu_s_median']:>9.2f}")  # fmt: skip
-    wall = time.perf_counter() - started
-    print(f"wall {wall:.0f} s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"benchmark": "bench-constraints", "machine": machine.describe(), "budget": args.budget, "seeds": n_seeds,
-              "target": TARGET, "best": furnace.best, "summary": summary, "runs": results,
-              "wall_s": wall}  # fmt: skip
-    args.out.write_text(json.dumps(report, indent=1))
+    print(f"{seeds} seeds, wall {time.perf_counter() - started:.0f} s; wrote {args.out}")
     return 0
+
+
+def write(
+    args: argparse.Namespace,
+    furnace: Furnace,
+    results: list[dict[str, Any]],
+    seeds: int,
+    wall: float,
+) -> None:
+    """The report (rewritten after every seed, so a stopped run keeps the seeds it finished)."""
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {"benchmark": "bench-constraints", "machine": machine.describe(),
+              "budget": args.budget, "seeds": seeds, "target": TARGET, "best": furnace.best,
+              "methods": args.methods, "summary": summarise(results), "runs": results,
+              "wall_s": wall}  # fmt: skip
+    if args.peers:
+        report["baybe"] = {"version": "0.15", "baybe_max_n_subsets": args.baybe_subsets,
+                           "baybe-all_max_n_subsets": len(furnace.grid)}  # fmt: skip
+    args.out.write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

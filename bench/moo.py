@@ -23,9 +23,13 @@ among 10,000 candidates at n = 100 with 2 objectives (fit and selection reported
 The virtual LATP lab (preset ``latp-moo``, conductivity and relative density) through the public
 ``propose_pareto`` against random: :mod:`moo_latp` (setup ``latp-moo``, methods ehvi and random).
 
+Opt-in peer (``--peers``, the ``peers`` extra): BayBE's ``ParetoObjective`` with qLogNEHVI on
+VLMOP2 and Branin-Currin (:mod:`peers_moo`), same seeds, initial designs and initial noise.
+
 Usage: ``make bench-moo`` (5 seeds, 10 for the LATP lab) or ``.venv/bin/python bench/moo.py
-[--full] [--seeds N] [--latp-seeds N] [--jobs 2] [--methods ehvi,parego,random]``; ``--full`` is
-20 seeds everywhere. Writes bench/results/moo.json.
+[--full] [--seeds N] [--latp-seeds N] [--jobs 2] [--methods ehvi,parego,random] [--peers]
+[--out PATH]``; ``--full`` is 20 seeds everywhere. Writes bench/results/moo.json (with
+``--peers``: moo-peers.json).
 """
 
 from __future__ import annotations
@@ -142,6 +146,10 @@ def continuous_candidates(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator
 
 def run(key: str, method: str, seed: int) -> list[float]:
     """Hypervolume of the true values after the initial design and after every batch."""
+    if method == "baybe":  # the opt-in peer (--peers): bench/peers_moo.py, the peers extra
+        from peers_moo import run_baybe
+
+        return run_baybe(key, seed)
     s = SETUPS[key]
     rng = np.random.default_rng(seed)
     with threadpool_limits(1):
@@ -245,10 +253,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--setups", default=",".join([*SETUPS, "latp-moo"]))
     parser.add_argument("--methods", default="ehvi,parego,random")
+    parser.add_argument("--peers", action="store_true", help="add BayBE (bench/peers_moo.py)")
+    parser.add_argument("--out", type=Path, default=None, help="default bench/results/moo.json")
     args = parser.parse_args(argv)
     seeds = list(range(20 if args.full else args.seeds))
     latp_seeds = list(range(20 if args.full else args.latp_seeds))
-    keys, methods = args.setups.split(","), args.methods.split(",")
+    keys, methods = args.setups.split(","), args.methods.split(",") + ["baybe"] * args.peers
     latp = "latp-moo" in keys
     keys = [k for k in keys if k != "latp-moo"]
     print(f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), setups {keys}, methods {methods}")
@@ -283,7 +293,9 @@ def main(argv: list[str] | None = None) -> None:
         f"both models, {public['models_given_s']:.2f} s with the models given"
     )
     print(f"wall time {time.perf_counter() - t0:.0f} s")
-    out = HERE / "results" / "moo.json"
+    out = (
+        args.out or HERE / "results" / ("moo-peers.json" if args.peers else "moo.json")
+    ).resolve()
     out.parent.mkdir(exist_ok=True)
     if latp_runs:
         results["latp-moo"] = latp_runs
