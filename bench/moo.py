@@ -27,9 +27,10 @@ Opt-in peer (``--peers``, the ``peers`` extra): BayBE's ``ParetoObjective`` with
 VLMOP2 and Branin-Currin (:mod:`peers_moo`), same seeds, initial designs and initial noise.
 
 Usage: ``make bench-moo`` (5 seeds, 10 for the LATP lab) or ``.venv/bin/python bench/moo.py
-[--full] [--seeds N] [--latp-seeds N] [--jobs 2] [--methods ehvi,parego,random] [--peers]
-[--out PATH]``; ``--full`` is 20 seeds everywhere. Writes bench/results/moo.json (with
-``--peers``: moo-peers.json).
+[--full] [--seeds N] [--latp-seeds N] [--latp-first-seed S] [--jobs 2] [--methods ehvi,parego,random]
+[--setups ...] [--peers] [--out PATH]``; ``--full`` is 20 seeds everywhere. Writes
+bench/results/moo.json (with ``--peers``: moo-peers.json), keeping the stored results of the
+setups not run this time.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from moo_latp import DEFAULT_SEEDS, latp_run, summarise_latp, time_public_batch
+from moo_latp import DEFAULT_SEEDS, METHODS, latp_run, summarise_latp, time_public_batch
 from scipy.stats import qmc
 from threadpoolctl import threadpool_limits
 
@@ -250,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="20 seeds (the acceptance run)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--latp-seeds", type=int, default=DEFAULT_SEEDS)
+    parser.add_argument("--latp-first-seed", type=int, default=0, help="e.g. 20: seeds 20..39")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--setups", default=",".join([*SETUPS, "latp-moo"]))
     parser.add_argument("--methods", default="ehvi,parego,random")
@@ -257,16 +259,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="default bench/results/moo.json")
     args = parser.parse_args(argv)
     seeds = list(range(20 if args.full else args.seeds))
-    latp_seeds = list(range(20 if args.full else args.latp_seeds))
+    first = args.latp_first_seed
+    latp_seeds = list(range(first, first + (20 if args.full else args.latp_seeds)))
     keys, methods = args.setups.split(","), args.methods.split(",") + ["baybe"] * args.peers
     latp = "latp-moo" in keys
     keys = [k for k in keys if k != "latp-moo"]
     print(f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), setups {keys}, methods {methods}")
     if latp:
-        print(f"latp-moo: seeds 0..{latp_seeds[-1]} ({len(latp_seeds)}), methods ehvi, random")
+        print(f"latp-moo: seeds {first}..{latp_seeds[-1]} ({len(latp_seeds)}), methods {METHODS}")
     t0 = time.perf_counter()
     jobs = [(k, m, sd) for k in keys for m in methods for sd in seeds]
-    jobs += [("latp-moo", m, sd) for m in ("ehvi", "random") for sd in latp_seeds if latp]
+    jobs += [("latp-moo", m, sd) for m in METHODS for sd in latp_seeds if latp]
     results: dict[str, dict[str, list[list[float]]]] = {}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for done, ((k, m, _), hv) in enumerate(
@@ -299,9 +302,27 @@ def main(argv: list[str] | None = None) -> None:
     out.parent.mkdir(exist_ok=True)
     if latp_runs:
         results["latp-moo"] = latp_runs
-    payload = {"seeds": seeds, "latp_seeds": latp_seeds, "results": results, "timing": timing}
-    out.write_text(json.dumps({**payload, "latp_table": latp_table}, indent=1))
+    payload = _kept(out, keys, latp)
+    payload["results"].update(results)
+    payload.update(timing=timing)
+    if keys:
+        payload["seeds"] = seeds
+    if latp:
+        payload.update(latp_seeds=latp_seeds, latp_table=latp_table)
+    out.write_text(json.dumps(payload, indent=1))
     print(f"wrote {out.relative_to(HERE.parent)}")
+
+
+def _kept(out: Path, keys: list[str], latp: bool) -> dict:
+    """The stored results of the setups not run this time (a LATP-only run keeps the others')."""
+    try:
+        stored = json.loads(out.read_text())
+    except (OSError, ValueError):
+        return {"results": {}}
+    kept = {k: v for k, v in stored.get("results", {}).items() if k not in keys}
+    if latp:
+        kept.pop("latp-moo", None)
+    return {**stored, "results": kept}
 
 
 def _run(key: str, method: str, seed: int) -> list[float]:
