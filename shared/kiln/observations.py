@@ -42,21 +42,9 @@ def parse_observations(
     ids: list[str | None] = []
     sds: list[float | None] = []
     for i, obs in enumerate(observations):
-        if not isinstance(obs, Mapping):
-            raise InvalidObservationError(
-                f"observations[{i}]", "must be an object with 'parameters' and 'objective'"
-            )
-        if obs.get("status") == "failed":
+        params = checked_parameters(space, obs, i, value_field="objective")
+        if params is None:
             continue
-        params = obs.get("parameters")
-        if not isinstance(params, Mapping):
-            raise InvalidObservationError(
-                f"observations[{i}].parameters", "missing; give the parameters as an object"
-            )
-        try:
-            space.check_point(params)
-        except OutsideSpaceError as exc:
-            raise OutsideSpaceError(exc.parameter, f"observation {i}: {exc.reason}") from None
         values.append(
             objective.check_value(obs.get("objective"), field=f"observations[{i}].objective")
         )
@@ -67,9 +55,47 @@ def parse_observations(
             else check_objective_sd(sd, field=f"observations[{i}].{OBJECTIVE_SD}")
         )
         points.append(params)
-        sample_id = obs.get("sample_id")
-        ids.append(str(sample_id) if sample_id is not None else None)
+        ids.append(sample_id_of(obs))
     return ParsedObservations(points, values, ids, sds)
+
+
+def checked_parameters(
+    space: SearchSpace, obs: Any, i: int, *, value_field: str
+) -> Mapping[str, Any] | None:
+    """Observation ``i``'s parameters, checked against the space; None for a failed synthesis.
+
+    Args:
+        space: The search space.
+        obs: The observation as given.
+        i: Its index, for the error's field.
+        value_field: Where its value is (``"objective"`` or ``"objectives"``), for the message.
+
+    Raises:
+        InvalidObservationError: When it is not an object or has no parameters object.
+        OutsideSpaceError: For parameters the space cannot take.
+    """
+    if not isinstance(obs, Mapping):
+        raise InvalidObservationError(
+            f"observations[{i}]", f"must be an object with 'parameters' and '{value_field}'"
+        )
+    if obs.get("status") == "failed":
+        return None
+    params = obs.get("parameters")
+    if not isinstance(params, Mapping):
+        raise InvalidObservationError(
+            f"observations[{i}].parameters", "missing; give the parameters as an object"
+        )
+    try:
+        space.check_point(params)
+    except OutsideSpaceError as exc:
+        raise OutsideSpaceError(exc.parameter, f"observation {i}: {exc.reason}") from None
+    return params
+
+
+def sample_id_of(obs: Mapping[str, Any]) -> str | None:
+    """An observation's ``sample_id`` as a string, None when it has none."""
+    sample_id = obs.get("sample_id")
+    return str(sample_id) if sample_id is not None else None
 
 
 def parse_pending(space: SearchSpace, pending: Sequence[Mapping[str, Any]]) -> list[Mapping]:

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from kiln.errors import CampaignError, InvalidObservationError, OutsideSpaceError
+from kiln.errors import CampaignError, InvalidObservationError
 from kiln.multiobjective.objectives import Objectives
-from kiln.observations import ParsedObservations
+from kiln.observations import ParsedObservations, checked_parameters, sample_id_of
 from kiln.space import SearchSpace
 
 
@@ -73,27 +73,14 @@ def parse_pareto_observations(
     measured: list[list[float]] = []
     ids: list[str | None] = []
     for i, obs in enumerate(observations):
-        if not isinstance(obs, Mapping):
-            raise InvalidObservationError(
-                f"observations[{i}]", "must be an object with 'parameters' and 'objectives'"
-            )
-        if obs.get("status") == "failed":
+        params = checked_parameters(space, obs, i, value_field="objectives")
+        if params is None:
             continue
-        params = obs.get("parameters")
-        if not isinstance(params, Mapping):
-            raise InvalidObservationError(
-                f"observations[{i}].parameters", "missing; give the parameters as an object"
-            )
-        try:
-            space.check_point(params)
-        except OutsideSpaceError as exc:
-            raise OutsideSpaceError(exc.parameter, f"observation {i}: {exc.reason}") from None
         values.append(_values(objectives, obs, i))
         extra = obs.get("measurements") or {}
         measured.append([_number(extra.get(name)) for name in measurement_names])
         points.append(params)
-        sample_id = obs.get("sample_id")
-        ids.append(str(sample_id) if sample_id is not None else None)
+        ids.append(sample_id_of(obs))
     n, k, c = len(points), len(objectives), len(measurement_names)
     return ParetoData(
         points,
