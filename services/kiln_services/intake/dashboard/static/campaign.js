@@ -366,7 +366,7 @@
       } else {
         work.push(loadSlice());
       }
-      work.push(loadBenchmark());
+      if (!moo) work.push(loadBenchmark());  // no virtual experiments with several objectives
       return Promise.all(work);
     }).then(function () {
       setStatus("Live · updated " + new Date().toLocaleTimeString(), "live");
