@@ -9,7 +9,6 @@ says why is stored instead.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -245,9 +244,9 @@ def _records(
 def _prediction_fields(proposal: Proposal) -> dict[str, Any]:
     """A single-objective proposal's predicted mean and std and its acquisition value."""
     return {
-        "predicted_mean": _number(proposal.predicted_mean),
-        "predicted_std": _number(proposal.predicted_std),
-        "acquisition_value": _number(proposal.acquisition_value),
+        "predicted_mean": pareto.finite_or_none(proposal.predicted_mean),
+        "predicted_std": pareto.finite_or_none(proposal.predicted_std),
+        "acquisition_value": pareto.finite_or_none(proposal.acquisition_value),
     }
 
 
@@ -310,8 +309,3 @@ def feasibility_of(state: Mapping[str, Any]) -> FeasibilityModel | None:
     """The feasibility classifier stored with a model, if any."""
     payload = state.get("feasibility")
     return FeasibilityModel.from_dict(payload) if payload else None
-
-
-def _number(value: Any) -> float | None:
-    # NaN or infinity (beyond float64 in the objective's unit) is reported as unknown.
-    return None if value is None or not math.isfinite(float(value)) else float(value)

@@ -201,17 +201,18 @@ def prediction_fields(proposal: Any) -> dict[str, Any]:
         "predicted": None
         if predicted is None
         else {name: _mean_std(value) for name, value in predicted.items()},
-        "probability_feasible": _number(payload.get("probability_feasible")),
-        "acquisition_value": _number(payload.get("acquisition_value")),
+        "probability_feasible": finite_or_none(payload.get("probability_feasible")),
+        "acquisition_value": finite_or_none(payload.get("acquisition_value")),
     }
 
 
 def _mean_std(value: Mapping[str, Any] | None) -> dict[str, float | None] | None:
     if value is None:
         return None
-    return {"mean": _number(value.get("mean")), "std": _number(value.get("std"))}
+    return {"mean": finite_or_none(value.get("mean")), "std": finite_or_none(value.get("std"))}
 
 
-def _number(value: Any) -> float | None:
-    # NaN or infinity (beyond float64 in the objective's unit) is reported as unknown.
+def finite_or_none(value: Any) -> float | None:
+    """A number as the ledger keeps it: NaN or infinity (beyond float64 in the objective's unit)
+    is reported as unknown (None), as is None."""
     return None if value is None or not math.isfinite(float(value)) else float(value)
