@@ -103,6 +103,22 @@ class Objectives:
             ]
         )
 
+    def reference_in_units(self, point: np.ndarray | None) -> dict[str, float | None]:
+        """A reference point on the model scale in the objectives' own units: a threshold as it
+        was given, a derived coordinate converted back (None where there is none yet, or where
+        it is beyond float64 in the objective's unit)."""
+        out: dict[str, float | None] = {}
+        for j, spec in enumerate(self.specs):
+            if spec.threshold is not None:
+                out[spec.name] = spec.threshold
+            elif point is None or np.isnan(point[j]):
+                out[spec.name] = None
+            else:
+                with np.errstate(over="ignore"):
+                    value = float(spec.objective.from_model(point[j], 0.0)[0])
+                out[spec.name] = value if np.isfinite(value) else None
+        return out
+
     def values_of(self, row: Mapping[str, Any], *, where: str) -> np.ndarray:
         """One result's ``"objectives": {name: value}`` as a vector (NaN where missing).
 

@@ -400,13 +400,6 @@ def _batch(
     ref: ReferencePoint | None,
 ) -> ParetoBatch:
     """The batch with its reference point in the objectives' own units."""
-    point: dict[str, float | None] = {}
-    derived: dict[str, bool] = {}
-    for j, spec in enumerate(objectives.specs):
-        derived[spec.name] = spec.threshold is None
-        if ref is None or math.isnan(ref.point[j]):
-            point[spec.name] = spec.threshold
-        else:
-            value, _ = spec.objective.from_model(ref.point[j], 0.0)
-            point[spec.name] = _clean(float(value))
+    point = objectives.reference_in_units(None if ref is None else ref.point)
+    derived = {spec.name: spec.threshold is None for spec in objectives.specs}
     return ParetoBatch(proposals, exhausted, fallback, models, point, derived)

@@ -54,7 +54,7 @@ def pareto_report(
     on_front = pareto_mask(Y)
     return {
         "objectives": objectives.to_list(),
-        "reference_point": _in_units(objectives, ref),
+        "reference_point": objectives.reference_in_units(ref),
         "reference_point_derived": {s.name: s.threshold is None for s in objectives.specs},
         "front": [
             _front_entry(objectives, results[int(i)], values[i]) for i in np.flatnonzero(on_front)
@@ -118,16 +118,3 @@ def _front_entry(
         "parameters": dict(result.get("parameters") or {}),
         "objectives": {name: float(v) for name, v in zip(objectives.names, values, strict=True)},
     }
-
-
-def _in_units(objectives: Objectives, ref: np.ndarray | None) -> dict[str, float | None]:
-    """The reference point in the objectives' own units (thresholds as given)."""
-    out: dict[str, float | None] = {}
-    for j, spec in enumerate(objectives.specs):
-        if spec.threshold is not None:
-            out[spec.name] = spec.threshold
-        elif ref is None:
-            out[spec.name] = None
-        else:
-            out[spec.name] = float(spec.objective.from_model(ref[j], 0.0)[0])
-    return out
