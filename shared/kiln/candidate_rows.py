@@ -115,3 +115,19 @@ def batch_candidates(
     excluded[candidate_rows(space, candidates, Xc, pend)] = True
     measured[candidate_rows(space, candidates, Xc, points)] = True
     return candidates, Xc, excluded, measured
+
+
+def pick_parameters(
+    index: int | None,
+    x: np.ndarray,
+    space: SearchSpace,
+    pool: CandidatePool | None,
+    candidates: Sequence[Point] | None,
+) -> dict[str, Any]:
+    """A pick's parameters: its pool row, else its grid or sampled candidate, else (a polished
+    point) its encoded vector ``x`` decoded."""
+    if index is not None and pool is not None:
+        return dict(pool.rows[index])
+    if index is not None and candidates is not None:
+        return dict(candidates[index])
+    return space.decode(x)

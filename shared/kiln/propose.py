@@ -20,7 +20,7 @@ from kiln.batch.picks import Selection
 from kiln.batch.polishing import Polisher
 from kiln.batch.selection import select_batch
 from kiln.batch.space_filling import space_filling
-from kiln.candidate_rows import batch_candidates, pool_exhausted
+from kiln.candidate_rows import batch_candidates, pick_parameters, pool_exhausted
 from kiln.errors import ModelFitError
 from kiln.feasibility import FeasibilityModel
 from kiln.model.fitted import FittedModel, fit_observations, model_matches
@@ -196,15 +196,14 @@ def _select(
 ) -> Selection:
     """The batch's picks: by the model's acquisition, or space filling without a model."""
     q = strategy.batch_size
+    if fitted is None:
+        return space_filling_batch(
+            space, strategy, (Xc, excluded, measured), X_obs, X_pend, rng, pool
+        )
     if strategy.batch_shared is not None:
         candidates = (Xc, excluded, measured)
         return select_shared_batch(
             space, strategy, fitted, candidates, (X_obs, X_pend), rng, pool, feasibility
-        )
-    if fitted is None:
-        reference = np.vstack([X_obs, X_pend])
-        return space_filling(
-            Xc, q, reference=reference, excluded=excluded, measured=measured, rng=rng
         )
     polisher = None
     columns = space.continuous_columns()
@@ -221,6 +220,32 @@ def _select(
         polisher=polisher,
         rng=rng,
         success_probability=None if feasibility is None else feasibility.probability(Xc),
+    )
+
+
+def space_filling_batch(
+    space: SearchSpace,
+    strategy: Strategy,
+    candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
+    X_obs: np.ndarray,
+    X_pend: np.ndarray,
+    rng: np.random.Generator,
+    pool: CandidatePool | None,
+) -> Selection:
+    """A seeded space-filling batch, for when there is no model: far from the measured and
+    pending points, in shared-value groups with ``strategy.batch_shared``.
+
+    Args:
+        candidates: ``(encoded candidates, excluded, measured)`` as the batch picks from them.
+    """
+    if strategy.batch_shared is not None:
+        return select_shared_batch(
+            space, strategy, None, candidates, (X_obs, X_pend), rng, pool, None
+        )
+    Xc, excluded, measured = candidates
+    reference = np.vstack([X_obs, X_pend])
+    return space_filling(
+        Xc, strategy.batch_size, reference=reference, excluded=excluded, measured=measured, rng=rng
     )
 
 
@@ -283,12 +308,7 @@ def _proposals(
         groups = list(selection.groups)
     for pick, group in zip(selection.picks, groups, strict=True):
         row = pick.index if pool is not None else None
-        if row is not None and pool is not None:
-            params = dict(pool.rows[row])
-        elif pick.index is not None and candidates is not None:
-            params = dict(candidates[pick.index])
-        else:
-            params = space.decode(pick.x)
+        params = pick_parameters(pick.index, pick.x, space, pool, candidates)
         if fitted is None:
             proposals.append(Proposal(params, candidate=row, group=group))
             continue

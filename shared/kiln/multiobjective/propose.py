@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from kiln.batch.picks import Pick, Selection
-from kiln.batch.space_filling import space_filling
-from kiln.candidate_rows import batch_candidates, pool_exhausted
+from kiln.candidate_rows import batch_candidates, pick_parameters, pool_exhausted
 from kiln.errors import KilnError, ModelFitError, NoObservationsError
 from kiln.feasibility import FeasibilityModel
 from kiln.multiobjective.fitted import ParetoModels, fit_pareto_models
@@ -34,9 +33,8 @@ from kiln.multiobjective.pareto import ReferencePoint, complete_rows, reference_
 from kiln.multiobjective.selection import ParetoPick, ParetoSelection, select_pareto_batch
 from kiln.multiobjective.shared import select_shared_pareto
 from kiln.observations import parse_pending
-from kiln.parameters import Point
 from kiln.pool import CandidatePool
-from kiln.shared_batch import select_shared_batch
+from kiln.propose import space_filling_batch
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
 
@@ -183,10 +181,12 @@ def propose_pareto(
         space, objectives, observations, data, strategy, models, fallback, constraints, random_state
     )
     if fitted is None or ref is None:
-        sel = _space_filling(space, strategy, (Xc, excluded, measured), X_obs, X_pend, rng, pool)
+        sel = space_filling_batch(
+            space, strategy, (Xc, excluded, measured), X_obs, X_pend, rng, pool
+        )
         proposals = [
             ParetoProposal(
-                _parameters(p.index, p.x, space, pool, candidates),
+                pick_parameters(p.index, p.x, space, pool, candidates),
                 candidate=_row(p.index, pool),
                 group=group,
             )
@@ -201,7 +201,7 @@ def propose_pareto(
     proposals = []
     picks: Sequence[Pick | ParetoPick] = selection.picks
     for pick, group in zip(picks, _groups(selection), strict=True):
-        params = _parameters(pick.index, pick.x, space, pool, candidates)
+        params = pick_parameters(pick.index, pick.x, space, pool, candidates)
         value = None if strategy.acquisition == "random" else _clean(pick.acquisition_value)
         p_met = fitted.probability_feasible(pick.x[None, :])
         proposals.append(
@@ -246,27 +246,6 @@ def _select(
         rng=rng, front_samples=FRONT_SAMPLES if strategy.acquisition == "ehvi" else 0,
         success=success(Xc),
     )  # fmt: skip
-
-
-def _space_filling(
-    space: SearchSpace,
-    strategy: Strategy,
-    candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
-    X_obs: np.ndarray,
-    X_pend: np.ndarray,
-    rng: np.random.Generator,
-    pool: CandidatePool | None,
-) -> Selection:
-    """A space-filling batch (in shared-value groups as for one objective with ``batch_shared``)."""
-    Xc, excluded, measured = candidates
-    if strategy.batch_shared is not None:
-        return select_shared_batch(
-            space, strategy, None, candidates, (X_obs, X_pend), rng, pool, None
-        )
-    reference = np.vstack([X_obs, X_pend])
-    return space_filling(
-        Xc, strategy.batch_size, reference=reference, excluded=excluded, measured=measured, rng=rng
-    )
 
 
 def _groups(selection: ParetoSelection | Selection) -> list[int | None]:
@@ -371,20 +350,6 @@ def _predicted(fitted: ParetoModels, x: np.ndarray) -> dict[str, dict[str, float
             mean, std = spec.objective.from_model(mu[0], sd[0])
         out[spec.name] = {"mean": _clean(float(mean)), "std": _clean(float(std))}
     return out
-
-
-def _parameters(
-    index: int | None,
-    x: np.ndarray,
-    space: SearchSpace,
-    pool: CandidatePool | None,
-    candidates: list[Point] | None,
-) -> dict[str, Any]:
-    if index is not None and pool is not None:
-        return dict(pool.rows[index])
-    if index is not None and candidates is not None:
-        return dict(candidates[index])
-    return space.decode(x)
 
 
 def _row(index: int | None, pool: CandidatePool | None) -> int | None:
