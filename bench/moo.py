@@ -310,7 +310,8 @@ def main(argv: list[str] | None = None) -> None:
     if latp:
         payload.update(latp_seeds=latp_seeds, latp_table=latp_table)
     out.write_text(json.dumps(payload, indent=1))
-    print(f"wrote {out.relative_to(HERE.parent)}")
+    shown = out.relative_to(HERE.parent) if out.is_relative_to(HERE.parent) else out
+    print(f"wrote {shown}")
 
 
 def _kept(out: Path, keys: list[str], latp: bool) -> dict:
