@@ -323,7 +323,8 @@ class SearchSpace:
         return list(self.iter_grid())
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Point]:
-        """Draw ``n`` random points (uniform; on steps and listed values where there are any).
+        """Draw ``n`` random points: uniform (log-uniform on a log scale) where a continuous
+        parameter has no step, else uniform over its steps or listed values.
 
         Args:
             n: Number of points.
@@ -332,7 +333,12 @@ class SearchSpace:
         cols: list[list[Value]] = []
         for p in self.parameters:
             if isinstance(p, ContinuousParameter):
-                if p.step is None:
+                if p.step is None and p.scale == "log":
+                    # log-uniform: uniform in the encoded (ln) coordinate
+                    u = encoding.from_unit(p, rng.uniform(0.0, 1.0, size=n))
+                    u = np.clip(u, p.low, p.high)
+                    cols.append([clean_number(x, MAX_DECIMALS) for x in u])
+                elif p.step is None:
                     u = rng.uniform(p.low, p.high, size=n)
                     cols.append([clean_number(x, MAX_DECIMALS) for x in u])
                 else:
@@ -393,3 +399,7 @@ class SearchSpace:
     def length_scales_in_units(self, length_scales: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """Unit-cube length scales in each parameter's own units (see :mod:`kiln.encoding`)."""
         return encoding.length_scales_in_units(self.parameters, length_scales)
+
+    def length_scale_factors(self) -> list[str]:
+        """Parameters whose length scale in units is a factor, not a difference (log scale)."""
+        return encoding.length_scale_factors(self.parameters)
