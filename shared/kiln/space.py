@@ -153,9 +153,12 @@ class SearchSpace:
             raise OutsideSpaceError(
                 p.name, f"value {value!r} must be finite; report the set-point actually used"
             )
+        if p.scale == "log" and value <= 0:
+            raise OutsideSpaceError(p.name, f"{format_number(value)} must be > 0 on a log scale")
 
     def check_value(self, name: str, value: Any) -> None:
-        """Check one parameter's value: its type, finiteness, a listed label (no range check).
+        """Check one parameter's value: its type, finiteness, a listed label, > 0 on a log scale
+        (no range check).
 
         Raises:
             OutsideSpaceError: Naming the parameter and the reason.
@@ -163,7 +166,8 @@ class SearchSpace:
         self._check_value(self._by_name[name], value)
 
     def check_point(self, point: Mapping[str, Any]) -> None:
-        """Check that ``point`` can be encoded: known and complete names, types, labels.
+        """Check that ``point`` can be encoded: known and complete names, types, labels, values
+        > 0 on a log scale.
 
         Unlike :meth:`validate`, ranges and hard limits are not checked: an old observation
         outside a narrowed space still trains the model.

@@ -77,6 +77,13 @@ def test_a_value_that_is_not_positive_cannot_be_encoded_on_a_log_scale(value: fl
     assert caught.value.parameter == "time_min"
 
 
+def test_a_result_at_zero_is_refused_on_a_log_scale_even_within_the_range_tolerance() -> None:
+    space = space_of(log({**TIME, "low": 1e-10}))
+    assert space.validate({"time_min": 1e-10}) == []
+    with pytest.raises(OutsideSpaceError, match="must be > 0 on a log scale"):
+        space.validate({"time_min": 0})  # within the float tolerance of low, but no ln
+
+
 def test_old_values_outside_a_log_range_map_outside_the_unit_cube() -> None:
     space = space_of(log(TIME))
     X = space.encode([{"time_min": 5}, {"time_min": 1080}])[:, 0]
