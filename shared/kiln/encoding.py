@@ -1,18 +1,57 @@
 """How points of a search space map to the unit cube the surrogate works on, and back.
 
-Numeric parameters are scaled by their current range (one column each); categoricals are
+Numeric parameters are scaled by their current range (one column each): ``x`` itself, or
+``ln x`` for a parameter on a log scale (:func:`to_unit`, :func:`from_unit`). Categoricals are
 one-hot (one column per label).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from kiln.errors import OutsideSpaceError
-from kiln.parameters import CategoricalParameter, ContinuousParameter, Parameter, Point
+from kiln.parameters import (
+    CategoricalParameter,
+    ContinuousParameter,
+    NumericParameter,
+    Parameter,
+    Point,
+    format_number,
+)
+
+
+def _log_span(p: NumericParameter) -> float:
+    """Width of the current range in ``ln`` units (1 when the range is a single point)."""
+    return (math.log(p.high) - math.log(p.low)) or 1.0
+
+
+def to_unit(p: NumericParameter, x: Any) -> np.ndarray:
+    """A numeric parameter's values as unit-cube coordinates: ``(x - low) / span``, or on a log
+    scale ``(ln x - ln low) / (ln high - ln low)``; values outside the range map outside
+    ``[0, 1]``.
+
+    Raises:
+        OutsideSpaceError: For a value <= 0 on a log scale.
+    """
+    x = np.asarray(x, dtype=float)
+    if p.scale != "log":
+        return (x - p.low) / p.span
+    bad = x[~(x > 0)]
+    if bad.size:
+        raise OutsideSpaceError(p.name, f"{format_number(bad[0])} must be > 0 on a log scale")
+    return (np.log(x) - math.log(p.low)) / _log_span(p)
+
+
+def from_unit(p: NumericParameter, u: Any) -> np.ndarray:
+    """The inverse of :func:`to_unit`: ``low + u * span``, or ``low * (high / low) ** u``."""
+    u = np.asarray(u, dtype=float)
+    if p.scale != "log":
+        return p.low + u * p.span
+    return np.exp(math.log(p.low) + u * _log_span(p))
 
 
 def dim(parameters: Sequence[Parameter]) -> int:
@@ -34,8 +73,8 @@ def columns(parameters: Sequence[Parameter]) -> list[tuple[str, str | None]]:
 def encode(parameters: Sequence[Parameter], points: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """Map points to the unit cube (numeric) and one-hot columns (categorical).
 
-    Numeric values are scaled by the current range, so values outside it (old
-    observations after a narrowing) map outside ``[0, 1]``.
+    Numeric values are scaled by the current range (:func:`to_unit`), so values outside it
+    (old observations after a narrowing) map outside ``[0, 1]``.
 
     Args:
         points: Points holding every parameter (see :meth:`SearchSpace.check_point`).
@@ -44,7 +83,8 @@ def encode(parameters: Sequence[Parameter], points: Sequence[Mapping[str, Any]])
         Array of shape ``(len(points), dim(parameters))``.
 
     Raises:
-        OutsideSpaceError: For a missing parameter or an unknown label.
+        OutsideSpaceError: For a missing parameter, an unknown label or a value <= 0 on a log
+            scale.
     """
     n = len(points)
     out = np.zeros((n, dim(parameters)))
@@ -62,8 +102,7 @@ def encode(parameters: Sequence[Parameter], points: Sequence[Mapping[str, Any]])
                 out[r, col + index[v]] = 1.0
             col += len(p.values)
         else:
-            x = np.asarray(raw, dtype=float)
-            out[:, col] = (x - p.low) / p.span
+            out[:, col] = to_unit(p, raw)
             col += 1
     return out
 
@@ -78,7 +117,7 @@ def decode(parameters: Sequence[Parameter], row: np.ndarray) -> Point:
             point[p.name] = p.values[int(np.argmax(row[col : col + k]))]
             col += k
         else:
-            point[p.name] = p.snap(p.low + float(row[col]) * p.span)
+            point[p.name] = p.snap(float(from_unit(p, row[col])))
             col += 1
     return point
 
@@ -102,8 +141,10 @@ def length_scales_in_units(
 ) -> dict[str, Any]:
     """Convert unit-cube length scales to each parameter's own units.
 
-    Numeric parameters get ``scale * (high - low)``; categoricals get one length scale per
-    label, in one-hot units.
+    Numeric parameters get ``scale * (high - low)`` in their unit; a parameter on a log scale
+    gets a factor instead, ``(high / low) ** scale``: the model's correlation falls off over
+    that ratio of values (e.g. 3.0 for "from 10 to 30 min", not a difference in minutes).
+    Categoricals get one length scale per label, in one-hot units.
     """
     out: dict[str, Any] = {}
     col = 0
@@ -113,6 +154,12 @@ def length_scales_in_units(
             out[p.name] = {v: float(length_scales[col + i]) for i, v in enumerate(p.values)}
             col += k
         else:
-            out[p.name] = float(length_scales[col]) * p.span
+            ls = float(length_scales[col])
+            out[p.name] = math.exp(ls * _log_span(p)) if p.scale == "log" else ls * p.span
             col += 1
     return out
+
+
+def length_scale_factors(parameters: Sequence[Parameter]) -> list[str]:
+    """The parameters whose :func:`length_scales_in_units` entry is a factor (log scale)."""
+    return [p.name for p in parameters if getattr(p, "scale", None) == "log"]

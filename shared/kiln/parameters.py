@@ -1,5 +1,9 @@
 """The parameters of a search space: continuous, discrete and categorical, and their JSON.
 
+A numeric parameter may be on a log scale (``scale="log"``, for holding times and other
+quantities that act by factors): the surrogate and random sampling then work on ``ln x``
+(:mod:`kiln.encoding`). Linear is the default and is stored as an absent ``scale``.
+
 Grid values are rounded to the number of decimals of ``low`` and ``step`` so that a step of
 1.25 from -22.5 yields ``-11.25`` (not ``-11.250000000000002``) and integral grids yield ints,
 which keeps the JSON the services emit clean.
@@ -19,6 +23,10 @@ from kiln.errors import SpaceError
 Number: TypeAlias = int | float
 Value: TypeAlias = int | float | str
 Point: TypeAlias = dict[str, Value]
+Scale: TypeAlias = Literal["linear", "log"] | None
+
+#: The values of a numeric parameter's ``scale``; "linear" is stored as no scale at all.
+SCALES = ("linear", "log")
 
 MAX_DECIMALS = 12
 REL_TOL = 1e-9
@@ -65,6 +73,8 @@ class ContinuousParameter:
         unit: Optional unit label, for display only.
         hard_low: Optional floor that a later widening may reach (``<= low``).
         hard_high: Optional ceiling that a later widening may reach (``>= high``).
+        scale: ``"log"`` to encode and sample ``ln x`` (then ``low`` and ``hard_low`` must be
+            positive); ``"linear"`` or None (the default) for ``x`` itself.
     """
 
     name: str
@@ -74,6 +84,7 @@ class ContinuousParameter:
     unit: str | None = None
     hard_low: float | None = None
     hard_high: float | None = None
+    scale: Scale = None
     kind: Literal["continuous"] = field(default="continuous", init=False)
 
     def __post_init__(self) -> None:
@@ -90,6 +101,7 @@ class ContinuousParameter:
             if self.step <= 0:
                 raise SpaceError(f"step={format_number(self.step)} must be positive", field="step")
         _check_hard_limits(self.low, self.high, self.hard_low, self.hard_high)
+        _set_scale(self, "low")
 
     @property
     def decimals(self) -> int:
@@ -141,7 +153,7 @@ class ContinuousParameter:
     def to_dict(self) -> dict[str, Any]:
         """The JSON payload of this parameter (optional fields only when set)."""
         out = {"name": self.name, "kind": self.kind, "low": self.low, "high": self.high}
-        return out | _set_fields(self, ("step", "unit", "hard_low", "hard_high"))
+        return out | _set_fields(self, ("step", "unit", "hard_low", "hard_high", "scale"))
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,8 @@ class DiscreteParameter:
         unit: Optional unit label.
         hard_low: Optional floor that a later widening may reach (``<= min(values)``).
         hard_high: Optional ceiling that a later widening may reach (``>= max(values)``).
+        scale: ``"log"`` to encode ``ln x`` (then the values and ``hard_low`` must be positive);
+            ``"linear"`` or None (the default) for ``x`` itself.
     """
 
     name: str
@@ -161,6 +175,7 @@ class DiscreteParameter:
     unit: str | None = None
     hard_low: float | None = None
     hard_high: float | None = None
+    scale: Scale = None
     kind: Literal["discrete"] = field(default="discrete", init=False)
 
     def __post_init__(self) -> None:
@@ -169,6 +184,7 @@ class DiscreteParameter:
         clean = sorted({_num(v) for v in self.values})
         object.__setattr__(self, "values", clean)
         _check_hard_limits(self.low, self.high, self.hard_low, self.hard_high)
+        _set_scale(self, "values")
 
     @property
     def low(self) -> float:
@@ -201,7 +217,7 @@ class DiscreteParameter:
     def to_dict(self) -> dict[str, Any]:
         """The JSON payload of this parameter."""
         out = {"name": self.name, "kind": self.kind, "values": list(self.values)}
-        return out | _set_fields(self, ("unit", "hard_low", "hard_high"))
+        return out | _set_fields(self, ("unit", "hard_low", "hard_high", "scale"))
 
 
 @dataclass(frozen=True)
@@ -266,6 +282,31 @@ def step_position(p: ContinuousParameter, n: int, x: Any) -> int:
     return min(max(round((float(x) - p.low) / p.step), 0), n - 1)
 
 
+def _set_scale(param: ContinuousParameter | DiscreteParameter, low_field: str) -> None:
+    """Check ``param.scale`` and store "linear" as None; a log scale needs positive values."""
+    if param.scale not in (*SCALES, None):
+        raise SpaceError(
+            f"scale={param.scale!r} is unknown; use one of {list(SCALES)}", field="scale"
+        )
+    if param.scale == "linear":
+        object.__setattr__(param, "scale", None)
+        return
+    if param.scale is None:
+        return
+    if param.low <= 0:
+        raise SpaceError(
+            f"the lowest value {format_number(param.low)} is not positive, so it has no log "
+            "scale; raise it above 0 or use scale 'linear'",
+            field=low_field,
+        )
+    if param.hard_low is not None and param.hard_low <= 0:
+        raise SpaceError(
+            f"hard_low={format_number(param.hard_low)} is not positive, so it has no log scale; "
+            "raise it above 0 or use scale 'linear'",
+            field="hard_low",
+        )
+
+
 def _check_name(name: Any) -> None:
     if not isinstance(name, str) or not name.strip():
         raise SpaceError(f"name {name!r} must be a non-empty string", field="name")
@@ -324,8 +365,8 @@ _KINDS: dict[str, Any] = {
     "categorical": CategoricalParameter,
 }
 _FIELDS: dict[str, set[str]] = {
-    "continuous": {"name", "kind", "low", "high", "step", "unit", "hard_low", "hard_high"},
-    "discrete": {"name", "kind", "values", "unit", "hard_low", "hard_high"},
+    "continuous": {"name", "kind", "low", "high", "step", "unit", "hard_low", "hard_high", "scale"},
+    "discrete": {"name", "kind", "values", "unit", "hard_low", "hard_high", "scale"},
     "categorical": {"name", "kind", "values"},
 }
 

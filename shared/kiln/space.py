@@ -153,9 +153,12 @@ class SearchSpace:
             raise OutsideSpaceError(
                 p.name, f"value {value!r} must be finite; report the set-point actually used"
             )
+        if p.scale == "log" and value <= 0:
+            raise OutsideSpaceError(p.name, f"{format_number(value)} must be > 0 on a log scale")
 
     def check_value(self, name: str, value: Any) -> None:
-        """Check one parameter's value: its type, finiteness, a listed label (no range check).
+        """Check one parameter's value: its type, finiteness, a listed label, > 0 on a log scale
+        (no range check).
 
         Raises:
             OutsideSpaceError: Naming the parameter and the reason.
@@ -163,7 +166,8 @@ class SearchSpace:
         self._check_value(self._by_name[name], value)
 
     def check_point(self, point: Mapping[str, Any]) -> None:
-        """Check that ``point`` can be encoded: known and complete names, types, labels.
+        """Check that ``point`` can be encoded: known and complete names, types, labels, values
+        > 0 on a log scale.
 
         Unlike :meth:`validate`, ranges and hard limits are not checked: an old observation
         outside a narrowed space still trains the model.
@@ -323,7 +327,8 @@ class SearchSpace:
         return list(self.iter_grid())
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Point]:
-        """Draw ``n`` random points (uniform; on steps and listed values where there are any).
+        """Draw ``n`` random points: uniform (log-uniform on a log scale) where a continuous
+        parameter has no step, else uniform over its steps or listed values.
 
         Args:
             n: Number of points.
@@ -332,7 +337,12 @@ class SearchSpace:
         cols: list[list[Value]] = []
         for p in self.parameters:
             if isinstance(p, ContinuousParameter):
-                if p.step is None:
+                if p.step is None and p.scale == "log":
+                    # log-uniform: uniform in the encoded (ln) coordinate
+                    u = encoding.from_unit(p, rng.uniform(0.0, 1.0, size=n))
+                    u = np.clip(u, p.low, p.high)
+                    cols.append([clean_number(x, MAX_DECIMALS) for x in u])
+                elif p.step is None:
                     u = rng.uniform(p.low, p.high, size=n)
                     cols.append([clean_number(x, MAX_DECIMALS) for x in u])
                 else:
@@ -393,3 +403,7 @@ class SearchSpace:
     def length_scales_in_units(self, length_scales: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """Unit-cube length scales in each parameter's own units (see :mod:`kiln.encoding`)."""
         return encoding.length_scales_in_units(self.parameters, length_scales)
+
+    def length_scale_factors(self) -> list[str]:
+        """Parameters whose length scale in units is a factor, not a difference (log scale)."""
+        return encoding.length_scale_factors(self.parameters)

@@ -39,7 +39,11 @@ def merged_parameters(
     campaign: Mapping[str, Any], proposed: Sequence[Mapping[str, Any]], errors: dict[str, list[str]]
 ) -> list[dict[str, Any]]:
     """A PATCH's parameters with the stored hard limits; the rules it breaks go to ``errors``
-    (the same names and kinds, unchanged hard limits)."""
+    (the same names and kinds, unchanged hard limits).
+
+    A parameter's ``scale`` is fixed at creation: a PATCH may leave it out (it is kept) but not
+    change it, since results stored on a linear scale may hold values <= 0 that a log scale
+    cannot encode."""
     previous = {p["name"]: p for p in campaign["parameters"]}
     if sorted(p["name"] for p in proposed) != sorted(previous):
         errors["parameters"] = [
@@ -60,6 +64,13 @@ def merged_parameters(
                     f"hard limits do not change (it is {before[limit]})"
                 ]
             new[limit] = before[limit]
+        scale = before.get("scale") or "linear"
+        if param.get("scale") not in (None, scale):
+            errors[f"parameters.{i}.scale"] = [
+                f"stays {scale!r}: a parameter's scale is fixed when the campaign is created"
+            ]
+        if before.get("scale") is not None:
+            new["scale"] = before["scale"]
         merged.append(new)
     return merged
 

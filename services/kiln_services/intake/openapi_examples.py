@@ -50,6 +50,7 @@ CAMPAIGN_EXAMPLES = {
                     "kind": "discrete",
                     "values": [10, 20, 30, 60, 120, 240, 480, 540],
                     "unit": "min",
+                    "scale": "log",
                 },
                 {"name": "atmosphere", "kind": "categorical", "values": ["air", "argon"]},
             ],

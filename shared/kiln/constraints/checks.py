@@ -1,8 +1,8 @@
 """A space's constraints, checked over encoded rows at once.
 
 :class:`ConstraintSet` binds the parsed constraints (:mod:`kiln.constraints.definitions`) to the
-parameters' encoding (:mod:`kiln.encoding`): a numeric value is ``low + column * span``, a label
-the argmax of its one-hot block. Comparisons allow a float tolerance in the direction that keeps
+parameters' encoding (:mod:`kiln.encoding`): a numeric value is ``from_unit`` of its column
+(``low + column * span``, or geometric on a log scale), a label the argmax of its one-hot block. Comparisons allow a float tolerance in the direction that keeps
 values on a boundary as typed (``time_min > 120`` does not hold at 120 plus rounding noise).
 
 Tolerance of ``==`` (linear): half the smallest change one step of a term makes (``|a_i|`` times
@@ -79,7 +79,7 @@ class ConstraintSet:
         p, col = self._by_name[name], self._column[name]
         if isinstance(p, CategoricalParameter):
             return np.argmax(X[:, col : col + len(p.values)], axis=1)
-        return p.low + X[:, col] * p.span
+        return encoding.from_unit(p, X[:, col])
 
     def _numeric(self, name: str) -> ContinuousParameter | DiscreteParameter:
         p = self._by_name[name]
@@ -198,7 +198,7 @@ class ConstraintSet:
             value = (c.rhs - rest) / a_free
             tol = self._float_tol(max(abs(p.low), abs(p.high)))
             ok &= (value >= p.low - tol) & (value <= p.high + tol)
-            X[:, self._column[name]] = (np.clip(value, p.low, p.high) - p.low) / p.span
+            X[:, self._column[name]] = encoding.to_unit(p, np.clip(value, p.low, p.high))
         return X, ok
 
     def needs_repair(self) -> bool:

@@ -93,17 +93,22 @@ class FittedModel:
         # one inversion of K for the error, its summary and the suspects (O(n^3) each)
         residuals, variances = s.posterior_.leave_one_out()
         loo = s.y_std_ * residuals  # model scale, as s.loo_residuals()
+        hyperparameters: dict[str, Any] = {
+            "length_scales": self.space.length_scales_in_units(s.length_scale_),
+            "length_scales_unit_cube": [float(v) for v in s.length_scale_],
+            "signal_variance": s.constant_,
+            "noise_level": s.noise_level_,
+            "noise_std_model_scale": s.noise_std_model_,
+            "target_mean_model_scale": s.y_mean_,
+            "target_std_model_scale": s.y_std_,
+        }
+        factors = self.space.length_scale_factors()
+        if factors:
+            # a log-scale parameter's length scale is a ratio of values, not a difference
+            hyperparameters["length_scale_factors"] = factors
         return {
             "kernel": str(s.kernel_),
-            "hyperparameters": {
-                "length_scales": self.space.length_scales_in_units(s.length_scale_),
-                "length_scales_unit_cube": [float(v) for v in s.length_scale_],
-                "signal_variance": s.constant_,
-                "noise_level": s.noise_level_,
-                "noise_std_model_scale": s.noise_std_model_,
-                "target_mean_model_scale": s.y_mean_,
-                "target_std_model_scale": s.y_std_,
-            },
+            "hyperparameters": hyperparameters,
             "log_marginal_likelihood": s.log_marginal_likelihood_,
             "leave_one_out_rmse_model_scale": float(np.sqrt(np.mean(loo**2))),
             "leave_one_out": self.leave_one_out(loo),

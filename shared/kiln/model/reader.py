@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from kiln import acquisition as acq
+from kiln import encoding
 from kiln.errors import KilnError, ModelFitError, SpaceError
 from kiln.feasibility import FeasibilityModel, acquisition_floor, weigh
 from kiln.measurement_error import checked_noise_var
@@ -168,7 +169,8 @@ class ModelReader:
     def axis(
         self, name: str, points: int | None = None, space: SearchSpace | None = None
     ) -> list[Any]:
-        """The values a slice visits along one parameter: its grid, or an even spacing.
+        """The values a slice visits along one parameter: its grid, or an even spacing (even in
+        ``ln x`` on a log scale, as the model sees it).
 
         ``space`` gives the ranges (default: the model's own, those it was fitted in); labels
         always come from the model's space, the only ones it can encode.
@@ -185,7 +187,8 @@ class ModelReader:
             return list(getattr(fitted, "values", param.values))
         if isinstance(param, ContinuousParameter) and param.step is None:
             n = points or SLICE_POINTS
-            return [float(v) for v in np.linspace(param.low, param.high, n)]
+            spacing = np.geomspace if param.scale == "log" else np.linspace
+            return [float(v) for v in spacing(param.low, param.high, n)]
         values = list(param.grid_values())
         cap = points or SLICE_MAX_POINTS
         if len(values) > cap:
@@ -311,7 +314,7 @@ class ModelReader:
                 point[p.name] = p.values[int(np.argmax(row[col : col + len(p.values)]))]
                 col += len(p.values)
             else:
-                point[p.name] = round(p.low + float(row[col]) * p.span, 9)
+                point[p.name] = round(float(encoding.from_unit(p, row[col])), 9)
                 col += 1
         return point
 

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from kiln.constraints.definitions import MAX_CONSTRAINTS
 from kiln.multiobjective.outcomes import OUTCOME_OPS
 from kiln.objective import GOALS, TRANSFORMS
+from kiln.parameters import SCALES
 from kiln.presets import PRESETS
 from kiln.strategy import ACQUISITIONS, BATCH_METHODS, MAX_BATCH_SIZE, PARETO_ACQUISITIONS
 from kiln_services.intake.base_schemas import (
@@ -36,6 +37,15 @@ class ParameterIn(StrictSchema):
     unit = fields.String(allow_none=True, validate=validate.Length(max=50))
     hard_low = finite(allow_none=True)
     hard_high = finite(allow_none=True)
+    scale = fields.String(
+        validate=validate.OneOf(SCALES),
+        allow_none=True,
+        metadata={
+            "description": "continuous and discrete only: 'log' models and samples the parameter "
+            "on a log scale (for quantities that act by factors, like holding times; low and "
+            "hard_low must then be > 0); 'linear' (the default) otherwise"
+        },
+    )
 
 
 class ObjectiveIn(StrictSchema):

@@ -203,12 +203,21 @@
 
   // -- model slices (the study's Figure 2) ------------------------------------------------------
 
+  // A point a fraction f along a parameter's range: geometric on a log scale, as the model sees it.
+  function between(p, f) {
+    return p.scale === "log" ? p.low * Math.pow(p.high / p.low, f) : p.low + (p.high - p.low) * f;
+  }
+
+  function isLogParameter(name) {
+    return (campaign.parameters || []).some(function (p) { return p.name === name && p.scale === "log"; });
+  }
+
   function candidates(p) {
     if (p.kind === "categorical" || p.kind === "discrete") return (p.values || []).slice();
     var n = p.step ? Math.floor((p.high - p.low) / p.step + 1e-9) + 1 : 11;
     var stride = n > 61 ? Math.ceil(n / 61) : 1, out = [];
     for (var i = 0; i < n; i += stride) {
-      out.push(p.step ? Number((p.low + i * p.step).toFixed(9)) : Number((p.low + (p.high - p.low) * i / (n - 1)).toPrecision(6)));
+      out.push(p.step ? Number((p.low + i * p.step).toFixed(9)) : Number(between(p, i / (n - 1)).toPrecision(6)));
     }
     return out;
   }
@@ -267,7 +276,11 @@
       : "";
     $("slice-note").textContent = "";
     var xv = s.x.values, yv = s.y.values;
-    var axisTitle = function (a) { return a.name + (a.unit ? " (" + a.unit + ")" : ""); };
+    var axisTitle = function (a) {
+      var notes = (a.unit ? [a.unit] : []).concat(isLogParameter(a.name) ? ["log scale"] : []);
+      return a.name + (notes.length ? " (" + notes.join(", ") + ")" : "");
+    };
+    var axis = function (a) { return isLogParameter(a.name) ? { title: { text: axisTitle(a) }, type: "log" } : { title: { text: axisTitle(a) } }; };
     var mean = s.mean, std = s.std || [];
     var meanTitle = "predicted " + objLabel;
     var stdTitle = "uncertainty (std) of " + objLabel;
@@ -295,7 +308,7 @@
     var layout = function (title) {
       return baseLayout({
         margin: { l: 70, r: 10, t: 30, b: 50 }, title: { text: title, font: { size: 13 } },
-        xaxis: { title: { text: axisTitle(s.x) } }, yaxis: { title: { text: axisTitle(s.y) } }, showlegend: false
+        xaxis: axis(s.x), yaxis: axis(s.y), showlegend: false
       });
     };
     Plotly.react($("chart-slice-mean"), [

@@ -54,9 +54,15 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
         for key in ("kernel", "log_marginal_likelihood", "n_observations")
         if key in summary
     ]
-    scales = (summary.get("hyperparameters") or {}).get("length_scales") or {}
+    hyper = summary.get("hyperparameters") or {}
+    scales = hyper.get("length_scales") or {}
+    # a log-scale parameter's length scale is a factor ("x3": from 10 to 30 min), not minutes
+    factors = set(hyper.get("length_scale_factors") or [])
     if scales:
-        lines.append("length scales: " + ", ".join(f"{k} {number(v)}" for k, v in scales.items()))
+        lines.append(
+            "length scales: "
+            + ", ".join(f"{k} {'x' if k in factors else ''}{number(v)}" for k, v in scales.items())
+        )
     loo = summary.get("leave_one_out") or {}
     if loo.get("rmse") is not None:
         unit = f" {loo['unit']}" if loo.get("unit") else ""

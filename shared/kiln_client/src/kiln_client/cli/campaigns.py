@@ -139,7 +139,8 @@ def describe_campaign(campaign: Mapping[str, Any]) -> str:
             span = f"{number(p.get('low'))} .. {number(p.get('high'))}{step}"
         else:
             span = ", ".join(number(v) for v in p.get("values", []))
-        lines.append(f"  {p['name']:<16} {p.get('kind', ''):<11} {span}{unit}")
+        log = ", log scale" if p.get("scale") == "log" else ""
+        lines.append(f"  {p['name']:<16} {p.get('kind', ''):<11} {span}{unit}{log}")
     lines.extend(objective_lines(campaign))
     strategy = campaign.get("strategy", {})
     if strategy:
