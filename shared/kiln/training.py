@@ -17,6 +17,9 @@ there (n replicates with noise variance s2 weigh like one result with s2 / n) an
 evidence for the fitted white noise; averaging them first would hide that spread. Above the limit
 each replicate is ranked on its own like any other result.
 
+A campaign of several objectives takes the same shares (:mod:`kiln.multiobjective.training`):
+there "best" means the lowest Pareto ranks.
+
 Everything else (the result log, the ledger, best observed in the summary) keeps every result;
 only the fit is bounded. The choice is a pure function of the observations and the seed, so a
 redelivered refit trains on the same subset.
@@ -25,7 +28,7 @@ redelivered refit trains on the same subset.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +37,20 @@ import numpy as np
 from kiln.errors import KilnError
 from kiln.objective import Objective
 
-__all__ = ["DEFAULT_LIMIT", "TrainingSet", "select_training_set"]
+__all__ = [
+    "BEST_SHARE",
+    "DEFAULT_LIMIT",
+    "RECENT_SHARE",
+    "TrainingSet",
+    "bounded_training_set",
+    "select_training_set",
+]
 
 #: Observations a fit trains on at most, unless a caller says otherwise.
 DEFAULT_LIMIT = 1000
+#: Shares of the limit kept for the best and for the most recent observations.
+BEST_SHARE = 0.25
+RECENT_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -91,8 +104,8 @@ def select_training_set(
     objective: Objective,
     *,
     limit: int = DEFAULT_LIMIT,
-    best_share: float = 0.25,
-    recent_share: float = 0.25,
+    best_share: float = BEST_SHARE,
+    recent_share: float = RECENT_SHARE,
     seed: int = 0,
 ) -> TrainingSet:
     """Choose at most ``limit`` observations to fit (all of them when there are no more).
@@ -108,6 +121,50 @@ def select_training_set(
     Raises:
         KilnError: For a limit below 10 or shares that do not leave room for a sample.
     """
+
+    def best_first(chosen_from: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        keys = np.array([_rank_key(o.get("objective"), objective) for o in chosen_from])
+        # Stable order: among equal values the later observation ranks lower.
+        return np.argsort(-keys, kind="stable")
+
+    return bounded_training_set(
+        observations,
+        best_first,
+        limit=limit,
+        best_share=best_share,
+        recent_share=recent_share,
+        seed=seed,
+    )
+
+
+def bounded_training_set(
+    observations: Sequence[Mapping[str, Any]],
+    best_first: Callable[[Sequence[Mapping[str, Any]]], np.ndarray],
+    *,
+    limit: int = DEFAULT_LIMIT,
+    best_share: float = BEST_SHARE,
+    recent_share: float = RECENT_SHARE,
+    seed: int = 0,
+) -> TrainingSet:
+    """The best, the most recent and a seeded sample of the rest: at most ``limit`` observations.
+
+    Shared by one objective (:func:`select_training_set`) and several
+    (:func:`kiln.multiobjective.training.select_pareto_training_set`), which differ only in
+    what "best" means.
+
+    Args:
+        observations: In the order they were stored.
+        best_first: Called only above the limit: the indices of the observations that may be
+            kept for being best, best first (it may leave some out: they can still be kept for
+            being recent or sampled).
+        limit: The most observations to keep (at least 10).
+        best_share: Share of ``limit`` kept for the best observations.
+        recent_share: Share of ``limit`` kept for the most recent ones.
+        seed: Seeds the uniform draw from the rest.
+
+    Raises:
+        KilnError: For a limit below 10 or shares that do not leave room for a sample.
+    """
     if limit < 10:
         raise KilnError(f"the training limit must be at least 10, got {limit}")
     if best_share < 0 or recent_share < 0 or best_share + recent_share > 1:
@@ -115,11 +172,8 @@ def select_training_set(
     total = len(observations)
     if total <= limit:
         return TrainingSet(list(observations), total, best=0, recent=0, sampled=0)
-    keys = np.array([_rank_key(o.get("objective"), objective) for o in observations])
-    # Stable order: among equal values the later observation ranks lower.
-    order = np.argsort(-keys, kind="stable")
-    n_best = int(limit * best_share)
-    chosen = set(order[:n_best].tolist())
+    best = [int(i) for i in best_first(observations)[: int(limit * best_share)]]
+    chosen = set(best)
     n_recent = 0
     for index in range(total - 1, -1, -1):
         if n_recent >= int(limit * recent_share):
@@ -133,4 +187,4 @@ def select_training_set(
     if n_sample > 0:
         chosen.update(int(i) for i in rng.choice(rest, size=n_sample, replace=False))
     kept = [observations[i] for i in sorted(chosen)]
-    return TrainingSet(kept, total, best=n_best, recent=n_recent, sampled=n_sample)
+    return TrainingSet(kept, total, best=len(best), recent=n_recent, sampled=n_sample)

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from celery import Celery
 from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
 from support.worker import GRID_POINTS, first_refit, grid_conductivity, run_task
 
-from kiln.campaign import campaign_definition
+import kiln.multiobjective.propose as moo_propose
+from kiln.campaign import campaign_definition, space_of
+from kiln.multiobjective.pareto import pareto_mask
 from kiln_services import task_names
 from kiln_services.store import Store
 from kiln_services.worker import pareto, refits
+from kiln_services.worker.factory import make_celery
+from kiln_services.worker.settings import WorkerSettings
 
 CAMPAIGN = campaign_definition(
     {
@@ -261,3 +267,75 @@ def test_a_furnace_shared_batch_groups_its_proposals(celery_app: Celery, store: 
         assert set(proposal["predicted"]) == {"conductivity", "relative_density"}
     assert len(batch["proposals"]) == 4 and 1 <= len(groups) <= 2
     assert all(len(temperatures) == 1 for temperatures in groups.values()), groups
+
+
+@pytest.fixture
+def bounded_app(redis_url: str) -> Iterator[Celery]:
+    """A worker's app started with KILN_MAX_TRAINING_POINTS=20."""
+    settings = WorkerSettings.from_env({"KILN_MAX_TRAINING_POINTS": "20"})
+    app = make_celery(redis_url, settings)
+    app.loader.import_default_modules()
+    yield app
+    app.close()
+
+
+def _forty_results() -> list[dict[str, Any]]:
+    grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0, 120.0, 480.0)]
+    return [row(i, t, m) for i, (t, m) in enumerate(grid[:40])]
+
+
+def _record_batch_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many results each fit inside a batch (propose_pareto's own fit) trained on."""
+    fits: list[int] = []
+    real = moo_propose.fit_pareto_models
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        fits.append(len(args[2]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(moo_propose, "fit_pareto_models", recorded)
+    return fits
+
+
+def test_above_the_training_limit_the_models_fit_a_subset_the_batch_reuses(
+    bounded_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = _forty_results()
+    store.results.append(cid, results)
+    run_task(bounded_app, task_names.REFIT, cid)
+    model = store.models.get(cid, with_state=True)
+    training = model["summary"]["training"]
+    assert (training["used"], training["of"]) == (20, 40) and model["data_version"] == 40
+    assert training["best"] + training["recent"] + training["sampled"] == 20
+    assert [o["n_observations"] for o in model["summary"]["objectives"]] == [20, 20]
+    models = pareto.load_models(model["state"])
+    trained = models.models[0].surrogate.X_train_
+    assert trained.shape[0] == 20
+    # The measured front of all 40 results is among the 20 (the best share is 5).
+    objectives = models.objectives
+    values = [[r["objectives"][n] for n in objectives.names] for r in results]
+    front = np.flatnonzero(pareto_mask(objectives.to_model(np.array(values))))
+    encoded = store_space(store, cid).encode([results[i]["parameters"] for i in front])
+    assert all((trained == x).all(axis=1).any() for x in encoded)
+
+    fits = _record_batch_fits(monkeypatch)
+    batch = propose(bounded_app, store, cid)
+    assert fits == []  # the stored models, not a refit on all 40 inside the batch
+    assert batch["model_version"] == 1 and batch["fallback"] is None
+    assert len(batch["proposals"]) == 3
+    stored = [o["hyperparameters"] for o in model["summary"]["objectives"]]
+    used = [o["hyperparameters"] for o in batch["proposals"][0]["provenance"]["objectives"]]
+    assert used == stored
+
+
+def test_without_a_stored_model_a_batch_fits_on_the_bounded_subset(
+    bounded_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.results.append(cid, _forty_results())
+    fits = _record_batch_fits(monkeypatch)
+    batch = propose(bounded_app, store, cid)
+    assert fits == [20] and batch["model_version"] is None and batch["fallback"] is None
+
+
+def store_space(store: Store, cid: str) -> Any:
+    return space_of(store.campaigns.get(cid))

@@ -13,6 +13,7 @@ from kiln.campaign import campaign_definition, objectives_of, space_of
 from kiln.multiobjective.fitted import ParetoModels, fit_pareto_models
 from kiln.multiobjective.outcomes import OutcomeConstraint
 from kiln.multiobjective.propose import ParetoBatch, propose_pareto
+from kiln.multiobjective.training import select_pareto_training_set
 from kiln.pool import CandidatePool
 from kiln.strategy import Strategy
 
@@ -103,6 +104,25 @@ def test_the_batch_is_seeded_and_given_models_are_reused(
     more = propose_pareto(space, objectives, results(15), [], EHVI, models=batch.models)
     assert more.models is not batch.models and more.models is not None
     assert more.models.n_observations == 15
+
+
+def test_with_a_training_limit_models_fitted_on_its_subset_are_reused(
+    campaign: dict[str, Any],
+) -> None:
+    space, objectives = space_of(campaign), objectives_of(campaign)
+    data = results(40, seed=1)
+    subset = select_pareto_training_set(data, objectives, limit=20, seed=3).observations
+    models = fit_pareto_models(space, objectives, subset)
+    bounded = {"training_limit": 20, "training_seed": 3}
+    batch = propose_pareto(space, objectives, data, [], EHVI, models=models, **bounded)
+    assert batch.models is models and batch.fallback is None  # matched: not refitted
+    unbounded = propose_pareto(space, objectives, data, [], EHVI, models=models)
+    assert unbounded.models is not None and unbounded.models.n_observations == 40
+    other = propose_pareto(
+        space, objectives, data, [], EHVI, models=models, training_limit=20, training_seed=4
+    )
+    assert other.models is not models and other.models is not None
+    assert other.models.n_observations == 20  # refitted, on its own subset
 
 
 def test_pending_points_are_never_proposed_again(

@@ -21,9 +21,15 @@ from kiln.pool import CandidatePool
 from kiln.propose import Proposal, propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
+from kiln.training import DEFAULT_LIMIT
 from kiln_services.store import Store
 from kiln_services.worker import pareto
-from kiln_services.worker.refits import NUMERIC_FAILURES, observations_of, seed_of
+from kiln_services.worker.refits import (
+    NUMERIC_FAILURES,
+    observations_of,
+    seed_of,
+    training_seed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +39,16 @@ PROPOSE_RETRY_S = 1
 PROPOSE_LOCK_TTL_MS = 120_000
 
 
-def propose_for_job(store: Store, job_id: str, owner: str = "") -> dict[str, Any]:
+def propose_for_job(
+    store: Store, job_id: str, owner: str = "", training_limit: int = DEFAULT_LIMIT
+) -> dict[str, Any]:
     """Compute and store the batch a job asks for; the batch id is the job id.
 
     Batches of one campaign are made one at a time (a lock), so each sees the proposals of the
     one before as pending and proposes other experiments. Returns ``{"skipped": ...}`` when
     another batch of the campaign is being made (the task retries shortly). `owner` names the
-    worker running this, "" when unknown.
+    worker running this, "" when unknown; `training_limit` (KILN_MAX_TRAINING_POINTS) bounds
+    what a multi-objective batch's models train on, as the refit's did.
     """
     job = store.jobs.get(job_id)
     if job["state"] == "done" and job["result"]:
@@ -50,12 +59,14 @@ def propose_for_job(store: Store, job_id: str, owner: str = "") -> dict[str, Any
         return {"job_id": job_id, "skipped": "another batch of this campaign is being made"}
     try:
         store.jobs.running(job_id, owner)
-        return _propose(store, job_id, job, cid)
+        return _propose(store, job_id, job, cid, training_limit)
     finally:
         store.locks.release_propose(cid, token)
 
 
-def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dict[str, Any]:
+def _propose(
+    store: Store, job_id: str, job: Mapping[str, Any], cid: str, training_limit: int
+) -> dict[str, Any]:
     campaign = store.campaigns.get(cid)
     strategy = Strategy.from_dict({**campaign["strategy"], **job["params"].get("overrides", {})})
     results, data_version, _ = store.results.training_view(cid)  # current, none excluded
@@ -83,7 +94,8 @@ def _propose(store: Store, job_id: str, job: Mapping[str, Any], cid: str) -> dic
         if several:
             return pareto.propose_batch(
                 campaign, observations, pending, strategy, models=model,
-                feasibility=feasibility, **common,
+                feasibility=feasibility, training_limit=training_limit,
+                training_seed=training_seed(cid, data_version), **common,
             )  # fmt: skip
         return propose(
             space, objective_of(campaign), observations, pending, strategy, model=model,

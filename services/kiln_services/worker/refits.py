@@ -93,6 +93,12 @@ def seed_of(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
 
 
+def training_seed(campaign_id: str, data_version: int) -> int:
+    """The seed of the training subset at a data version: a refit and a batch of the same data
+    choose the same subset, so the batch reuses the refit's model."""
+    return seed_of(f"{campaign_id}:{data_version}")
+
+
 def fit_and_store(
     store: Store, campaign: Mapping[str, Any], training_limit: int = DEFAULT_LIMIT
 ) -> tuple[int, int | None]:
@@ -101,7 +107,7 @@ def fit_and_store(
     The current results are the log with its corrections applied, excluded ones left out.
     `training_limit` caps the observations one fit trains on (KILN_MAX_TRAINING_POINTS, see
     kiln.training and worker.settings). A multi-objective campaign fits one model per objective
-    (`worker.pareto`), stored the same way.
+    (`worker.pareto`, on at most `training_limit` results too), stored the same way.
     """
     cid = campaign["id"]
     results, data_version, corrections = store.results.training_view(cid)
@@ -123,7 +129,12 @@ def fit_and_store(
                 current, space_version, data_version, corrections, load=pareto.load_models
             )
             state, summary = pareto.fit(
-                campaign, observations, start, warm_restarts=EXPLORE_RESTARTS
+                campaign,
+                observations,
+                start,
+                warm_restarts=EXPLORE_RESTARTS,
+                training_limit=training_limit,
+                training_seed=training_seed(cid, data_version),
             )
         else:
             state, summary = _fit_one(
@@ -172,7 +183,7 @@ def _fit_one(
         observations,
         objective,
         limit=training_limit,
-        seed=seed_of(f"{campaign['id']}:{data_version}"),
+        seed=training_seed(campaign["id"], data_version),
     )
     model = fit(space_of(campaign), objective, training.observations, start, explore=explore)
     state, summary = model.to_dict(), model.summary()

@@ -96,7 +96,14 @@ def propose(self: Task, job_id: str) -> dict[str, Any]:
     """Compute the batch a proposals job asks for and store it on the campaign."""
     store = store_for(self.app)
     outcome = on_job(
-        store, job_id, lambda: batches.propose_for_job(store, job_id, self.request.hostname or "")
+        store,
+        job_id,
+        lambda: batches.propose_for_job(
+            store,
+            job_id,
+            self.request.hostname or "",
+            training_limit=settings.of(self.app).max_training_points,
+        ),
     )
     if outcome.get("skipped"):
         raise self.retry(countdown=batches.PROPOSE_RETRY_S, max_retries=PROPOSE_RETRIES)

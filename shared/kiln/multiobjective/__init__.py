@@ -13,6 +13,7 @@ single-objective path does with :class:`kiln.objective.Objective`:
 - :mod:`kiln.multiobjective.observations`: stored results as objective and measurement arrays;
 - :mod:`kiln.multiobjective.fitted`: :class:`ParetoModels`, one fitted model per objective and
   per constrained measurement, and the probability of meeting the outcome constraints;
+- :mod:`kiln.multiobjective.training`: the bounded subset the models train on above the limit;
 - :mod:`kiln.multiobjective.propose`: :func:`propose_pareto`, the campaign's next batch;
 - :mod:`kiln.multiobjective.report`: :func:`pareto_report`, the measured front and hypervolume;
 - :mod:`kiln.multiobjective.constrained`: outcome constraints on a single-objective campaign.

@@ -32,6 +32,7 @@ from kiln.multiobjective.outcomes import OutcomeConstraint
 from kiln.multiobjective.pareto import ReferencePoint, complete_rows, reference_point
 from kiln.multiobjective.selection import ParetoPick, ParetoSelection, select_pareto_batch
 from kiln.multiobjective.shared import select_shared_pareto
+from kiln.multiobjective.training import select_pareto_training_set
 from kiln.observations import parse_pending
 from kiln.pool import CandidatePool
 from kiln.propose import space_filling_batch
@@ -133,6 +134,8 @@ def propose_pareto(
     fallback: str | None = None,
     pool: CandidatePool | None = None,
     outcome_constraints: Sequence[OutcomeConstraint] = (),
+    training_limit: int | None = None,
+    training_seed: int = 0,
 ) -> ParetoBatch:
     """Propose the next batch of a campaign with 2-4 objectives (module docstring).
 
@@ -145,8 +148,9 @@ def propose_pareto(
         pending: Parameter mappings (or ``{"parameters": ...}``) of proposals still out.
         strategy: ``acquisition`` ``"ehvi"``, ``"parego"`` or ``"random"``, the batch size and
             optional ``batch_shared`` groups (:mod:`kiln.multiobjective.shared`).
-        models: Models fitted earlier; reused when fitted on exactly these results (and outcome
-            constraints) in this space, else refitted.
+        models: Models fitted earlier; reused when fitted on exactly these results (their
+            training subset with `training_limit`) and outcome constraints in this space, else
+            refitted.
         random_state: Seeds candidates, fits, ParEGO's weights, random picks and space filling.
         feasibility: A classifier of synthesis success; its probability multiplies the
             acquisition.
@@ -154,6 +158,11 @@ def propose_pareto(
         pool: A finite table of candidates, as for :func:`kiln.propose.propose`.
         outcome_constraints: The campaign's outcome constraints
             (:func:`~kiln.multiobjective.outcomes.outcome_constraints_of`).
+        training_limit: When given, the models train on at most this many results
+            (:func:`~kiln.multiobjective.training.select_pareto_training_set`, seeded by
+            `training_seed`); the fronts EHVI improves on still hold every measured result.
+        training_seed: Seeds that choice (a refit that chose with the same seed made models
+            this batch reuses).
 
     Raises:
         KilnError: For an acquisition that does not fit the number of objectives, or shared
@@ -177,8 +186,13 @@ def propose_pareto(
         return _batch([], True, pool_exhausted(pool), None, objectives, ref)
     X_obs = space.encode(data.points) if data.points else np.empty((0, space.dim))
     X_pend = space.encode(pend) if pend else np.empty((0, space.dim))
+    training = observations
+    if training_limit is not None and fallback is None:
+        training = select_pareto_training_set(
+            observations, objectives, limit=training_limit, seed=training_seed
+        ).observations
     fitted, fallback = _models(
-        space, objectives, observations, data, strategy, models, fallback, constraints, random_state
+        space, objectives, training, data, strategy, models, fallback, constraints, random_state
     )
     if fitted is None or ref is None:
         sel = space_filling_batch(
@@ -256,7 +270,7 @@ def _groups(selection: ParetoSelection | Selection) -> list[int | None]:
 def _models(
     space: SearchSpace,
     objectives: Objectives,
-    observations: Sequence[Mapping[str, Any]],
+    training: Sequence[Mapping[str, Any]],
     data: ParetoData,
     strategy: Strategy,
     models: ParetoModels | None,
@@ -264,8 +278,9 @@ def _models(
     constraints: tuple[OutcomeConstraint, ...],
     random_state: int,
 ) -> tuple[ParetoModels | None, str | None]:
-    """The models to choose the batch with (reused when they match, else fitted), or None and
-    why a space-filling design is used instead."""
+    """The models to choose the batch with (reused when fitted on exactly `training`, else
+    fitted on it), or None and why a space-filling design is used instead. `data` holds every
+    result (`training` may be a subset of them)."""
     if fallback is not None:
         return None, fallback
     n = int((~np.isnan(data.values)).any(axis=1).sum())
@@ -275,11 +290,11 @@ def _models(
         return None, "space_filling: one observation"
     if strategy.acquisition == "parego" and not complete_rows(data.values).any():
         return None, "space_filling: no result measures every objective yet (ParEGO needs one)"
-    if models is not None and models.matches(space, objectives, observations, constraints):
+    if models is not None and models.matches(space, objectives, training, constraints):
         return models, None
     try:
         fitted = fit_pareto_models(
-            space, objectives, observations, outcome_constraints=constraints,
+            space, objectives, training, outcome_constraints=constraints,
             random_state=random_state, start=models,
         )  # fmt: skip
     except (ModelFitError, NoObservationsError) as exc:
