@@ -130,3 +130,35 @@ def test_log10_objectives_count_in_decades() -> None:
     assert report["hypervolume"] == pytest.approx(1.0 * 0.05)
     assert [f["sample_id"] for f in report["front"]] == ["A", "B"]
     assert math.isclose(report["history"][0]["hypervolume"], 0.05)
+
+
+def test_history_equals_the_hypervolume_of_every_prefix() -> None:
+    """The history is updated only where a result adds volume; it must equal the hypervolume
+    of each prefix computed from scratch (duplicates, dominated points, points under the
+    reference point, missing objectives and failed results included)."""
+    import numpy as np
+
+    from kiln.multiobjective.pareto import hypervolume
+
+    rng = np.random.default_rng(3)
+    results: list[dict[str, Any]] = []
+    for i in range(300):
+        a, b = (round(float(v), 1) for v in rng.uniform(-1.0, 4.0, 2))
+        if i % 37 == 5:
+            results.append({"sample_id": f"F{i}", "parameters": {"x": 1.0}, "status": "failed"})
+        elif i % 23 == 7:
+            results.append(result(i, a, None))
+        else:
+            results.append(result(i, a, b))
+    results.append(results[-1])  # an exact duplicate adds nothing
+    report = pareto_report(campaign(), results)
+    Y = np.array(
+        [
+            [r.get("objectives", {}).get(k, math.nan) if r.get("status") != "failed" else math.nan
+             for k in ("a", "b")]
+            for r in results
+        ]
+    )  # fmt: skip
+    expected = [hypervolume(Y[:k], np.zeros(2)) for k in range(1, len(results) + 1)]
+    assert [h["hypervolume"] for h in report["history"]] == pytest.approx(expected, abs=1e-12)
+    assert len({h["hypervolume"] for h in report["history"]}) > 5  # the front did move

@@ -69,13 +69,31 @@ def pareto_report(
 def _history(
     results: Sequence[Mapping[str, Any]], Y: np.ndarray, ref: np.ndarray | None
 ) -> list[dict[str, Any]]:
-    """The hypervolume of the first ``k`` results for every ``k``, against the one ``ref``."""
+    """The hypervolume of the first ``k`` results for every ``k``, against the one ``ref``.
+
+    A result adds volume only when it dominates ``ref`` and no earlier front point weakly
+    dominates it, so the hypervolume is recomputed (on the running front) only then: a history
+    of 5,000 results took 1.6 s recomputed at every step, and grew with the square of n.
+    """
     out = []
+    hv = 0.0
+    front = np.empty((0, Y.shape[1]))
     for k in range(1, len(results) + 1):
+        y = Y[k - 1]
+        if ref is not None and _adds_volume(y, front, ref):
+            front = np.vstack([front[~(front <= y).all(axis=1)], y])
+            hv = hypervolume(front, ref)
         version = results[k - 1].get("data_version", k)
-        hv = 0.0 if ref is None else hypervolume(Y[:k], ref)
         out.append({"data_version": version, "n_results": k, "hypervolume": hv})
     return out
+
+
+def _adds_volume(y: np.ndarray, front: np.ndarray, ref: np.ndarray) -> bool:
+    """Whether ``y`` (model scale, maximised) enlarges the volume ``front`` dominates above
+    ``ref``: it is complete, dominates ``ref`` and no front point is at least as good everywhere."""
+    if np.isnan(y).any() or not (ref < y).all():
+        return False
+    return not (front >= y).all(axis=1).any()
 
 
 def _values(objectives: Objectives, result: Mapping[str, Any]) -> list[float]:
