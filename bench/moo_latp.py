@@ -1,11 +1,12 @@
 """bench-moo's virtual LATP lab: the ``latp-moo`` preset through the public API, EHVI against random.
 
 The campaign is ``{"preset": "latp-moo"}`` (conductivity, log10, threshold 1e-4 S/cm; relative
-density, threshold 0.90; the 2,574-point grid of iterations 3-4, holding time on a log scale). Each run starts from 6 random
-grid points, then proposes 7 batches of 6 with :func:`kiln.multiobjective.propose.propose_pareto`
-(the preset's strategy with acquisition ``ehvi`` or ``parego``; the models of the previous batch
-passed back as a warm start) or picks 6 unmeasured grid points at random; the virtual lab
-(:func:`kiln.lab.measure_objectives`, seeded noise) measures them.
+density, threshold 0.90; the 2,574-point grid of iterations 3-4, holding time on a log scale). Each
+run starts from 6 random grid points, then proposes 7 batches of 6 with
+:func:`kiln.multiobjective.propose.propose_pareto` (the preset's strategy with acquisition ``ehvi``
+or ``parego``; the models of the previous batch passed back as a warm start) or picks 6 unmeasured
+grid points at random; the virtual lab (:func:`kiln.lab.measure_objectives`, seeded noise) measures
+them.
 The hypervolume is that of the TRUE (noise-free) values of the measured points, on the model
 scale (decades of S/cm times relative density) against the thresholds, after 6, 12, ... 48
 experiments; the same seeds for every method (the same random start and the same noise draw for
