@@ -31,6 +31,7 @@ from kiln.pool import CandidatePool
 from kiln.shared_batch import select_shared_batch
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
+from kiln.training import select_training_set
 
 
 def _clean_float(x: float) -> float | None:
@@ -117,6 +118,8 @@ def propose(
     feasibility: FeasibilityModel | None = None,
     fallback: str | None = None,
     pool: CandidatePool | None = None,
+    training_limit: int | None = None,
+    training_seed: int = 0,
 ) -> Batch:
     """Propose the next batch of experiments.
 
@@ -138,7 +141,8 @@ def propose(
         pending: Parameter mappings (or ``{"parameters": ...}``) of proposals still out.
         strategy: Acquisition, batch size and batch method.
         model: A model fitted earlier; reused when it was fitted on this space, objective and
-            these exact observations, otherwise the model is refitted.
+            these exact observations (their training subset with `training_limit`), otherwise
+            the model is refitted.
         random_state: Seeds candidates, the fit, random picks and space-filling ties.
         feasibility: A classifier of synthesis success (:mod:`kiln.feasibility`); its
             probability multiplies the acquisition of every candidate.
@@ -150,6 +154,13 @@ def propose(
             id. An observation or pending entry may name its row as ``"candidate"``; one that
             does not is matched to an equal row. With no open row left the batch is empty,
             ``exhausted`` and ``fallback`` says so.
+        training_limit: When given, the model trains on at most this many observations
+            (:func:`kiln.training.select_training_set`, seeded by `training_seed`). The rest of
+            the batch still sees every observation: measured points are avoided, space filling
+            keeps away from them, and EI's incumbent is the best of them (the subset always
+            holds the best observation).
+        training_seed: Seeds that choice (a refit that chose with the same seed made a model
+            this batch reuses).
 
     Returns:
         The batch; ``fallback`` says why a space-filling design was used (no observations,
@@ -172,7 +183,15 @@ def propose(
     X_obs = space.encode(data.points) if data.points else np.empty((0, space.dim))
     X_pend = space.encode(pend) if pend else np.empty((0, space.dim))
     y = objective.to_model(data.values) if data.values else np.empty(0)
-    fitted, fallback = _model(space, objective, data, X_obs, y, model, fallback, random_state)
+    training = (data, X_obs)
+    if training_limit is not None and fallback is None:
+        chosen = select_training_set(
+            observations, objective, limit=training_limit, seed=training_seed
+        )
+        if chosen.subset:
+            subset = parse_observations(space, objective, chosen.observations)
+            training = (subset, space.encode(subset.points))
+    fitted, fallback = _model(space, objective, training, y, model, fallback, random_state)
 
     selection = _select(
         space, strategy, fitted, Xc, excluded, measured, X_obs, X_pend, rng, pool, feasibility
@@ -218,6 +237,7 @@ def _select(
         excluded=excluded,
         measured=measured,
         polisher=polisher,
+        observed=X_obs,
         rng=rng,
         success_probability=None if feasibility is None else feasibility.probability(Xc),
     )
@@ -265,15 +285,16 @@ def _polisher(space: SearchSpace, columns: list[int]) -> Polisher:
 def _model(
     space: SearchSpace,
     objective: Objective,
-    data: ParsedObservations,
-    X_obs: np.ndarray,
+    training: tuple[ParsedObservations, np.ndarray],
     y: np.ndarray,
     model: FittedModel | None,
     fallback: str | None,
     random_state: int,
 ) -> tuple[FittedModel | None, str | None]:
-    """The model to choose the batch with (reused when it matches, else fitted), or None and
-    why a space-filling design is used instead."""
+    """The model to choose the batch with (reused when fitted on exactly `training`, else fitted
+    on it), or None and why a space-filling design is used instead. `training` is the parsed
+    observations the model trains on and their encoding; `y` holds every observation's target
+    on the model scale (`training` may be a subset of them)."""
     if fallback is not None:
         return None, fallback
     if y.size == 0:
@@ -282,7 +303,8 @@ def _model(
         return None, "space_filling: one observation"
     if all_equal(y):
         return None, "space_filling: all targets equal"
-    if model is not None and model_matches(model, space, objective, X_obs, data):
+    data, X_train = training
+    if model is not None and model_matches(model, space, objective, X_train, data):
         return model, None
     try:
         return fit_observations(

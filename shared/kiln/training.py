@@ -20,6 +20,11 @@ each replicate is ranked on its own like any other result.
 A campaign of several objectives takes the same shares (:mod:`kiln.multiobjective.training`):
 there "best" means the lowest Pareto ranks.
 
+Failed syntheses (``status: failed``, as a pool campaign's observations carry them) train no
+model: above the limit they are left out before choosing, so a batch
+(:func:`kiln.propose.propose` with ``training_limit``) chooses from a pool's observations the
+subset a refit chose from the measured results.
+
 Everything else (the result log, the ledger, best observed in the summary) keeps every result;
 only the fit is bounded. The choice is a pure function of the observations and the seed, so a
 redelivered refit trains on the same subset.
@@ -121,6 +126,9 @@ def select_training_set(
     Raises:
         KilnError: For a limit below 10 or shares that do not leave room for a sample.
     """
+    trainable = observations
+    if len(observations) > limit:
+        trainable = [o for o in observations if o.get("status") != "failed"]
 
     def best_first(chosen_from: Sequence[Mapping[str, Any]]) -> np.ndarray:
         keys = np.array([_rank_key(o.get("objective"), objective) for o in chosen_from])
@@ -128,7 +136,7 @@ def select_training_set(
         return np.argsort(-keys, kind="stable")
 
     return bounded_training_set(
-        observations,
+        trainable,
         best_first,
         limit=limit,
         best_share=best_share,

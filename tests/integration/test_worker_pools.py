@@ -9,10 +9,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from celery import Celery
 
+import kiln.propose
 from kiln_services import task_names
 from kiln_services.store import Store
+from kiln_services.worker.factory import make_celery
+from kiln_services.worker.settings import WorkerSettings
 
 TEMPS = [800.0, 862.5, 905.0, 950.0, 1010.0, 1100.0]
 TIMES = [10.0, 30.0, 60.0, 480.0]
@@ -125,3 +129,32 @@ def test_a_campaign_without_a_pool_has_no_candidate_ids(celery_app: Celery, stor
     out = batch(celery_app, store, cid)
     assert len(out["proposals"]) == 5
     assert all("candidate" not in p for p in out["proposals"])
+
+
+def test_above_the_training_limit_a_pool_batch_reuses_the_model_despite_failed_rows(
+    redis_url: str, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_celery(redis_url, WorkerSettings.from_env({"KILN_MAX_TRAINING_POINTS": "10"}))
+    app.loader.import_default_modules()
+    cid = store.campaigns.create(CAMPAIGN)["id"]
+    # Failed syntheses first: they close their rows but train nothing (nor choose the subset).
+    results = [
+        {"sample_id": f"s{i}", "parameters": dict(ROWS[i]), "status": "failed"}
+        if i < 4
+        else {"sample_id": f"s{i}", "parameters": dict(ROWS[i]), "objective": truth(ROWS[i]),
+              "status": "ok"}
+        for i in range(18)
+    ]  # fmt: skip
+    store.results.append(cid, results)
+    app.tasks[task_names.REFIT](cid)
+    model = store.models.get(cid)
+    assert (model["summary"]["training"]["used"], model["summary"]["training"]["of"]) == (10, 14)
+    fits: list[int] = []
+    real = kiln.propose.fit_observations
+    monkeypatch.setattr(
+        kiln.propose, "fit_observations", lambda *a, **k: fits.append(1) or real(*a, **k)
+    )
+    out = batch(app, store, cid)
+    app.close()
+    assert fits == [] and out["model_version"] == model["model_version"]
+    assert {p["candidate"] for p in out["proposals"]} <= set(range(18, 24))

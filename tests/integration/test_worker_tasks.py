@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -17,9 +18,12 @@ from support.campaigns import CONDUCTIVITY, GRID_PARAMETERS
 from support.intake import ADMIN, intake_app
 from support.worker import GRID_POINTS, first_refit, grid_conductivity, run_task
 
+import kiln.propose
+from kiln.observations import ParsedObservations
 from kiln_services import task_names
 from kiln_services.store import Keys, Store
 from kiln_services.worker import heartbeat, refits
+from kiln_services.worker.factory import make_celery
 from kiln_services.worker.settings import WorkerSettings
 
 CAMPAIGN = {
@@ -422,3 +426,69 @@ def test_a_campaign_larger_than_the_training_limit_fits_a_bounded_subset(
     assert model["summary"]["training"]["of"] == 39
     best = max(store.results.all(cid), key=lambda r: r["objective"])
     assert model["summary"]["best_observed"]["sample_id"] == best["sample_id"]
+
+
+@pytest.fixture
+def bounded_app(redis_url: str) -> Iterator[Celery]:
+    """A worker's app started with KILN_MAX_TRAINING_POINTS=20."""
+    app = make_celery(redis_url, WorkerSettings.from_env({"KILN_MAX_TRAINING_POINTS": "20"}))
+    app.loader.import_default_modules()
+    yield app
+    app.close()
+
+
+def _forty_results() -> list[dict]:
+    grid = [(t, m) for t in range(800, 1101, 25) for m in (10.0, 30.0, 60.0, 120.0, 480.0)]
+    return [row(i, t, m) for i, (t, m) in enumerate(grid[:40])]
+
+
+def _record_batch_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many results each fit inside a batch (kiln.propose's own fit) trained on."""
+    fits: list[int] = []
+    real = kiln.propose.fit_observations
+
+    def recorded(
+        space: object, objective: object, data: ParsedObservations, **kw: object
+    ) -> object:
+        fits.append(len(data.points))
+        return real(space, objective, data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kiln.propose, "fit_observations", recorded)
+    return fits
+
+
+def _batch(app: Celery, store: Store, cid: str) -> dict:
+    job, _ = store.jobs.create("proposals", cid, {"overrides": {}})
+    return run_task(app, task_names.PROPOSE, job["id"])
+
+
+def test_above_the_training_limit_a_batch_reuses_the_model_fitted_on_the_subset(
+    bounded_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.results.append(cid, _forty_results())
+    run_task(bounded_app, task_names.REFIT, cid)
+    model = store.models.get(cid)
+    training = model["summary"]["training"]
+    assert (training["used"], training["of"]) == (20, 40) and model["data_version"] == 40
+    assert model["summary"]["n_observations"] == 20
+    fits = _record_batch_fits(monkeypatch)
+    batch = _batch(bounded_app, store, cid)
+    assert fits == []  # the stored model, not a refit on all 40 inside the batch
+    assert batch["model_version"] == model["model_version"] == 1 and batch["fallback"] is None
+    assert len(batch["proposals"]) == 3
+    origin = batch["proposals"][0]["provenance"]
+    assert origin["hyperparameters"] == model["summary"]["hyperparameters"]
+    measured = {(r["parameters"]["temperature_c"], r["parameters"]["time_min"])
+                for r in store.results.all(cid)}  # fmt: skip
+    picks = {(p["parameters"]["temperature_c"], p["parameters"]["time_min"])
+             for p in batch["proposals"]}  # fmt: skip
+    assert not picks & measured  # measured points outside the subset are avoided too
+
+
+def test_without_a_stored_model_a_single_objective_batch_fits_on_the_bounded_subset(
+    bounded_app: Celery, store: Store, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.results.append(cid, _forty_results())
+    fits = _record_batch_fits(monkeypatch)
+    batch = _batch(bounded_app, store, cid)
+    assert fits == [20] and batch["model_version"] is None and batch["fallback"] is None

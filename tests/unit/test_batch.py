@@ -177,6 +177,20 @@ def test_polisher_improves_on_sampled_candidates() -> None:
     assert polished.picks[0].acquisition_value > plain.picks[0].acquisition_value
 
 
+def test_a_polished_pick_avoids_measured_points_the_model_did_not_train_on() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.uniform(size=(25, 1))
+    model = GPSurrogate(n_restarts=1).fit(X, -((X[:, 0] - 0.637) ** 2))
+    C = np.array([[0.1], [0.3], [0.5], [0.9]])
+    polisher = Polisher([0], snap=lambda row: np.round(row, 3))
+    first = select_batch(model, C, 1, kappa=0.0, polisher=polisher).picks[0].x
+    measured = np.vstack([X, first])  # measured there, but not in the model's training set
+    again = select_batch(model, C, 1, kappa=0.0, polisher=polisher, observed=measured)
+    assert not np.allclose(again.picks[0].x, first)
+    unchanged = select_batch(model, C, 1, kappa=0.0, polisher=polisher, observed=X)
+    assert np.array_equal(unchanged.picks[0].x, first)
+
+
 def test_memory_stays_bounded_for_many_candidates() -> None:
     model, _, _ = _problem(n=50, m=1)
     m = 200_000

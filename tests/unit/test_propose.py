@@ -21,6 +21,7 @@ from kiln.parameters import CategoricalParameter, ContinuousParameter, DiscreteP
 from kiln.propose import Batch, propose
 from kiln.space import SearchSpace
 from kiln.strategy import Strategy
+from kiln.training import select_training_set
 
 OBJ = Objective("conductivity", unit="S/cm")
 
@@ -144,6 +145,56 @@ def test_a_matching_model_is_reused_and_a_stale_one_refitted(
     propose(latp_space(), OBJ, observations[:-1], [], Strategy(), model=rebuilt)
     propose(latp_space(version=2), OBJ, observations, [], Strategy(), model=rebuilt)
     assert calls == [1, 1]
+
+
+def many_observations(n: int, seed: int = 1) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    points = latp_space().sample(n, rng)
+    return [
+        {"sample_id": f"M{i}", "parameters": p,
+         "objective": truth(p["acid_wt_pct"], p["temperature_c"], p["time_min"])
+         * 10 ** (0.1 * rng.normal())}
+        for i, p in enumerate(points)
+    ]  # fmt: skip
+
+
+def test_with_a_training_limit_a_model_fitted_on_its_subset_is_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = many_observations(40)
+    subset = select_training_set(data, OBJ, limit=20, seed=3).observations
+    model = fit_model(latp_space(), OBJ, subset)
+
+    def no_fit(*args: object, **kwargs: object) -> FittedModel:
+        raise AssertionError("the batch fitted a model")
+
+    monkeypatch.setattr(propose_module, "fit_observations", no_fit)
+    bounded = {"training_limit": 20, "training_seed": 3}
+    out = propose(latp_space(), OBJ, data, [], Strategy(), model=model, **bounded)
+    assert out.model is model and out.fallback is None
+    measured = _keys(latp_space(), [o["parameters"] for o in data])
+    assert not set(_keys(latp_space(), [p.parameters for p in out.proposals])) & set(measured)
+    with pytest.raises(AssertionError, match="fitted"):  # every result: not the stored model's
+        propose(latp_space(), OBJ, data, [], Strategy(), model=model)
+    with pytest.raises(AssertionError, match="fitted"):  # another seed: another subset
+        propose(latp_space(), OBJ, data, [], Strategy(), model=model, training_limit=20,
+                training_seed=4)  # fmt: skip
+
+
+def test_with_a_training_limit_the_fit_sees_exactly_the_subset() -> None:
+    data = [*many_observations(40), {"parameters": many_observations(1)[0]["parameters"],
+                                      "status": "failed"}]  # fmt: skip
+    subset = select_training_set(data, OBJ, limit=20, seed=3).observations
+    out = propose(latp_space(), OBJ, data, [], Strategy(), training_limit=20, training_seed=3)
+    assert out.model is not None and out.fallback is None
+    assert out.model.sample_ids == [o["sample_id"] for o in subset]
+    expected = latp_space().encode([o["parameters"] for o in subset])
+    assert np.array_equal(out.model.surrogate.X_train_, expected)
+    # EI's incumbent, the best target the model holds, is the best of every result.
+    best = max(o["objective"] for o in data if "objective" in o)
+    assert out.model.best_observed["objective"] == best
+    everything = propose(latp_space(), OBJ, data, [], Strategy())
+    assert everything.model is not None and everything.model.n_observations == 40
 
 
 def test_fit_model_warm_start_reaches_the_cold_optimum(observations) -> None:

@@ -66,6 +66,20 @@ def test_a_bad_value_is_never_hidden_from_the_fit() -> None:
     assert data[10] in chosen.observations
 
 
+def test_above_the_limit_failed_syntheses_are_left_out_before_choosing() -> None:
+    data = observations(600)
+    failed = [{"sample_id": f"f{i}", "parameters": {"x": 0.5}, "status": "failed"}
+              for i in range(200)]  # fmt: skip
+    mixed = [row for pair in zip(data[:200], failed, strict=True) for row in pair] + data[200:]
+    chosen = select_training_set(mixed, MAXIMISE, limit=100, seed=5)
+    assert (
+        chosen.observations == select_training_set(data, MAXIMISE, limit=100, seed=5).observations
+    )
+    assert chosen.summary()["of"] == 600
+    small = select_training_set(mixed[:50], MAXIMISE, limit=100)
+    assert small.observations == mixed[:50]  # within the limit: the input unchanged
+
+
 @pytest.mark.parametrize(
     ("limit", "best", "recent"), [(5, 0.25, 0.25), (100, 0.8, 0.3), (100, -0.1, 0.2)]
 )

@@ -48,7 +48,8 @@ def propose_for_job(
     one before as pending and proposes other experiments. Returns ``{"skipped": ...}`` when
     another batch of the campaign is being made (the task retries shortly). `owner` names the
     worker running this, "" when unknown; `training_limit` (KILN_MAX_TRAINING_POINTS) bounds
-    what a multi-objective batch's models train on, as the refit's did.
+    what the batch's model (or models) train on, as the refit's did: with the refit's seed it
+    chooses the same subset, so it reuses the stored model instead of refitting on every result.
     """
     job = store.jobs.get(job_id)
     if job["state"] == "done" and job["result"]:
@@ -90,12 +91,17 @@ def _propose(
         )
 
     def make(reason: str | None) -> Any:
-        common = {"random_state": seed_of(job_id), "fallback": reason, "pool": pool}
+        common = {
+            "random_state": seed_of(job_id),
+            "fallback": reason,
+            "pool": pool,
+            "training_limit": training_limit,
+            "training_seed": training_seed(cid, data_version),
+        }
         if several:
             return pareto.propose_batch(
                 campaign, observations, pending, strategy, models=model,
-                feasibility=feasibility, training_limit=training_limit,
-                training_seed=training_seed(cid, data_version), **common,
+                feasibility=feasibility, **common,
             )  # fmt: skip
         return propose(
             space, objective_of(campaign), observations, pending, strategy, model=model,

@@ -40,6 +40,7 @@ def select_batch(
     excluded: np.ndarray | None = None,
     measured: np.ndarray | None = None,
     polisher: Polisher | None = None,
+    observed: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     cache_bytes: int = DEFAULT_CACHE_BYTES,
@@ -64,6 +65,9 @@ def select_batch(
         excluded: Candidates never to pick (e.g. those equal to pending points).
         measured: Candidates to pick only when nothing else is left.
         polisher: Optional continuous refinement of the best candidates at each step.
+        observed: Encoded measured points a polished pick does not land on while unmeasured
+            candidates remain (default: the surrogate's training inputs; give every measured
+            point when it trained on a subset of them).
         rng: Randomness for ``"random"``.
         chunk_size: Candidate rows per chunk.
         cache_bytes: Memory budget for cached cross-covariances.
@@ -92,7 +96,7 @@ def select_batch(
     polish_pick: Polish | None = None
     if polisher is not None and acquisition != "random":
         polish_pick = partial(_polish_pick, candidates, state, score, polisher)
-    forbid = (pending, surrogate.X_train_)
+    forbid = (pending, surrogate.X_train_ if observed is None else observed)
     return _greedy(view, candidates, q, excluded, measured, need, lie, polish_pick, forbid)
 
 
@@ -205,10 +209,10 @@ def _greedy(
 ) -> Selection:
     """Pick the best open candidate ``q`` times, adding a fantasy after each pick.
 
-    ``forbid`` is ``(pending, training points)``: a polished pick lands on neither, nor on an
-    earlier pick (on training points only while unmeasured candidates remain).
+    ``forbid`` is ``(pending, measured points)``: a polished pick lands on neither, nor on an
+    earlier pick (on measured points only while unmeasured candidates remain).
     """
-    pending, X_train = forbid
+    pending, X_measured = forbid
     taken = np.empty((0, candidates.shape[1]))
 
     def choose(pool: np.ndarray, repeats: bool, step: int) -> Pick:
@@ -217,7 +221,7 @@ def _greedy(
         i = int(np.argmax(values))
         pick = Pick(i, candidates[i], float(values[i]), float(mu[i]), float(sd[i]))
         if polish_pick is not None:
-            near = np.vstack([pending, taken] + ([] if repeats else [X_train]))
+            near = np.vstack([pending, taken] + ([] if repeats else [X_measured]))
             pick = polish_pick(pick, values, near) or pick
         taken = np.vstack([taken, pick.x])
         if step < q - 1:  # the last pick's fantasy would change nothing that is used
