@@ -158,3 +158,26 @@ def test_above_the_training_limit_a_pool_batch_reuses_the_model_despite_failed_r
     app.close()
     assert fits == [] and out["model_version"] == model["model_version"]
     assert {p["candidate"] for p in out["proposals"]} <= set(range(18, 24))
+
+
+def test_a_pool_batch_reuses_a_model_fitted_with_measurement_errors(
+    celery_app: Celery, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result's objective_sd reaches the pool batch as it reached the refit, so the batch
+    reuses the stored model (before: it refitted, without the errors)."""
+    cid = store.campaigns.create(CAMPAIGN)["id"]
+    results = [
+        {"sample_id": f"s{i}", "parameters": dict(ROWS[i]), "objective": truth(ROWS[i]),
+         "status": "ok", **({"objective_sd": 0.2 * truth(ROWS[i])} if i % 2 else {})}
+        for i in range(12)
+    ]  # fmt: skip
+    store.results.append(cid, results)
+    celery_app.tasks[task_names.REFIT](cid)
+    model = store.models.get(cid)
+    fits: list[int] = []
+    real = kiln.propose.fit_observations
+    monkeypatch.setattr(
+        kiln.propose, "fit_observations", lambda *a, **k: fits.append(1) or real(*a, **k)
+    )
+    out = batch(celery_app, store, cid)
+    assert fits == [] and out["model_version"] == model["model_version"]

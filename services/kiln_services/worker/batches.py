@@ -314,13 +314,12 @@ def pool_observations(
 
 
 def _pool_observation(r: Mapping[str, Any]) -> dict[str, Any]:
-    """A single-objective result as a pool observation (``status: failed`` if it failed)."""
-    obs: dict[str, Any] = {"parameters": r["parameters"], "sample_id": r["sample_id"]}
+    """A single-objective result as a pool observation (``status: failed`` if it failed), with
+    its ``objective_sd`` when it states one, as the refit saw it (else the stored model would not
+    match and the batch would refit without the measurement errors)."""
     if r.get("status", "ok") != "ok" or r.get("objective") is None:
-        obs["status"] = "failed"
-    else:
-        obs["objective"] = r["objective"]
-    return obs
+        return {"parameters": r["parameters"], "sample_id": r["sample_id"], "status": "failed"}
+    return observations_of([r])[0]
 
 
 def feasibility_of(state: Mapping[str, Any]) -> FeasibilityModel | None:
