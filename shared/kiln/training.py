@@ -126,9 +126,6 @@ def select_training_set(
     Raises:
         KilnError: For a limit below 10 or shares that do not leave room for a sample.
     """
-    trainable = observations
-    if len(observations) > limit:
-        trainable = [o for o in observations if o.get("status") != "failed"]
 
     def best_first(chosen_from: Sequence[Mapping[str, Any]]) -> np.ndarray:
         keys = np.array([_rank_key(o.get("objective"), objective) for o in chosen_from])
@@ -136,7 +133,7 @@ def select_training_set(
         return np.argsort(-keys, kind="stable")
 
     return bounded_training_set(
-        trainable,
+        observations,
         best_first,
         limit=limit,
         best_share=best_share,
@@ -177,6 +174,11 @@ def bounded_training_set(
         raise KilnError(f"the training limit must be at least 10, got {limit}")
     if best_share < 0 or recent_share < 0 or best_share + recent_share > 1:
         raise KilnError("best_share and recent_share must be >= 0 and add up to at most 1")
+    total = len(observations)
+    if total <= limit:
+        return TrainingSet(list(observations), total, best=0, recent=0, sampled=0)
+    # Failed syntheses train nothing: above the limit they neither take a place nor count.
+    observations = [o for o in observations if o.get("status") != "failed"]
     total = len(observations)
     if total <= limit:
         return TrainingSet(list(observations), total, best=0, recent=0, sampled=0)

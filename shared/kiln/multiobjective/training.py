@@ -63,9 +63,6 @@ def select_pareto_training_set(
     Raises:
         KilnError: For a limit below 10 or shares that do not leave room for a sample.
     """
-    trainable = observations
-    if len(observations) > limit:
-        trainable = [o for o in observations if o.get("status") != "failed"]
 
     def best_first(chosen_from: Sequence[Mapping[str, Any]]) -> np.ndarray:
         Y, refused = _model_scale(chosen_from, objectives)
@@ -75,7 +72,7 @@ def select_pareto_training_set(
         return np.concatenate([np.flatnonzero(refused), by_rank])
 
     return bounded_training_set(
-        trainable,
+        observations,
         best_first,
         limit=limit,
         best_share=best_share,
