@@ -63,6 +63,44 @@ class ModelReader:
     feasibility: FeasibilityModel | None = None
 
     @classmethod
+    def of_objective(cls, state: Mapping[str, Any], name: str | None = None) -> ModelReader:
+        """Rebuild one objective's model from a stored state, single- or multi-objective.
+
+        A multi-objective state (``ParetoModels.to_dict()``, ``kind`` "pareto") holds one
+        single-objective model state per objective: ``name`` picks it and is required. A
+        single-objective state is the model itself: ``name`` may be omitted or must be its
+        objective's.
+
+        Raises:
+            SpaceError: (field ``objective``) For a missing or unknown name.
+            ModelFitError: When the state is malformed.
+        """
+        if state.get("kind") != "pareto":
+            reader = cls.from_state(state)
+            if name is not None and name != reader.objective.name:
+                raise SpaceError(
+                    f"unknown objective {name!r}; this campaign has {[reader.objective.name]}",
+                    field="objective",
+                )
+            return reader
+        try:
+            names = [str(o["name"]) for o in state["objectives"]]
+            models = list(state["models"])
+        except (KeyError, TypeError) as exc:
+            raise ModelFitError(
+                f"cannot rebuild the models from their stored state: {exc!r}"
+            ) from None
+        if name is None:
+            raise SpaceError(
+                f"this campaign has several objectives; name one of {names}", field="objective"
+            )
+        if name not in names:
+            raise SpaceError(
+                f"unknown objective {name!r}; this campaign has {names}", field="objective"
+            )
+        return cls.from_state(models[names.index(name)])
+
+    @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> ModelReader:
         """Rebuild from a stored model state (``FittedModel.to_dict()``, maybe ``feasibility``).
 
@@ -105,12 +143,13 @@ class ModelReader:
         return self.y_mean + self.y_std * mu, self.y_std * np.sqrt(var)
 
     def evaluate(
-        self, points: Sequence[Mapping[str, Any]], strategy: Strategy
+        self, points: Sequence[Mapping[str, Any]], strategy: Strategy | None
     ) -> dict[str, np.ndarray]:
         """Mean and std (objective's unit), acquisition (model scale) and success probability.
 
         The acquisition is the one a batch would use for its first pick: weighted by the
-        probability of success when a feasibility classifier exists.
+        probability of success when a feasibility classifier exists. Without a strategy (one
+        objective of several, whose batches score all objectives together) it is NaN.
 
         Raises:
             OutsideSpaceError: For points the space cannot encode.
@@ -121,7 +160,7 @@ class ModelReader:
         mu, sd = self.model_scale(X)
         mean, std = self.objective.from_model(mu, sd)
         best = float(np.max(self.y_train))
-        if strategy.acquisition == "random":
+        if strategy is None or strategy.acquisition == "random":
             value = np.full(mu.shape, np.nan)
         else:
             value = acq.score(
@@ -136,7 +175,7 @@ class ModelReader:
         probability = np.ones(mu.shape)
         if self.feasibility is not None:
             probability = self.feasibility.probability(X)
-            if strategy.acquisition != "random":
+            if strategy is not None and strategy.acquisition != "random":
                 floor = acquisition_floor(strategy.acquisition, self.y_train)
                 value = weigh(value, probability, floor)
         return {
@@ -147,9 +186,10 @@ class ModelReader:
         }
 
     def predict(
-        self, points: Sequence[Mapping[str, Any]], strategy: Strategy
+        self, points: Sequence[Mapping[str, Any]], strategy: Strategy | None
     ) -> list[dict[str, Any]]:
-        """One JSON-ready row per point: parameters, mean, std, acquisition value."""
+        """One JSON-ready row per point: parameters, mean, std, acquisition value (None
+        without a strategy)."""
         if len(points) > MAX_POINTS:
             raise KilnError(f"{len(points)} points; ask for at most {MAX_POINTS} at a time")
         out = self.evaluate(points, strategy)
@@ -200,7 +240,7 @@ class ModelReader:
         self,
         x: str,
         y: str,
-        strategy: Strategy,
+        strategy: Strategy | None,
         fixed: Mapping[str, Any] | None = None,
         points: int | None = None,
         ranges: SearchSpace | None = None,
@@ -210,7 +250,8 @@ class ModelReader:
         ``x`` and ``y`` vary over their grids (or an even spacing) in ``ranges``: the
         campaign's current space, which a PATCH may have changed since the fit (default: the
         model's space). Every other parameter is held at ``fixed`` or else at the best observed
-        sample's value.
+        sample's value. Without a strategy (one objective of several) ``acquisition`` and
+        ``acquisition_name`` are None.
 
         Returns:
             ``{"x": {"name", "unit", "values"}, "y": {...}, "fixed": {...}, "mean": rows,
@@ -237,10 +278,10 @@ class ModelReader:
             "y": {"name": y, "unit": self._unit(y), "values": ys},
             "fixed": held,
             "objective": self.objective.to_dict(),
-            "acquisition_name": strategy.acquisition,
+            "acquisition_name": None if strategy is None else strategy.acquisition,
             "mean": rows(out["mean"]),
             "std": rows(out["std"]),
-            "acquisition": rows(out["acquisition"]),
+            "acquisition": None if strategy is None else rows(out["acquisition"]),
             "probability_of_success": rows(out["probability_of_success"])
             if self.feasibility is not None
             else None,
