@@ -334,15 +334,17 @@ def test_pareto_needs_read_scope_and_a_limited_token_sees_its_campaign_only(
     assert client.get(f"{URL}/{other}/pareto", headers=reader).status_code == 403
 
 
-def test_predict_slice_and_benchmarks_answer_409_for_several_objectives(
-    client: FlaskClient, cid: str, store: Any
+def test_predict_and_slice_need_an_objective_and_benchmarks_answer_409_for_several(
+    client: FlaskClient, redis_client: redis.Redis, cid: str, store: Any
 ) -> None:
-    store.models.save(cid, {"kind": "pareto"}, {"objectives": []}, data_version=1, space_version=1)
-    response = client.post(f"{URL}/{cid}/predict", headers=ADMIN,
-                           json={"points": [{"temperature_c": 900, "time_min": 30}]})  # fmt: skip
-    assert response.status_code == 409 and "/pareto" in response.get_json()["detail"]
-    response = client.get(f"{URL}/{cid}/model/slice?x=temperature_c&y=time_min", headers=ADMIN)
-    assert response.status_code == 409
+    state = {"kind": "pareto", "objectives": MOO["objectives"], "models": []}
+    store.models.save(cid, state, {"objectives": []}, data_version=1, space_version=1)
+    body = rejected(client, redis_client, "POST", f"{URL}/{cid}/predict",
+                    json={"points": [{"temperature_c": 900, "time_min": 30}]})  # fmt: skip
+    assert list(body["errors"]) == ["objective"] and "relative_density" in body["detail"]
+    url = f"{URL}/{cid}/model/slice?x=temperature_c&y=time_min"
+    body = rejected(client, redis_client, "GET", url)
+    assert list(body["errors"]) == ["objective"] and "relative_density" in body["detail"]
     response = client.post(f"{URL}/{cid}/benchmarks", headers=ADMIN, json={})
     assert response.status_code == 409, response.get_json()
     assert ok(client, 200, "GET", f"{URL}/{cid}/model")["summary"] == {"objectives": []}

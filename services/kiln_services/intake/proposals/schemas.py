@@ -137,6 +137,12 @@ class PredictIn(StrictSchema):
     acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
     kappa = fields.Float(allow_nan=False, validate=validate.Range(min=0))
     xi = fields.Float(allow_nan=False, validate=validate.Range(min=0))
+    objective = fields.String(
+        metadata={
+            "description": "the objective whose model answers: required for a multi-objective "
+            "campaign (one of its objectives' names), else optional (the objective's name)"
+        }
+    )
 
 
 class PredictionOut(Schema):
@@ -148,7 +154,11 @@ class PredictionOut(Schema):
 
 
 class PredictOut(ModelVersionsOut):
-    acquisition = fields.String()
+    objective = fields.String(metadata={"description": "the objective predicted"})
+    acquisition = fields.String(
+        allow_none=True,
+        metadata={"description": "null for one objective of several (batches use all)"},
+    )
     unit = fields.String(allow_none=True)
     predictions = fields.List(fields.Nested(PredictionOut))
 
@@ -161,6 +171,12 @@ class SliceArgs(Schema):
     y = fields.String(required=True)
     points = fields.Integer(validate=validate.Range(min=2, max=101))
     acquisition = fields.String(validate=validate.OneOf(ACQUISITIONS))
+    objective = fields.String(
+        metadata={
+            "description": "the objective whose model answers: required for a multi-objective "
+            "campaign (one of its objectives' names), else optional (the objective's name)"
+        }
+    )
 
 
 class SliceOut(ModelVersionsOut):
@@ -168,10 +184,10 @@ class SliceOut(ModelVersionsOut):
     y = fields.Dict()
     fixed = fields.Dict()
     objective = fields.Dict()
-    acquisition_name = fields.String()
+    acquisition_name = fields.String(allow_none=True)
     mean = fields.List(fields.List(fields.Float(allow_none=True)))
     std = fields.List(fields.List(fields.Float(allow_none=True)))
-    acquisition = fields.List(fields.List(fields.Float(allow_none=True)))
+    acquisition = fields.List(fields.List(fields.Float(allow_none=True)), allow_none=True)
     probability_of_success = fields.List(fields.List(fields.Float()), allow_none=True)
     observations = fields.List(fields.Dict())
     best_observed = fields.Dict()

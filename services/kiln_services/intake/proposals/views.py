@@ -175,18 +175,36 @@ def stored_model(
     return campaign, model
 
 
-def reader_of(model: dict[str, Any]) -> Any:
-    """The stored model rebuilt for prediction (numpy/scipy only; imported on first use)."""
-    from kiln.model.reader import ModelReader
-
-    return ModelReader.from_state(model["state"])
-
-
 def strategy_of(campaign: dict[str, Any], overrides: dict[str, Any]) -> Any:
     """The campaign's strategy with a request's acquisition settings."""
     from kiln.strategy import Strategy
 
     return Strategy.from_dict({**campaign["strategy"], **overrides})
+
+
+def objective_model(
+    campaign: dict[str, Any], model: dict[str, Any], args: dict[str, Any], overrides: dict[str, Any]
+) -> tuple[Any, Any]:
+    """The reader of the objective a request names (numpy/scipy only; imported on first use)
+    and the strategy that scores it.
+
+    One objective of several has no acquisition of its own (a batch scores all objectives
+    together): its strategy is None, and a request's acquisition settings are a 422.
+    """
+    from kiln.errors import SpaceError
+    from kiln.model.reader import ModelReader
+
+    reader = ModelReader.of_objective(model["state"], args.get("objective"))
+    if not domain.is_multiobjective(campaign):
+        return reader, strategy_of(campaign, overrides)
+    if overrides:
+        key = next(iter(overrides))
+        raise SpaceError(
+            f"one objective of several has no acquisition of its own (batches use "
+            f"{campaign['strategy'].get('acquisition')} over all objectives); leave {key} out",
+            field=key,
+        )
+    return reader, None
 
 
 def versions_of(campaign_id: str, model: dict[str, Any]) -> dict[str, Any]:
@@ -195,23 +213,31 @@ def versions_of(campaign_id: str, model: dict[str, Any]) -> dict[str, Any]:
     return {"campaign_id": campaign_id, **{k: model[k] for k in keys}}
 
 
+MULTI_OBJECTIVE_NOTE = (
+    "A multi-objective campaign answers for the one objective named by `objective` (required; "
+    "a 422 names the objectives): its model's mean and std, with acquisition and "
+    "acquisition_name null, since its batches score all objectives together (EHVI), not one."
+)
+
+
 @blp.route("/<campaign_id>/predict")
 class Predict(MethodView):
     @blp.arguments(PredictIn)
     @blp.response(200, PredictOut)
     @blp.alt_response(404, description="No model fitted yet")
-    @blp.alt_response(409, description="A multi-objective campaign (see /pareto)")
-    @blp.doc(operationId="postCampaignsCampaignIdPredict")
+    @blp.doc(
+        operationId="postCampaignsCampaignIdPredict",
+        description=MULTI_OBJECTIVE_NOTE,
+    )
     def post(self, body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Predict mean, std and acquisition value at points from the latest model."""
         campaign, model = stored_model(campaign_id)
-        domain.one_objective(campaign, "/predict")
         overrides = {k: body[k] for k in ("acquisition", "kappa", "xi") if k in body}
-        strategy = strategy_of(campaign, overrides)
-        reader = reader_of(model)
+        reader, strategy = objective_model(campaign, model, body, overrides)
         return {
             **versions_of(campaign_id, model),
-            "acquisition": strategy.acquisition,
+            "objective": reader.objective.name,
+            "acquisition": None if strategy is None else strategy.acquisition,
             "unit": reader.objective.unit,
             "predictions": reader.predict(body["points"], strategy),
         }
@@ -229,24 +255,21 @@ class ModelSlice(MethodView):
     @blp.arguments(SliceArgs, location="query")
     @blp.response(200, SliceOut)
     @blp.alt_response(404, description="No model fitted yet")
-    @blp.alt_response(409, description="A multi-objective campaign (see /pareto)")
     @blp.doc(
         operationId="getCampaignsCampaignIdModelSlice",
         description="Two parameters vary on a grid; fix others with fixed.<name>=value "
-        "(default: the best observed sample's values).",
+        "(default: the best observed sample's values). " + MULTI_OBJECTIVE_NOTE,
     )
     def get(self, args: dict[str, Any], campaign_id: str) -> dict[str, Any]:
         """Draw a 2-D slice of the model's mean and acquisition (like the study's Figure 2)."""
         campaign, model = stored_model(campaign_id)
-        domain.one_objective(campaign, "/model/slice")
         fixed = {
             key.removeprefix("fixed."): _query_value(value)
             for key, value in request.args.items()
             if key.startswith("fixed.")
         }
         overrides = {"acquisition": args["acquisition"]} if "acquisition" in args else {}
-        strategy = strategy_of(campaign, overrides)
+        reader, strategy = objective_model(campaign, model, args, overrides)
         ranges = domain.space_of(campaign)  # current ranges, even before the refit after a PATCH
-        reader = reader_of(model)
         sliced = reader.slice(args["x"], args["y"], strategy, fixed, args.get("points"), ranges)
         return {**versions_of(campaign_id, model), **sliced}
