@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
 
@@ -534,6 +535,22 @@ def test_a_multi_objective_campaign_in_headless_chromium(
         assert page.locator("#table-results tbody tr").count() == len(results)
 
         assert screenshot(page, "dashboard-pareto.png").stat().st_size > 20_000
+
+        # The slice of one objective's model: the first by default, then the one chosen.
+        until(page, "() => (document.getElementById('chart-slice-mean').data || []).length")
+        assert page.input_value("#slice-objective") == "conductivity"
+        assert page.locator("#chart-slice-acq").count() == 0
+        title = "() => document.getElementById('chart-slice-mean').layout.title.text"
+        assert page.evaluate(title) == "log10 predicted conductivity"
+        page.select_option("#slice-y", "time_min")  # latp-moo's holding time: a log scale
+        until(page, "() => document.getElementById('chart-slice-mean').layout.yaxis.type"
+                    " === 'log'")  # fmt: skip
+        page.select_option("#slice-objective", "relative_density")
+        until(page, f"{title} === 'predicted relative_density (1)'")
+        shown = page.evaluate("() => document.getElementById('chart-slice-mean').data[0]")
+        sliced = client.model_slice(cid, "acid_wt_pct", "time_min", objective="relative_density")
+        assert shown["y"] == sliced["y"]["values"] and shown["x"] == sliced["x"]["values"]
+        assert np.allclose(shown["z"], sliced["mean"], rtol=1e-9)
 
         # Live: a new result grows the hypervolume history without a reload.
         new = {**both[-1], "sample_id": "LIVE-MOO"}

@@ -136,7 +136,10 @@ def test_a_multi_objective_campaign_shows_its_front_not_a_convergence_chart(
     assert "maximize conductivity (S/cm), maximize relative_density (1)" in page
     assert 'id="chart-pareto"' in page and 'id="chart-hypervolume"' in page
     assert "pareto.js" in page and "Hypervolume" in page
-    assert 'id="chart-convergence"' not in page and 'id="slices"' not in page
+    assert 'id="chart-convergence"' not in page and 'id="slices"' in page
+    # One objective's slice at a time (the first by default), without an acquisition map.
+    assert '<select id="slice-objective"><option value="conductivity">' in page
+    assert '<option value="relative_density">' in page and 'id="chart-slice-acq"' not in page
     assert 'id="bench"' not in page  # virtual experiments replay one objective (a 409 here)
     assert "<code>conductivity</code>, <code>relative_density</code>" in page  # CSV advice
     assert "<dt>Outcome constraints</dt><dd>relative_density &gt;= 0.9</dd>" in page
@@ -154,6 +157,7 @@ def test_a_multi_objective_campaign_shows_its_front_not_a_convergence_chart(
     one = client.post("/api/v1/campaigns", json=single, headers=ADMIN).get_json()["id"]
     page = session.get(f"/campaigns/{one}").get_data(as_text=True)
     assert 'id="chart-convergence"' in page and 'id="slices"' in page and 'id="bench"' in page
+    assert 'id="chart-slice-acq"' in page and 'id="slice-objective"' not in page
     assert "pareto.js" not in page and "Best so far" in page
 
 

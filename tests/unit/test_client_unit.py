@@ -230,6 +230,18 @@ def test_slices_and_predictions_send_their_arguments() -> None:
     }
 
 
+def test_slices_and_predictions_name_their_objective() -> None:
+    server = FakeServer((200, {"mean": [[1.0]]}, {}), (200, {"predictions": []}, {}))
+    client, _ = client_with(server)
+    client.model_slice("c1", "a", "b", objective="relative_density")
+    assert "objective=relative_density" in (server.seen[0].url or "")
+    client.predict("c1", [{"a": 1}], objective="conductivity")
+    assert json.loads(server.seen[1].body or b"{}") == {
+        "points": [{"a": 1}],
+        "objective": "conductivity",
+    }
+
+
 def test_from_env_reads_kiln_url_and_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KILN_URL", "http://lab:9000/")
     monkeypatch.setenv("KILN_TOKEN", "t0k")

@@ -250,6 +250,8 @@
     function changed() { seen.sliceKey = null; buildFixedControls(); loadSlice(); }
     xs.addEventListener("change", changed);
     ys.addEventListener("change", changed);
+    // Several objectives: the slice shows the chosen one's model (the first by default).
+    if ($("slice-objective")) $("slice-objective").addEventListener("change", changed);
     buildFixedControls();
     return names.length >= 2;
   }
@@ -258,6 +260,7 @@
     var x = $("slice-x").value, y = $("slice-y").value;
     if (x === y) { $("slice-note").textContent = "Choose two different parameters."; return Promise.resolve(); }
     var query = new URLSearchParams({ x: x, y: y });
+    if ($("slice-objective")) query.set("objective", $("slice-objective").value);
     Array.prototype.forEach.call($("slice-fixed").querySelectorAll("select"), function (sel) {
       if (sel.value !== "") query.set("fixed." + sel.getAttribute("data-name"), sel.value);
     });
@@ -281,17 +284,21 @@
       return a.name + (notes.length ? " (" + notes.join(", ") + ")" : "");
     };
     var axis = function (a) { return isLogParameter(a.name) ? { title: { text: axisTitle(a) }, type: "log" } : { title: { text: axisTitle(a) } }; };
+    // The objective the slice is of (one of several, or the campaign's own).
+    var sObj = s.objective || objective;
+    var sLog = (sObj.transform || "log10") === "log10";
+    var sLabel = (sObj.name || "objective") + (sObj.unit ? " (" + sObj.unit + ")" : "");
     var mean = s.mean, std = s.std || [];
-    var meanTitle = "predicted " + objLabel;
-    var stdTitle = "uncertainty (std) of " + objLabel;
-    if (logScale) {
+    var meanTitle = "predicted " + sLabel;
+    var stdTitle = "uncertainty (std) of " + sLabel;
+    if (sLog) {
       mean = s.mean.map(function (row) { return row.map(function (v) { return v > 0 ? Math.log10(v) : null; }); });
-      meanTitle = "log10 predicted " + (objective.name || "objective");
+      meanTitle = "log10 predicted " + (sObj.name || "objective");
       // The model's std on its own scale (decades): the stored std is ln(10)·mean·s.
       std = std.map(function (row, j) {
         return row.map(function (v, i) { var m = s.mean[j][i]; return v !== null && m > 0 ? v / (Math.LN10 * m) : null; });
       });
-      stdTitle = "uncertainty (std) of log10 " + (objective.name || "objective");
+      stdTitle = "uncertainty (std) of log10 " + (sObj.name || "objective");
     }
     var obs = s.observations || [];
     function points(onSlice) {
@@ -299,7 +306,7 @@
       return {
         type: "scatter", mode: "markers", name: onSlice ? "measured on this slice" : "measured elsewhere",
         x: pts.map(function (o) { return o.x; }), y: pts.map(function (o) { return o.y; }),
-        text: pts.map(function (o) { return fmtObj(o.objective); }),
+        text: pts.map(function (o) { return F.fmtObj(o.objective, sLog); }),
         hovertemplate: "%{x}, %{y}: %{text}<extra></extra>",
         marker: onSlice ? { color: "#fff", size: 8, line: { color: "#1d2430", width: 1.5 } }
                         : { color: "rgba(29,36,48,0.35)", size: 5, symbol: "x" }
@@ -312,16 +319,17 @@
       });
     };
     Plotly.react($("chart-slice-mean"), [
-      { type: "heatmap", x: xv, y: yv, z: mean, colorscale: "Viridis", colorbar: { title: { text: logScale ? "log10" : "" } },
+      { type: "heatmap", x: xv, y: yv, z: mean, colorscale: "Viridis", colorbar: { title: { text: sLog ? "log10" : "" } },
         hovertemplate: "%{x}, %{y}: %{z:.3f}<extra></extra>" },
       points(true), points(false)
     ], layout(meanTitle), plotConfig);
     Plotly.react($("chart-slice-std"), [
       { type: "heatmap", x: xv, y: yv, z: std, colorscale: [[0, "#f4f8fc"], [0.5, "#6b9bc8"], [1, "#0b2f5b"]],
-        colorbar: { title: { text: logScale ? "decades" : "" } },
+        colorbar: { title: { text: sLog ? "decades" : "" } },
         hovertemplate: "%{x}, %{y}: ±%{z:.3f}<extra></extra>" },
       points(true), points(false)
     ], layout(stdTitle), plotConfig);
+    if (!$("chart-slice-acq") || s.acquisition === null) return;  // one objective of several
     Plotly.react($("chart-slice-acq"), [
       { type: "heatmap", x: xv, y: yv, z: s.acquisition, colorscale: "Cividis",
         hovertemplate: "%{x}, %{y}: %{z:.3f}<extra></extra>" },
@@ -335,7 +343,7 @@
 
   // -- the refresh loop -------------------------------------------------------------------------
 
-  var sliceOk = !moo && setupSliceControls();
+  var sliceOk = setupSliceControls();
 
   function refresh() {
     if (document.hidden) {  // a background tab: look again when it is shown
@@ -367,9 +375,7 @@
       }
       drawPending(state.pending, state.latest);
       seen.model = state.model ? state.model.model_version : null;
-      if (moo) {
-        // Slices are drawn for one objective's model; a multi-objective campaign shows its front.
-      } else if (!state.features.slice) {
+      if (!state.features.slice) {
         $("slice-note").textContent = "This server has no model slice endpoint.";
         $("slice-controls").hidden = true;
       } else if (!sliceOk) {

@@ -60,8 +60,12 @@ def predict(
     acquisition: str | None = None,
     kappa: float | None = None,
     xi: float | None = None,
+    objective: str | None = None,
 ) -> dict[str, Any]:
     """The latest model's mean, std and acquisition value at points (no job; a pure read).
+
+    ``objective`` names the objective whose model answers: required for a multi-objective
+    campaign (whose answer has no acquisition value), optional otherwise.
 
     Returns:
         ``{"predictions": [{"parameters", "mean", "std", "acquisition_value"}, ...],
@@ -71,6 +75,8 @@ def predict(
     body.update(
         {k: v for k, v in (("acquisition", acquisition), ("kappa", kappa), ("xi", xi)) if v}
     )
+    if objective is not None:
+        body["objective"] = objective
     response = api.request(
         "POST", f"/campaigns/{campaign_id}/predict", json=body, retry_connection=True
     )
@@ -86,6 +92,7 @@ def model_slice(
     fixed: Mapping[str, Any] | None = None,
     acquisition: str | None = None,
     points: int | None = None,
+    objective: str | None = None,
 ) -> dict[str, Any]:
     """A 2-D slice of the model's mean and acquisition over parameters ``x`` and ``y``.
 
@@ -96,6 +103,8 @@ def model_slice(
         fixed: Values for the other parameters (default: the best observed sample's).
         acquisition: Another acquisition function than the campaign's.
         points: Grid points per axis.
+        objective: The objective whose model is sliced: required for a multi-objective
+            campaign (then ``acquisition`` and ``acquisition_name`` are None), else optional.
 
     Returns:
         ``{"x": {"name", "unit", "values"}, "y": {...}, "mean": rows, "std": rows,
@@ -107,6 +116,8 @@ def model_slice(
         params["acquisition"] = acquisition
     if points:
         params["points"] = points
+    if objective is not None:
+        params["objective"] = objective
     params.update({f"fixed.{k}": v for k, v in (fixed or {}).items()})
     return cast(
         dict[str, Any], api.get_json(f"/campaigns/{campaign_id}/model/slice", params=params)
