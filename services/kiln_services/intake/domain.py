@@ -112,7 +112,8 @@ def one_objective(campaign: Mapping[str, Any], what: str) -> None:
             "Conflict",
             f"{what} works with one objective's model; this campaign has "
             f"{len(campaign['objectives'])}: read GET /model (summary.objectives), the "
-            "proposals' predicted values and GET /pareto",
+            "proposals' predicted values, /model/slice and /predict with an objective, and "
+            "GET /pareto",
             kind="several-objectives",
         )
 
