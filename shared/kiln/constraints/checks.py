@@ -2,8 +2,9 @@
 
 :class:`ConstraintSet` binds the parsed constraints (:mod:`kiln.constraints.definitions`) to the
 parameters' encoding (:mod:`kiln.encoding`): a numeric value is ``from_unit`` of its column
-(``low + column * span``, or geometric on a log scale), a label the argmax of its one-hot block. Comparisons allow a float tolerance in the direction that keeps
-values on a boundary as typed (``time_min > 120`` does not hold at 120 plus rounding noise).
+(``low + column * span``, or geometric on a log scale), a label the argmax of its one-hot
+block. Comparisons allow a float tolerance in the direction that keeps values on a boundary as
+typed (``time_min > 120`` does not hold at 120 plus rounding noise).
 
 Tolerance of ``==`` (linear): half the smallest change one step of a term makes (``|a_i|`` times
 its step, or the smallest gap between its listed values). The grid points on the plane pass and a
